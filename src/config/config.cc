@@ -1,0 +1,26 @@
+#include "config/config.h"
+
+namespace regiongate {
+
+const JurisdictionConfig* Config::jurisdiction(const std::string& name) const {
+  for (const auto& j : jurisdictions)
+    if (j.name == name) return &j;
+  return nullptr;
+}
+const RegionConfig* Config::region(const std::string& name) const {
+  for (const auto& r : regions)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+const EndpointConfig* Config::endpoint(const std::string& name) const {
+  for (const auto& e : endpoints)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+const TenantConfig* Config::tenantByName(const std::string& name) const {
+  for (const auto& t : tenants)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+}  // namespace regiongate

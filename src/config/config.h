@@ -1,0 +1,149 @@
+#pragma once
+// The gateway's configuration as loaded and validated from YAML (docs/configuration.md lists
+// every key). A Config is immutable once loaded: workers receive it as a shared_ptr<const Config>
+// snapshot and a reload swaps the pointer (in-flight requests keep the old one alive).
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace regiongate {
+
+// Where a config value came from, for error messages ("file:line: key: problem").
+struct SourceLoc {
+  std::string file;
+  int line = 0;  // 1-based; 0 = unknown / default
+};
+
+struct JurisdictionConfig {
+  std::string name;
+  std::string preset;                     // "EEA", "EU", "EEA+adequacy" or empty
+  std::vector<std::string> countries;     // extra / custom ISO 3166-1 alpha-2 codes
+  std::set<std::string> resolved;         // preset ∪ countries, filled by the loader
+  SourceLoc loc;
+};
+
+struct RegionConfig {
+  std::string name;     // e.g. "eu-central-1"
+  std::string country;  // ISO 3166-1 alpha-2, e.g. "DE"
+  SourceLoc loc;
+};
+
+// How the gateway learns where inference actually ran (DESIGN.md "Evidence").
+struct EvidenceSpec {
+  enum class Kind { Endpoint, Header, Body };
+  Kind kind = Kind::Endpoint;
+  std::string header;               // Kind::Header: lower-cased header name
+  std::vector<std::string> path;    // Kind::Body: JSON path, e.g. {"usage","inference_geo"}
+  std::string raw = "endpoint";     // as written in config
+};
+
+struct ModelRef {
+  std::string name;     // "llama-3.1-8b"
+  std::string version;  // "" = unversioned / discovered
+};
+
+struct EndpointConfig {
+  std::string name;
+  std::string url;          // http://host:port[/base]
+  std::string host;         // parsed from url
+  uint16_t port = 80;
+  std::string base_path;    // parsed from url, "" or "/v1-prefix"
+  std::string region;
+  std::vector<ModelRef> models;
+  EvidenceSpec evidence;
+  std::string forwards = "none";  // "none" | "global" | "geo:LABEL"
+  std::string provider = "self";  // "self" (we run it) | "third_party"
+  std::string credential;         // sent upstream as Authorization (e.g. "Bearer sk-..."); "" = none
+  uint32_t weight = 1;
+  uint32_t max_connections = 256; // pooled keep-alive connections per worker
+  SourceLoc loc;
+
+  bool serves(const std::string& model) const {
+    for (const auto& m : models)
+      if (m.name == model) return true;
+    return false;
+  }
+};
+
+struct TenantConfig {
+  std::string name;
+  std::string key_sha256;      // lower-case hex SHA-256 of the bearer key
+  std::string jurisdiction;
+  bool store_text = false;     // opt-in: audit keeps prompt/completion text (own jurisdiction only)
+  bool allow_mixed_versions = false;  // a retry may land on another version of the model
+  SourceLoc loc;
+};
+
+struct RoutingConfig {
+  std::string policy = "cache_aware";  // cache_aware | round_robin | least_loaded | consistent_hash | prefix_tree
+  uint32_t retries = 2;                // extra tries after the first, inside the pool
+  uint32_t upstream_timeout_ms = 30000;   // whole upstream exchange
+  uint32_t per_try_timeout_ms = 10000;    // connect + time to first response byte, per try
+  uint32_t block_chars = 256;             // prefix block size (characters) for the prefix index
+};
+
+struct HealthConfig {
+  uint32_t consecutive_failures = 3;    // passive: failures that eject an endpoint
+  uint32_t base_ejection_ms = 2000;     // first ejection; doubles each time, capped
+  uint32_t max_ejection_ms = 60000;
+  std::string path = "/health";         // active health check
+  uint32_t interval_ms = 2000;          // 0 disables active checks
+  uint32_t timeout_ms = 1000;
+};
+
+struct ResidencyConfig {
+  std::string on_violation = "alert";   // alert | block
+  bool require_evidence = true;         // missing evidence (header/body) is a violation
+};
+
+struct AuditConfig {
+  std::string dir = "./audit";
+  std::string sink = "sqlite";                 // sqlite | postgres | none
+  std::map<std::string, std::string> dsn;      // jurisdiction -> PostgreSQL DSN
+  std::string on_audit_failure = "reject";     // reject | drop
+  std::string durability = "normal";           // off | normal | full (SQLite synchronous)
+  uint32_t queue_capacity = 65536;
+  uint32_t batch_max = 512;
+  uint32_t flush_interval_ms = 20;
+  std::string replica_id;                      // default: hostname
+  std::string checkpoint_key_file;             // HMAC key for signed checkpoints ("" = unsigned)
+};
+
+struct LimitsConfig {
+  uint64_t max_body_bytes = 1 << 20;
+  uint32_t max_header_bytes = 16 * 1024;
+  uint32_t read_timeout_ms = 10000;     // whole request (head + body) must arrive within this
+  uint32_t idle_timeout_ms = 60000;     // keep-alive idle
+  uint32_t max_connections = 10000;     // downstream, per gateway
+  uint32_t drain_timeout_ms = 10000;    // graceful shutdown deadline
+};
+
+struct Config {
+  std::string source_file;
+  std::string listen = "127.0.0.1:8080";
+  std::string admin_listen = "127.0.0.1:9901";
+  uint32_t workers = 2;
+  std::string gateway_region;           // gateway.region; "" = unproven ingress
+  std::vector<JurisdictionConfig> jurisdictions;
+  std::vector<RegionConfig> regions;
+  std::vector<EndpointConfig> endpoints;
+  std::vector<TenantConfig> tenants;
+  RoutingConfig routing;
+  HealthConfig health;
+  ResidencyConfig residency;
+  AuditConfig audit;
+  LimitsConfig limits;
+
+  const JurisdictionConfig* jurisdiction(const std::string& name) const;
+  const RegionConfig* region(const std::string& name) const;
+  const EndpointConfig* endpoint(const std::string& name) const;
+  const TenantConfig* tenantByName(const std::string& name) const;
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+}  // namespace regiongate

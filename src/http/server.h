@@ -1,0 +1,126 @@
+#pragma once
+// HttpServer: HTTP/1.1 keep-alive server on N worker threads, one io_context each, all
+// accepting on the same port via SO_REUSEPORT (connections stay on their worker: no hand-off).
+// Handlers are C++20 coroutines; nothing on this path throws (Asio calls use as_tuple).
+//
+// Limits (header size, body size, read timeout, idle timeout, max connections) are enforced
+// here; each exceeded limit gets a typed OpenAI-shaped error and is reported to
+// ServerOptions::on_limit so the owner can count it. Other connections keep being served.
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+
+namespace regiongate::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+
+// Writes one response: either whole (send) or as a chunked stream (begin / chunk / end).
+// Lifetime: valid only during the handler call; owned by the connection. Thread: its worker.
+class ResponseWriter {
+public:
+  ResponseWriter(beast::tcp_stream& stream, bool keep_alive, unsigned version)
+      : stream_(stream), keep_alive_(keep_alive), version_(version) {}
+
+  // Sends a complete response (Content-Length set here). Returns false if the client is gone.
+  asio::awaitable<bool> send(Response res);
+  // Convenience: a JSON body with status.
+  asio::awaitable<bool> sendJson(unsigned status, std::string body,
+                                 std::vector<std::pair<std::string, std::string>> headers = {});
+  // Starts a chunked response with the given head (status, headers); then chunk()* and end().
+  asio::awaitable<bool> begin(bhttp::response<bhttp::empty_body> head);
+  asio::awaitable<bool> chunk(std::string_view data);
+  asio::awaitable<bool> end();
+
+  bool started() const { return started_; }   // any response byte written (no retry after this)
+  bool finished() const { return finished_; }
+  bool keepAlive() const { return keep_alive_; }
+  void setKeepAlive(bool v) { keep_alive_ = v; }
+  unsigned status() const { return status_; }
+  unsigned version() const { return version_; }
+  uint64_t bytesWritten() const { return bytes_; }
+
+private:
+  beast::tcp_stream& stream_;
+  bool keep_alive_;
+  unsigned version_;
+  bool started_ = false;
+  bool finished_ = false;
+  unsigned status_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+// Handler: called once per request on the connection's worker thread.
+// `worker` is the worker index (0..workers-1) for per-thread state.
+using Handler = std::function<asio::awaitable<void>(Request& req, ResponseWriter& out, size_t worker)>;
+
+enum class LimitKind { BodyTooLarge, HeaderTooLarge, ReadTimeout, TooManyConnections, BadRequest };
+std::string_view limitName(LimitKind k);
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:0";  // host:port; port 0 picks a free one
+  size_t workers = 1;
+  uint64_t max_body_bytes = 1 << 20;
+  uint32_t max_header_bytes = 16 * 1024;
+  uint32_t read_timeout_ms = 10000;     // time allowed for a whole request to arrive
+  uint32_t idle_timeout_ms = 60000;     // keep-alive idle between requests
+  uint32_t max_connections = 10000;
+  std::function<void(LimitKind)> on_limit;    // called on the worker thread
+  std::string server_name = "regiongate";
+};
+
+class HttpServer {
+public:
+  HttpServer(ServerOptions options, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds (all workers on the same port) and starts the worker threads.
+  Status start();
+  uint16_t port() const { return port_; }
+  // Stops accepting; lets in-flight requests finish up to `deadline_ms`, then closes everything
+  // and joins the threads. Idempotent.
+  void stop(uint32_t deadline_ms = 0);
+  size_t activeConnections() const { return active_connections_.load(); }
+  size_t inFlight() const { return in_flight_.load(); }
+  // The worker io_contexts (for posting per-worker work, e.g. config snapshots).
+  asio::io_context& worker(size_t i) { return *contexts_[i]; }
+  size_t workers() const { return contexts_.size(); }
+
+  struct Impl;
+
+private:
+  ServerOptions options_;
+  Handler handler_;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<std::thread> threads_;
+  std::shared_ptr<Impl> impl_;
+  uint16_t port_ = 0;
+  std::atomic<size_t> active_connections_{0};
+  std::atomic<size_t> in_flight_{0};
+  std::atomic<bool> stopping_{false};
+};
+
+// "host:port" -> endpoint; error names the bad value.
+Result<asio::ip::tcp::endpoint> parseListen(const std::string& listen);
+
+}  // namespace regiongate::http
