@@ -57,6 +57,9 @@ public:
   unsigned status() const { return status_; }
   unsigned version() const { return version_; }
   uint64_t bytesWritten() const { return bytes_; }
+  // The connection's stream, for handlers that must watch the socket themselves (the mock
+  // backend's hang fault waits for the client to go away). Same lifetime as the writer.
+  beast::tcp_stream& stream() { return stream_; }
 
 private:
   beast::tcp_stream& stream_;
@@ -109,6 +112,8 @@ public:
   struct Impl;
 
 private:
+  asio::awaitable<void> session(asio::ip::tcp::socket socket, void* worker, size_t worker_index);
+
   ServerOptions options_;
   Handler handler_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;

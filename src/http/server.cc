@@ -1,0 +1,336 @@
+#include "http/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <charconv>
+#include <chrono>
+#include <list>
+
+#include "common/json.h"
+
+namespace regiongate::http {
+
+namespace {
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using tcp = asio::ip::tcp;
+}  // namespace
+
+std::string_view limitName(LimitKind k) {
+  switch (k) {
+    case LimitKind::BodyTooLarge: return "body_too_large";
+    case LimitKind::HeaderTooLarge: return "headers_too_large";
+    case LimitKind::ReadTimeout: return "request_timeout";
+    case LimitKind::TooManyConnections: return "too_many_connections";
+    case LimitKind::BadRequest: return "bad_request";
+  }
+  return "unknown";
+}
+
+Result<asio::ip::tcp::endpoint> parseListen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
+    return Error::config("listen address '" + listen + "' is not HOST:PORT");
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port);
+  if (ec != std::errc() || p != listen.data() + listen.size() || port > 65535)
+    return Error::config("listen address '" + listen + "' has a bad port");
+  boost::system::error_code aec;
+  auto addr = asio::ip::make_address(host, aec);
+  if (aec) return Error::config("listen address '" + listen + "': '" + host + "' is not an IP address");
+  return tcp::endpoint(addr, static_cast<uint16_t>(port));
+}
+
+// ---------------------------------------------------------------- ResponseWriter
+
+asio::awaitable<bool> ResponseWriter::send(Response res) {
+  if (started_) co_return false;
+  started_ = true;
+  status_ = res.result_int();
+  res.version(version_);
+  res.keep_alive(keep_alive_);
+  res.prepare_payload();
+  stream_.expires_after(std::chrono::seconds(60));
+  auto [ec, n] = co_await bhttp::async_write(stream_, res, use_nothrow);
+  bytes_ += n;
+  finished_ = !ec;
+  co_return !ec;
+}
+
+asio::awaitable<bool> ResponseWriter::sendJson(
+    unsigned status, std::string body, std::vector<std::pair<std::string, std::string>> headers) {
+  Response res{static_cast<bhttp::status>(status), version_};
+  res.set(bhttp::field::content_type, "application/json");
+  for (auto& [k, v] : headers) res.set(k, v);
+  res.body() = std::move(body);
+  co_return co_await send(std::move(res));
+}
+
+asio::awaitable<bool> ResponseWriter::begin(bhttp::response<bhttp::empty_body> head) {
+  if (started_) co_return false;
+  started_ = true;
+  status_ = head.result_int();
+  head.version(version_);
+  head.keep_alive(keep_alive_);
+  head.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> sr{head};
+  stream_.expires_after(std::chrono::seconds(60));
+  auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, use_nothrow);
+  bytes_ += n;
+  co_return !ec;
+}
+
+asio::awaitable<bool> ResponseWriter::chunk(std::string_view data) {
+  if (!started_ || finished_) co_return false;
+  if (data.empty()) co_return true;  // an empty chunk would end the body
+  stream_.expires_after(std::chrono::seconds(60));
+  auto [ec, n] = co_await asio::async_write(
+      stream_, bhttp::make_chunk(asio::const_buffer(data.data(), data.size())), use_nothrow);
+  bytes_ += n;
+  co_return !ec;
+}
+
+asio::awaitable<bool> ResponseWriter::end() {
+  if (!started_ || finished_) co_return false;
+  stream_.expires_after(std::chrono::seconds(60));
+  auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), use_nothrow);
+  bytes_ += n;
+  finished_ = !ec;
+  co_return !ec;
+}
+
+// ---------------------------------------------------------------- Server internals
+
+// Per-worker registry of live sessions so stop() can close idle keep-alive connections.
+// Touched only on its worker's thread.
+struct Session {
+  beast::tcp_stream* stream = nullptr;
+  bool busy = false;  // a request is being read or handled
+};
+
+struct HttpServer::Impl {
+  struct Worker {
+    std::unique_ptr<tcp::acceptor> acceptor;
+    std::list<Session> sessions;
+  };
+  std::vector<Worker> workers;
+};
+
+namespace {
+
+asio::awaitable<void> writeLimitError(beast::tcp_stream& stream, unsigned version, unsigned status,
+                                      LimitKind kind, std::string_view message) {
+  Response res{static_cast<bhttp::status>(status), version};
+  res.set(bhttp::field::content_type, "application/json");
+  res.set(bhttp::field::connection, "close");
+  res.keep_alive(false);
+  res.body() = errorBody("invalid_request_error", limitName(kind), message);
+  res.prepare_payload();
+  stream.expires_after(std::chrono::seconds(5));
+  co_await bhttp::async_write(stream, res, use_nothrow);
+}
+
+}  // namespace
+
+HttpServer::HttpServer(ServerOptions options, Handler handler)
+    : options_(std::move(options)), handler_(std::move(handler)), impl_(std::make_shared<Impl>()) {}
+
+HttpServer::~HttpServer() {
+  stop(0);
+  // Acceptors before their io_contexts; the io_contexts' destruction frees suspended coroutines.
+  for (auto& w : impl_->workers) w.acceptor.reset();
+  contexts_.clear();
+}
+
+Status HttpServer::start() {
+  auto ep = parseListen(options_.listen);
+  if (!ep) return ep.error();
+  size_t n = options_.workers == 0 ? 1 : options_.workers;
+  impl_->workers.resize(n);
+  tcp::endpoint bind_ep = *ep;
+  for (size_t i = 0; i < n; ++i) {
+    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    auto acc = std::make_unique<tcp::acceptor>(*contexts_.back());
+    boost::system::error_code ec;
+    acc->open(bind_ep.protocol(), ec);
+    if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+        ec = boost::system::error_code(errno, boost::system::system_category());
+    }
+    if (!ec) acc->bind(bind_ep, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return Error::config("cannot listen on " + options_.listen + ": " + ec.message(), "listen_failed");
+    if (i == 0) {
+      port_ = acc->local_endpoint().port();
+      bind_ep.port(port_);  // the other workers share the port picked by the first
+    }
+    impl_->workers[i].acceptor = std::move(acc);
+  }
+
+  for (size_t i = 0; i < n; ++i) {
+    auto& ctx = *contexts_[i];
+    auto* worker = &impl_->workers[i];
+    asio::co_spawn(
+        ctx,
+        [this, worker, i]() -> asio::awaitable<void> {
+          auto& acceptor = *worker->acceptor;
+          for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+            if (ec) {
+              if (ec == asio::error::operation_aborted || !acceptor.is_open() || stopping_) co_return;
+              continue;  // EMFILE etc.: keep accepting
+            }
+            if (stopping_) co_return;
+            boost::system::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            if (active_connections_.load(std::memory_order_relaxed) >= options_.max_connections) {
+              if (options_.on_limit) options_.on_limit(LimitKind::TooManyConnections);
+              asio::co_spawn(
+                  acceptor.get_executor(),
+                  [s = std::make_shared<beast::tcp_stream>(std::move(socket))]() -> asio::awaitable<void> {
+                    co_await writeLimitError(*s, 11, 503, LimitKind::TooManyConnections,
+                                             "the gateway is at its connection limit; retry later");
+                    boost::system::error_code e2;
+                    s->socket().shutdown(tcp::socket::shutdown_both, e2);
+                  },
+                  asio::detached);
+              continue;
+            }
+            active_connections_.fetch_add(1, std::memory_order_relaxed);
+            asio::co_spawn(acceptor.get_executor(), session(std::move(socket), worker, i),
+                           asio::detached);
+          }
+        },
+        asio::detached);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    threads_.emplace_back([ctx = contexts_[i].get()] {
+      auto guard = asio::make_work_guard(*ctx);
+      ctx->run();
+    });
+  }
+  return {};
+}
+
+asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* worker_ptr,
+                                          size_t worker_index) {
+  auto* worker = static_cast<Impl::Worker*>(worker_ptr);
+  beast::tcp_stream stream(std::move(socket));
+  worker->sessions.push_back(Session{&stream, false});
+  auto self_it = std::prev(worker->sessions.end());
+  asio::steady_timer read_timer(stream.get_executor());
+  beast::flat_buffer buffer;
+  buffer.max_size(options_.max_header_bytes + options_.max_body_bytes + 4096);
+
+  for (;;) {
+    if (stopping_) break;
+    self_it->busy = false;
+    // Idle keep-alive wait: the first byte of the next request must come within idle_timeout.
+    if (buffer.size() == 0) {
+      stream.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+      if (ec) break;  // closed, idle timeout, or stop: nothing to answer
+      buffer.commit(n);
+    }
+    self_it->busy = true;
+    // From the first byte, the whole request must arrive within read_timeout (slowloris guard).
+    // A separate timer cancels the read (tcp_stream's own expiry would close the socket and we
+    // could not answer 408).
+    stream.expires_never();
+    bool timed_out = false;
+    read_timer.expires_after(std::chrono::milliseconds(options_.read_timeout_ms));
+    read_timer.async_wait([&stream, &timed_out](boost::system::error_code tec) {
+      if (tec) return;  // cancelled: the request arrived in time (frame may be gone: touch nothing)
+      timed_out = true;
+      boost::system::error_code ignored;
+      stream.socket().cancel(ignored);
+    });
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(options_.max_header_bytes);
+    parser.body_limit(options_.max_body_bytes);
+    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+    read_timer.cancel();
+    if (timed_out) ec = beast::error::timeout;
+    if (ec) {
+      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+          ec == asio::error::connection_reset)
+        break;
+      LimitKind kind = LimitKind::BadRequest;
+      unsigned status = 400;
+      std::string msg = "malformed HTTP request: " + ec.message();
+      if (ec == bhttp::error::body_limit) {
+        kind = LimitKind::BodyTooLarge;
+        status = 413;
+        msg = "request body exceeds the limit of " + std::to_string(options_.max_body_bytes) + " bytes";
+      } else if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+        kind = LimitKind::HeaderTooLarge;
+        status = 431;
+        msg = "request headers exceed the limit of " + std::to_string(options_.max_header_bytes) + " bytes";
+      } else if (ec == beast::error::timeout) {
+        kind = LimitKind::ReadTimeout;
+        status = 408;
+        msg = "the request did not arrive within " + std::to_string(options_.read_timeout_ms) + " ms";
+      }
+      if (options_.on_limit) options_.on_limit(kind);
+      co_await writeLimitError(stream, 11, status, kind, msg);
+      break;
+    }
+    Request req = parser.release();
+    bool keep_alive = req.keep_alive() && !stopping_;
+    ResponseWriter writer(stream, keep_alive, req.version());
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
+    co_await handler_(req, writer, worker_index);
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    if (!writer.started()) {
+      co_await writer.sendJson(500, errorBody("internal_error", "no_response",
+                                              "the gateway produced no response"));
+    }
+    if (!writer.finished() || !writer.keepAlive()) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.close();
+  worker->sessions.erase(self_it);
+  active_connections_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void HttpServer::stop(uint32_t deadline_ms) {
+  if (stopping_.exchange(true)) {
+    // second call: just make sure threads are joined
+  } else {
+    for (size_t i = 0; i < contexts_.size(); ++i) {
+      auto* worker = &impl_->workers[i];
+      asio::post(*contexts_[i], [worker] {
+        boost::system::error_code ec;
+        if (worker->acceptor) worker->acceptor->close(ec);
+        for (auto& s : worker->sessions)
+          if (!s.busy) s.stream->socket().cancel(ec);  // idle keep-alive: close now
+      });
+    }
+    // Drain: in-flight requests finish (bounded by the deadline).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
+    while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // control plane, not a test
+    for (auto& ctx : contexts_) ctx->stop();
+  }
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+}  // namespace regiongate::http

@@ -1,0 +1,160 @@
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "common/json.h"
+
+namespace regiongate::http {
+namespace {
+
+using tcp = asio::ip::tcp;
+
+// Blocking client helpers (fine in tests).
+struct Client {
+  asio::io_context ioc;
+  tcp::socket sock{ioc};
+  explicit Client(uint16_t port) { sock.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port)); }
+  std::string raw(std::string_view data) {
+    asio::write(sock, asio::buffer(data));
+    return readAll();
+  }
+  std::string readAll() {
+    std::string out;
+    boost::system::error_code ec;
+    char buf[4096];
+    for (int i = 0; i < 1000; ++i) {
+      size_t n = sock.read_some(asio::buffer(buf), ec);
+      out.append(buf, n);
+      if (ec) break;
+    }
+    return out;
+  }
+  Response request(Request req) {
+    bhttp::write(sock, req);
+    beast::flat_buffer b;
+    Response res;
+    bhttp::read(sock, b, res);
+    return res;
+  }
+};
+
+std::unique_ptr<HttpServer> makeServer(ServerOptions opts, std::atomic<int>* limits = nullptr) {
+  opts.listen = "127.0.0.1:0";
+  opts.on_limit = [limits](LimitKind) { if (limits) ++*limits; };
+  auto srv = std::make_unique<HttpServer>(opts, [](Request& req, ResponseWriter& out, size_t) -> asio::awaitable<void> {
+    if (req.target() == "/stream") {
+      bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
+      head.set(bhttp::field::content_type, "text/event-stream");
+      co_await out.begin(std::move(head));
+      co_await out.chunk("data: 1\n\n");
+      co_await out.chunk("data: 2\n\n");
+      co_await out.end();
+      co_return;
+    }
+    co_await out.sendJson(200, "{\"echo\":" + jsonString(req.body()) + "}");
+  });
+  EXPECT_TRUE(srv->start().ok());
+  return srv;
+}
+
+TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {
+  auto srv = makeServer({.workers = 2});
+  Client c(srv->port());
+  for (int i = 0; i < 3; ++i) {
+    Request req{bhttp::verb::post, "/x", 11};
+    req.set(bhttp::field::host, "t");
+    req.body() = "hi" + std::to_string(i);
+    req.prepare_payload();
+    auto res = c.request(req);
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_EQ(res.body(), "{\"echo\":\"hi" + std::to_string(i) + "\"}");
+    EXPECT_TRUE(res.keep_alive());
+  }
+  srv->stop(1000);
+}
+
+TEST(HttpServer, ChunkedStreamArrivesWhole) {
+  auto srv = makeServer({});
+  Client c(srv->port());
+  Request req{bhttp::verb::get, "/stream", 11};
+  req.set(bhttp::field::host, "t");
+  auto res = c.request(req);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "data: 1\n\ndata: 2\n\n");
+  EXPECT_TRUE(res.chunked());
+}
+
+TEST(HttpServer, OversizedBodyGets413AndServerKeepsServing) {
+  std::atomic<int> limits{0};
+  auto srv = makeServer({.max_body_bytes = 100}, &limits);
+  {
+    Client c(srv->port());
+    std::string big(1000, 'x');
+    auto out = c.raw("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n" + big);
+    EXPECT_NE(out.find("413"), std::string::npos) << out;
+    EXPECT_NE(out.find("body_too_large"), std::string::npos) << out;
+  }
+  EXPECT_EQ(limits.load(), 1);
+  Client c2(srv->port());
+  Request req{bhttp::verb::post, "/x", 11};
+  req.set(bhttp::field::host, "t");
+  req.body() = "ok";
+  req.prepare_payload();
+  EXPECT_EQ(c2.request(req).result_int(), 200);
+}
+
+TEST(HttpServer, HugeHeadersGet431) {
+  auto srv = makeServer({.max_header_bytes = 1024});
+  Client c(srv->port());
+  auto out = c.raw("GET /x HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
+  EXPECT_NE(out.find("431"), std::string::npos) << out;
+  EXPECT_NE(out.find("headers_too_large"), std::string::npos) << out;
+}
+
+TEST(HttpServer, GarbageGets400) {
+  auto srv = makeServer({});
+  Client c(srv->port());
+  auto out = c.raw("\x01\x02 nonsense\r\n\r\n");
+  EXPECT_NE(out.find("400"), std::string::npos) << out;
+  EXPECT_NE(out.find("bad_request"), std::string::npos) << out;
+}
+
+TEST(HttpServer, SlowClientGets408) {
+  auto srv = makeServer({.read_timeout_ms = 200});
+  Client c(srv->port());
+  // Send half a request head and stop: the server must time the request out on its own.
+  auto out = c.raw("POST /x HTTP/1.1\r\nHost: t\r\n");
+  EXPECT_NE(out.find("408"), std::string::npos) << out;
+  EXPECT_NE(out.find("request_timeout"), std::string::npos) << out;
+}
+
+TEST(HttpServer, ConnectionLimitAnswers503ToTheExtraConnection) {
+  std::atomic<int> limits{0};
+  auto srv = makeServer({.max_connections = 1}, &limits);
+  Client first(srv->port());
+  Request req{bhttp::verb::post, "/x", 11};
+  req.set(bhttp::field::host, "t");
+  req.prepare_payload();
+  EXPECT_EQ(first.request(req).result_int(), 200);  // first connection is established and counted
+  Client second(srv->port());
+  auto out = second.readAll();
+  EXPECT_NE(out.find("503"), std::string::npos) << out;
+  EXPECT_NE(out.find("too_many_connections"), std::string::npos) << out;
+  EXPECT_EQ(limits.load(), 1);
+}
+
+TEST(ParseListen, RejectsBadValues) {
+  EXPECT_FALSE(parseListen("nohost").ok());
+  EXPECT_FALSE(parseListen("127.0.0.1:99999").ok());
+  EXPECT_FALSE(parseListen("example.com:80").ok());
+  auto ok = parseListen("127.0.0.1:8080");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->port(), 8080);
+}
+
+}  // namespace
+}  // namespace regiongate::http
