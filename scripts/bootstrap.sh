@@ -10,7 +10,7 @@ PKGS=(
   libssl-dev libsqlite3-dev sqlite3 libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libzmq3-dev cppzmq-dev libmsgpuck-dev
-  postgresql nginx-light wrk
+  postgresql nginx-light wrk prometheus
   clang libfuzzer-14-dev
 )
 

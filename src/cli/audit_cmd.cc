@@ -1,14 +1,185 @@
-// Placeholder until the 'audit' subcommand lands.
+// `regiongate audit verify|query`: offline tools over the audit stores (docs/audit.md).
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "audit/checkpoint.h"
+#include "audit/postgres_store.h"
+#include "audit/query.h"
+#include "audit/sqlite_store.h"
+#include "audit/verify.h"
 #include "cli/commands.h"
 
 namespace regiongate::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using audit::Store;
+
+struct AuditArgs {
+  std::string dir;
+  std::vector<std::string> dsns;
+  std::string key_file;
+  std::string jurisdiction;
+  bool violations = false;
+  std::string since;
+  std::string tenant;
+  std::string format = "table";
+  int64_t limit = -1;
+};
+
+struct NamedStore {
+  std::string jurisdiction;  // "" = all jurisdictions in the store (a PostgreSQL DSN)
+  std::unique_ptr<Store> store;
+};
+
+// Stores named by --dir (one <jurisdiction>.db each) and --dsn. Exit code 2 on usage errors.
+std::optional<std::vector<NamedStore>> collectStores(const AuditArgs& a, const std::string& only,
+                                                     int& rc) {
+  std::vector<NamedStore> out;
+  if (a.dir.empty() && a.dsns.empty()) {
+    std::fprintf(stderr, "regiongate audit: give --dir D (SQLite stores) and/or --dsn DSN\n");
+    rc = 2;
+    return std::nullopt;
+  }
+  if (!a.dir.empty()) {
+    std::error_code ec;
+    if (!fs::is_directory(a.dir, ec)) {
+      std::fprintf(stderr, "regiongate audit: --dir %s: not a directory\n", a.dir.c_str());
+      rc = 2;
+      return std::nullopt;
+    }
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(a.dir, ec))
+      if (e.is_regular_file() && e.path().extension() == ".db") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      std::string j = f.stem().string();
+      if (!only.empty() && j != only) continue;
+      out.push_back({j, std::make_unique<audit::SqliteStore>(f.string(), "normal", true)});
+    }
+  }
+  for (const auto& dsn : a.dsns) out.push_back({"", std::make_unique<audit::PostgresStore>(dsn)});
+  return out;
+}
+
+int runVerify(const AuditArgs& a) {
+  int rc = 0;
+  std::string key;
+  if (!a.key_file.empty()) {
+    auto k = audit::loadCheckpointKey(a.key_file);
+    if (!k.ok()) {
+      std::fprintf(stderr, "regiongate audit verify: %s\n", k.error().message.c_str());
+      return 2;
+    }
+    key = std::move(k.value());
+  }
+  auto stores = collectStores(a, a.jurisdiction, rc);
+  if (!stores) return rc;
+  if (stores->empty()) {
+    std::printf("FAIL no audit stores found in %s\n", a.dir.c_str());
+    return 1;
+  }
+  bool all_ok = true;
+  size_t chains = 0;
+  for (auto& ns : *stores) {
+    auto reports = audit::verifyStore(*ns.store, key);
+    if (!reports.ok()) {
+      std::printf("FAIL %s: cannot read: %s\n", ns.store->name().c_str(),
+                  reports.error().message.c_str());
+      all_ok = false;
+      continue;
+    }
+    if (reports->empty()) std::printf("OK   %s: empty (no records)\n", ns.store->name().c_str());
+    for (const auto& r : reports.value()) {
+      std::printf("%s\n", audit::formatReport(r).c_str());
+      all_ok = all_ok && r.ok;
+      ++chains;
+    }
+  }
+  std::printf("%s: %zu store(s), %zu chain(s)%s\n", all_ok ? "verified" : "verification FAILED",
+              stores->size(), chains, key.empty() ? ", checkpoint MACs not checked (no --key-file)" : "");
+  return all_ok ? 0 : 1;
+}
+
+int runQuery(const AuditArgs& a) {
+  int rc = 0;
+  if (a.format != "table" && a.format != "jsonl") {
+    std::fprintf(stderr, "regiongate audit query: --format must be table or jsonl\n");
+    return 2;
+  }
+  audit::ScanQuery q;
+  q.chain_order = false;
+  q.violations_only = a.violations;
+  if (!a.tenant.empty()) q.tenant = a.tenant;
+  if (!a.since.empty()) {
+    auto t = audit::parseTimeArg(a.since);
+    if (!t.ok()) {
+      std::fprintf(stderr, "regiongate audit query: %s\n", t.error().message.c_str());
+      return 2;
+    }
+    q.since_us = t.value();
+  }
+  auto stores = collectStores(a, a.jurisdiction, rc);
+  if (!stores) return rc;
+  std::vector<audit::Record> records;
+  bool failed = false;
+  for (auto& ns : *stores) {
+    audit::ScanQuery sq = q;
+    // A DSN may hold several jurisdictions: filter rows here, so the limit applies after it.
+    const bool filter_rows = ns.jurisdiction.empty() && !a.jurisdiction.empty();
+    if (!filter_rows) sq.limit = a.limit;
+    int64_t taken = 0;
+    Status st = ns.store->scan(sq, [&](const audit::Record& r) {
+      if (filter_rows && r.jurisdiction != a.jurisdiction) return true;
+      records.push_back(r);
+      return a.limit < 0 || ++taken < a.limit;
+    });
+    if (!st.ok()) {
+      std::fprintf(stderr, "regiongate audit query: %s\n", st.error().message.c_str());
+      failed = true;
+    }
+  }
+  std::stable_sort(records.begin(), records.end(),
+                   [](const audit::Record& x, const audit::Record& y) { return x.ts_us < y.ts_us; });
+  if (a.limit >= 0 && records.size() > static_cast<size_t>(a.limit))
+    records.resize(static_cast<size_t>(a.limit));
+  if (a.format == "jsonl") {
+    for (const auto& r : records) std::printf("%s\n", audit::recordToJson(r).c_str());
+  } else {
+    std::fputs(audit::formatTable(records).c_str(), stdout);
+  }
+  return failed ? 1 : 0;
+}
+
+}  // namespace
 
 Run addAuditCommand(CLI::App& app) {
-  app.add_subcommand("audit", "audit (not built yet)");
-  return [] {
-    std::fprintf(stderr, "regiongate audit: not built yet\n");
+  auto args = std::make_shared<AuditArgs>();
+  auto* audit_cmd = app.add_subcommand("audit", "Verify or query the audit log");
+  audit_cmd->require_subcommand(1);
+  auto* verify = audit_cmd->add_subcommand(
+      "verify", "Recompute every hash chain; exit 1 on any break it can detect");
+  auto* query = audit_cmd->add_subcommand("query", "List audit records");
+  for (auto* sub : {verify, query}) {
+    sub->add_option("--dir", args->dir, "Directory of SQLite stores (<jurisdiction>.db)");
+    sub->add_option("--dsn", args->dsns, "PostgreSQL DSN of a store (repeatable)");
+    sub->add_option("--jurisdiction", args->jurisdiction, "Only this jurisdiction's store");
+  }
+  verify->add_option("--key-file", args->key_file, "Checkpoint HMAC key (audit.checkpoint_key_file)");
+  query->add_flag("--violations", args->violations, "Only records with a residency violation");
+  query->add_option("--since", args->since, "From this time on (RFC 3339 or unix seconds)");
+  query->add_option("--tenant", args->tenant, "Only this tenant");
+  query->add_option("--format", args->format, "table | jsonl")
+      ->check(CLI::IsMember({"table", "jsonl"}));
+  query->add_option("--limit", args->limit, "At most N records (oldest first)");
+  return [args, verify, query]() -> int {
+    if (verify->parsed()) return runVerify(*args);
+    if (query->parsed()) return runQuery(*args);
     return 2;
   };
 }

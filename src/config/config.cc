@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include "common/hash.h"
+
 namespace regiongate {
 
 const JurisdictionConfig* Config::jurisdiction(const std::string& name) const {
@@ -21,6 +23,12 @@ const TenantConfig* Config::tenantByName(const std::string& name) const {
   for (const auto& t : tenants)
     if (t.name == name) return &t;
   return nullptr;
+}
+const TenantConfig* Config::tenantByKeyDigest(std::string_view hex_digest) const {
+  const TenantConfig* found = nullptr;
+  for (const auto& t : tenants)  // no early exit: time does not depend on which tenant matched
+    if (constantTimeEquals(t.key_sha256, hex_digest) && found == nullptr) found = &t;
+  return found;
 }
 
 }  // namespace regiongate

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace regiongate {
@@ -98,6 +99,10 @@ struct HealthConfig {
 struct ResidencyConfig {
   std::string on_violation = "alert";   // alert | block
   bool require_evidence = true;         // missing evidence (header/body) is a violation
+  // Provider geo labels an evidence value or `forwards: geo:LABEL` may use, and the countries
+  // each one stands for (lower-case label -> ISO codes; presets expanded by the loader). A label
+  // not listed here is never trusted: evidence "eu" is then unknown_region.
+  std::map<std::string, std::set<std::string>> geo_labels;
 };
 
 struct AuditConfig {
@@ -111,6 +116,11 @@ struct AuditConfig {
   uint32_t flush_interval_ms = 20;
   std::string replica_id;                      // default: hostname
   std::string checkpoint_key_file;             // HMAC key for signed checkpoints ("" = unsigned)
+  // true: a response completes (last byte / terminating chunk) only after its audit record is
+  // committed (group commit), so every answered request is in the audit even after a crash.
+  bool wait_durable = true;
+  uint32_t checkpoint_interval_ms = 10000;     // signed checkpoint at most this often (and at stop)
+  uint32_t stop_timeout_ms = 5000;             // stop(): how long the writer may drain its queue
 };
 
 struct LimitsConfig {
@@ -120,6 +130,17 @@ struct LimitsConfig {
   uint32_t idle_timeout_ms = 60000;     // keep-alive idle
   uint32_t max_connections = 10000;     // downstream, per gateway
   uint32_t drain_timeout_ms = 10000;    // graceful shutdown deadline
+};
+
+// A blue-green rollout of one model in one region (issue 8 drives the state machine; the
+// residency proof covers every state: blue, green and both during the shift).
+struct RolloutConfig {
+  std::string region;
+  std::string model;
+  std::string from_version;                   // blue
+  std::string to_version;                     // green
+  std::vector<std::string> green_endpoints;   // endpoints that serve green (may be new ones)
+  SourceLoc loc;
 };
 
 struct Config {
@@ -137,11 +158,15 @@ struct Config {
   ResidencyConfig residency;
   AuditConfig audit;
   LimitsConfig limits;
+  std::vector<RolloutConfig> rollouts;
 
   const JurisdictionConfig* jurisdiction(const std::string& name) const;
   const RegionConfig* region(const std::string& name) const;
   const EndpointConfig* endpoint(const std::string& name) const;
   const TenantConfig* tenantByName(const std::string& name) const;
+  // Tenant whose key_sha256 equals `hex_digest` (lower-case hex), compared in constant time per
+  // tenant; nullptr if none. Linear: the data plane uses residency::ResidencyIndex::tenantForKey.
+  const TenantConfig* tenantByKeyDigest(std::string_view hex_digest) const;
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;

@@ -263,7 +263,22 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* wo
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(options_.max_header_bytes);
     parser.body_limit(options_.max_body_bytes);
-    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+    if (!ec && options_.head_filter) {
+      if (auto refusal = options_.head_filter(parser.get().base(), worker_index)) {
+        read_timer.cancel();
+        refusal->version(parser.get().version());
+        refusal->keep_alive(false);  // the unread body is still on the wire
+        refusal->prepare_payload();
+        stream.expires_after(std::chrono::seconds(5));
+        co_await bhttp::async_write(stream, *refusal, use_nothrow);
+        break;
+      }
+    }
+    if (!ec && !parser.is_done()) {
+      auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+      ec = ec2;
+    }
     read_timer.cancel();
     if (timed_out) ec = beast::error::timeout;
     if (ec) {

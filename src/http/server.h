@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -75,6 +76,11 @@ private:
 // `worker` is the worker index (0..workers-1) for per-thread state.
 using Handler = std::function<asio::awaitable<void>(Request& req, ResponseWriter& out, size_t worker)>;
 
+// Called after the request head arrived and before the body is read. Returning a response
+// answers with it at once (the body is never read; the connection closes). Used for
+// authentication and the 421 ingress check: a refused request's body is never read.
+using HeadFilter = std::function<std::optional<Response>(const bhttp::request_header<>& head, size_t worker)>;
+
 enum class LimitKind { BodyTooLarge, HeaderTooLarge, ReadTimeout, TooManyConnections, BadRequest };
 std::string_view limitName(LimitKind k);
 
@@ -87,6 +93,7 @@ struct ServerOptions {
   uint32_t idle_timeout_ms = 60000;     // keep-alive idle between requests
   uint32_t max_connections = 10000;
   std::function<void(LimitKind)> on_limit;    // called on the worker thread
+  HeadFilter head_filter;                     // optional
   std::string server_name = "regiongate";
 };
 

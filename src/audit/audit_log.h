@@ -1,0 +1,76 @@
+#pragma once
+// The gateway's audit log: one store per jurisdiction (the EU trail is itself EU data and is
+// never written to a US store), each with its own bounded queue and writer thread.
+//
+// Thread affinity: admit() / submit() / status() / renderMetrics() from any thread; open() and
+// stop() from the owning (main) thread. The jurisdiction table is immutable after open(), so
+// lookups take no lock.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "audit/record.h"
+#include "audit/store.h"
+#include "audit/store_writer.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "config/config.h"
+
+namespace regiongate::audit {
+
+class AuditLog {
+public:
+  // One store per jurisdiction in config.jurisdictions (sqlite: <audit.dir>/<jurisdiction>.db;
+  // postgres: audit.dsn[jurisdiction]; sink none: no-op). Errors name the key.
+  static Result<std::unique_ptr<AuditLog>> open(const Config& cfg, const Clock& clock);
+  // For tests and embedders: explicit stores (jurisdiction -> store), options from cfg.audit.
+  static Result<std::unique_ptr<AuditLog>> openWithStores(
+      const Config& cfg, const Clock& clock,
+      std::vector<std::pair<std::string, std::unique_ptr<Store>>> stores);
+  ~AuditLog();
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // Admission for a new request of this jurisdiction: false when on_audit_failure=reject and the
+  // store is failing or its queue is full. Lock-free (atomics).
+  bool admit(std::string_view jurisdiction) const;
+  // Never blocks. Queues the record for its jurisdiction's store. on_durable (may be empty) is
+  // called exactly once from the writer thread: true once the record's transaction committed,
+  // false if it was dropped. Returns false if not queued (queue full / unknown jurisdiction /
+  // stopped): then on_durable(false) was already called (on this thread) and the drop counted.
+  // Sink none: on_durable(true) is called at once (nothing is stored).
+  bool submit(Record rec, std::function<void(bool durable)> on_durable = {});
+
+  struct StoreStatus {
+    std::string jurisdiction, sink, last_error;
+    bool healthy;
+    size_t queue_depth;
+    uint64_t written, dropped;
+  };
+  std::vector<StoreStatus> status() const;
+  // Appends regiongate_audit_records_total{jurisdiction}, regiongate_audit_queue_depth,
+  // regiongate_audit_dropped_total and regiongate_audit_store_up (with # HELP / # TYPE).
+  void renderMetrics(std::string& out) const;
+  // Drains what it can (audit.stop_timeout_ms per store, in parallel), joins writer threads.
+  void stop();
+
+  const std::string& replicaId() const { return replica_id_; }
+
+private:
+  AuditLog() = default;
+  StoreWriter* find(std::string_view jurisdiction) const;
+
+  std::string replica_id_;
+  bool none_ = false;
+  std::vector<std::unique_ptr<StoreWriter>> writers_;
+  std::atomic<uint64_t> unknown_dropped_{0};
+};
+
+// The replica id used when audit.replica_id is empty: the host name.
+std::string defaultReplicaId();
+
+}  // namespace regiongate::audit

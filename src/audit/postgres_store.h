@@ -1,0 +1,38 @@
+#pragma once
+// PostgreSQL sink (libpq): the same schema as SQLite, for several gateway replicas writing into
+// one database at once; each replica appends only to its own chain (replica_id column), so
+// replicas never contend for a row. Not thread-safe: owned by one writer thread (or the CLI).
+#include <string>
+
+#include "audit/store.h"
+
+struct pg_conn;
+
+namespace regiongate::audit {
+
+class PostgresStore final : public Store {
+public:
+  explicit PostgresStore(std::string dsn, int connect_timeout_s = 3);
+  ~PostgresStore() override;
+  PostgresStore(const PostgresStore&) = delete;
+  PostgresStore& operator=(const PostgresStore&) = delete;
+
+  std::string kind() const override { return "postgres"; }
+  std::string name() const override;  // the DSN with any password masked
+  Status open() override;
+  Result<ChainHead> chainHead(const std::string& replica_id) override;
+  Status append(const std::vector<Record>& batch, const Checkpoint* checkpoint) override;
+  Result<std::vector<std::string>> replicas() override;
+  Status scan(const ScanQuery& q, const std::function<bool(const Record&)>& fn) override;
+  Result<std::vector<Checkpoint>> checkpoints(const std::string& replica_id) override;
+
+private:
+  Error pgError(const std::string& what) const;
+  void close();
+
+  std::string dsn_;
+  int connect_timeout_s_;
+  pg_conn* conn_ = nullptr;
+};
+
+}  // namespace regiongate::audit

@@ -1,0 +1,263 @@
+#include "audit/sqlite_store.h"
+
+#include "audit/schema.h"
+
+namespace regiongate::audit {
+namespace {
+
+std::string colText(sqlite3_stmt* st, int i) {
+  const unsigned char* t = sqlite3_column_text(st, i);
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<size_t>(sqlite3_column_bytes(st, i)))
+           : std::string();
+}
+
+std::optional<std::string> colOpt(sqlite3_stmt* st, int i) {
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) return std::nullopt;
+  return colText(st, i);
+}
+
+Record rowToRecord(sqlite3_stmt* st) {
+  Record r;
+  int i = 0;
+  r.replica_id = colText(st, i++);
+  r.seq = sqlite3_column_int64(st, i++);
+  r.ts_us = sqlite3_column_int64(st, i++);
+  r.request_id = colText(st, i++);
+  r.tenant = colText(st, i++);
+  r.jurisdiction = colText(st, i++);
+  r.model = colText(st, i++);
+  r.model_version = colText(st, i++);
+  r.intended_region = colText(st, i++);
+  r.actual_region = colText(st, i++);
+  r.evidence = colText(st, i++);
+  r.evidence_value = colText(st, i++);
+  r.endpoint = colText(st, i++);
+  r.attempts = decodeStoredAttempts(colText(st, i++));
+  r.status = sqlite3_column_int(st, i++);
+  r.ttft_ms = sqlite3_column_double(st, i++);
+  r.duration_ms = sqlite3_column_double(st, i++);
+  r.prompt_tokens = sqlite3_column_int64(st, i++);
+  r.cached_tokens = sqlite3_column_int64(st, i++);
+  r.completion_tokens = sqlite3_column_int64(st, i++);
+  r.violation = colText(st, i++);
+  r.error_type = colText(st, i++);
+  r.prompt_text = colOpt(st, i++);
+  r.completion_text = colOpt(st, i++);
+  r.prev_hash = colText(st, i++);
+  r.hash = colText(st, i++);
+  return r;
+}
+
+void bindText(sqlite3_stmt* st, int i, const std::string& s) {
+  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+}
+
+// Statement owner for one-off queries.
+struct Stmt {
+  sqlite3_stmt* st = nullptr;
+  ~Stmt() { sqlite3_finalize(st); }
+};
+
+}  // namespace
+
+SqliteStore::SqliteStore(std::string path, std::string durability, bool read_only)
+    : path_(std::move(path)), durability_(std::move(durability)), read_only_(read_only) {}
+
+SqliteStore::~SqliteStore() { close(); }
+
+void SqliteStore::close() {
+  sqlite3_finalize(insert_);
+  sqlite3_finalize(insert_cp_);
+  insert_ = insert_cp_ = nullptr;
+  if (db_) sqlite3_close_v2(db_);
+  db_ = nullptr;
+}
+
+Error SqliteStore::sqlError(const std::string& what, int rc) const {
+  std::string msg = path_ + ": " + what + ": " + sqlite3_errstr(rc);
+  if (db_ && rc != SQLITE_OK) {
+    const char* m = sqlite3_errmsg(db_);
+    if (m && std::string_view(m) != sqlite3_errstr(rc)) msg += std::string(" (") + m + ")";
+  }
+  // Locked, busy, full, I/O, cannot open: all may pass. A misuse would not, but it is a bug.
+  return Error{ErrorSource::Internal, "audit_store_failed", std::move(msg), true};
+}
+
+Status SqliteStore::exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (err) sqlite3_free(err);
+  if (rc != SQLITE_OK) return sqlError(sql, rc);
+  return {};
+}
+
+Status SqliteStore::open() {
+  if (db_ && (read_only_ || insert_)) return {};
+  close();
+  int flags = read_only_ ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  flags |= SQLITE_OPEN_NOMUTEX;  // one thread at a time (class comment)
+  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = sqlError("open", rc);
+    close();
+    return e;
+  }
+  sqlite3_busy_timeout(db_, 200);
+  if (read_only_) return {};
+  std::string sync = durability_ == "off" ? "OFF" : durability_ == "full" ? "FULL" : "NORMAL";
+  const std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync + ";";
+  for (const char* sql : {pragmas.c_str(), schema::kCreateRecords, schema::kCreateRecordsTsIndex,
+                          schema::kCreateCheckpoints}) {
+    if (auto st = exec(sql); !st.ok()) {
+      close();
+      return st;
+    }
+  }
+  std::string ins = std::string("INSERT INTO audit_records (") + schema::kRecordColumns +
+                    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  rc = sqlite3_prepare_v2(db_, ins.c_str(), -1, &insert_, nullptr);
+  if (rc == SQLITE_OK) {
+    std::string cp = std::string("INSERT OR REPLACE INTO audit_checkpoints (") +
+                     schema::kCheckpointColumns + ") VALUES (?,?,?,?,?)";
+    rc = sqlite3_prepare_v2(db_, cp.c_str(), -1, &insert_cp_, nullptr);
+  }
+  if (rc != SQLITE_OK) {
+    Error e = sqlError("prepare", rc);
+    close();
+    return e;
+  }
+  return {};
+}
+
+Result<ChainHead> SqliteStore::chainHead(const std::string& replica_id) {
+  if (auto st = open(); !st.ok()) return st.error();
+  Stmt s;
+  int rc = sqlite3_prepare_v2(
+      db_, "SELECT seq, hash FROM audit_records WHERE replica_id=? ORDER BY seq DESC LIMIT 1", -1,
+      &s.st, nullptr);
+  if (rc != SQLITE_OK) return sqlError("chain head", rc);
+  bindText(s.st, 1, replica_id);
+  rc = sqlite3_step(s.st);
+  ChainHead head;
+  if (rc == SQLITE_ROW) {
+    head.seq = sqlite3_column_int64(s.st, 0);
+    head.hash = colText(s.st, 1);
+  } else if (rc != SQLITE_DONE) {
+    return sqlError("chain head", rc);
+  }
+  return head;
+}
+
+Status SqliteStore::append(const std::vector<Record>& batch, const Checkpoint* checkpoint) {
+  if (auto st = open(); !st.ok()) return st;
+  if (auto st = exec("BEGIN IMMEDIATE"); !st.ok()) return st;
+  auto fail = [&](const std::string& what, int rc) -> Status {
+    Error e = sqlError(what, rc);
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return e;
+  };
+  for (const Record& r : batch) {
+    sqlite3_reset(insert_);
+    sqlite3_clear_bindings(insert_);
+    const std::string attempts = attemptsToJson(r.attempts);
+    int i = 1;
+    bindText(insert_, i++, r.replica_id);
+    sqlite3_bind_int64(insert_, i++, r.seq);
+    sqlite3_bind_int64(insert_, i++, r.ts_us);
+    for (const std::string* s : {&r.request_id, &r.tenant, &r.jurisdiction, &r.model,
+                                 &r.model_version, &r.intended_region, &r.actual_region,
+                                 &r.evidence, &r.evidence_value, &r.endpoint, &attempts})
+      bindText(insert_, i++, *s);
+    sqlite3_bind_int(insert_, i++, r.status);
+    sqlite3_bind_double(insert_, i++, r.ttft_ms);
+    sqlite3_bind_double(insert_, i++, r.duration_ms);
+    sqlite3_bind_int64(insert_, i++, r.prompt_tokens);
+    sqlite3_bind_int64(insert_, i++, r.cached_tokens);
+    sqlite3_bind_int64(insert_, i++, r.completion_tokens);
+    bindText(insert_, i++, r.violation);
+    bindText(insert_, i++, r.error_type);
+    for (const auto* o : {&r.prompt_text, &r.completion_text}) {
+      if (*o) bindText(insert_, i++, **o);
+      else sqlite3_bind_null(insert_, i++);
+    }
+    bindText(insert_, i++, r.prev_hash);
+    bindText(insert_, i++, r.hash);
+    int rc = sqlite3_step(insert_);
+    if (rc != SQLITE_DONE) return fail("insert seq " + std::to_string(r.seq), rc);
+  }
+  if (checkpoint) {
+    sqlite3_reset(insert_cp_);
+    bindText(insert_cp_, 1, checkpoint->replica_id);
+    sqlite3_bind_int64(insert_cp_, 2, checkpoint->seq);
+    bindText(insert_cp_, 3, checkpoint->hash);
+    sqlite3_bind_int64(insert_cp_, 4, checkpoint->ts_us);
+    bindText(insert_cp_, 5, checkpoint->mac);
+    int rc = sqlite3_step(insert_cp_);
+    if (rc != SQLITE_DONE) return fail("insert checkpoint", rc);
+  }
+  int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return fail("commit", rc);
+  return {};
+}
+
+Result<std::vector<std::string>> SqliteStore::replicas() {
+  if (auto st = open(); !st.ok()) return st.error();
+  Stmt s;
+  int rc = sqlite3_prepare_v2(db_,
+                              "SELECT replica_id FROM audit_records UNION "
+                              "SELECT replica_id FROM audit_checkpoints ORDER BY 1",
+                              -1, &s.st, nullptr);
+  if (rc != SQLITE_OK) return sqlError("list replicas", rc);
+  std::vector<std::string> out;
+  while ((rc = sqlite3_step(s.st)) == SQLITE_ROW) out.push_back(colText(s.st, 0));
+  if (rc != SQLITE_DONE) return sqlError("list replicas", rc);
+  return out;
+}
+
+Status SqliteStore::scan(const ScanQuery& q, const std::function<bool(const Record&)>& fn) {
+  if (auto st = open(); !st.ok()) return st;
+  std::string sql = std::string("SELECT ") + schema::kRecordColumns + " FROM audit_records";
+  std::vector<std::string> where;
+  if (q.replica_id) where.push_back("replica_id = ?1");
+  if (q.since_us) where.push_back("ts_us >= ?2");
+  if (q.tenant) where.push_back("tenant = ?3");
+  if (q.violations_only) where.push_back("violation <> ''");
+  for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
+  sql += q.chain_order ? " ORDER BY replica_id, seq" : " ORDER BY ts_us, replica_id, seq";
+  if (q.limit >= 0) sql += " LIMIT " + std::to_string(q.limit);
+  Stmt s;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &s.st, nullptr);
+  if (rc != SQLITE_OK) return sqlError("scan", rc);
+  if (q.replica_id) bindText(s.st, 1, *q.replica_id);
+  if (q.since_us) sqlite3_bind_int64(s.st, 2, *q.since_us);
+  if (q.tenant) bindText(s.st, 3, *q.tenant);
+  while ((rc = sqlite3_step(s.st)) == SQLITE_ROW)
+    if (!fn(rowToRecord(s.st))) return {};
+  if (rc != SQLITE_DONE) return sqlError("scan", rc);
+  return {};
+}
+
+Result<std::vector<Checkpoint>> SqliteStore::checkpoints(const std::string& replica_id) {
+  if (auto st = open(); !st.ok()) return st.error();
+  Stmt s;
+  std::string sql = std::string("SELECT ") + schema::kCheckpointColumns +
+                    " FROM audit_checkpoints WHERE replica_id=? ORDER BY seq";
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &s.st, nullptr);
+  if (rc != SQLITE_OK) return sqlError("checkpoints", rc);
+  bindText(s.st, 1, replica_id);
+  std::vector<Checkpoint> out;
+  while ((rc = sqlite3_step(s.st)) == SQLITE_ROW) {
+    Checkpoint cp;
+    cp.replica_id = colText(s.st, 0);
+    cp.seq = sqlite3_column_int64(s.st, 1);
+    cp.hash = colText(s.st, 2);
+    cp.ts_us = sqlite3_column_int64(s.st, 3);
+    cp.mac = colText(s.st, 4);
+    out.push_back(std::move(cp));
+  }
+  if (rc != SQLITE_DONE) return sqlError("checkpoints", rc);
+  return out;
+}
+
+}  // namespace regiongate::audit

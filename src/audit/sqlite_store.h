@@ -1,0 +1,43 @@
+#pragma once
+// SQLite sink: one database file per jurisdiction (<audit.dir>/<jurisdiction>.db) in WAL mode,
+// `synchronous` from audit.durability. Not thread-safe: owned by one writer thread (or the CLI).
+#include <sqlite3.h>
+
+#include <string>
+
+#include "audit/store.h"
+
+namespace regiongate::audit {
+
+class SqliteStore final : public Store {
+public:
+  // durability: off | normal | full. read_only: open an existing file for verify/query (never
+  // creates it, never changes the schema).
+  SqliteStore(std::string path, std::string durability, bool read_only = false);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  std::string kind() const override { return "sqlite"; }
+  std::string name() const override { return path_; }
+  Status open() override;
+  Result<ChainHead> chainHead(const std::string& replica_id) override;
+  Status append(const std::vector<Record>& batch, const Checkpoint* checkpoint) override;
+  Result<std::vector<std::string>> replicas() override;
+  Status scan(const ScanQuery& q, const std::function<bool(const Record&)>& fn) override;
+  Result<std::vector<Checkpoint>> checkpoints(const std::string& replica_id) override;
+
+private:
+  Error sqlError(const std::string& what, int rc) const;
+  Status exec(const char* sql);
+  void close();
+
+  std::string path_;
+  std::string durability_;
+  bool read_only_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* insert_cp_ = nullptr;
+};
+
+}  // namespace regiongate::audit

@@ -1,0 +1,53 @@
+#pragma once
+// The audit sink seam (STYLE.md #2): SqliteStore, PostgresStore and the tests' FakeStore.
+// A Store is used by one thread at a time (the jurisdiction's writer thread, or the CLI); it is
+// not thread-safe. Every method reports failure as a Status with `retryable` set when trying
+// again later may help (database down, locked, disk full).
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/checkpoint.h"
+#include "audit/record.h"
+#include "common/result.h"
+
+namespace regiongate::audit {
+
+// The newest record of one replica's chain (seq 0 + genesis hash when the chain is empty).
+struct ChainHead {
+  int64_t seq = 0;
+  std::string hash{kGenesisHash};
+};
+
+// What scan() returns. Order: by (replica_id, seq) when `chain_order`, else by (ts_us, replica_id,
+// seq).
+struct ScanQuery {
+  std::optional<std::string> replica_id;
+  std::optional<int64_t> since_us;
+  std::optional<std::string> tenant;
+  bool violations_only = false;
+  bool chain_order = true;
+  int64_t limit = -1;  // -1 = all
+};
+
+class Store {
+public:
+  virtual ~Store() = default;
+  virtual std::string kind() const = 0;  // "sqlite" | "postgres" | "fake"
+  // Human-readable name for messages (a path or a DSN without password).
+  virtual std::string name() const = 0;
+  // Connects / opens and creates the schema when missing. Safe to call again after a failure.
+  virtual Status open() = 0;
+  virtual Result<ChainHead> chainHead(const std::string& replica_id) = 0;
+  // Appends the batch (seq/prev_hash/hash already set) and the optional checkpoint in one
+  // transaction: all or nothing.
+  virtual Status append(const std::vector<Record>& batch, const Checkpoint* checkpoint) = 0;
+  virtual Result<std::vector<std::string>> replicas() = 0;
+  // Calls fn for each matching record until it returns false.
+  virtual Status scan(const ScanQuery& q, const std::function<bool(const Record&)>& fn) = 0;
+  virtual Result<std::vector<Checkpoint>> checkpoints(const std::string& replica_id) = 0;
+};
+
+}  // namespace regiongate::audit

@@ -1,0 +1,227 @@
+#include "audit/store_writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace regiongate::audit {
+
+using SteadyClock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+StoreWriter::StoreWriter(std::string jurisdiction, std::unique_ptr<Store> store,
+                         WriterOptions opts, const Clock& clock)
+    : jurisdiction_(std::move(jurisdiction)),
+      sink_(store->kind()),
+      store_(std::move(store)),
+      opts_(std::move(opts)),
+      clock_(clock),
+      last_checkpoint_nanos_(clock.nowNanos()) {}
+
+StoreWriter::~StoreWriter() { stop(); }
+
+std::string StoreWriter::lastError() const {
+  std::lock_guard lk(error_mu_);
+  return last_error_;
+}
+
+Status StoreWriter::prepare() {
+  if (loadHead()) return {};
+  return Error{ErrorSource::Internal, "audit_unavailable", lastError(), true};
+}
+
+void StoreWriter::start() {
+  std::lock_guard lk(mu_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+bool StoreWriter::admit() const {
+  if (!opts_.reject_when_failing) return true;
+  return healthy_.load(std::memory_order_relaxed) &&
+         depth_.load(std::memory_order_relaxed) < opts_.queue_capacity;
+}
+
+bool StoreWriter::submit(Record rec, OnDurable on_durable) {
+  std::unique_lock lk(mu_);
+  if (stopping_ || depth_.load(std::memory_order_relaxed) >= opts_.queue_capacity) {
+    lk.unlock();
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    if (on_durable) on_durable(false);
+    return false;
+  }
+  const bool was_empty = queue_.empty();
+  queue_.push_back(Pending{std::move(rec), std::move(on_durable)});
+  depth_.fetch_add(1, std::memory_order_relaxed);
+  const bool wake = was_empty || queue_.size() == opts_.batch_max;
+  lk.unlock();
+  if (wake) cv_.notify_one();
+  return true;
+}
+
+void StoreWriter::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_) {
+      stopping_ = true;
+      stop_deadline_ = SteadyClock::now() + milliseconds(opts_.stop_timeout_ms);
+    }
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  // Never started (or already joined): nothing can make the rest durable.
+  std::deque<Pending> rest;
+  {
+    std::lock_guard lk(mu_);
+    rest.swap(queue_);
+  }
+  for (auto& p : rest) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    depth_.fetch_sub(1, std::memory_order_relaxed);
+    if (p.cb) p.cb(false);
+  }
+}
+
+void StoreWriter::fail(const std::string& message) {
+  if (healthy_.exchange(false, std::memory_order_relaxed))
+    spdlog::warn("audit store {} ({}) failing: {}", jurisdiction_, sink_, message);
+  std::lock_guard lk(error_mu_);
+  last_error_ = message;
+}
+
+bool StoreWriter::loadHead() {
+  if (auto st = store_->open(); !st.ok()) {
+    fail(st.error().message);
+    return false;
+  }
+  auto head = store_->chainHead(opts_.replica_id);
+  if (!head.ok()) {
+    fail(head.error().message);
+    return false;
+  }
+  head_ = std::move(head.value());
+  head_loaded_ = true;
+  return true;
+}
+
+void StoreWriter::finish(std::vector<Pending>& batch, bool durable) {
+  for (auto& p : batch)
+    if (p.cb) p.cb(durable);
+  batch.clear();
+}
+
+bool StoreWriter::commit(std::vector<Pending>& batch, bool final_checkpoint) {
+  if (!head_loaded_ && !loadHead()) return false;
+  const size_t n = batch.size();
+  // A previous attempt may have committed although its acknowledgement was lost (connection
+  // dropped during COMMIT): the reloaded head is then this batch's last record.
+  bool already = n > 0 && batch.back().rec.seq == head_.seq && batch.back().rec.hash == head_.hash;
+  if (!already) {
+    std::string prev = head_.hash;
+    int64_t seq = head_.seq;
+    for (auto& p : batch) {
+      p.rec.seq = ++seq;
+      p.rec.replica_id = opts_.replica_id;
+      p.rec.jurisdiction = jurisdiction_;
+      p.rec.prev_hash = prev;
+      p.rec.hash = recordHash(prev, p.rec);
+      prev = p.rec.hash;
+    }
+    const int64_t last_seq = n ? batch.back().rec.seq : head_.seq;
+    const std::string& last_hash = n ? batch.back().rec.hash : head_.hash;
+    const bool due = final_checkpoint || clock_.nowNanos() - last_checkpoint_nanos_ >=
+                                             opts_.checkpoint_interval_ms * 1'000'000;
+    std::optional<Checkpoint> cp;
+    if (due && last_seq > last_checkpoint_seq_) {
+      cp.emplace();
+      cp->replica_id = opts_.replica_id;
+      cp->seq = last_seq;
+      cp->hash = last_hash;
+      cp->ts_us = clock_.wallMicros();
+      signCheckpoint(*cp, opts_.checkpoint_key);
+    }
+    if (n == 0 && !cp) return true;
+    // The Store interface takes whole records; move them out and back to avoid copies.
+    std::vector<Record> recs;
+    recs.reserve(n);
+    for (auto& p : batch) recs.push_back(std::move(p.rec));
+    Status st = store_->append(recs, cp ? &*cp : nullptr);
+    for (size_t i = 0; i < n; ++i) batch[i].rec = std::move(recs[i]);
+    if (!st.ok()) {
+      head_loaded_ = false;  // reload before the retry (see `already`)
+      fail(st.error().message);
+      return false;
+    }
+    if (cp) {
+      last_checkpoint_seq_ = cp->seq;
+      last_checkpoint_nanos_ = clock_.nowNanos();
+    }
+  }
+  if (n) {
+    head_.seq = batch.back().rec.seq;
+    head_.hash = batch.back().rec.hash;
+  }
+  if (!healthy_.exchange(true, std::memory_order_relaxed))
+    spdlog::info("audit store {} ({}) recovered", jurisdiction_, sink_);
+  written_.fetch_add(n, std::memory_order_relaxed);
+  depth_.fetch_sub(n, std::memory_order_relaxed);
+  finish(batch, true);
+  return true;
+}
+
+void StoreWriter::run() {
+  std::vector<Pending> batch;  // in flight: kept across failed attempts until committed
+  int64_t backoff_ms = opts_.backoff_min_ms;
+  for (;;) {
+    bool stopping = false;
+    bool more_queued = false;
+    {
+      std::unique_lock lk(mu_);
+      if (batch.empty()) {
+        if (queue_.empty() && !stopping_)
+          cv_.wait_for(lk, milliseconds(std::max<int64_t>(1, opts_.checkpoint_interval_ms)),
+                       [&] { return !queue_.empty() || stopping_; });
+        // Group commit: give the batch up to flush_interval_ms to fill.
+        if (!queue_.empty() && !stopping_ && queue_.size() < opts_.batch_max &&
+            opts_.flush_interval_ms > 0)
+          cv_.wait_for(lk, milliseconds(opts_.flush_interval_ms),
+                       [&] { return queue_.size() >= opts_.batch_max || stopping_; });
+        const size_t take = std::min(queue_.size(), opts_.batch_max);
+        for (size_t i = 0; i < take; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      stopping = stopping_;
+      more_queued = !queue_.empty();
+      if (stopping && SteadyClock::now() >= stop_deadline_) {
+        // Out of time: what is not durable now never will be. Counted, never silent.
+        for (auto& p : queue_) batch.push_back(std::move(p));
+        queue_.clear();
+        lk.unlock();
+        if (!batch.empty())
+          spdlog::error("audit store {} ({}): stop timed out, dropping {} records",
+                        jurisdiction_, sink_, batch.size());
+        dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
+        depth_.fetch_sub(batch.size(), std::memory_order_relaxed);
+        finish(batch, false);
+        return;
+      }
+    }
+    if (commit(batch, stopping && !more_queued)) {
+      backoff_ms = opts_.backoff_min_ms;
+      if (stopping && !more_queued && batch.empty()) return;
+      continue;
+    }
+    // Failed: keep the batch, wait (stop wakes us, the deadline bounds us), retry.
+    std::unique_lock lk(mu_);
+    auto until = SteadyClock::now() + milliseconds(backoff_ms);
+    if (stopping_) until = std::min(until, stop_deadline_);
+    const bool was_stopping = stopping_;
+    cv_.wait_until(lk, until, [&] { return stopping_ && !was_stopping; });
+    backoff_ms = std::min(backoff_ms * 2, opts_.backoff_max_ms);
+  }
+}
+
+}  // namespace regiongate::audit

@@ -1,0 +1,110 @@
+#pragma once
+// One jurisdiction's writer: a bounded queue fed by request threads and one writer thread that
+// owns the Store, assigns the hash chain and commits in groups (DESIGN.md "Threads").
+//
+// Hand-off: a mutex + condition variable MPSC queue. The critical section on the request path is
+// one deque push and a counter check (no I/O, no allocation beyond the deque's block), and the
+// writer holds the lock only to move up to batch_max records out, so contention stays small next
+// to the per-record work; bench/audit_bench.cc measures submit() under concurrency.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audit/store.h"
+#include "common/clock.h"
+
+namespace regiongate::audit {
+
+struct WriterOptions {
+  size_t queue_capacity = 65536;     // records queued or in flight, not yet durable
+  size_t batch_max = 512;            // records per transaction
+  int64_t flush_interval_ms = 20;    // longest a record waits for its batch to fill
+  bool reject_when_failing = true;   // on_audit_failure: reject (admit() false) | drop
+  std::string replica_id;
+  std::string checkpoint_key;        // "" = checkpoints unsigned
+  int64_t checkpoint_interval_ms = 10000;
+  int64_t stop_timeout_ms = 5000;
+  int64_t backoff_min_ms = 20;       // retry delay after a store failure, doubling...
+  int64_t backoff_max_ms = 1000;     // ...up to this
+};
+
+class StoreWriter {
+public:
+  using OnDurable = std::function<void(bool durable)>;
+
+  // Thread affinity: `store` is used only by the writer thread after start().
+  StoreWriter(std::string jurisdiction, std::unique_ptr<Store> store, WriterOptions opts,
+              const Clock& clock);
+  ~StoreWriter();
+  StoreWriter(const StoreWriter&) = delete;
+  StoreWriter& operator=(const StoreWriter&) = delete;
+
+  // Opens the store and reads the chain head once, on the caller's thread. Failure is returned
+  // (the writer still starts unhealthy and keeps retrying if start() is called).
+  Status prepare();
+  void start();
+  // Any thread; lock-free.
+  bool admit() const;
+  // Any thread; never blocks on I/O.
+  bool submit(Record rec, OnDurable on_durable);
+  // Drains for at most stop_timeout_ms, writes a final checkpoint, joins. Idempotent.
+  void stop();
+
+  const std::string& jurisdiction() const { return jurisdiction_; }
+  std::string sink() const { return sink_; }
+  bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
+  size_t queueDepth() const { return depth_.load(std::memory_order_relaxed); }
+  uint64_t written() const { return written_.load(std::memory_order_relaxed); }
+  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  std::string lastError() const;
+
+private:
+  struct Pending {
+    Record rec;
+    OnDurable cb;
+  };
+
+  void run();
+  // Chains `batch` after head_ and commits it (with a checkpoint when due). True on commit.
+  bool commit(std::vector<Pending>& batch, bool final_checkpoint);
+  bool loadHead();
+  void fail(const std::string& message);
+  void finish(std::vector<Pending>& batch, bool durable);
+
+  const std::string jurisdiction_;
+  const std::string sink_;
+  std::unique_ptr<Store> store_;
+  const WriterOptions opts_;
+  const Clock& clock_;
+
+  // Writer-thread state.
+  bool head_loaded_ = false;
+  ChainHead head_;
+  int64_t last_checkpoint_seq_ = 0;
+  int64_t last_checkpoint_nanos_ = 0;
+
+  // Shared state.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::chrono::steady_clock::time_point stop_deadline_;
+  mutable std::mutex error_mu_;
+  std::string last_error_;
+
+  std::atomic<bool> healthy_{true};
+  std::atomic<size_t> depth_{0};
+  std::atomic<uint64_t> written_{0};
+  std::atomic<uint64_t> dropped_{0};
+  std::thread thread_;
+};
+
+}  // namespace regiongate::audit

@@ -1,0 +1,129 @@
+#include "audit/verify.h"
+
+#include <map>
+
+namespace regiongate::audit {
+namespace {
+
+ChainReport verifyChain(Store& store, const std::string& replica, const std::string& key,
+                        Status& io) {
+  ChainReport rep;
+  rep.store = store.name();
+  rep.replica_id = replica;
+  auto cps = store.checkpoints(replica);
+  if (!cps.ok()) {
+    io = cps.error();
+    return rep;
+  }
+  // Checkpoints we trust: all when no key is given, else only those whose MAC verifies.
+  std::map<int64_t, std::string> trusted;  // seq -> hash
+  for (const auto& cp : cps.value()) {
+    if (!key.empty()) {
+      if (cp.mac.empty()) {
+        ++rep.checkpoints_unsigned;
+        continue;
+      }
+      if (!checkpointMacValid(cp, key)) {
+        if (rep.ok) {
+          rep.ok = false;
+          rep.problem = "checkpoint MAC invalid (checkpoint edited or signed with another key)";
+          rep.broken_seq = cp.seq;
+          rep.expected = hmacSha256Hex(key, checkpointMessage(cp));
+          rep.found = cp.mac;
+        }
+        continue;
+      }
+    }
+    trusted[cp.seq] = cp.hash;
+  }
+  rep.checkpoints_checked = static_cast<int64_t>(trusted.size());
+  if (!trusted.empty()) rep.newest_checkpoint_seq = trusted.rbegin()->first;
+
+  int64_t expected_seq = 1;
+  std::string prev(kGenesisHash);
+  bool broken = !rep.ok;
+  auto breakAt = [&](int64_t seq, std::string problem, std::string expected, std::string found) {
+    broken = true;
+    rep.ok = false;
+    rep.problem = std::move(problem);
+    rep.broken_seq = seq;
+    rep.expected = std::move(expected);
+    rep.found = std::move(found);
+  };
+  ScanQuery q;
+  q.replica_id = replica;
+  q.chain_order = true;
+  Status st = store.scan(q, [&](const Record& r) {
+    ++rep.records;
+    rep.last_seq = r.seq;
+    if (broken) return true;  // keep counting
+    if (r.seq != expected_seq) {
+      breakAt(expected_seq,
+              r.seq > expected_seq ? "missing record(s) (deleted or renumbered)"
+                                   : "record out of order (renumbered)",
+              "seq " + std::to_string(expected_seq), "seq " + std::to_string(r.seq));
+      return true;
+    }
+    if (r.prev_hash != prev) {
+      breakAt(r.seq, "prev_hash does not link to the previous record", prev, r.prev_hash);
+      return true;
+    }
+    std::string h = recordHash(r.prev_hash, r);
+    if (h != r.hash) {
+      breakAt(r.seq, "hash mismatch (record edited)", h, r.hash);
+      return true;
+    }
+    if (auto it = trusted.find(r.seq); it != trusted.end() && it->second != r.hash) {
+      breakAt(r.seq, "record differs from its checkpoint", it->second, r.hash);
+      return true;
+    }
+    prev = r.hash;
+    ++expected_seq;
+    return true;
+  });
+  if (!st.ok()) {
+    io = st;
+    return rep;
+  }
+  if (!broken && !trusted.empty() && rep.newest_checkpoint_seq > rep.last_seq) {
+    breakAt(rep.last_seq + 1,
+            "truncated: checkpoint at seq " + std::to_string(rep.newest_checkpoint_seq) +
+                " but the chain ends at seq " + std::to_string(rep.last_seq),
+            trusted.rbegin()->second, "(no record)");
+  }
+  return rep;
+}
+
+}  // namespace
+
+Result<std::vector<ChainReport>> verifyStore(Store& store, const std::string& key) {
+  if (auto st = store.open(); !st.ok()) return st.error();
+  auto replicas = store.replicas();
+  if (!replicas.ok()) return replicas.error();
+  std::vector<ChainReport> out;
+  for (const auto& replica : replicas.value()) {
+    Status io;
+    ChainReport rep = verifyChain(store, replica, key, io);
+    if (!io.ok()) return io.error();
+    out.push_back(std::move(rep));
+  }
+  return out;
+}
+
+std::string formatReport(const ChainReport& r) {
+  std::string s = r.ok ? "OK   " : "FAIL ";
+  s += r.store + " replica=" + r.replica_id + " records=" + std::to_string(r.records) +
+       " last_seq=" + std::to_string(r.last_seq);
+  if (r.checkpoints_checked)
+    s += " checkpoint_seq=" + std::to_string(r.newest_checkpoint_seq);
+  else
+    s += " checkpoint=none";
+  if (r.checkpoints_unsigned)
+    s += " unsigned_checkpoints_ignored=" + std::to_string(r.checkpoints_unsigned);
+  if (!r.ok)
+    s += "\n     first broken link at seq " + std::to_string(r.broken_seq) + ": " + r.problem +
+         "\n     expected: " + r.expected + "\n     found:    " + r.found;
+  return s;
+}
+
+}  // namespace regiongate::audit

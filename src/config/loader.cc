@@ -1,0 +1,744 @@
+#include "config/loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "residency/countries.h"
+#include "residency/legal_basis.h"
+
+namespace regiongate {
+
+namespace {
+
+bool isTokenChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+bool isToken(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), isTokenChar);
+}
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+bool isHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+}
+std::string join(std::initializer_list<const char*> items) {
+  std::string out;
+  for (const char* i : items) {
+    if (!out.empty()) out += ", ";
+    out += i;
+  }
+  return out;
+}
+
+// Thrown inside the loader only; loadConfigString turns it into an Error at the edge.
+struct LoadFailure {
+  std::string message;
+};
+
+class Loader {
+public:
+  explicit Loader(std::string file) : file_(std::move(file)) {}
+
+  Config load(std::string_view text) {
+    YAML::Node root;
+    try {
+      root = YAML::Load(std::string(text));
+    } catch (const YAML::ParserException& e) {
+      std::string msg = e.msg;
+      throw LoadFailure{file_ + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " +
+                        msg};
+    }
+    if (!root.IsDefined() || root.IsNull())
+      throw LoadFailure{file_ + ":1: (top level): config is empty (expected a mapping)"};
+    if (!root.IsMap()) fail(root, "(top level)", "expected a mapping of keys");
+    cfg_.source_file = file_;
+
+    auto top = entries(root, "", {"listen", "admin_listen", "workers", "gateway", "jurisdictions",
+                                  "regions", "endpoints", "tenants", "routing", "health",
+                                  "residency", "audit", "limits", "rollouts"});
+    // Dependency order, not document order: references are checked as they are read.
+    if (auto n = get(top, "listen")) cfg_.listen = listenAddr(*n, "listen");
+    if (auto n = get(top, "admin_listen")) cfg_.admin_listen = listenAddr(*n, "admin_listen");
+    if (auto n = get(top, "workers")) cfg_.workers = uint(*n, "workers", 1, 1024);
+    if (auto n = get(top, "residency")) residency(*n);
+    if (auto n = get(top, "jurisdictions")) jurisdictions(*n);
+    if (auto n = get(top, "regions")) regions(*n);
+    if (auto n = get(top, "gateway")) gateway(*n);
+    if (auto n = get(top, "endpoints")) endpoints(*n);
+    if (auto n = get(top, "tenants")) tenants(*n);
+    if (auto n = get(top, "routing")) routing(*n);
+    if (auto n = get(top, "health")) health(*n);
+    if (auto n = get(top, "audit")) audit(*n);
+    if (auto n = get(top, "limits")) limits(*n);
+    if (auto n = get(top, "rollouts")) rollouts(*n);
+    return std::move(cfg_);
+  }
+
+private:
+  using Entries = std::map<std::string, std::pair<YAML::Node, YAML::Node>>;  // key -> (key, value)
+
+  int line(const YAML::Node& n) const {
+    int l = n.Mark().line;
+    return l >= 0 ? l + 1 : 0;
+  }
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& path, const std::string& msg) {
+    int l = line(at);
+    throw LoadFailure{file_ + ":" + (l > 0 ? std::to_string(l) : std::string("?")) + ": " + path +
+                      ": " + msg};
+  }
+  [[noreturn]] void failAt(int l, const std::string& path, const std::string& msg) {
+    throw LoadFailure{file_ + ":" + std::to_string(l) + ": " + path + ": " + msg};
+  }
+  static std::string sub(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+  static std::string idx(const std::string& path, size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+  }
+  static std::optional<YAML::Node> get(const Entries& e, const std::string& key) {
+    auto it = e.find(key);
+    if (it == e.end()) return std::nullopt;
+    return it->second.second;
+  }
+  static int keyLine(const Entries& e, const std::string& key) {
+    auto it = e.find(key);
+    return it == e.end() ? 0 : it->second.first.Mark().line + 1;
+  }
+
+  // A mapping's entries, rejecting duplicate keys, non-scalar keys and (when `allowed` is not
+  // empty) unknown keys. A null node is an empty mapping (`routing:` with nothing under it).
+  Entries entries(const YAML::Node& n, const std::string& path,
+                  std::initializer_list<const char*> allowed) {
+    Entries out;
+    if (n.IsNull()) return out;
+    if (!n.IsMap()) fail(n, path.empty() ? "(top level)" : path, "expected a mapping");
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      YAML::Node k = it->first;  // a copy: operator-> returns a temporary proxy
+      if (!k.IsScalar()) fail(k, path.empty() ? "(top level)" : path, "keys must be plain strings");
+      const std::string& key = k.Scalar();
+      if (allowed.size() > 0 &&
+          std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }))
+        fail(k, sub(path, key), "unknown key (expected one of: " + join(allowed) + ")");
+      if (out.count(key))
+        fail(k, sub(path, key),
+             "duplicate key (first at line " + std::to_string(keyLine(out, key)) + ")");
+      out.emplace(key, std::make_pair(k, it->second));
+    }
+    return out;
+  }
+  // Same, for mappings whose keys are user names (jurisdictions, regions): document order kept.
+  std::vector<std::pair<YAML::Node, YAML::Node>> namedEntries(const YAML::Node& n,
+                                                              const std::string& path) {
+    std::vector<std::pair<YAML::Node, YAML::Node>> out;
+    if (n.IsNull()) return out;
+    if (!n.IsMap()) fail(n, path, "expected a mapping of NAME: {...}");
+    std::map<std::string, int> seen;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      YAML::Node k = it->first;  // a copy: operator-> returns a temporary proxy
+      if (!k.IsScalar() || k.Scalar().empty()) fail(k, path, "names must be non-empty strings");
+      auto [pos, fresh] = seen.emplace(k.Scalar(), line(k));
+      if (!fresh)
+        fail(k, sub(path, k.Scalar()),
+             "duplicate name (first at line " + std::to_string(pos->second) + ")");
+      out.emplace_back(k, it->second);
+    }
+    return out;
+  }
+
+  std::string str(const YAML::Node& n, const std::string& path, bool allow_empty = false) {
+    if (!n.IsScalar()) fail(n, path, n.IsNull() ? "missing value" : "expected a string");
+    if (!allow_empty && n.Scalar().empty()) fail(n, path, "must not be empty");
+    return n.Scalar();
+  }
+  uint64_t uint(const YAML::Node& n, const std::string& path, uint64_t min, uint64_t max) {
+    if (!n.IsScalar()) fail(n, path, "expected a whole number");
+    const std::string& s = n.Scalar();
+    if (s.empty() || s.size() > 19 || !std::all_of(s.begin(), s.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        }))
+      fail(n, path, "expected a whole number, got '" + s + "'");
+    uint64_t v = std::stoull(s);
+    if (v < min || v > max)
+      fail(n, path,
+           "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + s);
+    return v;
+  }
+  bool boolean(const YAML::Node& n, const std::string& path) {
+    if (n.IsScalar()) {
+      const std::string& s = n.Scalar();
+      if (s == "true" || s == "True" || s == "TRUE") return true;
+      if (s == "false" || s == "False" || s == "FALSE") return false;
+    }
+    fail(n, path, "expected true or false");
+  }
+  std::string oneOf(const YAML::Node& n, const std::string& path,
+                    std::initializer_list<const char*> values) {
+    std::string s = str(n, path);
+    if (std::none_of(values.begin(), values.end(), [&](const char* v) { return s == v; }))
+      fail(n, path, "'" + s + "' is not one of: " + join(values));
+    return s;
+  }
+  std::vector<std::pair<YAML::Node, std::string>> strList(const YAML::Node& n,
+                                                          const std::string& path) {
+    std::vector<std::pair<YAML::Node, std::string>> out;
+    if (n.IsNull()) return out;
+    if (!n.IsSequence()) fail(n, path, "expected a list, e.g. [a, b]");
+    for (size_t i = 0; i < n.size(); ++i) out.emplace_back(n[i], str(n[i], idx(path, i)));
+    return out;
+  }
+  template <class T> T check(const YAML::Node& n, const std::string& path, Result<T> r) {
+    if (!r.ok()) fail(n, path, r.error().message);
+    return std::move(r).value();
+  }
+  std::string listenAddr(const YAML::Node& n, const std::string& path) {
+    std::string s = str(n, path);
+    check(n, path, parseListenAddress(s));
+    return s;
+  }
+  // An ISO code or a preset name, expanded into `out`.
+  void countryOrPreset(const YAML::Node& n, const std::string& path, const std::string& s,
+                       std::set<std::string>& out) {
+    if (const auto* p = residency::findPreset(s)) {
+      for (const auto& b : p->countries) out.emplace(b.country);
+      return;
+    }
+    out.insert(countryCode(n, path, s));
+  }
+  std::string countryCode(const YAML::Node& n, const std::string& path, const std::string& s) {
+    const auto* c = residency::findCountry(s);
+    if (c == nullptr)
+      fail(n, path, "'" + s + "' is not an ISO 3166-1 alpha-2 country code");
+    return std::string(c->code);
+  }
+
+  void residency(const YAML::Node& n) {
+    auto e = entries(n, "residency", {"on_violation", "require_evidence", "geo_labels"});
+    auto& r = cfg_.residency;
+    if (auto v = get(e, "on_violation"))
+      r.on_violation = oneOf(*v, "residency.on_violation", {"alert", "block"});
+    if (auto v = get(e, "require_evidence"))
+      r.require_evidence = boolean(*v, "residency.require_evidence");
+    if (auto v = get(e, "geo_labels")) {
+      for (auto& [k, val] : namedEntries(*v, "residency.geo_labels")) {
+        std::string path = "residency.geo_labels." + k.Scalar();
+        std::string label = lower(k.Scalar());
+        if (r.geo_labels.count(label))
+          fail(k, path, "duplicate label (labels are compared case-insensitively)");
+        auto& set = r.geo_labels[label];
+        auto items = strList(val, path);
+        if (items.empty()) fail(val, path, "list at least one country code or preset");
+        for (size_t i = 0; i < items.size(); ++i)
+          countryOrPreset(items[i].first, idx(path, i), items[i].second, set);
+      }
+    }
+  }
+
+  void jurisdictions(const YAML::Node& n) {
+    for (auto& [k, val] : namedEntries(n, "jurisdictions")) {
+      JurisdictionConfig j;
+      j.name = k.Scalar();
+      j.loc = {file_, line(k)};
+      std::string path = "jurisdictions." + j.name;
+      if (!isToken(j.name))
+        fail(k, path, "name may use only letters, digits, '-', '_' and '.'");
+      auto e = entries(val, path, {"preset", "countries"});
+      if (auto v = get(e, "preset")) {
+        j.preset = str(*v, path + ".preset");
+        const auto* p = residency::findPreset(j.preset);
+        if (p == nullptr) fail(*v, path + ".preset", "unknown preset '" + j.preset +
+                                                         "' (known: EEA, EU, EEA+adequacy)");
+        for (const auto& b : p->countries) j.resolved.emplace(b.country);
+      }
+      if (auto v = get(e, "countries")) {
+        auto items = strList(*v, path + ".countries");
+        for (size_t i = 0; i < items.size(); ++i) {
+          std::string code = countryCode(items[i].first, idx(path + ".countries", i),
+                                         items[i].second);
+          j.countries.push_back(code);
+          j.resolved.insert(code);
+        }
+      }
+      if (j.resolved.empty())
+        fail(k, path, "a jurisdiction needs a preset or at least one country");
+      cfg_.jurisdictions.push_back(std::move(j));
+    }
+  }
+
+  void regions(const YAML::Node& n) {
+    for (auto& [k, val] : namedEntries(n, "regions")) {
+      RegionConfig r;
+      r.name = k.Scalar();
+      r.loc = {file_, line(k)};
+      std::string path = "regions." + r.name;
+      if (!isToken(r.name)) fail(k, path, "name may use only letters, digits, '-', '_' and '.'");
+      auto e = entries(val, path, {"country"});
+      // A region without a country loads (so `check` can name every endpoint it strands) but
+      // fails the residency proof: nothing can be proven about where it is.
+      if (auto v = get(e, "country")) {
+        std::string s = str(*v, path + ".country");
+        r.country = countryCode(*v, path + ".country", s);
+      }
+      cfg_.regions.push_back(std::move(r));
+    }
+  }
+
+  void gateway(const YAML::Node& n) {
+    auto e = entries(n, "gateway", {"region"});
+    if (auto v = get(e, "region")) {
+      cfg_.gateway_region = str(*v, "gateway.region");
+      if (!cfg_.region(cfg_.gateway_region))
+        fail(*v, "gateway.region", "unknown region '" + cfg_.gateway_region + "'" + regionHint());
+    }
+  }
+  std::string regionHint() const {
+    if (cfg_.regions.empty()) return " (no regions are declared under 'regions')";
+    std::string out = " (declared: ";
+    for (size_t i = 0; i < cfg_.regions.size() && i < 8; ++i)
+      out += (i ? ", " : "") + cfg_.regions[i].name;
+    return out + (cfg_.regions.size() > 8 ? ", ...)" : ")");
+  }
+
+  void endpoints(const YAML::Node& n) {
+    if (n.IsNull()) return;
+    if (!n.IsSequence()) fail(n, "endpoints", "expected a list of endpoints");
+    std::map<std::string, size_t> names;
+    for (size_t i = 0; i < n.size(); ++i) {
+      const YAML::Node& en = n[i];
+      std::string path = idx("endpoints", i);
+      auto e = entries(en, path, {"name", "url", "region", "models", "evidence", "forwards",
+                                  "provider", "credential", "weight", "max_connections"});
+      if (en.IsNull()) fail(en, path, "empty endpoint");
+      EndpointConfig ep;
+      ep.loc = {file_, line(en)};
+      for (const char* req : {"name", "url", "region", "models"})
+        if (!e.count(req)) fail(en, sub(path, req), "missing (required for every endpoint)");
+      auto nameNode = *get(e, "name");
+      ep.name = str(nameNode, path + ".name");
+      if (!isToken(ep.name))
+        fail(nameNode, path + ".name", "name may use only letters, digits, '-', '_' and '.'");
+      if (auto [pos, fresh] = names.emplace(ep.name, i); !fresh)
+        fail(nameNode, path + ".name",
+             "duplicate endpoint name '" + ep.name + "' (also endpoints[" +
+                 std::to_string(pos->second) + "])");
+      auto urlNode = *get(e, "url");
+      ep.url = str(urlNode, path + ".url");
+      auto url = check(urlNode, path + ".url", parseEndpointUrl(ep.url));
+      ep.host = url.host;
+      ep.port = url.port;
+      ep.base_path = url.base_path;
+      auto regionNode = *get(e, "region");
+      ep.region = str(regionNode, path + ".region");
+      if (!cfg_.region(ep.region))
+        fail(regionNode, path + ".region", "unknown region '" + ep.region + "'" + regionHint());
+      auto modelsNode = *get(e, "models");
+      auto models = strList(modelsNode, path + ".models");
+      if (models.empty()) fail(modelsNode, path + ".models", "list at least one model");
+      for (size_t m = 0; m < models.size(); ++m) {
+        std::string mpath = idx(path + ".models", m);
+        ModelRef ref = check(models[m].first, mpath, parseModelRef(models[m].second));
+        for (const auto& prev : ep.models)
+          if (prev.name == ref.name && prev.version == ref.version)
+            fail(models[m].first, mpath, "model '" + models[m].second + "' listed twice");
+        ep.models.push_back(std::move(ref));
+      }
+      if (auto v = get(e, "evidence"))
+        ep.evidence = check(*v, path + ".evidence", parseEvidence(str(*v, path + ".evidence")));
+      if (auto v = get(e, "forwards")) {
+        ep.forwards = str(*v, path + ".forwards");
+        if (ep.forwards.rfind("geo:", 0) == 0) {
+          std::string label = ep.forwards.substr(4);
+          if (!isToken(label)) fail(*v, path + ".forwards", "expected geo:LABEL, e.g. geo:eu");
+          ep.forwards = "geo:" + lower(label);
+        } else if (ep.forwards != "none" && ep.forwards != "global") {
+          fail(*v, path + ".forwards", "'" + ep.forwards + "' is not one of: none, global, geo:LABEL");
+        }
+      }
+      if (auto v = get(e, "provider"))
+        ep.provider = oneOf(*v, path + ".provider", {"self", "third_party"});
+      if (auto v = get(e, "credential")) {
+        ep.credential = str(*v, path + ".credential", true);
+        if (ep.credential.find_first_of("\r\n") != std::string::npos)
+          fail(*v, path + ".credential", "must not contain line breaks");
+      }
+      if (auto v = get(e, "weight"))
+        ep.weight = static_cast<uint32_t>(uint(*v, path + ".weight", 1, 1000000));
+      if (auto v = get(e, "max_connections"))
+        ep.max_connections = static_cast<uint32_t>(uint(*v, path + ".max_connections", 1, 1000000));
+      cfg_.endpoints.push_back(std::move(ep));
+    }
+  }
+
+  void tenants(const YAML::Node& n) {
+    if (n.IsNull()) return;
+    if (!n.IsSequence()) fail(n, "tenants", "expected a list of tenants");
+    std::map<std::string, size_t> names, keys;
+    for (size_t i = 0; i < n.size(); ++i) {
+      const YAML::Node& tn = n[i];
+      std::string path = idx("tenants", i);
+      auto e = entries(tn, path, {"name", "key_sha256", "jurisdiction", "store_text",
+                                  "allow_mixed_versions"});
+      if (tn.IsNull()) fail(tn, path, "empty tenant");
+      for (const char* req : {"name", "key_sha256", "jurisdiction"})
+        if (!e.count(req)) fail(tn, sub(path, req), "missing (required for every tenant)");
+      TenantConfig t;
+      t.loc = {file_, line(tn)};
+      auto nameNode = *get(e, "name");
+      t.name = str(nameNode, path + ".name");
+      if (auto [pos, fresh] = names.emplace(t.name, i); !fresh)
+        fail(nameNode, path + ".name", "duplicate tenant name '" + t.name + "' (also tenants[" +
+                                           std::to_string(pos->second) + "])");
+      auto keyNode = *get(e, "key_sha256");
+      t.key_sha256 = lower(str(keyNode, path + ".key_sha256"));
+      if (t.key_sha256.size() != 64 || !isHex(t.key_sha256))
+        fail(keyNode, path + ".key_sha256",
+             "expected 64 hex characters (the SHA-256 of the bearer key, e.g. from "
+             "`printf %s KEY | sha256sum`), got " + std::to_string(t.key_sha256.size()) +
+                 " characters");
+      if (auto [pos, fresh] = keys.emplace(t.key_sha256, i); !fresh)
+        fail(keyNode, path + ".key_sha256",
+             "same key as tenant '" + cfg_.tenants[pos->second].name + "' (tenants[" +
+                 std::to_string(pos->second) + "]): keys must identify one tenant");
+      auto jNode = *get(e, "jurisdiction");
+      t.jurisdiction = str(jNode, path + ".jurisdiction");
+      if (!cfg_.jurisdiction(t.jurisdiction)) {
+        std::string known;
+        for (const auto& j : cfg_.jurisdictions) known += (known.empty() ? "" : ", ") + j.name;
+        fail(jNode, path + ".jurisdiction",
+             "unknown jurisdiction '" + t.jurisdiction + "'" +
+                 (known.empty() ? " (none declared under 'jurisdictions')"
+                                : " (declared: " + known + ")"));
+      }
+      if (auto v = get(e, "store_text")) t.store_text = boolean(*v, path + ".store_text");
+      if (auto v = get(e, "allow_mixed_versions"))
+        t.allow_mixed_versions = boolean(*v, path + ".allow_mixed_versions");
+      cfg_.tenants.push_back(std::move(t));
+    }
+  }
+
+  void routing(const YAML::Node& n) {
+    auto e = entries(n, "routing", {"policy", "retries", "upstream_timeout_ms",
+                                    "per_try_timeout_ms", "block_chars"});
+    auto& r = cfg_.routing;
+    if (auto v = get(e, "policy"))
+      r.policy = oneOf(*v, "routing.policy", {"cache_aware", "round_robin", "least_loaded",
+                                              "consistent_hash", "prefix_tree"});
+    if (auto v = get(e, "retries")) r.retries = uint32(*v, "routing.retries", 0, 16);
+    if (auto v = get(e, "upstream_timeout_ms"))
+      r.upstream_timeout_ms = uint32(*v, "routing.upstream_timeout_ms", 1, 3600000);
+    if (auto v = get(e, "per_try_timeout_ms"))
+      r.per_try_timeout_ms = uint32(*v, "routing.per_try_timeout_ms", 1, 3600000);
+    if (auto v = get(e, "block_chars")) r.block_chars = uint32(*v, "routing.block_chars", 1, 65536);
+  }
+  uint32_t uint32(const YAML::Node& n, const std::string& path, uint32_t min, uint32_t max) {
+    return static_cast<uint32_t>(uint(n, path, min, max));
+  }
+
+  void health(const YAML::Node& n) {
+    auto e = entries(n, "health", {"consecutive_failures", "base_ejection_ms", "max_ejection_ms",
+                                   "path", "interval_ms", "timeout_ms"});
+    auto& h = cfg_.health;
+    if (auto v = get(e, "consecutive_failures"))
+      h.consecutive_failures = uint32(*v, "health.consecutive_failures", 1, 1000);
+    if (auto v = get(e, "base_ejection_ms"))
+      h.base_ejection_ms = uint32(*v, "health.base_ejection_ms", 1, 3600000);
+    if (auto v = get(e, "max_ejection_ms"))
+      h.max_ejection_ms = uint32(*v, "health.max_ejection_ms", 1, 86400000);
+    if (h.max_ejection_ms < h.base_ejection_ms)
+      failAt(keyLine(e, e.count("max_ejection_ms") ? "max_ejection_ms" : "base_ejection_ms"),
+             "health.max_ejection_ms", "must be at least health.base_ejection_ms (" +
+                                           std::to_string(h.base_ejection_ms) + ")");
+    if (auto v = get(e, "path")) {
+      h.path = str(*v, "health.path");
+      if (h.path[0] != '/' || h.path.find_first_of(" \r\n") != std::string::npos)
+        fail(*v, "health.path", "expected an absolute path such as /health");
+    }
+    if (auto v = get(e, "interval_ms")) h.interval_ms = uint32(*v, "health.interval_ms", 0, 3600000);
+    if (auto v = get(e, "timeout_ms")) h.timeout_ms = uint32(*v, "health.timeout_ms", 1, 600000);
+  }
+
+  void audit(const YAML::Node& n) {
+    auto e = entries(n, "audit", {"dir", "sink", "dsn", "on_audit_failure", "durability",
+                                  "queue_capacity", "batch_max", "flush_interval_ms",
+                                  "replica_id", "checkpoint_key_file"});
+    auto& a = cfg_.audit;
+    if (auto v = get(e, "dir")) a.dir = str(*v, "audit.dir");
+    if (auto v = get(e, "sink")) a.sink = oneOf(*v, "audit.sink", {"sqlite", "postgres", "none"});
+    if (auto v = get(e, "dsn")) {
+      for (auto& [k, val] : namedEntries(*v, "audit.dsn")) {
+        std::string path = "audit.dsn." + k.Scalar();
+        if (!cfg_.jurisdiction(k.Scalar()))
+          fail(k, path, "unknown jurisdiction '" + k.Scalar() + "'");
+        a.dsn[k.Scalar()] = str(val, path);
+      }
+    }
+    if (a.sink == "postgres") {
+      for (const auto& t : cfg_.tenants)
+        if (!a.dsn.count(t.jurisdiction))
+          failAt(keyLine(e, "sink"), "audit.dsn",
+                 "sink is postgres but jurisdiction '" + t.jurisdiction +
+                     "' (tenant '" + t.name + "') has no DSN");
+    }
+    if (auto v = get(e, "on_audit_failure"))
+      a.on_audit_failure = oneOf(*v, "audit.on_audit_failure", {"reject", "drop"});
+    if (auto v = get(e, "durability"))
+      a.durability = oneOf(*v, "audit.durability", {"off", "normal", "full"});
+    if (auto v = get(e, "queue_capacity"))
+      a.queue_capacity = uint32(*v, "audit.queue_capacity", 1, 1u << 26);
+    if (auto v = get(e, "batch_max")) a.batch_max = uint32(*v, "audit.batch_max", 1, 1u << 20);
+    if (auto v = get(e, "flush_interval_ms"))
+      a.flush_interval_ms = uint32(*v, "audit.flush_interval_ms", 1, 60000);
+    if (auto v = get(e, "replica_id")) a.replica_id = str(*v, "audit.replica_id");
+    if (auto v = get(e, "checkpoint_key_file"))
+      a.checkpoint_key_file = str(*v, "audit.checkpoint_key_file");
+  }
+
+  void limits(const YAML::Node& n) {
+    auto e = entries(n, "limits", {"max_body_bytes", "max_header_bytes", "read_timeout_ms",
+                                   "idle_timeout_ms", "max_connections", "drain_timeout_ms"});
+    auto& l = cfg_.limits;
+    if (auto v = get(e, "max_body_bytes"))
+      l.max_body_bytes = uint(*v, "limits.max_body_bytes", 1, uint64_t{1} << 34);
+    if (auto v = get(e, "max_header_bytes"))
+      l.max_header_bytes = uint32(*v, "limits.max_header_bytes", 256, 1u << 24);
+    if (auto v = get(e, "read_timeout_ms"))
+      l.read_timeout_ms = uint32(*v, "limits.read_timeout_ms", 1, 3600000);
+    if (auto v = get(e, "idle_timeout_ms"))
+      l.idle_timeout_ms = uint32(*v, "limits.idle_timeout_ms", 1, 86400000);
+    if (auto v = get(e, "max_connections"))
+      l.max_connections = uint32(*v, "limits.max_connections", 1, 10000000);
+    if (auto v = get(e, "drain_timeout_ms"))
+      l.drain_timeout_ms = uint32(*v, "limits.drain_timeout_ms", 0, 3600000);
+  }
+
+  void rollouts(const YAML::Node& n) {
+    if (n.IsNull()) return;
+    if (!n.IsSequence()) fail(n, "rollouts", "expected a list of rollouts");
+    for (size_t i = 0; i < n.size(); ++i) {
+      const YAML::Node& rn = n[i];
+      std::string path = idx("rollouts", i);
+      auto e = entries(rn, path, {"region", "model", "from", "to", "green_endpoints"});
+      if (rn.IsNull()) fail(rn, path, "empty rollout");
+      for (const char* req : {"region", "model", "from", "to", "green_endpoints"})
+        if (!e.count(req)) fail(rn, sub(path, req), "missing (required for every rollout)");
+      RolloutConfig r;
+      r.loc = {file_, line(rn)};
+      auto regionNode = *get(e, "region");
+      r.region = str(regionNode, path + ".region");
+      if (!cfg_.region(r.region))
+        fail(regionNode, path + ".region", "unknown region '" + r.region + "'" + regionHint());
+      auto modelNode = *get(e, "model");
+      r.model = str(modelNode, path + ".model");
+      ModelRef ref = check(modelNode, path + ".model", parseModelRef(r.model));
+      if (!ref.version.empty())
+        fail(modelNode, path + ".model", "name the model without a version; use from/to");
+      if (std::none_of(cfg_.endpoints.begin(), cfg_.endpoints.end(),
+                       [&](const EndpointConfig& ep) { return ep.serves(r.model); }))
+        fail(modelNode, path + ".model", "no endpoint serves model '" + r.model + "'");
+      r.from_version = str(*get(e, "from"), path + ".from");
+      r.to_version = str(*get(e, "to"), path + ".to");
+      if (r.from_version == r.to_version)
+        fail(*get(e, "to"), path + ".to", "same version as 'from' ('" + r.to_version + "')");
+      auto greenNode = *get(e, "green_endpoints");
+      auto greens = strList(greenNode, path + ".green_endpoints");
+      if (greens.empty()) fail(greenNode, path + ".green_endpoints", "list at least one endpoint");
+      for (size_t g = 0; g < greens.size(); ++g) {
+        if (!cfg_.endpoint(greens[g].second))
+          fail(greens[g].first, idx(path + ".green_endpoints", g),
+               "unknown endpoint '" + greens[g].second + "'");
+        r.green_endpoints.push_back(greens[g].second);
+      }
+      cfg_.rollouts.push_back(std::move(r));
+    }
+  }
+
+  std::string file_;
+  Config cfg_;
+};
+
+}  // namespace
+
+Result<ModelRef> parseModelRef(std::string_view s) {
+  auto bad = [](char c) {
+    return c <= ' ' || c == 0x7f || c == ',' || c == '"' || c == '\\';
+  };
+  if (s.empty()) return Error::config("empty model name");
+  if (std::any_of(s.begin(), s.end(), bad))
+    return Error::config("model '" + std::string(s) +
+                         "' contains a space, quote, comma or control character");
+  ModelRef ref;
+  auto at = s.find('@');
+  if (at == std::string_view::npos) {
+    ref.name = std::string(s);
+    return ref;
+  }
+  if (s.find('@', at + 1) != std::string_view::npos)
+    return Error::config("model '" + std::string(s) + "' has more than one '@' (NAME@VERSION)");
+  ref.name = std::string(s.substr(0, at));
+  ref.version = std::string(s.substr(at + 1));
+  if (ref.name.empty() || ref.version.empty())
+    return Error::config("model '" + std::string(s) + "': expected NAME or NAME@VERSION");
+  return ref;
+}
+
+Result<EvidenceSpec> parseEvidence(std::string_view s) {
+  EvidenceSpec spec;
+  spec.raw = std::string(s);
+  if (s == "endpoint") return spec;
+  if (s.rfind("header:", 0) == 0) {
+    auto name = s.substr(7);
+    auto tchar = [](char c) {
+      return isTokenChar(c) || std::string_view("!#$%&'*+^`|~").find(c) != std::string_view::npos;
+    };
+    if (name.empty() || !std::all_of(name.begin(), name.end(), tchar))
+      return Error::config("'" + spec.raw + "': expected header:NAME with a valid header name");
+    spec.kind = EvidenceSpec::Kind::Header;
+    spec.header = lower(name);
+    return spec;
+  }
+  if (s.rfind("body:", 0) == 0) {
+    auto path = s.substr(5);
+    spec.kind = EvidenceSpec::Kind::Body;
+    size_t start = 0;
+    while (true) {
+      auto dot = path.find('.', start);
+      auto seg = path.substr(start, dot == std::string_view::npos ? path.npos : dot - start);
+      if (seg.empty())
+        return Error::config("'" + spec.raw + "': expected body:a.b.c (dot path, no empty parts)");
+      spec.path.emplace_back(seg);
+      if (dot == std::string_view::npos) break;
+      start = dot + 1;
+    }
+    return spec;
+  }
+  return Error::config("'" + spec.raw +
+                       "' is not an evidence source (expected endpoint, header:NAME or "
+                       "body:JSON.PATH)");
+}
+
+namespace {
+Result<uint16_t> parsePort(std::string_view p, std::string_view whole) {
+  if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), [](char c) {
+        return c >= '0' && c <= '9';
+      }))
+    return Error::config("bad port in '" + std::string(whole) + "'");
+  unsigned v = static_cast<unsigned>(std::stoul(std::string(p)));
+  if (v > 65535) return Error::config("port out of range in '" + std::string(whole) + "'");
+  return static_cast<uint16_t>(v);
+}
+// host[:port] with [v6] support; `port` untouched when absent.
+Status splitHostPort(std::string_view hp, std::string_view whole, std::string& host,
+                     uint16_t& port, bool port_required) {
+  std::string_view h = hp, p;
+  bool has_port = false;
+  if (!hp.empty() && hp[0] == '[') {
+    auto close = hp.find(']');
+    if (close == std::string_view::npos)
+      return Error::config("unterminated '[' in '" + std::string(whole) + "'");
+    h = hp.substr(1, close - 1);
+    auto rest = hp.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return Error::config("expected ':PORT' after ']' in '" +
+                                               std::string(whole) + "'");
+      p = rest.substr(1);
+      has_port = true;
+    }
+  } else {
+    auto colon = hp.rfind(':');
+    if (colon != std::string_view::npos) {
+      h = hp.substr(0, colon);
+      p = hp.substr(colon + 1);
+      has_port = true;
+      if (h.find(':') != std::string_view::npos)
+        return Error::config("write IPv6 addresses in brackets, e.g. [::1]:8080");
+    }
+  }
+  if (h.empty()) return Error::config("missing host in '" + std::string(whole) + "'");
+  if (std::any_of(h.begin(), h.end(), [](char c) {
+        return c <= ' ' || c == '/' || c == '?' || c == '#' || c == '@' || c == 0x7f;
+      }))
+    return Error::config("bad host in '" + std::string(whole) + "'");
+  host = std::string(h);
+  if (!has_port) {
+    if (port_required) return Error::config("expected HOST:PORT, got '" + std::string(whole) + "'");
+    return {};
+  }
+  auto pr = parsePort(p, whole);
+  if (!pr.ok()) return pr.error();
+  port = pr.value();
+  return {};
+}
+}  // namespace
+
+Result<ParsedUrl> parseEndpointUrl(std::string_view url) {
+  ParsedUrl out;
+  if (url.rfind("https://", 0) == 0)
+    return Error::config("'" + std::string(url) +
+                         "': only http:// upstreams are supported for now (no TLS client yet); "
+                         "put a local TLS-originating proxy in front of an https endpoint");
+  if (url.rfind("http://", 0) != 0)
+    return Error::config("'" + std::string(url) + "': expected http://HOST[:PORT][/BASE]");
+  auto rest = url.substr(7);
+  auto slash = rest.find('/');
+  auto hostport = rest.substr(0, slash);
+  if (hostport.find('@') != std::string_view::npos)
+    return Error::config("'" + std::string(url) +
+                         "': credentials in URLs are not supported; use 'credential'");
+  auto st = splitHostPort(hostport, url, out.host, out.port, false);
+  if (!st.ok()) return st.error();
+  if (slash != std::string_view::npos) {
+    std::string_view base = rest.substr(slash);
+    if (base.find_first_of("?#") != std::string_view::npos)
+      return Error::config("'" + std::string(url) + "': no query or fragment allowed");
+    if (std::any_of(base.begin(), base.end(), [](char c) { return c <= ' ' || c == 0x7f; }))
+      return Error::config("'" + std::string(url) + "': bad character in path");
+    while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+    out.base_path = std::string(base);
+  }
+  return out;
+}
+
+Result<std::pair<std::string, uint16_t>> parseListenAddress(std::string_view s) {
+  std::pair<std::string, uint16_t> out{"", 0};
+  auto st = splitHostPort(s, s, out.first, out.second, true);
+  if (!st.ok()) return st.error();
+  return out;
+}
+
+Result<ConfigPtr> loadConfigString(std::string_view yaml, std::string filename) {
+  try {
+    Loader loader(filename);
+    return ConfigPtr(std::make_shared<const Config>(loader.load(yaml)));
+  } catch (const LoadFailure& f) {
+    return Error::config(f.message);
+  } catch (const YAML::Exception& e) {
+    return Error::config(filename + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  } catch (const std::exception& e) {
+    return Error::config(filename + ": " + e.what());
+  }
+}
+
+Result<ConfigPtr> loadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::config(path + ": cannot open config file: " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Error::config(path + ": cannot read config file");
+  return loadConfigString(ss.str(), path);
+}
+
+}  // namespace regiongate

@@ -1,0 +1,319 @@
+#include "gateway/gateway.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http.hpp>
+#include <random>
+
+#include "common/json.h"
+#include "config/loader.h"
+#include "residency/date.h"
+#include "residency/proof.h"
+
+namespace regiongate::gateway {
+
+namespace bhttp = boost::beast::http;
+
+namespace {
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+}  // namespace
+
+Gateway::Gateway(ConfigPtr config, GatewayOptions options)
+    : options_(std::move(options)), clock_(*options_.clock), metrics_(registry_) {
+  std::random_device rd;
+  process_nonce_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  current_ = buildSnapshot(std::move(config), health_, ++generation_);
+}
+
+Gateway::~Gateway() { stop(0); }
+
+Result<std::unique_ptr<Gateway>> Gateway::create(ConfigPtr config, GatewayOptions options) {
+  auto proof = residency::requireResidencyProof(
+      *config, residency::Date::fromWallMicros(options.clock->wallMicros()));
+  if (!proof.ok()) return proof.error();
+  std::unique_ptr<Gateway> gw(new Gateway(config, std::move(options)));
+  auto audit = audit::AuditLog::open(*config, gw->clock_);
+  if (!audit) return audit.error();
+  gw->audit_ = std::move(audit.value());
+  auto* log = gw->audit_.get();
+  gw->registry_.addCollector([log](std::string& out) { log->renderMetrics(out); });
+  return gw;
+}
+
+Status Gateway::start() {
+  const Config& cfg = *current_->config;
+  http::ServerOptions opts;
+  opts.listen = cfg.listen;
+  opts.workers = cfg.workers == 0 ? 1 : cfg.workers;
+  opts.max_body_bytes = cfg.limits.max_body_bytes;
+  opts.max_header_bytes = cfg.limits.max_header_bytes;
+  opts.read_timeout_ms = cfg.limits.read_timeout_ms;
+  opts.idle_timeout_ms = cfg.limits.idle_timeout_ms;
+  opts.max_connections = cfg.limits.max_connections;
+  opts.on_limit = [this](http::LimitKind k) {
+    metrics_.limit_rejections.with({http::limitName(k)}).inc();
+  };
+  opts.head_filter = [this](const bhttp::request_header<>& head, size_t worker) {
+    return filterHead(head, worker);
+  };
+  workers_.resize(opts.workers);
+  for (auto& w : workers_) w.snapshot = current_;
+  server_ = std::make_unique<http::HttpServer>(
+      opts, [this](http::Request& req, http::ResponseWriter& out, size_t worker) {
+        return handle(req, out, worker);
+      });
+  if (auto st = server_->start(); !st) return st;
+
+  http::ServerOptions admin_opts;
+  admin_opts.listen = cfg.admin_listen;
+  admin_opts.workers = 1;
+  admin_ = std::make_unique<http::HttpServer>(
+      admin_opts, [this](http::Request& req, http::ResponseWriter& out, size_t) {
+        return handleAdmin(req, out);
+      });
+  if (auto st = admin_->start(); !st) return st;
+
+  for (const auto& ep : cfg.endpoints)
+    for (const auto& m : ep.models)
+      metrics_.model_version_info.with({ep.region, ep.name, m.name, m.version.empty() ? "unversioned" : m.version}).set(1);
+  updateHealthGauges();
+  health_thread_ = std::thread([this] { runHealthChecks(); });
+  if (!options_.quiet)
+    spdlog::info("regiongate serving on {}:{} (admin {}:{}), {} workers, {} endpoints, {} tenants",
+                 cfg.listen.substr(0, cfg.listen.rfind(':')), port(),
+                 cfg.admin_listen.substr(0, cfg.admin_listen.rfind(':')), adminPort(),
+                 opts.workers, cfg.endpoints.size(), cfg.tenants.size());
+  return {};
+}
+
+void Gateway::stop(uint32_t drain_ms) {
+  if (stopping_.exchange(true)) return;
+  {
+    std::lock_guard lock(health_mu_);
+  }
+  health_cv_.notify_all();
+  if (server_) server_->stop(drain_ms);
+  if (admin_) admin_->stop(0);
+  if (health_thread_.joinable()) health_thread_.join();
+  if (audit_) audit_->stop();
+}
+
+SnapshotPtr Gateway::currentSnapshot() const {
+  std::lock_guard lock(control_mu_);
+  return current_;
+}
+
+void Gateway::installSnapshot(SnapshotPtr snap) {
+  {
+    std::lock_guard lock(control_mu_);
+    current_ = snap;
+  }
+  // Post the new snapshot to every worker (Envoy-style thread-local slot update): a worker picks
+  // it up between events; requests already running keep the snapshot they started with.
+  if (server_)
+    for (size_t i = 0; i < workers_.size(); ++i)
+      asio::post(server_->worker(i), [this, i, snap] { workers_[i].snapshot = snap; });
+}
+
+Status Gateway::reload(ConfigPtr config) {
+  auto proof = residency::requireResidencyProof(
+      *config, residency::Date::fromWallMicros(clock_.wallMicros()));
+  if (!proof) {
+    std::lock_guard lock(control_mu_);
+    last_reload_error_ = proof.error().message;
+    last_reload_result_ = "refused";
+    metrics_.config_reloads.with({"error"}).inc();
+    spdlog::error("config reload refused (old config stays): {}", proof.error().message);
+    return proof.error();
+  }
+  const Config& old_cfg = *currentSnapshot()->config;
+  if (config->listen != old_cfg.listen || config->workers != old_cfg.workers ||
+      config->admin_listen != old_cfg.admin_listen) {
+    spdlog::warn("config reload: listen/admin_listen/workers changes take effect on restart");
+  }
+  uint64_t gen;
+  {
+    std::lock_guard lock(control_mu_);
+    gen = ++generation_;
+    last_reload_error_.clear();
+    last_reload_result_ = "ok";
+  }
+  auto snap = buildSnapshot(std::move(config), health_, gen);
+  for (const auto& ep : snap->config->endpoints)
+    for (const auto& m : ep.models)
+      metrics_.model_version_info.with({ep.region, ep.name, m.name, m.version.empty() ? "unversioned" : m.version}).set(1);
+  installSnapshot(std::move(snap));
+  metrics_.config_reloads.with({"ok"}).inc();
+  spdlog::info("config reloaded (generation {})", gen);
+  return {};
+}
+
+Status Gateway::reloadFromFile() {
+  if (options_.config_path.empty())
+    return Error::config("reload: the gateway was not started from a config file");
+  auto cfg = loadConfigFile(options_.config_path);
+  if (!cfg) {
+    std::lock_guard lock(control_mu_);
+    last_reload_error_ = cfg.error().message;
+    last_reload_result_ = "refused";
+    metrics_.config_reloads.with({"error"}).inc();
+    spdlog::error("config reload refused (old config stays): {}", cfg.error().message);
+    return cfg.error();
+  }
+  return reload(cfg.value());
+}
+
+bool Gateway::ready() const {
+  if (stopping_) return false;
+  auto snap = currentSnapshot();
+  for (const auto& j : snap->config->jurisdictions)
+    if (audit_ && !audit_->admit(j.name)) return false;
+  return true;
+}
+
+void Gateway::updateHealthGauges() {
+  auto snap = currentSnapshot();
+  int64_t now = clock_.nowNanos();
+  for (size_t i = 0; i < snap->health.size(); ++i) {
+    const auto& ep = snap->config->endpoints[i];
+    metrics_.endpoint_healthy.with({ep.region, ep.name}).set(snap->health[i]->healthy(now) ? 1 : 0);
+  }
+}
+
+// Active health checks on a control-plane thread with its own io_context: GET <health.path> on
+// every endpoint each interval; a failing check takes the endpoint out until a check passes.
+void Gateway::runHealthChecks() {
+  asio::io_context ioc(1);
+  std::vector<std::unique_ptr<upstream::ConnectionPool>> pools;
+  while (!stopping_) {
+    auto snap = currentSnapshot();
+    const auto& cfg = *snap->config;
+    uint32_t interval = cfg.health.interval_ms;
+    if (interval > 0) {
+      for (size_t i = 0; i < cfg.endpoints.size(); ++i) {
+        const auto& ep = cfg.endpoints[i];
+        auto health = snap->health[i];
+        std::string target = ep.base_path + cfg.health.path;
+        auto timeout = std::chrono::milliseconds(cfg.health.timeout_ms);
+        asio::co_spawn(
+            ioc,
+            [host = ep.host, port = ep.port, target, timeout, health,
+             &ioc]() -> asio::awaitable<void> {
+              upstream::ConnectionPool pool(ioc.get_executor(), host, port, 0);
+              auto conn = co_await pool.connect(timeout);
+              bool ok = false;
+              if (conn) {
+                auto& c = *conn.value();
+                bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
+                req.set(bhttp::field::host, host);
+                req.set(bhttp::field::connection, "close");
+                c.stream.expires_after(timeout);
+                auto [wec, wn] = co_await bhttp::async_write(c.stream, req, use_nothrow);
+                if (!wec) {
+                  bhttp::response<bhttp::string_body> res;
+                  auto [rec, rn] = co_await bhttp::async_read(c.stream, c.buffer, res, use_nothrow);
+                  ok = !rec && res.result_int() >= 200 && res.result_int() < 300;
+                }
+              }
+              health->onActiveCheck(ok);
+            },
+            asio::detached);
+      }
+      ioc.restart();
+      ioc.run_for(std::chrono::milliseconds(cfg.health.timeout_ms + 100));
+    }
+    updateHealthGauges();
+    std::unique_lock lock(health_mu_);
+    health_cv_.wait_for(lock, std::chrono::milliseconds(interval > 0 ? interval : 1000),
+                        [this] { return stopping_.load(); });
+  }
+}
+
+std::string Gateway::statusJson() const {
+  auto snap = currentSnapshot();
+  const auto& cfg = *snap->config;
+  int64_t now = clock_.nowNanos();
+  std::string out = "{\"generation\":" + std::to_string(snap->generation);
+  {
+    std::lock_guard lock(control_mu_);
+    out += ",\"config\":{\"file\":" + jsonString(cfg.source_file) +
+           ",\"last_reload\":" + jsonString(last_reload_result_) +
+           ",\"last_reload_error\":" + jsonString(last_reload_error_) + "}";
+  }
+  out += ",\"gateway_region\":" + jsonString(cfg.gateway_region);
+  out += ",\"routing_policy\":" + jsonString(cfg.routing.policy);
+  out += ",\"residency\":{\"on_violation\":" + jsonString(cfg.residency.on_violation) + "}";
+  out += ",\"endpoints\":[";
+  for (size_t i = 0; i < cfg.endpoints.size(); ++i) {
+    const auto& ep = cfg.endpoints[i];
+    const auto& h = *snap->health[i];
+    if (i) out += ",";
+    out += "{\"name\":" + jsonString(ep.name) + ",\"region\":" + jsonString(ep.region) +
+           ",\"url\":" + jsonString(ep.url) + ",\"healthy\":" + (h.healthy(now) ? "true" : "false") +
+           ",\"ejected\":" + (h.ejected(now) ? "true" : "false") +
+           ",\"active_check_failing\":" + (h.activeDown() ? "true" : "false") +
+           ",\"ejections\":" + std::to_string(h.ejections()) + ",\"models\":[";
+    for (size_t m = 0; m < ep.models.size(); ++m) {
+      if (m) out += ",";
+      out += "{\"model\":" + jsonString(ep.models[m].name) +
+             ",\"version\":" + jsonString(ep.models[m].version) + "}";
+    }
+    out += "]}";
+  }
+  out += "],\"tenants\":[";
+  for (size_t i = 0; i < cfg.tenants.size(); ++i) {
+    if (i) out += ",";
+    out += "{\"name\":" + jsonString(cfg.tenants[i].name) +
+           ",\"jurisdiction\":" + jsonString(cfg.tenants[i].jurisdiction) + "}";
+  }
+  out += "],\"audit\":[";
+  if (audit_) {
+    auto st = audit_->status();
+    for (size_t i = 0; i < st.size(); ++i) {
+      if (i) out += ",";
+      out += "{\"jurisdiction\":" + jsonString(st[i].jurisdiction) + ",\"sink\":" + jsonString(st[i].sink) +
+             ",\"healthy\":" + (st[i].healthy ? "true" : "false") +
+             ",\"queue_depth\":" + std::to_string(st[i].queue_depth) +
+             ",\"written\":" + std::to_string(st[i].written) +
+             ",\"dropped\":" + std::to_string(st[i].dropped) +
+             ",\"last_error\":" + jsonString(st[i].last_error) + "}";
+    }
+  }
+  out += "],\"rollouts\":[]}";
+  return out;
+}
+
+asio::awaitable<void> Gateway::handleAdmin(http::Request& req, http::ResponseWriter& out) {
+  std::string_view target = req.target();
+  if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  if (target == "/metrics" && req.method() == bhttp::verb::get) {
+    updateHealthGauges();
+    http::Response res{bhttp::status::ok, req.version()};
+    res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.body() = registry_.render();
+    co_await out.send(std::move(res));
+  } else if (target == "/healthz") {
+    co_await out.sendJson(200, "{\"status\":\"ok\"}");
+  } else if (target == "/readyz") {
+    bool r = ready();
+    co_await out.sendJson(r ? 200 : 503, r ? "{\"ready\":true}" : "{\"ready\":false,\"reason\":\"audit store unavailable or shutting down\"}");
+  } else if (target == "/admin/status") {
+    co_await out.sendJson(200, statusJson());
+  } else if (target == "/admin/reload" && req.method() == bhttp::verb::post) {
+    auto st = reloadFromFile();
+    if (st.ok())
+      co_await out.sendJson(200, "{\"reloaded\":true}");
+    else
+      co_await out.sendJson(409, errorBody("config_error", st.error().code, st.error().message));
+  } else {
+    co_await out.sendJson(404, errorBody("not_found", "not_found", "no such admin path"));
+  }
+}
+
+}  // namespace regiongate::gateway

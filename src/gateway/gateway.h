@@ -1,0 +1,104 @@
+#pragma once
+// The gateway: data-plane listener (HttpServer, N workers), admin listener, per-worker state,
+// config snapshots and reload, active health checks, metrics and audit. The request phases
+// themselves are in proxy.cc (docs/architecture.md has the phase chart).
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "audit/audit_log.h"
+#include "common/clock.h"
+#include "gateway/snapshot.h"
+#include "http/server.h"
+#include "metrics/gateway_metrics.h"
+#include "metrics/registry.h"
+#include "routing/policy.h"
+#include "upstream/connection_pool.h"
+#include "upstream/health.h"
+
+namespace regiongate::gateway {
+
+namespace asio = boost::asio;
+
+struct GatewayOptions {
+  const Clock* clock = &SystemClock::instance();
+  std::string config_path;  // for SIGHUP / POST /admin/reload; "" = reload disabled
+  bool quiet = false;
+};
+
+// Per-worker state. Thread: touched only by its worker's io_context thread.
+struct WorkerState {
+  SnapshotPtr snapshot;
+  std::unique_ptr<routing::Policy> policy;
+  std::string policy_name;
+  // keyed by "host:port" so pools survive reloads that keep the endpoint
+  std::unordered_map<std::string, std::unique_ptr<upstream::ConnectionPool>> pools;
+  uint64_t next_request = 0;
+  std::vector<uint64_t> blocks;  // reused prefix-block buffer
+};
+
+class Gateway {
+public:
+  static Result<std::unique_ptr<Gateway>> create(ConfigPtr config, GatewayOptions options);
+  ~Gateway();
+
+  Status start();
+  uint16_t port() const { return server_ ? server_->port() : 0; }
+  uint16_t adminPort() const { return admin_ ? admin_->port() : 0; }
+
+  // Validates (loader + residency proof) and swaps the config on every worker; in-flight requests
+  // finish on the old one. On failure the old config stays and the error is returned and shown
+  // in /admin/status.
+  Status reload(ConfigPtr config);
+  Status reloadFromFile();
+  // Graceful: stop accepting, drain in-flight requests up to the deadline, flush the audit.
+  void stop(uint32_t drain_ms);
+
+  SnapshotPtr currentSnapshot() const;
+  metrics::Registry& registry() { return registry_; }
+  std::string statusJson() const;
+  bool ready() const;
+
+  // Used by proxy.cc (same object, split for size).
+  asio::awaitable<void> handle(http::Request& req, http::ResponseWriter& out, size_t worker);
+  std::optional<http::Response> filterHead(const http::bhttp::request_header<>& head, size_t worker);
+
+private:
+  Gateway(ConfigPtr config, GatewayOptions options);
+  asio::awaitable<void> handleAdmin(http::Request& req, http::ResponseWriter& out);
+  asio::awaitable<void> handleModels(http::Request& req, http::ResponseWriter& out, WorkerState& w,
+                                     uint32_t tenant);
+  upstream::ConnectionPool& poolFor(WorkerState& w, const EndpointConfig& ep, size_t worker);
+  void installSnapshot(SnapshotPtr snap);
+  void runHealthChecks();
+  void updateHealthGauges();
+  std::string newRequestId(WorkerState& w, size_t worker);
+
+  GatewayOptions options_;
+  const Clock& clock_;
+  metrics::Registry registry_;
+  metrics::GatewayMetrics metrics_;
+  upstream::HealthRegistry health_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<http::HttpServer> server_;
+  std::unique_ptr<http::HttpServer> admin_;
+  std::vector<WorkerState> workers_;
+
+  mutable std::mutex control_mu_;  // control plane only: snapshot swaps, status
+  SnapshotPtr current_;
+  uint64_t generation_ = 0;
+  std::string last_reload_error_;
+  std::string last_reload_result_ = "initial";
+  uint64_t process_nonce_ = 0;
+
+  std::atomic<bool> stopping_{false};
+  std::thread health_thread_;
+  std::mutex health_mu_;
+  std::condition_variable health_cv_;
+};
+
+}  // namespace regiongate::gateway

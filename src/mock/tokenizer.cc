@@ -1,0 +1,39 @@
+#include "mock/tokenizer.h"
+
+#include "common/hash.h"
+
+namespace regiongate::mock {
+
+TokenId Tokenizer::idOf(std::string_view piece) {
+  return static_cast<TokenId>(xxh3(piece) & 0x7fffffffu);
+}
+
+std::vector<TokenId> Tokenizer::encode(std::string_view text) {
+  std::vector<TokenId> ids;
+  ids.reserve(text.size() / 4 + 1);
+  forEachPiece(text, [&](std::string_view piece) { ids.push_back(idOf(piece)); });
+  return ids;
+}
+
+size_t Tokenizer::count(std::string_view text) {
+  size_t n = 0;
+  forEachPiece(text, [&](std::string_view) { ++n; });
+  return n;
+}
+
+std::string chatPromptText(const std::vector<ChatMessage>& messages) {
+  std::string out;
+  size_t total = 0;
+  for (const auto& m : messages) total += m.role.size() + m.content.size() + 6;
+  out.reserve(total);
+  for (const auto& m : messages) {
+    out += "<|";
+    out += m.role;
+    out += "|>\n";
+    out += m.content;
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace regiongate::mock

@@ -1,0 +1,120 @@
+#include "upstream/exchange.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace regiongate::upstream {
+
+namespace {
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+Error upstreamError(std::string code, std::string message) {
+  return Error{ErrorSource::Upstream, std::move(code), std::move(message), true};
+}
+}  // namespace
+
+Exchange::~Exchange() { finish(); }
+
+asio::awaitable<Status> Exchange::sendAndReadHead(const bhttp::request<bhttp::string_body>& req,
+                                                  std::chrono::milliseconds per_try,
+                                                  bool* reused_failed) {
+  bool reused = conn_->requests > 0;
+  conn_->requests++;
+  conn_->stream.expires_after(per_try);
+  auto [wec, wn] = co_await bhttp::async_write(conn_->stream, req, use_nothrow);
+  if (!wec) {
+    parser_ = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
+    parser_->body_limit(boost::none);
+    auto [rec, rn] = co_await bhttp::async_read_header(conn_->stream, conn_->buffer, *parser_, use_nothrow);
+    if (!rec) co_return Status{};
+    wec = rec;
+  }
+  if (wec == beast::error::timeout)
+    co_return upstreamError("upstream_timeout", "no response head within " +
+                                                    std::to_string(per_try.count()) + " ms");
+  // A reused connection closed by the server before it read anything: safe to send again.
+  if (reused && (wec == bhttp::error::end_of_stream || wec == asio::error::eof ||
+                 wec == asio::error::connection_reset || wec == asio::error::broken_pipe))
+    *reused_failed = true;
+  co_return upstreamError(wec == bhttp::error::end_of_stream || wec == asio::error::eof ||
+                                  wec == asio::error::connection_reset
+                              ? "upstream_reset"
+                              : "bad_response",
+                          "upstream " + pool_.host() + ":" + std::to_string(pool_.port()) + ": " +
+                              wec.message());
+}
+
+asio::awaitable<Status> Exchange::start(const bhttp::request<bhttp::string_body>& req,
+                                        std::chrono::milliseconds per_try) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto c = co_await pool_.acquire(per_try);
+  if (!c) co_return c.error();
+  conn_ = std::move(c.value());
+  bool reused_failed = false;
+  auto st = co_await sendAndReadHead(req, per_try, &reused_failed);
+  if (st.ok() || !reused_failed) co_return st;
+  // Stale pooled connection: one fresh connection, within what is left of the try's budget.
+  auto left = per_try - std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - t0);
+  if (left.count() <= 0) co_return st;
+  conn_.reset();
+  auto fresh = co_await pool_.connect(left);
+  if (!fresh) co_return fresh.error();
+  conn_ = std::move(fresh.value());
+  co_return co_await sendAndReadHead(req, left, &reused_failed);
+}
+
+asio::awaitable<Result<std::string_view>> Exchange::next(std::chrono::milliseconds timeout) {
+  if (!parser_ || !conn_) co_return upstreamError("bad_response", "no upstream response");
+  if (parser_->is_done()) co_return std::string_view{};
+  auto& body = parser_->get().body();
+  body.data = buf_;
+  body.size = sizeof(buf_);
+  conn_->stream.expires_after(timeout);
+  auto [ec, n] = co_await bhttp::async_read(conn_->stream, conn_->buffer, *parser_, use_nothrow);
+  if (ec && ec != bhttp::error::need_buffer) {
+    Error e = upstreamError(ec == beast::error::timeout ? "upstream_timeout" : "upstream_reset",
+                            "upstream body: " + ec.message());
+    e.retryable = false;  // bytes may already be with the client
+    co_return e;
+  }
+  size_t got = sizeof(buf_) - body.size;
+  if (got == 0 && !parser_->is_done()) {
+    // need_buffer with nothing read cannot happen with a non-empty buffer; guard anyway
+    co_return upstreamError("bad_response", "upstream body stalled");
+  }
+  co_return std::string_view(buf_, got);
+}
+
+asio::awaitable<Status> Exchange::readAll(std::string& out, std::chrono::milliseconds timeout,
+                                          size_t max_bytes) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int guard = 0; guard < 1'000'000; ++guard) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) co_return upstreamError("upstream_timeout", "upstream body too slow");
+    auto piece = co_await next(left);
+    if (!piece) co_return piece.error();
+    if (piece->empty() && done()) co_return Status{};
+    if (out.size() + piece->size() > max_bytes)
+      co_return Error{ErrorSource::Upstream, "upstream_too_large", "upstream response too large", false};
+    out.append(*piece);
+    if (done()) co_return Status{};
+  }
+  co_return upstreamError("bad_response", "upstream body never ended");
+}
+
+void Exchange::finish() {
+  if (!conn_) return;
+  if (parser_ && parser_->is_done() && parser_->get().keep_alive()) {
+    pool_.release(std::move(conn_));
+  } else {
+    boost::system::error_code ignored;
+    conn_->stream.socket().close(ignored);
+    conn_.reset();
+  }
+}
+
+}  // namespace regiongate::upstream

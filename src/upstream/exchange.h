@@ -1,0 +1,52 @@
+#pragma once
+// One upstream attempt: send a request on a pooled connection, read the response head within the
+// per-try timeout, then hand out the body piece by piece (so SSE streams pass through without
+// buffering the whole response). Thread: the worker that owns the pool.
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <memory>
+#include <string_view>
+
+#include "upstream/connection_pool.h"
+
+namespace regiongate::upstream {
+
+namespace bhttp = boost::beast::http;
+
+class Exchange {
+public:
+  explicit Exchange(ConnectionPool& pool) : pool_(pool) {}
+  ~Exchange();
+
+  // Sends `req` and reads the response head. `per_try` bounds connect + time to first byte.
+  // A reused keep-alive connection that the server had closed is replaced transparently once.
+  // Errors (source Upstream, retryable): connect_failed, connect_timeout, upstream_timeout,
+  // upstream_reset, bad_response.
+  asio::awaitable<Status> start(const bhttp::request<bhttp::string_body>& req,
+                                std::chrono::milliseconds per_try);
+  unsigned status() const { return parser_ ? parser_->get().result_int() : 0; }
+  const bhttp::response_header<>& head() const { return parser_->get().base(); }
+
+  // Next piece of the body (decoded from chunked if needed); empty view when the body is done.
+  // The view is valid until the next call.
+  asio::awaitable<Result<std::string_view>> next(std::chrono::milliseconds timeout);
+  bool done() const { return parser_ && parser_->is_done(); }
+  // Reads the remaining body into `out` (bounded by max_bytes).
+  asio::awaitable<Status> readAll(std::string& out, std::chrono::milliseconds timeout,
+                                  size_t max_bytes);
+  // Returns the connection to the pool if the response completed and was keep-alive;
+  // otherwise closes it. Called automatically by the destructor.
+  void finish();
+
+private:
+  asio::awaitable<Status> sendAndReadHead(const bhttp::request<bhttp::string_body>& req,
+                                          std::chrono::milliseconds per_try, bool* reused_failed);
+  ConnectionPool& pool_;
+  std::unique_ptr<Connection> conn_;
+  std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser_;
+  char buf_[16 * 1024];
+};
+
+}  // namespace regiongate::upstream

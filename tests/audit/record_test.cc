@@ -1,0 +1,163 @@
+#include <gtest/gtest.h>
+
+#include "audit/checkpoint.h"
+#include "audit/query.h"
+#include "audit/record.h"
+#include "common/hash.h"
+#include "test_util.h"
+
+namespace regiongate::audit {
+namespace {
+
+using testing::makeRecord;
+
+TEST(CanonicalEncoding, DeterministicAndExcludesHashes) {
+  Record a = makeRecord(5);
+  Record b = makeRecord(5);
+  b.prev_hash = "ff";
+  b.hash = "ee";
+  EXPECT_EQ(canonicalEncoding(a), canonicalEncoding(b));
+  EXPECT_EQ(canonicalEncoding(a).rfind("regiongate-audit-v1\n", 0), 0u);
+}
+
+TEST(CanonicalEncoding, EveryFieldChangesTheEncoding) {
+  const Record base = makeRecord(10);
+  const std::string enc = canonicalEncoding(base);
+  std::vector<std::function<void(Record&)>> edits = {
+      [](Record& r) { r.seq++; }, [](Record& r) { r.ts_us++; },
+      [](Record& r) { r.request_id += "x"; }, [](Record& r) { r.tenant += "x"; },
+      [](Record& r) { r.jurisdiction += "x"; }, [](Record& r) { r.model += "x"; },
+      [](Record& r) { r.model_version += "x"; }, [](Record& r) { r.intended_region += "x"; },
+      [](Record& r) { r.actual_region += "x"; }, [](Record& r) { r.evidence += "x"; },
+      [](Record& r) { r.evidence_value += "x"; }, [](Record& r) { r.endpoint += "x"; },
+      [](Record& r) { r.attempts.pop_back(); }, [](Record& r) { r.attempts[0].ms += 0.001; },
+      [](Record& r) { r.attempts[0].outcome = "timeout"; }, [](Record& r) { r.status = 502; },
+      [](Record& r) { r.ttft_ms += 0.001; }, [](Record& r) { r.duration_ms += 1; },
+      [](Record& r) { r.prompt_tokens++; }, [](Record& r) { r.cached_tokens++; },
+      [](Record& r) { r.completion_tokens++; }, [](Record& r) { r.violation = "x"; },
+      [](Record& r) { r.error_type = "x"; }, [](Record& r) { r.prompt_text = std::nullopt; },
+      [](Record& r) { r.completion_text = ""; }, [](Record& r) { r.replica_id += "x"; }};
+  for (size_t i = 0; i < edits.size(); ++i) {
+    Record r = base;
+    edits[i](r);
+    EXPECT_NE(canonicalEncoding(r), enc) << "edit #" << i;
+  }
+}
+
+TEST(CanonicalEncoding, LengthPrefixingPreventsFieldShifting) {
+  Record a = makeRecord(1), b = makeRecord(1);
+  a.tenant = "ab";
+  a.model = "c";
+  b.tenant = "a";
+  b.model = "bc";
+  EXPECT_NE(canonicalEncoding(a), canonicalEncoding(b));
+  Record c = makeRecord(1), d = makeRecord(1);
+  c.prompt_text = std::nullopt;
+  d.prompt_text = "-";
+  EXPECT_NE(canonicalEncoding(c), canonicalEncoding(d));
+}
+
+TEST(RecordHash, IsSha256OfPrevAndEncoding) {
+  Record r = makeRecord(3);
+  std::string prev(kGenesisHash);
+  EXPECT_EQ(recordHash(prev, r), sha256Hex(prev + canonicalEncoding(r)));
+  EXPECT_NE(recordHash(prev, r), recordHash(std::string(64, '1'), r));
+}
+
+TEST(Attempts, JsonRoundTrip) {
+  Record r = makeRecord(2);
+  r.attempts.push_back({"we\"ird\\", "r\n", "status_5xx", 0.0005});
+  auto parsed = parseAttemptsJson(attemptsToJson(r.attempts));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_EQ(parsed->size(), r.attempts.size());
+  Record back = r;
+  back.attempts = *parsed;
+  EXPECT_EQ(canonicalEncoding(back), canonicalEncoding(r));
+  EXPECT_EQ((*parsed)[2].endpoint, "we\"ird\\");
+}
+
+TEST(Attempts, RejectsBadShapes) {
+  for (const char* bad : {"", "{}", "[1]", "[{\"ms\":\"x\"}]", "[{\"endpoint\":1}]",
+                          "[{\"other\":\"x\"}]", "[{\"endpoint\":\"a\""})
+    EXPECT_FALSE(parseAttemptsJson(bad).ok()) << bad;
+  EXPECT_TRUE(parseAttemptsJson("[]").ok());
+  auto v = parseAttemptsJson(R"([{"ms":7}])");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ((*v)[0].ms, 7.0);
+}
+
+TEST(Attempts, UnparseableStoredColumnBecomesAMarker) {
+  auto a = decodeStoredAttempts("not json");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_NE(a[0].outcome.find("unparseable"), std::string::npos);
+}
+
+TEST(RecordJson, ContainsFieldsAndOmitsAbsentText) {
+  Record r = makeRecord(1);
+  r.prompt_text.reset();
+  std::string j = recordToJson(r);
+  EXPECT_NE(j.find("\"request_id\":\"req-1\""), std::string::npos);
+  EXPECT_EQ(j.find("prompt_text"), std::string::npos);
+  r.prompt_text = "p";
+  EXPECT_NE(recordToJson(r).find("\"prompt_text\":\"p\""), std::string::npos);
+}
+
+TEST(Checkpoint, MacDetectsEveryFieldChange) {
+  const std::string key = "0123456789abcdef-key";
+  Checkpoint cp{"replica-a", 42, std::string(64, 'a'), 1700000000000000, ""};
+  signCheckpoint(cp, key);
+  ASSERT_EQ(cp.mac.size(), 64u);
+  EXPECT_TRUE(checkpointMacValid(cp, key));
+  EXPECT_FALSE(checkpointMacValid(cp, "another-key-0123456"));
+  for (int i = 0; i < 4; ++i) {
+    Checkpoint c = cp;
+    if (i == 0) c.seq++;
+    if (i == 1) c.hash[0] = 'b';
+    if (i == 2) c.ts_us++;
+    if (i == 3) c.replica_id = "replica-b";
+    EXPECT_FALSE(checkpointMacValid(c, key)) << i;
+  }
+  Checkpoint unsigned_cp = cp;
+  signCheckpoint(unsigned_cp, "");
+  EXPECT_TRUE(unsigned_cp.mac.empty());
+  EXPECT_FALSE(checkpointMacValid(unsigned_cp, key));
+}
+
+TEST(Checkpoint, Rfc4231Vector) {
+  // RFC 4231 test case 2.
+  EXPECT_EQ(hmacSha256Hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(TimeArg, UnixSecondsAndRfc3339) {
+  EXPECT_EQ(parseTimeArg("1700000000").value(), 1700000000LL * 1000000);
+  EXPECT_EQ(parseTimeArg("1700000000.25").value(), 1700000000LL * 1000000 + 250000);
+  EXPECT_EQ(parseTimeArg("1970-01-01T00:00:00Z").value(), 0);
+  EXPECT_EQ(parseTimeArg("2023-11-14T22:13:20Z").value(), 1700000000LL * 1000000);
+  EXPECT_EQ(parseTimeArg("2023-11-15T00:13:20.5+02:00").value(),
+            1700000000LL * 1000000 + 500000);
+  EXPECT_EQ(parseTimeArg("2023-11-14t22:13:20z").value(), 1700000000LL * 1000000);
+  for (const char* bad : {"", "abc", "2023-11-14", "2023-11-14T22:13:20", "2023-13-14T22:13:20Z",
+                          "2023-11-14T22:13:20Zjunk", "1.2.3", "2023-11-14T22:13:20+0200"})
+    EXPECT_FALSE(parseTimeArg(bad).ok()) << bad;
+}
+
+TEST(TimeArg, FormatRoundTrips) {
+  for (int64_t us : {0LL, 1700000000123456LL, 951782400000000LL /* 2000-02-29 */}) {
+    auto back = parseTimeArg(formatTimeUs(us));
+    ASSERT_TRUE(back.ok()) << formatTimeUs(us);
+    EXPECT_EQ(back.value(), us);
+  }
+  EXPECT_EQ(formatTimeUs(1700000000000000), "2023-11-14T22:13:20.000000Z");
+}
+
+TEST(QueryTable, HasHeaderAndOneLinePerRecord) {
+  std::vector<Record> rs = {makeRecord(1), makeRecord(7)};
+  std::string t = formatTable(rs);
+  EXPECT_EQ(std::count(t.begin(), t.end(), '\n'), 3);
+  EXPECT_NE(t.find("outside_jurisdiction"), std::string::npos);
+  EXPECT_NE(t.find("req-7"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace regiongate::audit
