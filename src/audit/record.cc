@@ -2,7 +2,9 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 
 #include "common/hash.h"
@@ -33,7 +35,63 @@ void fieldOpt(std::string& out, std::string_view name, const std::optional<std::
   }
 }
 
+constexpr double kMaxMs = 1e12;
+
+double saneMs(double ms) {
+  if (std::isnan(ms)) return -1;
+  return std::clamp(ms, -kMaxMs, kMaxMs);
+}
+
+// Replaces NUL and every byte that does not start a valid UTF-8 sequence with U+FFFD.
+void saneText(std::string& s) {
+  bool clean = true;
+  for (size_t i = 0; i < s.size() && clean; ++i)
+    clean = s[i] != '\0' && static_cast<unsigned char>(s[i]) < 0x80;
+  if (clean) return;
+  std::string out;
+  out.reserve(s.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    unsigned char c = p[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool ok = len > 0 && c != 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xc0) == 0x80;
+    if (ok && len > 1) {
+      uint32_t cp = c & (0xff >> (len + 1));
+      for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (p[i + k] & 0x3f);
+      const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= min[len] && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff);
+    }
+    if (ok) {
+      out.append(s, i, len);
+      i += len;
+    } else {
+      out.append("\xef\xbf\xbd");
+      ++i;
+    }
+  }
+  s = std::move(out);
+}
+
 }  // namespace
+
+void normalizeRecord(Record& r) {
+  for (std::string* s : {&r.request_id, &r.tenant, &r.jurisdiction, &r.model, &r.model_version,
+                         &r.intended_region, &r.actual_region, &r.evidence, &r.evidence_value,
+                         &r.endpoint, &r.violation, &r.error_type, &r.replica_id})
+    saneText(*s);
+  for (auto* o : {&r.prompt_text, &r.completion_text})
+    if (*o) saneText(**o);
+  for (auto& a : r.attempts) {
+    saneText(a.endpoint);
+    saneText(a.region);
+    saneText(a.outcome);
+    a.ms = saneMs(a.ms);
+  }
+  r.ttft_ms = saneMs(r.ttft_ms);
+  r.duration_ms = saneMs(r.duration_ms);
+}
 
 std::string formatMs(double ms) {
   char buf[64];
@@ -130,6 +188,8 @@ Result<std::vector<Attempt>> parseAttemptsJson(std::string_view json) {
             return Error::internal("attempts: ms is not a number", "invalid_attempts");
           d = static_cast<double>(i);
         }
+        if (!(d >= -kMaxMs && d <= kMaxMs))
+          return Error::internal("attempts: ms out of range", "invalid_attempts");
         a.ms = d;
         continue;
       }

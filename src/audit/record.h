@@ -47,6 +47,11 @@ std::string canonicalEncoding(const Record& rec);
 // hash = hex(SHA-256(prev_hash_hex || canonicalEncoding(rec))).
 std::string recordHash(std::string_view prev_hash, const Record& rec);
 
+// Makes a record storable in every sink and its encoding stable, before it is hashed: text
+// fields become valid UTF-8 without NUL (invalid bytes -> U+FFFD), milliseconds become finite
+// and within +-1e12 (NaN -> -1). Called by the writer; a poison record must not block a store.
+void normalizeRecord(Record& rec);
+
 // Milliseconds as written by canonicalEncoding (3 decimals), so stored values round-trip.
 std::string formatMs(double ms);
 

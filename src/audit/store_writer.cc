@@ -124,6 +124,7 @@ bool StoreWriter::commit(std::vector<Pending>& batch, bool final_checkpoint) {
       p.rec.seq = ++seq;
       p.rec.replica_id = opts_.replica_id;
       p.rec.jurisdiction = jurisdiction_;
+      normalizeRecord(p.rec);
       p.rec.prev_hash = prev;
       p.rec.hash = recordHash(prev, p.rec);
       prev = p.rec.hash;

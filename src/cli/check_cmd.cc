@@ -11,7 +11,8 @@
 namespace regiongate::cli {
 
 namespace {
-constexpr const char* kDescription = R"(Prove, from the config alone, that no configured path leaves a tenant's jurisdiction.
+constexpr const char* kDescription =
+    R"(Prove, from the config alone, that no configured path leaves a tenant's jurisdiction.
 
 For every tenant and model it lists each endpoint a request could reach (first pick, every
 retry and failover, every rollout state, every value of the x-regiongate-region header) and
@@ -25,9 +26,16 @@ Exit codes: 0 proof holds (warnings allowed), 1 proof failed, 2 usage or config 
 }  // namespace
 
 Run addCheckCommand(CLI::App& app) {
-  auto* cmd = app.add_subcommand("check", "Prove statically that no configured path leaves a "
-                                          "tenant's jurisdiction");
+  auto* cmd = app.add_subcommand("check",
+                                 "Prove statically that no configured path leaves a "
+                                 "tenant's jurisdiction");
   cmd->description(kDescription);
+  cmd->footer(
+      "Examples:\n"
+      "  regiongate check --config examples/gateway.yaml\n"
+      "  regiongate check --config gw.yaml --format json | jq '.errors'\n"
+      "  regiongate check --config gw.yaml --today 2031-11-01   # what expires in 90 days?\n"
+      "Every error and warning code is explained in docs/residency.md.");
   auto config = std::make_shared<std::string>();
   auto format = std::make_shared<std::string>("table");
   auto today = std::make_shared<std::string>();
@@ -49,8 +57,7 @@ Run addCheckCommand(CLI::App& app) {
     }
     auto loaded = loadConfigFile(*config);
     if (!loaded.ok()) {
-      std::fprintf(stderr, "regiongate check: config error: %s\n",
-                   loaded.error().message.c_str());
+      std::fprintf(stderr, "regiongate check: config error: %s\n", loaded.error().message.c_str());
       return 2;
     }
     residency::ProofReport report = residency::proveResidency(**loaded, date);

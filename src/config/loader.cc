@@ -51,7 +51,7 @@ struct LoadFailure {
 };
 
 class Loader {
-public:
+ public:
   explicit Loader(std::string file) : file_(std::move(file)) {}
 
   Config load(std::string_view text) {
@@ -60,17 +60,18 @@ public:
       root = YAML::Load(std::string(text));
     } catch (const YAML::ParserException& e) {
       std::string msg = e.msg;
-      throw LoadFailure{file_ + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " +
-                        msg};
+      throw LoadFailure{file_ + ":" + std::to_string(e.mark.line + 1) +
+                        ": YAML syntax error: " + msg};
     }
     if (!root.IsDefined() || root.IsNull())
       throw LoadFailure{file_ + ":1: (top level): config is empty (expected a mapping)"};
     if (!root.IsMap()) fail(root, "(top level)", "expected a mapping of keys");
     cfg_.source_file = file_;
 
-    auto top = entries(root, "", {"listen", "admin_listen", "workers", "gateway", "jurisdictions",
-                                  "regions", "endpoints", "tenants", "routing", "health",
-                                  "residency", "audit", "limits", "rollouts"});
+    auto top = entries(
+        root, "",
+        {"listen", "admin_listen", "workers", "gateway", "jurisdictions", "regions", "endpoints",
+         "tenants", "routing", "health", "residency", "audit", "limits", "rollouts"});
     // Dependency order, not document order: references are checked as they are read.
     if (auto n = get(top, "listen")) cfg_.listen = listenAddr(*n, "listen");
     if (auto n = get(top, "admin_listen")) cfg_.admin_listen = listenAddr(*n, "admin_listen");
@@ -89,7 +90,7 @@ public:
     return std::move(cfg_);
   }
 
-private:
+ private:
   using Entries = std::map<std::string, std::pair<YAML::Node, YAML::Node>>;  // key -> (key, value)
 
   int line(const YAML::Node& n) const {
@@ -168,9 +169,8 @@ private:
   uint64_t uint(const YAML::Node& n, const std::string& path, uint64_t min, uint64_t max) {
     if (!n.IsScalar()) fail(n, path, "expected a whole number");
     const std::string& s = n.Scalar();
-    if (s.empty() || s.size() > 19 || !std::all_of(s.begin(), s.end(), [](char c) {
-          return c >= '0' && c <= '9';
-        }))
+    if (s.empty() || s.size() > 19 ||
+        !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
       fail(n, path, "expected a whole number, got '" + s + "'");
     uint64_t v = std::stoull(s);
     if (v < min || v > max)
@@ -201,7 +201,8 @@ private:
     for (size_t i = 0; i < n.size(); ++i) out.emplace_back(n[i], str(n[i], idx(path, i)));
     return out;
   }
-  template <class T> T check(const YAML::Node& n, const std::string& path, Result<T> r) {
+  template <class T>
+  T check(const YAML::Node& n, const std::string& path, Result<T> r) {
     if (!r.ok()) fail(n, path, r.error().message);
     return std::move(r).value();
   }
@@ -221,8 +222,7 @@ private:
   }
   std::string countryCode(const YAML::Node& n, const std::string& path, const std::string& s) {
     const auto* c = residency::findCountry(s);
-    if (c == nullptr)
-      fail(n, path, "'" + s + "' is not an ISO 3166-1 alpha-2 country code");
+    if (c == nullptr) fail(n, path, "'" + s + "' is not an ISO 3166-1 alpha-2 country code");
     return std::string(c->code);
   }
 
@@ -254,21 +254,21 @@ private:
       j.name = k.Scalar();
       j.loc = {file_, line(k)};
       std::string path = "jurisdictions." + j.name;
-      if (!isToken(j.name))
-        fail(k, path, "name may use only letters, digits, '-', '_' and '.'");
+      if (!isToken(j.name)) fail(k, path, "name may use only letters, digits, '-', '_' and '.'");
       auto e = entries(val, path, {"preset", "countries"});
       if (auto v = get(e, "preset")) {
         j.preset = str(*v, path + ".preset");
         const auto* p = residency::findPreset(j.preset);
-        if (p == nullptr) fail(*v, path + ".preset", "unknown preset '" + j.preset +
-                                                         "' (known: EEA, EU, EEA+adequacy)");
+        if (p == nullptr)
+          fail(*v, path + ".preset",
+               "unknown preset '" + j.preset + "' (known: EEA, EU, EEA+adequacy)");
         for (const auto& b : p->countries) j.resolved.emplace(b.country);
       }
       if (auto v = get(e, "countries")) {
         auto items = strList(*v, path + ".countries");
         for (size_t i = 0; i < items.size(); ++i) {
-          std::string code = countryCode(items[i].first, idx(path + ".countries", i),
-                                         items[i].second);
+          std::string code =
+              countryCode(items[i].first, idx(path + ".countries", i), items[i].second);
           j.countries.push_back(code);
           j.resolved.insert(code);
         }
@@ -320,8 +320,9 @@ private:
     for (size_t i = 0; i < n.size(); ++i) {
       const YAML::Node& en = n[i];
       std::string path = idx("endpoints", i);
-      auto e = entries(en, path, {"name", "url", "region", "models", "evidence", "forwards",
-                                  "provider", "credential", "weight", "max_connections"});
+      auto e = entries(en, path,
+                       {"name", "url", "region", "models", "evidence", "forwards", "provider",
+                        "credential", "weight", "max_connections"});
       if (en.IsNull()) fail(en, path, "empty endpoint");
       EndpointConfig ep;
       ep.loc = {file_, line(en)};
@@ -365,7 +366,8 @@ private:
           if (!isToken(label)) fail(*v, path + ".forwards", "expected geo:LABEL, e.g. geo:eu");
           ep.forwards = "geo:" + lower(label);
         } else if (ep.forwards != "none" && ep.forwards != "global") {
-          fail(*v, path + ".forwards", "'" + ep.forwards + "' is not one of: none, global, geo:LABEL");
+          fail(*v, path + ".forwards",
+               "'" + ep.forwards + "' is not one of: none, global, geo:LABEL");
         }
       }
       if (auto v = get(e, "provider"))
@@ -390,8 +392,8 @@ private:
     for (size_t i = 0; i < n.size(); ++i) {
       const YAML::Node& tn = n[i];
       std::string path = idx("tenants", i);
-      auto e = entries(tn, path, {"name", "key_sha256", "jurisdiction", "store_text",
-                                  "allow_mixed_versions"});
+      auto e = entries(
+          tn, path, {"name", "key_sha256", "jurisdiction", "store_text", "allow_mixed_versions"});
       if (tn.IsNull()) fail(tn, path, "empty tenant");
       for (const char* req : {"name", "key_sha256", "jurisdiction"})
         if (!e.count(req)) fail(tn, sub(path, req), "missing (required for every tenant)");
@@ -400,15 +402,16 @@ private:
       auto nameNode = *get(e, "name");
       t.name = str(nameNode, path + ".name");
       if (auto [pos, fresh] = names.emplace(t.name, i); !fresh)
-        fail(nameNode, path + ".name", "duplicate tenant name '" + t.name + "' (also tenants[" +
-                                           std::to_string(pos->second) + "])");
+        fail(nameNode, path + ".name",
+             "duplicate tenant name '" + t.name + "' (also tenants[" + std::to_string(pos->second) +
+                 "])");
       auto keyNode = *get(e, "key_sha256");
       t.key_sha256 = lower(str(keyNode, path + ".key_sha256"));
       if (t.key_sha256.size() != 64 || !isHex(t.key_sha256))
         fail(keyNode, path + ".key_sha256",
              "expected 64 hex characters (the SHA-256 of the bearer key, e.g. from "
-             "`printf %s KEY | sha256sum`), got " + std::to_string(t.key_sha256.size()) +
-                 " characters");
+             "`printf %s KEY | sha256sum`), got " +
+                 std::to_string(t.key_sha256.size()) + " characters");
       if (auto [pos, fresh] = keys.emplace(t.key_sha256, i); !fresh)
         fail(keyNode, path + ".key_sha256",
              "same key as tenant '" + cfg_.tenants[pos->second].name + "' (tenants[" +
@@ -431,12 +434,14 @@ private:
   }
 
   void routing(const YAML::Node& n) {
-    auto e = entries(n, "routing", {"policy", "retries", "upstream_timeout_ms",
-                                    "per_try_timeout_ms", "block_chars"});
+    auto e =
+        entries(n, "routing",
+                {"policy", "retries", "upstream_timeout_ms", "per_try_timeout_ms", "block_chars"});
     auto& r = cfg_.routing;
     if (auto v = get(e, "policy"))
-      r.policy = oneOf(*v, "routing.policy", {"cache_aware", "round_robin", "least_loaded",
-                                              "consistent_hash", "prefix_tree"});
+      r.policy =
+          oneOf(*v, "routing.policy",
+                {"cache_aware", "round_robin", "least_loaded", "consistent_hash", "prefix_tree"});
     if (auto v = get(e, "retries")) r.retries = uint32(*v, "routing.retries", 0, 16);
     if (auto v = get(e, "upstream_timeout_ms"))
       r.upstream_timeout_ms = uint32(*v, "routing.upstream_timeout_ms", 1, 3600000);
@@ -449,8 +454,9 @@ private:
   }
 
   void health(const YAML::Node& n) {
-    auto e = entries(n, "health", {"consecutive_failures", "base_ejection_ms", "max_ejection_ms",
-                                   "path", "interval_ms", "timeout_ms"});
+    auto e = entries(n, "health",
+                     {"consecutive_failures", "base_ejection_ms", "max_ejection_ms", "path",
+                      "interval_ms", "timeout_ms"});
     auto& h = cfg_.health;
     if (auto v = get(e, "consecutive_failures"))
       h.consecutive_failures = uint32(*v, "health.consecutive_failures", 1, 1000);
@@ -459,22 +465,24 @@ private:
     if (auto v = get(e, "max_ejection_ms"))
       h.max_ejection_ms = uint32(*v, "health.max_ejection_ms", 1, 86400000);
     if (h.max_ejection_ms < h.base_ejection_ms)
-      failAt(keyLine(e, e.count("max_ejection_ms") ? "max_ejection_ms" : "base_ejection_ms"),
-             "health.max_ejection_ms", "must be at least health.base_ejection_ms (" +
-                                           std::to_string(h.base_ejection_ms) + ")");
+      failAt(
+          keyLine(e, e.count("max_ejection_ms") ? "max_ejection_ms" : "base_ejection_ms"),
+          "health.max_ejection_ms",
+          "must be at least health.base_ejection_ms (" + std::to_string(h.base_ejection_ms) + ")");
     if (auto v = get(e, "path")) {
       h.path = str(*v, "health.path");
       if (h.path[0] != '/' || h.path.find_first_of(" \r\n") != std::string::npos)
         fail(*v, "health.path", "expected an absolute path such as /health");
     }
-    if (auto v = get(e, "interval_ms")) h.interval_ms = uint32(*v, "health.interval_ms", 0, 3600000);
+    if (auto v = get(e, "interval_ms"))
+      h.interval_ms = uint32(*v, "health.interval_ms", 0, 3600000);
     if (auto v = get(e, "timeout_ms")) h.timeout_ms = uint32(*v, "health.timeout_ms", 1, 600000);
   }
 
   void audit(const YAML::Node& n) {
-    auto e = entries(n, "audit", {"dir", "sink", "dsn", "on_audit_failure", "durability",
-                                  "queue_capacity", "batch_max", "flush_interval_ms",
-                                  "replica_id", "checkpoint_key_file"});
+    auto e = entries(n, "audit",
+                     {"dir", "sink", "dsn", "on_audit_failure", "durability", "queue_capacity",
+                      "batch_max", "flush_interval_ms", "replica_id", "checkpoint_key_file"});
     auto& a = cfg_.audit;
     if (auto v = get(e, "dir")) a.dir = str(*v, "audit.dir");
     if (auto v = get(e, "sink")) a.sink = oneOf(*v, "audit.sink", {"sqlite", "postgres", "none"});
@@ -490,8 +498,8 @@ private:
       for (const auto& t : cfg_.tenants)
         if (!a.dsn.count(t.jurisdiction))
           failAt(keyLine(e, "sink"), "audit.dsn",
-                 "sink is postgres but jurisdiction '" + t.jurisdiction +
-                     "' (tenant '" + t.name + "') has no DSN");
+                 "sink is postgres but jurisdiction '" + t.jurisdiction + "' (tenant '" + t.name +
+                     "') has no DSN");
     }
     if (auto v = get(e, "on_audit_failure"))
       a.on_audit_failure = oneOf(*v, "audit.on_audit_failure", {"reject", "drop"});
@@ -508,8 +516,9 @@ private:
   }
 
   void limits(const YAML::Node& n) {
-    auto e = entries(n, "limits", {"max_body_bytes", "max_header_bytes", "read_timeout_ms",
-                                   "idle_timeout_ms", "max_connections", "drain_timeout_ms"});
+    auto e = entries(n, "limits",
+                     {"max_body_bytes", "max_header_bytes", "read_timeout_ms", "idle_timeout_ms",
+                      "max_connections", "drain_timeout_ms"});
     auto& l = cfg_.limits;
     if (auto v = get(e, "max_body_bytes"))
       l.max_body_bytes = uint(*v, "limits.max_body_bytes", 1, uint64_t{1} << 34);
@@ -573,9 +582,7 @@ private:
 }  // namespace
 
 Result<ModelRef> parseModelRef(std::string_view s) {
-  auto bad = [](char c) {
-    return c <= ' ' || c == 0x7f || c == ',' || c == '"' || c == '\\';
-  };
+  auto bad = [](char c) { return c <= ' ' || c == 0x7f || c == ',' || c == '"' || c == '\\'; };
   if (s.empty()) return Error::config("empty model name");
   if (std::any_of(s.begin(), s.end(), bad))
     return Error::config("model '" + std::string(s) +
@@ -632,17 +639,16 @@ Result<EvidenceSpec> parseEvidence(std::string_view s) {
 
 namespace {
 Result<uint16_t> parsePort(std::string_view p, std::string_view whole) {
-  if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), [](char c) {
-        return c >= '0' && c <= '9';
-      }))
+  if (p.empty() || p.size() > 5 ||
+      !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return Error::config("bad port in '" + std::string(whole) + "'");
   unsigned v = static_cast<unsigned>(std::stoul(std::string(p)));
   if (v > 65535) return Error::config("port out of range in '" + std::string(whole) + "'");
   return static_cast<uint16_t>(v);
 }
 // host[:port] with [v6] support; `port` untouched when absent.
-Status splitHostPort(std::string_view hp, std::string_view whole, std::string& host,
-                     uint16_t& port, bool port_required) {
+Status splitHostPort(std::string_view hp, std::string_view whole, std::string& host, uint16_t& port,
+                     bool port_required) {
   std::string_view h = hp, p;
   bool has_port = false;
   if (!hp.empty() && hp[0] == '[') {
@@ -652,8 +658,8 @@ Status splitHostPort(std::string_view hp, std::string_view whole, std::string& h
     h = hp.substr(1, close - 1);
     auto rest = hp.substr(close + 1);
     if (!rest.empty()) {
-      if (rest[0] != ':') return Error::config("expected ':PORT' after ']' in '" +
-                                               std::string(whole) + "'");
+      if (rest[0] != ':')
+        return Error::config("expected ':PORT' after ']' in '" + std::string(whole) + "'");
       p = rest.substr(1);
       has_port = true;
     }

@@ -20,8 +20,8 @@ Result<ConfigPtr> loadConfigString(std::string_view yaml, std::string filename =
 
 // Pieces of the grammar, exposed for tests and for other parts that accept the same syntax
 // (the error message names the problem, not a file or key).
-Result<ModelRef> parseModelRef(std::string_view s);        // "NAME" or "NAME@VERSION"
-Result<EvidenceSpec> parseEvidence(std::string_view s);    // endpoint | header:NAME | body:a.b
+Result<ModelRef> parseModelRef(std::string_view s);      // "NAME" or "NAME@VERSION"
+Result<EvidenceSpec> parseEvidence(std::string_view s);  // endpoint | header:NAME | body:a.b
 struct ParsedUrl {
   std::string host;
   uint16_t port = 80;

@@ -28,10 +28,14 @@ bool contains(const JurisdictionConfig& j, std::string_view country) {
 
 std::string_view evidenceKindName(EvidenceKind kind) {
   switch (kind) {
-    case EvidenceKind::Ok: return "ok";
-    case EvidenceKind::OutsideJurisdiction: return "outside_jurisdiction";
-    case EvidenceKind::MissingEvidence: return "missing_evidence";
-    case EvidenceKind::UnknownRegion: return "unknown_region";
+    case EvidenceKind::Ok:
+      return "ok";
+    case EvidenceKind::OutsideJurisdiction:
+      return "outside_jurisdiction";
+    case EvidenceKind::MissingEvidence:
+      return "missing_evidence";
+    case EvidenceKind::UnknownRegion:
+      return "unknown_region";
   }
   return "unknown";
 }
@@ -47,9 +51,11 @@ EvidenceVerdict judgeEvidence(const Config& config, const JurisdictionConfig& ju
     if (!iequals(r.name, value)) continue;
     v.region = r.name;
     v.country = r.country;
-    if (r.country.empty()) v.kind = EvidenceKind::UnknownRegion;
-    else v.kind = contains(jurisdiction, r.country) ? EvidenceKind::Ok
-                                                    : EvidenceKind::OutsideJurisdiction;
+    if (r.country.empty())
+      v.kind = EvidenceKind::UnknownRegion;
+    else
+      v.kind =
+          contains(jurisdiction, r.country) ? EvidenceKind::Ok : EvidenceKind::OutsideJurisdiction;
     return v;
   }
   for (const auto& [label, countries] : config.residency.geo_labels) {

@@ -54,8 +54,7 @@ const LegalBasis kAdequacy[] = {
      "covers automated processing of personal data", std::nullopt},
     {"IM", "EU adequacy decision: Commission Decision 2004/411/EC of 28 April 2004", "",
      std::nullopt},
-    {"JE", "EU adequacy decision: Commission Decision 2008/393/EC of 8 May 2008", "",
-     std::nullopt},
+    {"JE", "EU adequacy decision: Commission Decision 2008/393/EC of 8 May 2008", "", std::nullopt},
     {"JP",
      "EU adequacy decision: Commission Implementing Decision (EU) 2019/419 of 23 January 2019",
      "covers personal information handling business operators under the APPI, with the "

@@ -14,14 +14,14 @@
 namespace regiongate::residency {
 
 struct LegalBasis {
-  std::string_view country;    // ISO 3166-1 alpha-2
-  std::string_view basis;      // e.g. "EU member state (GDPR applies)"
-  std::string_view qualifier;  // "" = none; otherwise what the operator must confirm
-  std::optional<Date> expires; // last day the basis applies; nullopt = no expiry date
+  std::string_view country;     // ISO 3166-1 alpha-2
+  std::string_view basis;       // e.g. "EU member state (GDPR applies)"
+  std::string_view qualifier;   // "" = none; otherwise what the operator must confirm
+  std::optional<Date> expires;  // last day the basis applies; nullopt = no expiry date
 };
 
 struct Preset {
-  std::string_view name;                 // "EEA", "EU", "EEA+adequacy"
+  std::string_view name;  // "EEA", "EU", "EEA+adequacy"
   std::string_view description;
   std::span<const LegalBasis> countries;
 };

@@ -17,7 +17,7 @@ constexpr int64_t kExpiryWarningDays = 90;
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 class Prover {
-public:
+ public:
   Prover(const Config& config, Date today)
       // Non-owning ConfigPtr (aliasing constructor): the index lives only inside this call.
       : config_(config), index_(ConfigPtr(std::shared_ptr<const Config>(), &config)) {
@@ -40,7 +40,7 @@ public:
     return std::move(report_);
   }
 
-private:
+ private:
   const RegionConfig* regionOf(const EndpointConfig& ep) const { return config_.region(ep.region); }
   std::string countryOf(const EndpointConfig& ep) const {
     const auto* r = regionOf(ep);
@@ -76,7 +76,8 @@ private:
         error({"region_without_country", "", "", "", ep.name, r->name, "",
                "endpoint " + quote(ep.name) + " is in region " + quote(r->name) +
                    ", which has no country: where it runs cannot be proven (it is in no pool); "
-                   "give regions." + r->name + " a country or remove the endpoint"});
+                   "give regions." +
+                   r->name + " a country or remove the endpoint"});
     }
   }
 
@@ -100,7 +101,8 @@ private:
                    ") would reach this gateway in region " + quote(config_.gateway_region) + " (" +
                    (country.empty() ? std::string("no country") : country) +
                    "), outside its jurisdiction: its requests would be refused with 421; serve "
-                   "it from a gateway inside " + j.name + " or remove it from this config"});
+                   "it from a gateway inside " +
+                   j.name + " or remove it from this config"});
         continue;
       }
       report_.paths.push_back({tenant.name, j.name, "(ingress)", "(gateway)",
@@ -120,8 +122,10 @@ private:
       std::string label = ep.forwards.substr(4);
       auto it = config_.residency.geo_labels.find(label);
       if (it == config_.residency.geo_labels.end()) {
-        where = "anywhere (forwards: " + ep.forwards + ", and residency.geo_labels does not say "
-                "which countries '" + label + "' means)";
+        where = "anywhere (forwards: " + ep.forwards +
+                ", and residency.geo_labels does not say "
+                "which countries '" +
+                label + "' means)";
       } else {
         for (const auto& c : it->second)
           if (!j.resolved.count(c)) {
@@ -151,8 +155,8 @@ private:
                foreign_country.empty() ? "*" : foreign_country,
                "tenant " + quote(tenant.name) + ", model " + quote(model) + ": endpoint " +
                    quote(ep.name) + " may forward inference " + where + "; evidence (" +
-                   ep.evidence.raw + ") detects it after the fact (on_violation: " +
-                   config_.residency.on_violation +
+                   ep.evidence.raw +
+                   ") detects it after the fact (on_violation: " + config_.residency.on_violation +
                    ") but cannot stop the prompt from leaving " + j.name});
     }
   }
@@ -166,8 +170,7 @@ private:
       const auto& ep = config_.endpoints[e];
       std::string country = countryOf(ep);
       if (country.empty() || !j.resolved.count(country)) {  // cannot happen: the index filters
-        error({"pool_outside_jurisdiction", tenant.name, j.name, model, ep.name, ep.region,
-               country,
+        error({"pool_outside_jurisdiction", tenant.name, j.name, model, ep.name, ep.region, country,
                "internal: pool of tenant " + quote(tenant.name) + ", model " + quote(model) +
                    " contains endpoint " + quote(ep.name) + " in " + country + ", outside " +
                    j.name});
@@ -179,14 +182,17 @@ private:
       forwarding(tenant, j, model, ep);
       if (ep.provider == "third_party" && ep.evidence.kind == EvidenceSpec::Kind::Endpoint)
         warning({"config_evidence_on_third_party", "", j.name, "", ep.name, ep.region, country,
-                 "endpoint " + quote(ep.name) + " is a third-party provider and its evidence is "
-                 "'endpoint' (the config's own claim): nothing checks where inference ran; "
-                 "configure a header or body evidence source"});
+                 "endpoint " + quote(ep.name) +
+                     " is a third-party provider and its evidence is "
+                     "'endpoint' (the config's own claim): nothing checks where inference ran; "
+                     "configure a header or body evidence source"});
     }
     if (regions.size() == 1)
       warning({"single_region_pool", tenant.name, j.name, model, "", *regions.begin(), "",
-               "tenant " + quote(tenant.name) + ", model " + quote(model) + ": every endpoint is "
-               "in region " + quote(*regions.begin()) + "; its availability is that region's"});
+               "tenant " + quote(tenant.name) + ", model " + quote(model) +
+                   ": every endpoint is "
+                   "in region " +
+                   quote(*regions.begin()) + "; its availability is that region's"});
     rollouts(t, model);
   }
 
@@ -223,9 +229,10 @@ private:
           warning({"rollout_green_other_region", "", "", model, ep->name, ep->region, country,
                    "rollouts[" + std::to_string(i) + "]: green endpoint " + quote(ep->name) +
                        " is in region " + ep->region + ", not the rollout's region " + ro.region});
-        bool serves_green = std::any_of(ep->models.begin(), ep->models.end(), [&](const ModelRef& m) {
-          return m.name == ro.model && (m.version.empty() || m.version == ro.to_version);
-        });
+        bool serves_green =
+            std::any_of(ep->models.begin(), ep->models.end(), [&](const ModelRef& m) {
+              return m.name == ro.model && (m.version.empty() || m.version == ro.to_version);
+            });
         if (!serves_green)
           warning({"rollout_green_missing_model", "", "", model, ep->name, ep->region, country,
                    "rollouts[" + std::to_string(i) + "]: green endpoint " + quote(ep->name) +
@@ -264,8 +271,9 @@ private:
           if (!m.version.empty()) set.insert(m.name + "@" + m.version);
         }
       }
-      bool has_tenants = std::any_of(config_.tenants.begin(), config_.tenants.end(),
-                                     [&](const TenantConfig& t) { return t.jurisdiction == j.name; });
+      bool has_tenants =
+          std::any_of(config_.tenants.begin(), config_.tenants.end(),
+                      [&](const TenantConfig& t) { return t.jurisdiction == j.name; });
       if (set.empty())
         warning({"jurisdiction_without_endpoints", "", j.name, "", "", "", "",
                  "jurisdiction " + quote(j.name) + " has no endpoints" +
@@ -287,10 +295,11 @@ private:
           }))
         continue;  // already reported as a whole-model gap
       for (const auto& l : lack)
-        warning({versioned ? "version_parity_gap" : "parity_gap", "", l, key, "", "", "",
-                 "model " + quote(key) + " is served in " + have.front() +
-                     (have.size() > 1 ? " (and " + std::to_string(have.size() - 1) + " more)" : "") +
-                     " but not in " + l + ": the same request behaves differently by jurisdiction"});
+        warning(
+            {versioned ? "version_parity_gap" : "parity_gap", "", l, key, "", "", "",
+             "model " + quote(key) + " is served in " + have.front() +
+                 (have.size() > 1 ? " (and " + std::to_string(have.size() - 1) + " more)" : "") +
+                 " but not in " + l + ": the same request behaves differently by jurisdiction"});
     }
   }
 
@@ -311,10 +320,15 @@ private:
       if (b->expires) {
         int64_t left = b->expires->days() - report_.today.days();
         if (left < 0) {
-          ProofFinding f{"basis_expired", "", jname, "", "", "", country,
+          ProofFinding f{"basis_expired",
+                         "",
+                         jname,
+                         "",
+                         "",
+                         "",
+                         country,
                          "jurisdiction " + jname + " relies on " + country + " (" +
-                             std::string(b->basis) + "), which expired on " +
-                             b->expires->str()};
+                             std::string(b->basis) + "), which expired on " + b->expires->str()};
           if (listed) {
             f.message += " (the country is also listed explicitly: confirm your own basis)";
             warning(std::move(f));
@@ -371,9 +385,7 @@ void appendStrings(std::string& out, const std::vector<std::string>& v) {
 
 }  // namespace
 
-ProofReport proveResidency(const Config& config, Date today) {
-  return Prover(config, today).run();
-}
+ProofReport proveResidency(const Config& config, Date today) { return Prover(config, today).run(); }
 
 std::string ProofReport::json() const {
   std::string out = "{";
@@ -429,8 +441,8 @@ std::string ProofReport::table() const {
                                    "REGION", "COUNTRY",      "VIA",   "BASIS"};
   std::vector<std::vector<std::string>> rows;
   for (const auto& p : paths)
-    rows.push_back({p.tenant, p.jurisdiction, p.model, p.endpoint, p.region, p.country, p.via,
-                    p.basis});
+    rows.push_back(
+        {p.tenant, p.jurisdiction, p.model, p.endpoint, p.region, p.country, p.via, p.basis});
   std::vector<size_t> width(head.size());
   for (size_t c = 0; c < head.size(); ++c) width[c] = head[c].size();
   for (const auto& r : rows)

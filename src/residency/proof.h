@@ -24,8 +24,8 @@ struct ProofPath {
   std::string endpoint;  // "(gateway)" for ingress
   std::string region;
   std::string country;
-  std::string via;       // "pool" | "rollout REGION green MODEL@TO" | "ingress"
-  std::string basis;     // why this country is allowed
+  std::string via;    // "pool" | "rollout REGION green MODEL@TO" | "ingress"
+  std::string basis;  // why this country is allowed
 };
 
 // An error or warning. Fields that do not apply are "".

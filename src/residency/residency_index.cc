@@ -66,7 +66,8 @@ ResidencyIndex::ResidencyIndex(ConfigPtr config) : config_(std::move(config)) {
     bool ingress = true;
     if (!c.gateway_region.empty()) {
       auto it = region_idx.find(c.gateway_region);
-      const std::string* country = it == region_idx.end() ? nullptr : &c.regions[it->second].country;
+      const std::string* country =
+          it == region_idx.end() ? nullptr : &c.regions[it->second].country;
       ingress = j != kNone && country != nullptr && !country->empty() &&
                 c.jurisdictions[j].resolved.count(*country) > 0;
     }
@@ -76,8 +77,10 @@ ResidencyIndex::ResidencyIndex(ConfigPtr config) : config_(std::move(config)) {
     bool valid = tenant.key_sha256.size() == 64;
     for (size_t i = 0; valid && i < 32; ++i) {
       int hi = hexValue(tenant.key_sha256[2 * i]), lo = hexValue(tenant.key_sha256[2 * i + 1]);
-      if (hi < 0 || lo < 0) valid = false;
-      else d[i] = static_cast<uint8_t>(hi << 4 | lo);
+      if (hi < 0 || lo < 0)
+        valid = false;
+      else
+        d[i] = static_cast<uint8_t>(hi << 4 | lo);
     }
     tenant_digests_.push_back(d);
     if (valid) digest_prefix_.emplace(prefix64(d), t);
@@ -107,6 +110,9 @@ uint32_t ResidencyIndex::tenantIndex(const TenantConfig& tenant) const {
 }
 
 const JurisdictionConfig& ResidencyIndex::jurisdictionOf(uint32_t tenant_index) const {
+  static const JurisdictionConfig kNoJurisdiction;  // only for hand-built, unvalidated configs
+  if (tenant_index >= tenant_jurisdiction_.size() || tenant_jurisdiction_[tenant_index] == kNone)
+    return kNoJurisdiction;
   return config_->jurisdictions[tenant_jurisdiction_[tenant_index]];
 }
 
@@ -154,10 +160,7 @@ Result<uint32_t> ResidencyIndex::narrow(uint32_t tenant_index, std::string_view 
   }
   const RegionConfig& region = config_->regions[r];
   if (!countryInJurisdiction(tenant_index, region.country)) {
-    const std::string& jname =
-        tenant_index < tenant_jurisdiction_.size() && tenant_jurisdiction_[tenant_index] != kNone
-            ? jurisdictionOf(tenant_index).name
-            : std::string();
+    const std::string& jname = jurisdictionOf(tenant_index).name;
     return Error{ErrorSource::Policy, std::string(kRegionOutsideJurisdiction),
                  "region '" + region.name + "' (" +
                      (region.country.empty() ? std::string("no country") : region.country) +

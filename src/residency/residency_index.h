@@ -28,7 +28,7 @@ inline constexpr std::string_view kRegionOutsideJurisdiction = "region_outside_j
 inline constexpr std::string_view kUnknownRegion = "unknown_region";
 
 class ResidencyIndex {
-public:
+ public:
   static constexpr uint32_t kNone = UINT32_MAX;
 
   explicit ResidencyIndex(ConfigPtr config);
@@ -45,6 +45,7 @@ public:
   const TenantConfig* tenantForKey(std::string_view bearer_key) const;
   uint32_t tenantIndexForKey(std::string_view bearer_key) const;
   uint32_t tenantIndex(const TenantConfig& tenant) const;  // tenant must belong to config()
+  // An empty JurisdictionConfig (no countries) if the tenant's jurisdiction is not configured.
   const JurisdictionConfig& jurisdictionOf(uint32_t tenant_index) const;
   // False when gateway.region is set and its country is outside the tenant's jurisdiction: the
   // request must be refused with 421 before its body is read. True when gateway.region is unset.
@@ -63,14 +64,16 @@ public:
   // (configured, but its country is outside the tenant's jurisdiction or unknown; HTTP 403).
   // Never widens: filter pool() with endpointRegion(e) == the returned index.
   Result<uint32_t> narrow(uint32_t tenant_index, std::string_view region_name) const;
-  uint32_t endpointRegion(uint32_t endpoint_index) const { return endpoint_region_[endpoint_index]; }
+  uint32_t endpointRegion(uint32_t endpoint_index) const {
+    return endpoint_region_[endpoint_index];
+  }
   uint32_t regionIndex(std::string_view region_name) const;  // kNone if unknown
-  static int httpStatus(const Error& narrow_error);           // 403, 400 (or 500 if not ours)
+  static int httpStatus(const Error& narrow_error);          // 403, 400 (or 500 if not ours)
 
   // --- countries ---
   bool countryInJurisdiction(uint32_t tenant_index, std::string_view country) const;
 
-private:
+ private:
   struct StrHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }

@@ -17,7 +17,29 @@ Error bad(std::string message) {
   return Error{ErrorSource::Upstream, "invalid_kv_event", std::move(message), false};
 }
 
-// All readers run after mp_check() validated the whole buffer, so mp_decode_* stay in bounds.
+// Structural check before any decoding: every container header is complete and no container
+// claims more elements than bytes remain (msgpuck's own mp_check() overflows its element counter
+// on 32-bit counts, found by fuzzing), every scalar is complete. Iterative: no recursion depth.
+// Returns the end of the first object, or nullptr if invalid.
+const char* validate(const char* p, const char* end) {
+  uint64_t pending = 1;
+  while (pending > 0) {
+    if (p >= end) return nullptr;
+    --pending;
+    mp_type t = mp_typeof(*p);
+    if (t == MP_ARRAY || t == MP_MAP) {
+      if ((t == MP_ARRAY ? mp_check_array(p, end) : mp_check_map(p, end)) > 0) return nullptr;
+      uint64_t n = t == MP_ARRAY ? mp_decode_array(&p) : 2ULL * mp_decode_map(&p);
+      if (n > static_cast<uint64_t>(end - p)) return nullptr;
+      pending += n;
+    } else {
+      if (mp_check(&p, end) != 0) return nullptr;
+    }
+  }
+  return p;
+}
+
+// All readers run after validate() accepted the whole buffer, so mp_decode_* stay in bounds.
 // Each returns false on a type mismatch, leaving `p` unspecified (the caller gives up).
 
 bool readHash(const char*& p, uint64_t& out) {
@@ -256,8 +278,8 @@ Result<KvEventBatch> decodeKvEventBatch(std::string_view bytes) {
   if (bytes.empty()) return bad("empty payload");
   const char* p = bytes.data();
   const char* end = p + bytes.size();
-  const char* check = p;
-  if (mp_check(&check, end) != 0) return bad("malformed msgpack");
+  const char* check = validate(p, end);
+  if (check == nullptr) return bad("malformed msgpack");
   if (check != end) return bad("trailing bytes after the batch");
 
   KvEventBatch batch;

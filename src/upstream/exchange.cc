@@ -70,20 +70,21 @@ asio::awaitable<Result<std::string_view>> Exchange::next(std::chrono::millisecon
   if (!parser_ || !conn_) co_return upstreamError("bad_response", "no upstream response");
   if (parser_->is_done()) co_return std::string_view{};
   auto& body = parser_->get().body();
-  body.data = buf_;
-  body.size = sizeof(buf_);
   conn_->stream.expires_after(timeout);
-  auto [ec, n] = co_await bhttp::async_read(conn_->stream, conn_->buffer, *parser_, use_nothrow);
-  if (ec && ec != bhttp::error::need_buffer) {
-    Error e = upstreamError(ec == beast::error::timeout ? "upstream_timeout" : "upstream_reset",
-                            "upstream body: " + ec.message());
-    e.retryable = false;  // bytes may already be with the client
-    co_return e;
-  }
-  size_t got = sizeof(buf_) - body.size;
-  if (got == 0 && !parser_->is_done()) {
-    // need_buffer with nothing read cannot happen with a non-empty buffer; guard anyway
-    co_return upstreamError("bad_response", "upstream body stalled");
+  // read_some returns as soon as some body bytes (or only framing, e.g. a chunk header) were
+  // parsed: loop until there is body to hand out, so a stream flows chunk by chunk.
+  size_t got = 0;
+  for (int guard = 0; guard < 4096 && got == 0 && !parser_->is_done(); ++guard) {
+    body.data = buf_;
+    body.size = sizeof(buf_);
+    auto [ec, n] = co_await bhttp::async_read_some(conn_->stream, conn_->buffer, *parser_, use_nothrow);
+    if (ec && ec != bhttp::error::need_buffer) {
+      Error e = upstreamError(ec == beast::error::timeout ? "upstream_timeout" : "upstream_reset",
+                              "upstream body: " + ec.message());
+      e.retryable = false;  // bytes may already be with the client
+      co_return e;
+    }
+    got = sizeof(buf_) - body.size;
   }
   co_return std::string_view(buf_, got);
 }

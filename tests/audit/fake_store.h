@@ -19,13 +19,17 @@ public:
     std::atomic<bool> lose_next_ack{false};
     std::atomic<int> appends{0};
     std::atomic<int> failed_appends{0};
+    std::atomic<int> failed_opens{0};
   };
   explicit FakeStore(std::shared_ptr<Shared> s) : s_(std::move(s)) {}
 
   std::string kind() const override { return "fake"; }
   std::string name() const override { return "fake"; }
   Status open() override {
-    if (s_->failing) return down();
+    if (s_->failing) {
+      ++s_->failed_opens;
+      return down();
+    }
     return {};
   }
   Result<ChainHead> chainHead(const std::string& replica_id) override {

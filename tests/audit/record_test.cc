@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "audit/checkpoint.h"
 #include "audit/query.h"
 #include "audit/record.h"
@@ -157,6 +159,33 @@ TEST(QueryTable, HasHeaderAndOneLinePerRecord) {
   EXPECT_EQ(std::count(t.begin(), t.end(), '\n'), 3);
   EXPECT_NE(t.find("outside_jurisdiction"), std::string::npos);
   EXPECT_NE(t.find("req-7"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace regiongate::audit
+
+namespace regiongate::audit {
+namespace {
+
+TEST(NormalizeRecord, MakesTextValidUtf8AndMillisecondsFinite) {
+  Record r = testing::makeRecord(1);
+  r.tenant = std::string("a\0b", 3);
+  r.endpoint = "caf\xc3\xa9";         // valid UTF-8 stays
+  r.model = "bad\xff\xc3";            // invalid bytes -> U+FFFD
+  r.ttft_ms = std::nan("");
+  r.attempts[0].ms = 1e300;
+  normalizeRecord(r);
+  EXPECT_EQ(r.tenant, "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(r.endpoint, "caf\xc3\xa9");
+  EXPECT_EQ(r.model, "bad\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(r.ttft_ms, -1);
+  EXPECT_EQ(r.attempts[0].ms, 1e12);
+  // Now the stored attempts column parses back to the same encoding.
+  auto back = parseAttemptsJson(attemptsToJson(r.attempts));
+  ASSERT_TRUE(back.ok());
+  Record b = r;
+  b.attempts = *back;
+  EXPECT_EQ(canonicalEncoding(b), canonicalEncoding(r));
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ TEST(LoaderTest, LoadsEveryKey) {
   EXPECT_EQ(c.gateway_region, "eu-central-1");
   ASSERT_EQ(c.jurisdictions.size(), 3u);
   EXPECT_EQ(c.jurisdictions[0].name, "EU");
-  EXPECT_EQ(c.jurisdictions[0].resolved.size(), 30u);  // EU-27 + IS, LI, NO
+  EXPECT_EQ(c.jurisdictions[0].resolved.size(), 30u);                   // EU-27 + IS, LI, NO
   EXPECT_EQ(c.jurisdictions[1].resolved, std::set<std::string>{"US"});  // upper-cased
   EXPECT_EQ(c.jurisdictions[2].countries, (std::vector<std::string>{"CH", "LI"}));
   EXPECT_EQ(c.jurisdictions[0].loc.line, 6);
@@ -183,7 +183,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "gw.yaml:10: listen: duplicate key (first at line 9)"},
         BadCase{"wrong_type_uint", base() + "routing: { retries: two }\n",
                 "gw.yaml:9: routing.retries: expected a whole number, got 'two'"},
-        BadCase{"negative", base() + "workers: -1\n", "gw.yaml:9: workers: expected a whole number"},
+        BadCase{"negative", base() + "workers: -1\n",
+                "gw.yaml:9: workers: expected a whole number"},
         BadCase{"out_of_range", base() + "workers: 0\n",
                 "gw.yaml:9: workers: must be between 1 and 1024, got 0"},
         BadCase{"wrong_type_bool", base() + "residency: { require_evidence: maybe }\n",
@@ -196,8 +197,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "gw.yaml:9: listen: expected HOST:PORT, got 'localhost'"},
         BadCase{"bad_listen_port", base() + "listen: 127.0.0.1:99999\n",
                 "gw.yaml:9: listen: port out of range"},
-        BadCase{"unknown_country",
-                "jurisdictions:\n  EU: { countries: [DE, XX] }\n",
+        BadCase{"unknown_country", "jurisdictions:\n  EU: { countries: [DE, XX] }\n",
                 "gw.yaml:2: jurisdictions.EU.countries[1]: 'XX' is not an ISO 3166-1 alpha-2"},
         BadCase{"unknown_preset", "jurisdictions:\n  EU: { preset: Europe }\n",
                 "gw.yaml:2: jurisdictions.EU.preset: unknown preset 'Europe'"},
@@ -214,7 +214,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "gw.yaml:9: gateway.region: unknown region 'us-east-1' (declared: eu-central-1)"},
         BadCase{"unknown_section", base() + "extra:\n", "gw.yaml:9: extra: unknown key"},
         BadCase{"endpoint_missing_url",
-                "regions: { r: { country: DE } }\nendpoints:\n  - { name: a, region: r, models: [m] }\n",
+                "regions: { r: { country: DE } }\nendpoints:\n  - { name: a, region: r, models: "
+                "[m] }\n",
                 "gw.yaml:3: endpoints[0].url: missing (required for every endpoint)"},
         BadCase{"endpoint_https",
                 "regions: { r: { country: DE } }\nendpoints:\n"
@@ -231,12 +232,14 @@ INSTANTIATE_TEST_SUITE_P(
                 "gw.yaml:4: endpoints[0].evidence: 'cookie:x' is not an evidence source"},
         BadCase{"endpoint_bad_body_path",
                 "regions: { r: { country: DE } }\nendpoints:\n"
-                "  - { name: a, url: \"http://h:1\", region: r, models: [m], evidence: \"body:a..b\" }\n",
+                "  - { name: a, url: \"http://h:1\", region: r, models: [m], evidence: "
+                "\"body:a..b\" }\n",
                 "gw.yaml:3: endpoints[0].evidence: 'body:a..b': expected body:a.b.c"},
-        BadCase{"endpoint_bad_forwards",
-                "regions: { r: { country: DE } }\nendpoints:\n"
-                "  - { name: a, url: \"http://h:1\", region: r, models: [m], forwards: sometimes }\n",
-                "gw.yaml:3: endpoints[0].forwards: 'sometimes' is not one of: none, global, geo:LABEL"},
+        BadCase{
+            "endpoint_bad_forwards",
+            "regions: { r: { country: DE } }\nendpoints:\n"
+            "  - { name: a, url: \"http://h:1\", region: r, models: [m], forwards: sometimes }\n",
+            "gw.yaml:3: endpoints[0].forwards: 'sometimes' is not one of: none, global, geo:LABEL"},
         BadCase{"endpoint_bad_model",
                 "regions: { r: { country: DE } }\nendpoints:\n"
                 "  - name: a\n    url: http://h:1\n    region: r\n    models: [ok, \"m@\"]\n",
@@ -286,8 +289,7 @@ INSTANTIATE_TEST_SUITE_P(
                 base() + "rollouts:\n  - { region: eu-central-1, model: m, from: a, to: a, "
                          "green_endpoints: [fra-a] }\n",
                 "gw.yaml:10: rollouts[0].to: same version as 'from'"},
-        BadCase{"audit_dsn_unknown_jurisdiction",
-                base() + "audit:\n  dsn:\n    US: host=x\n",
+        BadCase{"audit_dsn_unknown_jurisdiction", base() + "audit:\n  dsn:\n    US: host=x\n",
                 "gw.yaml:11: audit.dsn.US: unknown jurisdiction 'US'"},
         BadCase{"audit_postgres_without_dsn", base() + "audit:\n  sink: postgres\n",
                 "gw.yaml:10: audit.dsn: sink is postgres but jurisdiction 'EU' (tenant 'acme')"},

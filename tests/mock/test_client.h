@@ -1,12 +1,11 @@
 #pragma once
 // A small synchronous HTTP client for the mock backend's integration tests (Boost.Beast, sync:
-// fine in tests). Every call is bounded by a receive timeout on the socket.
-#include <sys/socket.h>
-#include <sys/time.h>
-
+// fine in tests). Every call is bounded by a timeout.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <chrono>
 #include <boost/beast/http.hpp>
 #include <string>
 #include <vector>
@@ -32,10 +31,10 @@ struct Reply {
 
 class Client {
 public:
-  explicit Client(uint16_t port, int recv_timeout_ms = 10000) : socket_(ioc_) {
-    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    timeval tv{recv_timeout_ms / 1000, (recv_timeout_ms % 1000) * 1000};
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  // Every request/response exchange must complete within `timeout_ms` (beast::tcp_stream timer;
+  // a plain blocking socket would ignore SO_RCVTIMEO inside Asio).
+  explicit Client(uint16_t port, int timeout_ms = 10000) : stream_(ioc_), timeout_ms_(timeout_ms) {
+    stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   }
   Reply request(bhttp::verb verb, const std::string& target, const std::string& body = {},
                 std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -46,13 +45,22 @@ public:
     req.body() = body;
     req.prepare_payload();
     Reply r;
-    bhttp::write(socket_, req, r.ec);
-    if (r.ec) return r;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 << 20);
-    bhttp::read(socket_, buffer_, parser, r.ec);
+    stream_.expires_after(std::chrono::milliseconds(timeout_ms_));
+    bhttp::async_write(stream_, req, [&](boost::system::error_code ec, size_t) {
+      if (ec) {
+        r.ec = ec;
+        return;
+      }
+      bhttp::async_read(stream_, buffer_, parser,
+                        [&](boost::system::error_code ec2, size_t) { r.ec = ec2; });
+    });
+    ioc_.restart();
+    ioc_.run();
+    const bool got_head = parser.is_header_done();
     r.res = parser.release();
-    r.status = r.res.result_int();
+    r.status = got_head ? r.res.result_int() : 0;  // 0: no response head at all
     return r;
   }
   Reply post(const std::string& target, const std::string& body,
@@ -62,14 +70,15 @@ public:
   Reply get(const std::string& target) { return request(bhttp::verb::get, target); }
   void close() {
     boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
   }
 
 private:
   asio::io_context ioc_;
-  tcp::socket socket_;
+  beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  int timeout_ms_;
 };
 
 // The `data:` payloads of an SSE body, in order.

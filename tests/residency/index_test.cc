@@ -1,11 +1,10 @@
 // ResidencyIndex: pools, narrowing, ingress, tenant lookup; evidence verdicts.
-#include "residency/residency_index.h"
-
 #include <gtest/gtest.h>
 
 #include "common/hash.h"
 #include "config/loader.h"
 #include "residency/evidence.h"
+#include "residency/residency_index.h"
 
 namespace regiongate::residency {
 namespace {
@@ -17,7 +16,8 @@ ConfigPtr load(const std::string& yaml) {
 }
 
 std::string keyLine(const std::string& name, const std::string& key, const std::string& j) {
-  return "  - { name: " + name + ", key_sha256: " + sha256Hex(key) + ", jurisdiction: " + j + " }\n";
+  return "  - { name: " + name + ", key_sha256: " + sha256Hex(key) + ", jurisdiction: " + j +
+         " }\n";
 }
 
 std::string twoJurisdictions(const std::string& gateway = "") {
@@ -138,7 +138,7 @@ TEST(EvidenceTest, VerdictTable) {
       {"DE", EvidenceKind::Ok, "DE"},
       {"no", EvidenceKind::Ok, "NO"},  // Norway: EEA
       {"GB", EvidenceKind::OutsideJurisdiction, "GB"},
-      {"eu", EvidenceKind::Ok, ""},     // configured label, all inside
+      {"eu", EvidenceKind::Ok, ""},                       // configured label, all inside
       {"EMEA", EvidenceKind::OutsideJurisdiction, "GB"},  // label reaching outside
       {"us", EvidenceKind::OutsideJurisdiction, "US"},    // no label: ISO code
       {"europe", EvidenceKind::UnknownRegion, ""},
@@ -148,8 +148,8 @@ TEST(EvidenceTest, VerdictTable) {
     std::optional<std::string_view> v;
     if (c.value) v = *c.value;
     auto verdict = judgeEvidence(*cfg, eu, v);
-    EXPECT_EQ(verdict.kind, c.expected) << (c.value ? *c.value : "<none>") << " -> "
-                                        << evidenceKindName(verdict.kind);
+    EXPECT_EQ(verdict.kind, c.expected)
+        << (c.value ? *c.value : "<none>") << " -> " << evidenceKindName(verdict.kind);
     EXPECT_EQ(verdict.country, c.country) << (c.value ? *c.value : "<none>");
   }
   EXPECT_EQ(judgeEvidence(*cfg, eu, std::string_view("eu-west-1")).region, "eu-west-1");

@@ -42,9 +42,9 @@ struct ProofCase {
   const char* name;
   std::string yaml;
   std::string today = "2026-01-15";
-  std::vector<Err> errors;                  // exactly these
-  std::vector<std::string> warnings;        // at least these codes
-  std::vector<std::string> not_warnings;    // none of these codes
+  std::vector<Err> errors;                // exactly these
+  std::vector<std::string> warnings;      // at least these codes
+  std::vector<std::string> not_warnings;  // none of these codes
 };
 
 class ProofTest : public testing::TestWithParam<ProofCase> {};
@@ -66,7 +66,8 @@ TEST_P(ProofTest, ErrorsAndWarnings) {
   EXPECT_EQ(report.ok(), c.errors.empty());
   std::set<std::string> warn_codes;
   for (const auto& w : report.warnings) warn_codes.insert(w.code);
-  for (const auto& w : c.warnings) EXPECT_EQ(warn_codes.count(w), 1u) << w << "\n" << report.table();
+  for (const auto& w : c.warnings)
+    EXPECT_EQ(warn_codes.count(w), 1u) << w << "\n" << report.table();
   for (const auto& w : c.not_warnings)
     EXPECT_EQ(warn_codes.count(w), 0u) << w << "\n" << report.table();
   // Whatever else happens, no reachable path may lie outside its tenant's jurisdiction.
@@ -85,16 +86,21 @@ const std::string kFraForwarding =
 INSTANTIATE_TEST_SUITE_P(
     Cases, ProofTest,
     testing::Values(
-        ProofCase{"good_two_jurisdictions", world(), "2026-01-15", {},
+        ProofCase{"good_two_jurisdictions",
+                  world(),
+                  "2026-01-15",
+                  {},
                   {"ingress_unproven"},
-                  {"single_region_pool", "parity_gap", "forwarding_detect_only",
-                   "jurisdiction_without_endpoints"}},
+                  {"parity_gap", "forwarding_detect_only", "jurisdiction_without_endpoints",
+                   "config_evidence_on_third_party"}},
         ProofCase{"gateway_in_eu_proves_ingress_for_eu_only",
-                  world("gateway: { region: eu-central-1 }\n"), "2026-01-15",
+                  world("gateway: { region: eu-central-1 }\n"),
+                  "2026-01-15",
                   {{"ingress_outside_jurisdiction", "shop", "", "", "DE"}},
                   {},
                   {"ingress_unproven"}},
-        ProofCase{"eu_tenant_at_us_gateway", world("gateway: { region: us-east-1 }\n"),
+        ProofCase{"eu_tenant_at_us_gateway",
+                  world("gateway: { region: us-east-1 }\n"),
                   "2026-01-15",
                   {{"ingress_outside_jurisdiction", "acme", "", "", "US"}},
                   {},
@@ -105,17 +111,32 @@ INSTANTIATE_TEST_SUITE_P(
                         " green_endpoints: [iad-a] }\n"),
                   "2026-01-15",
                   {{"rollout_green_outside_jurisdiction", "acme", "llama", "iad-a", "US"}},
-                  {"rollout_green_other_region"},
+                  {},
                   {}},
-        ProofCase{"rollout_green_pool_inside", 
+        ProofCase{
+            "rollout_green_pool_inside",
+            world("",
+                  "  - { name: fra-green, url: 'http://h:7', region: eu-central-1,"
+                  " models: [llama@v2], evidence: 'header:x-inference-region' }\n",
+                  "rollouts:\n  - { region: eu-central-1, model: llama, from: v1, to: v2,"
+                  " green_endpoints: [fra-green] }\n"),
+            "2026-01-15",
+            {},
+            {},
+            {"rollout_green_other_region", "rollout_green_missing_model", "version_parity_gap"}},
+        ProofCase{"rollout_green_in_other_region_inside_jurisdiction",
                   world("",
-                        "  - { name: fra-green, url: 'http://h:7', region: eu-central-1,"
+                        "  - { name: dub-green, url: 'http://h:7', region: eu-west-1,"
                         " models: [llama@v2], evidence: 'header:x-inference-region' }\n",
                         "rollouts:\n  - { region: eu-central-1, model: llama, from: v1, to: v2,"
-                        " green_endpoints: [fra-green] }\n"),
-                  "2026-01-15", {}, {"version_parity_gap"},
-                  {"rollout_green_other_region", "rollout_green_missing_model"}},
-        ProofCase{"global_forwarding_without_evidence", world("", kFraForwarding), "2026-01-15",
+                        " green_endpoints: [dub-green] }\n"),
+                  "2026-01-15",
+                  {},
+                  {"rollout_green_other_region"},
+                  {"rollout_green_missing_model"}},
+        ProofCase{"global_forwarding_without_evidence",
+                  world("", kFraForwarding),
+                  "2026-01-15",
                   {{"forwarding_without_evidence", "acme", "llama", "bedrock-eu", "*"}},
                   {"config_evidence_on_third_party"},
                   {}},
@@ -124,7 +145,9 @@ INSTANTIATE_TEST_SUITE_P(
                         "  - { name: bedrock-eu, url: 'http://h:9', region: eu-central-1,"
                         " models: [llama@v1], provider: third_party, forwards: global,"
                         " evidence: 'body:usage.inference_geo' }\n"),
-                  "2026-01-15", {}, {"forwarding_detect_only"},
+                  "2026-01-15",
+                  {},
+                  {"forwarding_detect_only"},
                   {"config_evidence_on_third_party"}},
         ProofCase{"geo_forwarding_inside_label",
                   world("",
@@ -132,7 +155,10 @@ INSTANTIATE_TEST_SUITE_P(
                         " models: [llama@v1], provider: third_party, forwards: 'geo:eu',"
                         " evidence: 'header:x-ms-region' }\n",
                         "residency: { geo_labels: { eu: [EU] } }\n"),
-                  "2026-01-15", {}, {}, {"forwarding_detect_only"}},
+                  "2026-01-15",
+                  {},
+                  {},
+                  {"forwarding_detect_only"}},
         ProofCase{"geo_forwarding_label_reaches_outside",
                   world("",
                         "  - { name: az-eu, url: 'http://h:9', region: eu-west-1,"
@@ -154,7 +180,9 @@ INSTANTIATE_TEST_SUITE_P(
                   world("",
                         "  - { name: br, url: 'http://h:9', region: eu-central-1,"
                         " models: [global.anthropic.claude] }\n"),
-                  "2026-01-15", {}, {"recognisably_global", "single_region_pool", "parity_gap"},
+                  "2026-01-15",
+                  {},
+                  {"recognisably_global", "single_region_pool", "parity_gap"},
                   {}},
         ProofCase{"two_jurisdictions_share_a_country",
                   "jurisdictions:\n  EU: { preset: EU }\n  DACH: { countries: [DE, AT, CH] }\n"
@@ -166,56 +194,87 @@ INSTANTIATE_TEST_SUITE_P(
                   " evidence: 'header:r' }\n"
                   "tenants:\n" +
                       tenant("eu-co", "EU") + tenant("dach-co", "DACH"),
-                  "2026-01-15", {}, {"single_region_pool"}, {"parity_gap"}},
+                  "2026-01-15",
+                  {},
+                  {"single_region_pool"},
+                  {"parity_gap"}},
         ProofCase{"third_party_trusting_config_evidence",
-                  world("", "  - { name: openai-eu, url: 'http://h:9', region: eu-west-1,"
-                            " models: [llama@v1], provider: third_party }\n"),
-                  "2026-01-15", {}, {"config_evidence_on_third_party"}, {}},
+                  world("",
+                        "  - { name: openai-eu, url: 'http://h:9', region: eu-west-1,"
+                        " models: [llama@v1], provider: third_party }\n"),
+                  "2026-01-15",
+                  {},
+                  {"config_evidence_on_third_party"},
+                  {}},
         ProofCase{"single_region_pool_and_parity_gap",
-                  world("", "  - { name: fra-b, url: 'http://h:9', region: eu-central-1,"
-                            " models: [mistral], evidence: 'header:r' }\n"),
-                  "2026-01-15", {}, {"single_region_pool", "parity_gap"}, {}},
+                  world("",
+                        "  - { name: fra-b, url: 'http://h:9', region: eu-central-1,"
+                        " models: [mistral], evidence: 'header:r' }\n"),
+                  "2026-01-15",
+                  {},
+                  {"single_region_pool", "parity_gap"},
+                  {}},
         ProofCase{"jurisdiction_without_endpoints",
                   "jurisdictions:\n  EU: { preset: EEA }\n  JP: { countries: [JP] }\n"
                   "regions:\n  eu-central-1: { country: DE }\n"
                   "endpoints:\n  - { name: fra-a, url: 'http://h:1', region: eu-central-1,"
                   " models: [m], evidence: 'header:r' }\n"
-                  "tenants:\n" + tenant("eu-co", "EU") + tenant("jp-co", "JP"),
-                  "2026-01-15", {}, {"jurisdiction_without_endpoints"}, {"parity_gap"}},
+                  "tenants:\n" +
+                      tenant("eu-co", "EU") + tenant("jp-co", "JP"),
+                  "2026-01-15",
+                  {},
+                  {"jurisdiction_without_endpoints"},
+                  {"parity_gap"}},
         ProofCase{"basis_expiring_soon",
-                  "jurisdictions:\n  EU+: { preset: EEA+adequacy }\n"
+                  "jurisdictions:\n  EUA: { preset: EEA+adequacy }\n"
                   "regions:\n  eu-west-2: { country: GB }\n  eu-west-1: { country: IE }\n"
                   "endpoints:\n"
                   "  - { name: lhr-a, url: 'http://h:1', region: eu-west-2, models: [m],"
                   " evidence: 'header:r' }\n"
                   "  - { name: dub-a, url: 'http://h:2', region: eu-west-1, models: [m],"
                   " evidence: 'header:r' }\n"
-                  "tenants:\n" + tenant("t", "EU+"),
-                  "2031-11-01", {}, {"basis_expiring"}, {"qualifier_to_confirm"}},
+                  "tenants:\n" +
+                      tenant("t", "EUA"),
+                  "2031-11-01",
+                  {},
+                  {"basis_expiring"},
+                  {"qualifier_to_confirm"}},
         ProofCase{"basis_expired",
-                  "jurisdictions:\n  EU+: { preset: EEA+adequacy }\n"
+                  "jurisdictions:\n  EUA: { preset: EEA+adequacy }\n"
                   "regions:\n  eu-west-2: { country: GB }\n"
                   "endpoints:\n"
                   "  - { name: lhr-a, url: 'http://h:1', region: eu-west-2, models: [m],"
                   " evidence: 'header:r' }\n"
-                  "tenants:\n" + tenant("t", "EU+"),
-                  "2032-01-01", {{"basis_expired", "", "", "", "GB"}}, {}, {"basis_expiring"}},
+                  "tenants:\n" +
+                      tenant("t", "EUA"),
+                  "2032-01-01",
+                  {{"basis_expired", "", "", "", "GB"}},
+                  {},
+                  {"basis_expiring"}},
         ProofCase{"basis_far_from_expiry",
-                  "jurisdictions:\n  EU+: { preset: EEA+adequacy }\n"
+                  "jurisdictions:\n  EUA: { preset: EEA+adequacy }\n"
                   "regions:\n  eu-west-2: { country: GB }\n"
                   "endpoints:\n"
                   "  - { name: lhr-a, url: 'http://h:1', region: eu-west-2, models: [m],"
                   " evidence: 'header:r' }\n"
-                  "tenants:\n" + tenant("t", "EU+"),
-                  "2026-01-15", {}, {}, {"basis_expiring"}},
+                  "tenants:\n" +
+                      tenant("t", "EUA"),
+                  "2026-01-15",
+                  {},
+                  {},
+                  {"basis_expiring"}},
         ProofCase{"qualifier_to_confirm",
-                  "jurisdictions:\n  EU+: { preset: EEA+adequacy }\n"
+                  "jurisdictions:\n  EUA: { preset: EEA+adequacy }\n"
                   "regions:\n  us-east-1: { country: US }\n"
                   "endpoints:\n"
                   "  - { name: iad-a, url: 'http://h:1', region: us-east-1, models: [m],"
                   " evidence: 'header:r' }\n"
-                  "tenants:\n" + tenant("t", "EU+"),
-                  "2026-01-15", {}, {"qualifier_to_confirm"}, {}}),
+                  "tenants:\n" +
+                      tenant("t", "EUA"),
+                  "2026-01-15",
+                  {},
+                  {"qualifier_to_confirm"},
+                  {}}),
     [](const testing::TestParamInfo<ProofCase>& i) { return std::string(i.param.name); });
 
 TEST(ProofTest, EndpointInRegionWithNoCountryIsAnError) {
@@ -223,9 +282,11 @@ TEST(ProofTest, EndpointInRegionWithNoCountryIsAnError) {
       "jurisdictions:\n  EU: { preset: EEA }\n"
       "regions:\n  eu-central-1: { country: DE }\n  somewhere: {}\n"
       "endpoints:\n"
-      "  - { name: fra-a, url: 'http://h:1', region: eu-central-1, models: [m], evidence: 'header:r' }\n"
+      "  - { name: fra-a, url: 'http://h:1', region: eu-central-1, models: [m], evidence: "
+      "'header:r' }\n"
       "  - { name: lost, url: 'http://h:2', region: somewhere, models: [m] }\n"
-      "tenants:\n" + tenant("acme", "EU");
+      "tenants:\n" +
+      tenant("acme", "EU");
   auto cfg = loadConfigString(yaml);
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
   auto report = proveResidency(**cfg, *Date::parse("2026-01-15"));
@@ -265,7 +326,9 @@ TEST(ProofTest, PathsListEveryPoolEndpointWithBasis) {
   };
   EXPECT_EQ(got, want);
   for (const auto& p : report.paths)
-    if (p.endpoint == "fra-a") EXPECT_NE(p.basis.find("EU member state"), std::string::npos);
+    if (p.endpoint == "fra-a") {
+      EXPECT_NE(p.basis.find("EU member state"), std::string::npos);
+    }
   // Output formats carry the same content.
   std::string json = report.json();
   EXPECT_NE(json.find("\"ok\":false"), std::string::npos);

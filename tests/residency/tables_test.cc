@@ -47,8 +47,8 @@ TEST(PresetsTest, MembershipMatchesTheTreaties) {
     EXPECT_EQ(eea_codes.count(c), 1u) << c;
   }
   EXPECT_EQ(adq_codes.size(), 45u);  // 30 + 15 adequacy decisions
-  for (const char* c : {"AD", "AR", "CA", "FO", "GG", "IL", "IM", "JP", "JE", "NZ", "KR", "CH",
-                        "GB", "US", "UY"})
+  for (const char* c :
+       {"AD", "AR", "CA", "FO", "GG", "IL", "IM", "JP", "JE", "NZ", "KR", "CH", "GB", "US", "UY"})
     EXPECT_EQ(adq_codes.count(c), 1u) << c;
   for (const auto& b : adq->countries) EXPECT_NE(findCountry(b.country), nullptr) << b.country;
 }

@@ -82,6 +82,9 @@ TEST(KvEvents, RejectsMalformedInput) {
   std::string shortev = bytes({0x92, 0x00, 0x91, 0x92, 0xab}) + lit("BlockStored") +
                         bytes({0x90});
   EXPECT_FALSE(decodeKvEventBatch(shortev).ok());
+  // Found by fuzzing: a map32 header claiming ~4e9 pairs (msgpuck's mp_check overflowed).
+  EXPECT_FALSE(decodeKvEventBatch(bytes({0xdf, 0xf0, 0xff, 0xff, 0x00})).ok());
+  EXPECT_FALSE(decodeKvEventBatch(bytes({0xdd, 0xff, 0xff, 0xff, 0xff, 0x00})).ok());
   // Map event without "type".
   EXPECT_FALSE(decodeKvEventBatch(bytes({0x92, 0x00, 0x91, 0x80})).ok());
 }

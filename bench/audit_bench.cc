@@ -1,0 +1,143 @@
+// Audit throughput: records/s per store (SQLite at each durability, PostgreSQL on a server this
+// benchmark starts on 127.0.0.1 with fsync on), and the request-path cost of submit().
+// Run: build/<dir>/bench/audit_bench   (docs/benchmarks.md "audit" records the figures)
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "../tests/audit/pg_fixture.h"
+#include "audit/audit_log.h"
+
+namespace regiongate::audit {
+namespace {
+
+Record benchRecord(int64_t i) {
+  Record r;
+  r.ts_us = 1'700'000'000'000'000 + i;
+  r.request_id = "bench-" + std::to_string(i);
+  r.tenant = "acme-bank";
+  r.jurisdiction = "EU";
+  r.model = "llama-3.1-8b";
+  r.model_version = "v1";
+  r.intended_region = r.actual_region = "eu-central-1";
+  r.evidence = "header:x-inference-region";
+  r.evidence_value = "eu-central-1";
+  r.endpoint = "fra-a";
+  r.attempts = {{"fra-a", "eu-central-1", "ok", 41.5}};
+  r.status = 200;
+  r.ttft_ms = 12.5;
+  r.duration_ms = 180.25;
+  r.prompt_tokens = 1200;
+  r.cached_tokens = 1024;
+  r.completion_tokens = 150;
+  return r;
+}
+
+Config benchConfig(const std::string& sink, const std::string& dir, const std::string& durability) {
+  Config cfg;
+  JurisdictionConfig j;
+  j.name = "EU";
+  cfg.jurisdictions.push_back(j);
+  cfg.audit.sink = sink;
+  cfg.audit.dir = dir;
+  cfg.audit.durability = durability;
+  cfg.audit.replica_id = "bench";
+  cfg.audit.on_audit_failure = "reject";
+  cfg.audit.queue_capacity = 1 << 20;
+  return cfg;
+}
+
+// Submits state.iterations() records and waits until all are durable: records/s per store.
+void runThroughput(benchmark::State& state, const Config& cfg) {
+  auto log = AuditLog::open(cfg, SystemClock::instance());
+  if (!log.ok()) {
+    state.SkipWithError(log.error().message.c_str());
+    return;
+  }
+  std::atomic<int64_t> durable{0};
+  int64_t submitted = 0;
+  // Wall time from the first submit until the last record is durable: the store's rate.
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    while (!(*log)->admit("EU")) std::this_thread::yield();
+    (*log)->submit(benchRecord(submitted++), [&](bool ok) { durable += ok; });
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  while (durable < submitted && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  state.counters["records_per_s"] = static_cast<double>(durable.load()) / secs;
+  state.counters["durable"] = static_cast<double>(durable.load());
+  (*log)->stop();
+}
+
+std::string tempDir() {
+  std::string t = "/tmp/rg-audit-bench-XXXXXX";
+  return mkdtemp(t.data()) ? t : "/tmp";
+}
+
+void BM_AuditSqlite(benchmark::State& state, const char* durability) {
+  const std::string dir = tempDir();
+  runThroughput(state, benchConfig("sqlite", dir, durability));
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK_CAPTURE(BM_AuditSqlite, normal, "normal")->Iterations(200000)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_AuditSqlite, full, "full")->Iterations(50000)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+testing::PgServer* pgServer() {
+  static testing::PgServer* server = [] {
+    auto* s = new testing::PgServer(/*fsync=*/true);
+    std::string err = s->start();
+    if (!err.empty()) std::fprintf(stderr, "postgres: %s\n", err.c_str());
+    return s;
+  }();
+  return server;
+}
+
+void BM_AuditPostgres(benchmark::State& state) {
+  testing::PgServer* pg = pgServer();
+  if (!pg->running()) {
+    state.SkipWithError("postgres not running");
+    return;
+  }
+  static int db = 0;
+  const std::string name = "bench" + std::to_string(++db);
+  pg->exec("CREATE DATABASE " + name);
+  Config cfg = benchConfig("postgres", "", "normal");
+  cfg.audit.dsn["EU"] = "host=127.0.0.1 port=" + std::to_string(pg->port()) +
+                        " user=postgres dbname=" + name;
+  runThroughput(state, cfg);
+}
+BENCHMARK(BM_AuditPostgres)->Iterations(100000)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Request-path cost: one submit() (the hand-off), with 1 and 4 submitting threads.
+void BM_AuditSubmitCost(benchmark::State& state) {
+  static std::unique_ptr<AuditLog> log;
+  static std::string dir;
+  if (state.thread_index() == 0) {
+    dir = tempDir();
+    Config cfg = benchConfig("sqlite", dir, "off");
+    cfg.audit.queue_capacity = 1 << 22;
+    cfg.audit.stop_timeout_ms = 60000;
+    auto r = AuditLog::open(cfg, SystemClock::instance());
+    log = r.ok() ? std::move(r.value()) : nullptr;
+  }
+  int64_t i = state.thread_index() * 1'000'000'000LL;
+  for (auto _ : state) {
+    if (log) log->submit(benchRecord(i++));
+  }
+  if (state.thread_index() == 0) {
+    if (log) log->stop();
+    log.reset();
+    std::filesystem::remove_all(dir);
+  }
+}
+BENCHMARK(BM_AuditSubmitCost)->Threads(1)->Threads(4)->Iterations(100000)->UseRealTime();
+
+}  // namespace
+}  // namespace regiongate::audit
+
+BENCHMARK_MAIN();

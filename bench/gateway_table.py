@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Prints the table of bench/gateway_load.sh from its raw TSV results (docs/benchmarks.md)."""
+import argparse
+import sys
+
+GATEWAYS = ("gw+audit", "gw+audit1ms", "gw-noaudit")
+
+
+def load(path):
+    rows = {}
+    with open(path) as f:
+        for ln in f:
+            kind, target, scenario, conns, kv = ln.rstrip("\n").split("\t")
+            vals = dict(p.split("=", 1) for p in kv.split())
+            r = {k: float(v) for k, v in vals.items()}
+            r["conns"] = int(conns)
+            rows[(f"{scenario}@{conns}", target)] = r
+    return rows
+
+
+def fmt_ratio(x):
+    return "n/a" if x is None else f"{x:.2f}"
+
+
+def ratio(a, b):
+    return None if b is None or a is None or b <= 0 else a / b
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--saturation", type=int, default=64)
+    a = ap.parse_args()
+    rows = load(a.results)
+    targets = []
+    for (_, t) in rows:
+        if t not in targets:
+            targets.append(t)
+    order = [t for t in ("direct", "nginx") + GATEWAYS if t in targets]
+    bad = False
+
+    def wrk_table(scenario, conns, title):
+        nonlocal bad
+        print(f"{title}")
+        print(f"  {'target':<12} {'conns':>5} {'req/s':>9} {'p50 us':>8} {'p99 us':>8} "
+              f"{'p99.9 us':>9} {'+p50 us':>8} {'+p99 us':>8} {'cpu us/req':>10} {'errors':>6}")
+        key = f"{scenario}@{conns}"
+        d = rows.get((key, "direct"))
+        for t in order:
+            r = rows.get((key, t))
+            if not r:
+                continue
+            errs = int(r["connect_err"] + r["read_err"] + r["write_err"] + r["status_err"] +
+                       r["timeout_err"])
+            if errs or r["requests"] == 0:
+                bad = True
+            add50 = f"{r['p50'] - d['p50']:+.0f}" if d and t != "direct" else "-"
+            add99 = f"{r['p99'] - d['p99']:+.0f}" if d and t != "direct" else "-"
+            print(f"  {t:<12} {conns:>5} {r['rps']:>9.0f} {r['p50']:>8.0f} {r['p99']:>8.0f} "
+                  f"{r['p999']:>9.0f} {add50:>8} {add99:>8} {r.get('cpu_us', 0):>10.0f} {errs:>6}")
+        print()
+
+    wrk_table("nonstream", 1, "Non-streaming chat, 1 connection (wrk)")
+    wrk_table("nonstream", a.saturation, f"Non-streaming chat, {a.saturation} connections (wrk)")
+    wrk_table("stream", a.saturation,
+              f"Streaming chat (SSE, whole response), {a.saturation} connections (wrk)")
+
+    print("Streaming time to first body byte, 1 connection, sequential (ttft_client.py)")
+    print(f"  {'target':<12} {'ok/n':>11} {'ttfb p50':>9} {'ttfb p99':>9} {'ttfb p99.9':>10} "
+          f"{'+p50 us':>8} {'+p99 us':>8} {'total p50':>9}")
+    d = rows.get(("stream-ttfb@1", "direct"))
+    for t in order:
+        r = rows.get(("stream-ttfb@1", t))
+        if not r:
+            continue
+        if r["ok"] < r["n"]:
+            bad = True
+        add50 = f"{r['ttfb_p50'] - d['ttfb_p50']:+.0f}" if d and t != "direct" else "-"
+        add99 = f"{r['ttfb_p99'] - d['ttfb_p99']:+.0f}" if d and t != "direct" else "-"
+        print(f"  {t:<12} {int(r['ok']):>5}/{int(r['n']):<5} {r['ttfb_p50']:>9.0f} "
+              f"{r['ttfb_p99']:>9.0f} {r['ttfb_p999']:>10.0f} {add50:>8} {add99:>8} "
+              f"{r['total_p50']:>9.0f}")
+    print("  (microseconds; ttfb = first SSE byte, total = whole stream incl. terminating chunk)")
+    print()
+
+    # Targets of issue 2: throughput >= 0.9x nginx, added p99 <= 1.5x nginx's.
+    print("Gateway vs nginx (issue 2 targets: throughput >= 0.90x, added p99 <= 1.50x)")
+    print(f"  {'gateway':<12} {'thr@' + str(a.saturation):>9} {'+p99@1':>8} "
+          f"{'+p99@' + str(a.saturation):>9} {'stream thr':>10} {'+ttfb p99':>9} {'cpu/req':>8}  verdict")
+    summary = []
+    for g in GATEWAYS:
+        if (f"nonstream@{a.saturation}", g) not in rows:
+            continue
+
+        def added(scen, t, key):
+            r, d = rows.get((scen, t)), rows.get((scen, "direct"))
+            return None if not r or not d else r[key] - d[key]
+
+        def thr(scen):
+            scen = f"{scen}@{a.saturation}"
+            r, n = rows.get((scen, g)), rows.get((scen, "nginx"))
+            return None if not r or not n else ratio(r["rps"], n["rps"])
+
+        n1 = rows.get((f"nonstream@{a.saturation}", "nginx"))
+        r_thr = thr("nonstream")
+        r_sthr = thr("stream")
+        p99_1 = p99_sat = ttfb = None
+        if n1:
+            # added p99 at 1 connection = p99 of 1-connection run minus direct's
+            p99_1 = ratio(added_c("nonstream", g, 1, rows), added_c("nonstream", "nginx", 1, rows))
+            p99_sat = ratio(added_c("nonstream", g, a.saturation, rows),
+                            added_c("nonstream", "nginx", a.saturation, rows))
+        def cpu(scen):
+            scen = f"{scen}@{a.saturation}"
+            r, n = rows.get((scen, g)), rows.get((scen, "nginx"))
+            return None if not r or not n else ratio(r.get("cpu_us"), n.get("cpu_us"))
+
+        r_cpu = cpu("nonstream")
+        ttfb = ratio(added("stream-ttfb@1", g, "ttfb_p99"), added("stream-ttfb@1", "nginx", "ttfb_p99"))
+        ok = (r_thr is not None and r_thr >= 0.9 and p99_1 is not None and p99_1 <= 1.5 and
+              p99_sat is not None and p99_sat <= 1.5)
+        verdict = "MEETS" if ok else "MISSES"
+        print(f"  {g:<12} {fmt_ratio(r_thr):>9} {fmt_ratio(p99_1):>8} {fmt_ratio(p99_sat):>9} "
+              f"{fmt_ratio(r_sthr):>10} {fmt_ratio(ttfb):>9} {fmt_ratio(r_cpu):>8}  {verdict}")
+        summary.append((g, r_thr, p99_1, p99_sat, verdict))
+    print("  (ratios gateway/nginx; 'n/a' where nginx adds <= 0 us, i.e. within noise)")
+    for g, r_thr, p1, ps, v in summary:
+        print(f"SUMMARY\tgateway_load\t{g}\tthroughput_vs_nginx={fmt_ratio(r_thr)} "
+              f"added_p99_vs_nginx@1={fmt_ratio(p1)} added_p99_vs_nginx@{a.saturation}="
+              f"{fmt_ratio(ps)} {v}")
+    if bad:
+        print("WARNING: some runs had errors or failed requests; see the errors column", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def added_c(scen, t, conns, rows):
+    r, d = rows.get((scen + f"@{conns}", t)), rows.get((scen + f"@{conns}", "direct"))
+    return None if not r or not d else r["p99"] - d["p99"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs the whole benchmark suite and prints one summary table (docs/benchmarks.md):
+#   gateway_load.sh   gateway vs direct vs nginx (throughput, added latency, TTFT, CPU/request)
+#   memory.sh         gateway RSS idle / under load / with 10k idle connections
+#   *_bench           every Google Benchmark binary built from bench/*_bench.cc in BUILD_DIR/bench
+# Usage: bench/run_all.sh BUILD_DIR        (BUILD_DIR holds regiongate and bench/*_bench)
+# Env:   BENCH_QUICK=1: 2 s wrk runs, 100 TTFT requests, 0.05 s per microbenchmark (CI smoke run);
+#        everything bench/gateway_load.sh and bench/memory.sh accept.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+BUILD_DIR=$(cd "${1:-$ROOT/build/bench}" && pwd) || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
+export REGIONGATE_BIN=${REGIONGATE_BIN:-$BUILD_DIR/regiongate}
+[[ -x "$REGIONGATE_BIN" ]] || { echo "no $REGIONGATE_BIN: build the regiongate target first" >&2; exit 2; }
+if [[ -n "${BENCH_QUICK:-}" && "${BENCH_QUICK}" != 0 ]]; then MIN_TIME=0.05; else MIN_TIME=0.5; fi
+
+LOGS=$(mktemp -d /tmp/rg-benchall.XXXXXX)
+trap 'rm -rf "$LOGS"' EXIT
+SUMMARY=$LOGS/summary.tsv
+: > "$SUMMARY"
+failed=()
+
+run_part() {  # run_part NAME CMD...: stream the output, keep the SUMMARY lines
+  local name=$1; shift
+  echo "################ $name"
+  "$@" 2>&1 | tee "$LOGS/$name.log"
+  local rc=${PIPESTATUS[0]}
+  grep $'^SUMMARY\t' "$LOGS/$name.log" | cut -f2- >> "$SUMMARY" || true
+  if (( rc != 0 )); then failed+=("$name (exit $rc)"); fi
+  echo
+}
+
+run_part gateway_load "$HERE/gateway_load.sh" "$BUILD_DIR"
+run_part memory "$HERE/memory.sh" "$BUILD_DIR"
+
+micro=()
+while IFS= read -r b; do micro+=("$b"); done < <(find "$BUILD_DIR/bench" -maxdepth 1 -type f \
+  -name '*_bench' -perm -u+x 2>/dev/null | sort)
+if (( ${#micro[@]} == 0 )); then
+  echo "no microbenchmarks in $BUILD_DIR/bench (build the *_bench targets to include them)"
+  failed+=("microbenchmarks (none built)")
+fi
+for b in "${micro[@]}"; do
+  name=$(basename "$b")
+  echo "################ $name"
+  if timeout 600 "$b" --benchmark_min_time="$MIN_TIME" --benchmark_format=console \
+       --benchmark_out="$LOGS/$name.json" --benchmark_out_format=json; then
+    python3 - "$LOGS/$name.json" "$name" >> "$SUMMARY" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))
+for b in data.get("benchmarks", []):
+    if b.get("run_type") == "aggregate":
+        continue
+    extra = ""
+    if "items_per_second" in b:
+        extra = f" items/s={b['items_per_second']:.3g}"
+    print(f"micro:{sys.argv[2]}\t{b['name']}\tcpu={b['cpu_time']:.1f}{b.get('time_unit', 'ns')}{extra}")
+PY
+  else
+    failed+=("$name")
+  fi
+  echo
+done
+
+echo "================ regiongate benchmark summary ($( [[ $MIN_TIME == 0.05 ]] && echo quick || echo full ) run, $(date -u +%FT%TZ), load avg $(cut -d' ' -f1-3 /proc/loadavg))"
+awk -F'\t' '{ printf "  %-22s %-40s %s\n", $1, $2, $3 }' "$SUMMARY"
+if (( ${#failed[@]} > 0 )); then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "all parts ran"
