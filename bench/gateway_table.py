@@ -122,12 +122,12 @@ def main():
         verdict = "MEETS" if ok else "MISSES"
         print(f"  {g:<12} {fmt_ratio(r_thr):>9} {fmt_ratio(p99_1):>8} {fmt_ratio(p99_sat):>9} "
               f"{fmt_ratio(r_sthr):>10} {fmt_ratio(ttfb):>9} {fmt_ratio(r_cpu):>8}  {verdict}")
-        summary.append((g, r_thr, p99_1, p99_sat, verdict))
+        summary.append((g, r_thr, p99_1, p99_sat, r_cpu, verdict))
     print("  (ratios gateway/nginx; 'n/a' where nginx adds <= 0 us, i.e. within noise)")
-    for g, r_thr, p1, ps, v in summary:
+    for g, r_thr, p1, ps, rc, v in summary:
         print(f"SUMMARY\tgateway_load\t{g}\tthroughput_vs_nginx={fmt_ratio(r_thr)} "
               f"added_p99_vs_nginx@1={fmt_ratio(p1)} added_p99_vs_nginx@{a.saturation}="
-              f"{fmt_ratio(ps)} {v}")
+              f"{fmt_ratio(ps)} cpu_per_req_vs_nginx={fmt_ratio(rc)} {v}")
     if bad:
         print("WARNING: some runs had errors or failed requests; see the errors column", file=sys.stderr)
     return 1 if bad else 0

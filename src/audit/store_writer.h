@@ -25,7 +25,7 @@ namespace regiongate::audit {
 struct WriterOptions {
   size_t queue_capacity = 65536;     // records queued or in flight, not yet durable
   size_t batch_max = 512;            // records per transaction
-  int64_t flush_interval_ms = 20;    // longest a record waits for its batch to fill
+  int64_t flush_interval_ms = 0;    // longest a record waits for its batch to fill
   bool reject_when_failing = true;   // on_audit_failure: reject (admit() false) | drop
   std::string replica_id;
   std::string checkpoint_key;        // "" = checkpoints unsigned

@@ -121,10 +121,6 @@ Run addMockBackendCommand(CLI::App& app) {
       std::fprintf(stderr, "regiongate mock-backend: %s\n", st.error().message.c_str());
       return 2;
     }
-    auto ep = http::parseListen(o.listen);
-    std::string host = ep ? ep->address().to_string() : std::string("127.0.0.1");
-    std::printf("listening %s:%u\n", host.c_str(), static_cast<unsigned>(backend.port()));
-    std::fflush(stdout);
     if (!a->port_file.empty()) {
       std::string tmp = a->port_file + ".tmp";
       {
@@ -133,6 +129,10 @@ Run addMockBackendCommand(CLI::App& app) {
       }
       std::rename(tmp.c_str(), a->port_file.c_str());  // readers never see a partial file
     }
+    auto ep = http::parseListen(o.listen);
+    std::string host = ep ? ep->address().to_string() : std::string("127.0.0.1");
+    std::printf("listening %s:%u\n", host.c_str(), static_cast<unsigned>(backend.port()));
+    std::fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
     backend.stop(500);

@@ -113,7 +113,7 @@ struct AuditConfig {
   std::string durability = "normal";           // off | normal | full (SQLite synchronous)
   uint32_t queue_capacity = 65536;
   uint32_t batch_max = 512;
-  uint32_t flush_interval_ms = 20;
+  uint32_t flush_interval_ms = 0;   // 0: commit what is queued at once (records arriving during a commit form the next batch)
   std::string replica_id;                      // default: hostname
   std::string checkpoint_key_file;             // HMAC key for signed checkpoints ("" = unsigned)
   // true: a response completes (last byte / terminating chunk) only after its audit record is
@@ -143,6 +143,28 @@ struct RolloutConfig {
   SourceLoc loc;
 };
 
+// Rollout machinery settings (the `rollout:` key; docs/rollouts.md). Added for issue 8.
+struct RolloutSettings {
+  std::string state_file;                       // "" = <audit.dir>/rollouts.json
+  std::vector<uint32_t> steps = {10, 50, 100};  // green traffic % per step, ending at 100
+  uint32_t step_ms = 60000;                     // dwell per step before the gates judge it
+  uint32_t step_max_ms = 600000;                // too few samples by then: Inconclusive (pause)
+  uint32_t min_requests = 20;                   // green requests per step the gates need
+  double max_error_rate = 0.05;                 // green error rate ceiling (absolute)
+  double max_error_rate_increase = 0.02;        // ... and at most blue's rate plus this
+  double max_ttft_p99_ratio = 1.5;              // green TTFT p99 <= blue p99 * ratio
+  uint32_t max_ttft_p99_ms = 0;                 // absolute ceiling when blue has no samples; 0 = off
+  std::string parity_suite;                     // JSONL; "" = parity gate Inconclusive
+  uint32_t parity_runs = 3;
+  double parity_alpha = 0.01;                   // significance of the Mann-Whitney U test
+  double parity_min_effect = 0.05;              // mean edit-distance gap that counts as a difference
+  bool prewarm = true;                          // replay hottest prefixes to green before traffic
+  uint32_t prewarm_prompts = 32;                // prompts replayed per green endpoint
+  uint32_t sample_size = 256;                   // prompt bodies kept per (jurisdiction,region,model)
+  uint32_t discovery_interval_ms = 10000;       // GET /v1/models on every endpoint; 0 = off
+  uint32_t tick_ms = 500;                       // control loop period
+};
+
 struct Config {
   std::string source_file;
   std::string listen = "127.0.0.1:8080";
@@ -159,6 +181,7 @@ struct Config {
   AuditConfig audit;
   LimitsConfig limits;
   std::vector<RolloutConfig> rollouts;
+  RolloutSettings rollout;  // issue 8
 
   const JurisdictionConfig* jurisdiction(const std::string& name) const;
   const RegionConfig* region(const std::string& name) const;

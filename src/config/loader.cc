@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
@@ -71,7 +72,7 @@ class Loader {
     auto top = entries(
         root, "",
         {"listen", "admin_listen", "workers", "gateway", "jurisdictions", "regions", "endpoints",
-         "tenants", "routing", "health", "residency", "audit", "limits", "rollouts"});
+         "tenants", "routing", "health", "residency", "audit", "limits", "rollouts", "rollout"});
     // Dependency order, not document order: references are checked as they are read.
     if (auto n = get(top, "listen")) cfg_.listen = listenAddr(*n, "listen");
     if (auto n = get(top, "admin_listen")) cfg_.admin_listen = listenAddr(*n, "admin_listen");
@@ -87,6 +88,7 @@ class Loader {
     if (auto n = get(top, "audit")) audit(*n);
     if (auto n = get(top, "limits")) limits(*n);
     if (auto n = get(top, "rollouts")) rollouts(*n);
+    if (auto n = get(top, "rollout")) rolloutSettings(*n);  // issue 8
     return std::move(cfg_);
   }
 
@@ -482,7 +484,8 @@ class Loader {
   void audit(const YAML::Node& n) {
     auto e = entries(n, "audit",
                      {"dir", "sink", "dsn", "on_audit_failure", "durability", "queue_capacity",
-                      "batch_max", "flush_interval_ms", "replica_id", "checkpoint_key_file"});
+                      "batch_max", "flush_interval_ms", "replica_id", "checkpoint_key_file",
+                      "wait_durable", "checkpoint_interval_ms", "stop_timeout_ms"});
     auto& a = cfg_.audit;
     if (auto v = get(e, "dir")) a.dir = str(*v, "audit.dir");
     if (auto v = get(e, "sink")) a.sink = oneOf(*v, "audit.sink", {"sqlite", "postgres", "none"});
@@ -509,10 +512,15 @@ class Loader {
       a.queue_capacity = uint32(*v, "audit.queue_capacity", 1, 1u << 26);
     if (auto v = get(e, "batch_max")) a.batch_max = uint32(*v, "audit.batch_max", 1, 1u << 20);
     if (auto v = get(e, "flush_interval_ms"))
-      a.flush_interval_ms = uint32(*v, "audit.flush_interval_ms", 1, 60000);
+      a.flush_interval_ms = uint32(*v, "audit.flush_interval_ms", 0, 60000);
     if (auto v = get(e, "replica_id")) a.replica_id = str(*v, "audit.replica_id");
     if (auto v = get(e, "checkpoint_key_file"))
       a.checkpoint_key_file = str(*v, "audit.checkpoint_key_file");
+    if (auto v = get(e, "wait_durable")) a.wait_durable = boolean(*v, "audit.wait_durable");
+    if (auto v = get(e, "checkpoint_interval_ms"))
+      a.checkpoint_interval_ms = uint32(*v, "audit.checkpoint_interval_ms", 100, 86400000);
+    if (auto v = get(e, "stop_timeout_ms"))
+      a.stop_timeout_ms = uint32(*v, "audit.stop_timeout_ms", 0, 600000);
   }
 
   void limits(const YAML::Node& n) {
@@ -573,6 +581,60 @@ class Loader {
       }
       cfg_.rollouts.push_back(std::move(r));
     }
+  }
+
+  // `rollout:` settings (issue 8; docs/rollouts.md).
+  double fraction(const YAML::Node& n, const std::string& path, double max) {
+    if (!n.IsScalar()) fail(n, path, "expected a number");
+    char* end = nullptr;
+    const std::string& s = n.Scalar();
+    double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size() || !(v >= 0 && v <= max))
+      fail(n, path, "expected a number between 0 and " + std::to_string(max) + ", got '" + s + "'");
+    return v;
+  }
+  void rolloutSettings(const YAML::Node& n) {
+    auto e = entries(n, "rollout",
+                     {"state_file", "steps", "step_ms", "step_max_ms", "min_requests",
+                      "max_error_rate", "max_error_rate_increase", "max_ttft_p99_ratio",
+                      "max_ttft_p99_ms", "parity_suite", "parity_runs", "parity_alpha",
+                      "parity_min_effect", "prewarm", "prewarm_prompts", "sample_size",
+                      "discovery_interval_ms", "tick_ms"});
+    auto& r = cfg_.rollout;
+    if (auto v = get(e, "state_file")) r.state_file = str(*v, "rollout.state_file");
+    if (auto v = get(e, "steps")) {
+      if (!v->IsSequence() || v->size() == 0) fail(*v, "rollout.steps", "expected a list, e.g. [10, 50, 100]");
+      r.steps.clear();
+      for (size_t i = 0; i < v->size(); ++i) {
+        uint32_t s = uint32((*v)[i], idx("rollout.steps", i), 1, 100);
+        if (!r.steps.empty() && s <= r.steps.back())
+          fail((*v)[i], idx("rollout.steps", i), "steps must increase");
+        r.steps.push_back(s);
+      }
+      if (r.steps.back() != 100) fail(*v, "rollout.steps", "the last step must be 100");
+    }
+    if (auto v = get(e, "step_ms")) r.step_ms = uint32(*v, "rollout.step_ms", 1, 86400000);
+    if (auto v = get(e, "step_max_ms")) r.step_max_ms = uint32(*v, "rollout.step_max_ms", 1, 604800000);
+    if (auto v = get(e, "min_requests")) r.min_requests = uint32(*v, "rollout.min_requests", 1, 10000000);
+    if (auto v = get(e, "max_error_rate")) r.max_error_rate = fraction(*v, "rollout.max_error_rate", 1);
+    if (auto v = get(e, "max_error_rate_increase"))
+      r.max_error_rate_increase = fraction(*v, "rollout.max_error_rate_increase", 1);
+    if (auto v = get(e, "max_ttft_p99_ratio"))
+      r.max_ttft_p99_ratio = fraction(*v, "rollout.max_ttft_p99_ratio", 1000);
+    if (auto v = get(e, "max_ttft_p99_ms"))
+      r.max_ttft_p99_ms = uint32(*v, "rollout.max_ttft_p99_ms", 0, 3600000);
+    if (auto v = get(e, "parity_suite")) r.parity_suite = str(*v, "rollout.parity_suite");
+    if (auto v = get(e, "parity_runs")) r.parity_runs = uint32(*v, "rollout.parity_runs", 2, 100);
+    if (auto v = get(e, "parity_alpha")) r.parity_alpha = fraction(*v, "rollout.parity_alpha", 1);
+    if (auto v = get(e, "parity_min_effect"))
+      r.parity_min_effect = fraction(*v, "rollout.parity_min_effect", 1);
+    if (auto v = get(e, "prewarm")) r.prewarm = boolean(*v, "rollout.prewarm");
+    if (auto v = get(e, "prewarm_prompts"))
+      r.prewarm_prompts = uint32(*v, "rollout.prewarm_prompts", 0, 100000);
+    if (auto v = get(e, "sample_size")) r.sample_size = uint32(*v, "rollout.sample_size", 0, 1000000);
+    if (auto v = get(e, "discovery_interval_ms"))
+      r.discovery_interval_ms = uint32(*v, "rollout.discovery_interval_ms", 0, 86400000);
+    if (auto v = get(e, "tick_ms")) r.tick_ms = uint32(*v, "rollout.tick_ms", 10, 60000);
   }
 
   std::string file_;

@@ -41,6 +41,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(ConfigPtr config, GatewayOption
   auto audit = audit::AuditLog::open(*config, gw->clock_);
   if (!audit) return audit.error();
   gw->audit_ = std::move(audit.value());
+  // [rollout hook] versions + rollouts (issue 8; gateway/rollout_hooks.h)
+  gw->rollouts_ = std::make_unique<RolloutHooks>(gw->clock_, gw->registry_, gw->metrics_.model_version_info);
+  if (auto st = gw->rollouts_->configure(config); !st) return st.error();
   auto* log = gw->audit_.get();
   gw->registry_.addCollector([log](std::string& out) { log->renderMetrics(out); });
   return gw;
@@ -84,6 +87,7 @@ Status Gateway::start() {
       metrics_.model_version_info.with({ep.region, ep.name, m.name, m.version.empty() ? "unversioned" : m.version}).set(1);
   updateHealthGauges();
   health_thread_ = std::thread([this] { runHealthChecks(); });
+  if (rollouts_) rollouts_->start();  // [rollout hook]
   if (!options_.quiet)
     spdlog::info("regiongate serving on {}:{} (admin {}:{}), {} workers, {} endpoints, {} tenants",
                  cfg.listen.substr(0, cfg.listen.rfind(':')), port(),
@@ -101,6 +105,7 @@ void Gateway::stop(uint32_t drain_ms) {
   if (server_) server_->stop(drain_ms);
   if (admin_) admin_->stop(0);
   if (health_thread_.joinable()) health_thread_.join();
+  if (rollouts_) rollouts_->stop();  // [rollout hook]
   if (audit_) audit_->stop();
 }
 
@@ -148,7 +153,8 @@ Status Gateway::reload(ConfigPtr config) {
   for (const auto& ep : snap->config->endpoints)
     for (const auto& m : ep.models)
       metrics_.model_version_info.with({ep.region, ep.name, m.name, m.version.empty() ? "unversioned" : m.version}).set(1);
-  installSnapshot(std::move(snap));
+  installSnapshot(snap);
+  if (rollouts_) (void)rollouts_->configure(snap->config);  // [rollout hook]
   metrics_.config_reloads.with({"ok"}).inc();
   spdlog::info("config reloaded (generation {})", gen);
   return {};
@@ -285,7 +291,7 @@ std::string Gateway::statusJson() const {
              ",\"last_error\":" + jsonString(st[i].last_error) + "}";
     }
   }
-  out += "],\"rollouts\":[]}";
+  out += "]," + (rollouts_ ? rollouts_->statusMembers() : std::string("\"rollouts\":[]")) + "}";  // [rollout hook]
   return out;
 }
 
@@ -305,6 +311,9 @@ asio::awaitable<void> Gateway::handleAdmin(http::Request& req, http::ResponseWri
     co_await out.sendJson(r ? 200 : 503, r ? "{\"ready\":true}" : "{\"ready\":false,\"reason\":\"audit store unavailable or shutting down\"}");
   } else if (target == "/admin/status") {
     co_await out.sendJson(200, statusJson());
+  } else if (rollouts_ && rollouts_->isAdminPath(target)) {  // [rollout hook] /admin/rollouts*
+    auto r = rollouts_->admin(req.method_string(), target, req.body());
+    co_await out.sendJson(r.status, std::move(r.body));
   } else if (target == "/admin/reload" && req.method() == bhttp::verb::post) {
     auto st = reloadFromFile();
     if (st.ok())

@@ -12,6 +12,7 @@
 
 #include "audit/audit_log.h"
 #include "common/clock.h"
+#include "gateway/rollout_hooks.h"  // issue 8
 #include "gateway/snapshot.h"
 #include "http/server.h"
 #include "metrics/gateway_metrics.h"
@@ -84,6 +85,7 @@ private:
   metrics::GatewayMetrics metrics_;
   upstream::HealthRegistry health_;
   std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<RolloutHooks> rollouts_;  // issue 8: versions + rollouts (rollout_hooks.h)
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<http::HttpServer> admin_;
   std::vector<WorkerState> workers_;

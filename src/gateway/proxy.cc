@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/hash.h"
 #include "common/json.h"
 #include "gateway/gateway.h"
 #include "gateway/request_body.h"
@@ -224,7 +225,10 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   // A retry never silently changes the model version: the pool holds the version of the first
   // member unless the tenant allows mixing.
   std::string pool_version;
-  if (!members.empty() && !tcfg.allow_mixed_versions) {
+  // [rollout hook] per-region blue/green by weight, discovered versions (rollout_hooks.h)
+  bool rollout_pinned = rollouts_ && rollouts_->pinPool(snap, body.model, tcfg.allow_mixed_versions,
+                                                        xxh3(request_id), members, pool_version);
+  if (!rollout_pinned && !members.empty() && !tcfg.allow_mixed_versions) {
     pool_version = snap.versionOf(members.front(), body.model);
     std::erase_if(members, [&](uint32_t e) { return snap.versionOf(e, body.model) != pool_version; });
   }
@@ -377,7 +381,8 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   // ---- 7. response head from the chosen endpoint
   const EndpointConfig& ep = cfg.endpoints[chosen];
   auto& health = *snap.health[chosen];
-  const std::string& version = snap.versionOf(chosen, body.model);
+  const std::string version = rollouts_ ? rollouts_->versionOf(snap, chosen, body.model)  // [rollout hook]
+                                        : snap.versionOf(chosen, body.model);
   rec.endpoint = ep.name;
   rec.intended_region = ep.region;
   rec.model_version = version;
@@ -531,6 +536,9 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   }
   health.in_flight.fetch_sub(1, std::memory_order_relaxed);
   w.policy->onCompleted(chosen, rreq, ttft_ms, static_cast<uint64_t>(info.cached_tokens));
+  if (rollouts_)  // [rollout hook] gate observations + pre-warm sample
+    rollouts_->onCompleted(snap, jur.name, chosen, body.model, version, status, upstream_ok, ttft_ms,
+                           body.canonical_text, cfg.routing.block_chars, up.body());
   ex->finish();
 
   // ---- 9. audit (durable before the response completes) and metrics

@@ -14,7 +14,7 @@ double CacheAwarePolicy::prefillRate(const Candidate& c) const {
 
 double CacheAwarePolicy::estimateTtftMs(const RouteRequest& req, std::span<const Candidate> c,
                                         size_t i) {
-  double queue = c[i].queue_ms > 0 ? c[i].queue_ms
+  double queue = (c[i].queue_ms > 0 || c[i].queue_known) ? c[i].queue_ms
                                    : double(c[i].in_flight) * options_.service_ms_per_request;
   double matched = std::max(double(depths_[i]) * req.tokens_per_block,
                             double(precise_[i]) * req.tokens_per_token_block);

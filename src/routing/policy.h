@@ -24,6 +24,9 @@ struct Candidate {
   double queue_ms = 0;               // estimated queueing delay (0 if unknown)
   double prefill_ms_per_token = 0;   // observed prefill rate; 0 = policy's learned / default
   uint32_t weight = 1;
+  // True when queue_ms is a real estimate even if 0 (an idle endpoint); cache_aware then uses
+  // queue_ms instead of in_flight * service_ms_per_request. The simulator sets it.
+  bool queue_known = false;
 };
 
 struct RouteRequest {

@@ -29,7 +29,9 @@ protected:
   }
   void SetUp() override {
     ASSERT_EQ(start_error_, "") << "PostgreSQL could not be started";
-    if (!server_->running()) ASSERT_EQ(server_->start(), "");
+    if (!server_->running()) {
+      ASSERT_EQ(server_->start(), "");
+    }
     // Each test gets its own database, so chains do not mix between tests.
     db_ = std::string("t_") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
     for (auto& c : db_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

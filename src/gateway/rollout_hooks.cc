@@ -1,0 +1,111 @@
+#include "gateway/rollout_hooks.h"
+
+#include "routing/prompt_blocks.h"
+
+namespace regiongate::gateway {
+
+RolloutHooks::RolloutHooks(const Clock& clock, metrics::Registry& registry,
+                           metrics::GaugeFamily& model_version_info)
+    : manager_(clock),
+      version_info_(model_version_info),
+      skew_(registry.gauge("regiongate_model_version_skew",
+                           "1 when two regions serve one model at different versions", {"model"})),
+      green_weight_(registry.gauge("regiongate_rollout_green_weight",
+                                   "Share of a region's traffic for a model sent to the green "
+                                   "version of its rollout (0..1)",
+                                   {"region", "model"})) {}
+
+RolloutHooks::~RolloutHooks() { stop(); }
+
+Status RolloutHooks::configure(ConfigPtr config) {
+  {
+    std::lock_guard lock(mu_);
+    tick_ms_ = config->rollout.tick_ms;
+  }
+  auto st = manager_.configure(std::move(config));
+  exportMetrics();
+  return st;
+}
+
+void RolloutHooks::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void RolloutHooks::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void RolloutHooks::run() {
+  for (;;) {
+    manager_.tick();
+    exportMetrics();
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(tick_ms_), [this] { return stopping_; });
+    if (stopping_) return;
+  }
+}
+
+void RolloutHooks::exportMetrics() {
+  std::lock_guard lock(export_mu_);
+  std::set<std::vector<std::string>> now;
+  for (const auto& v : manager_.versions())
+    now.insert({v.region, v.endpoint, v.model, v.version.empty() ? "unversioned" : v.version});
+  for (const auto& old : exported_)
+    if (!now.count(old)) version_info_.with({old[0], old[1], old[2], old[3]}).set(0);
+  for (const auto& cur : now) version_info_.with({cur[0], cur[1], cur[2], cur[3]}).set(1);
+  exported_ = std::move(now);
+  for (const auto& [model, s] : manager_.skew()) skew_.with({model}).set(s);
+  if (auto view = manager_.view())
+    for (const auto& e : view->entries)
+      green_weight_.with({e.region, e.model}).set(e.green_permille / 1000.0);
+}
+
+bool RolloutHooks::pinPool(const Snapshot& snap, const std::string& model, bool allow_mixed,
+                           uint64_t draw, std::vector<uint32_t>& members,
+                           std::string& pool_version) const {
+  auto view = manager_.view();
+  if (!view || view->config != snap.config.get()) return false;  // reload in flight
+  return view->pin(model, allow_mixed, draw, members, pool_version);
+}
+
+std::string RolloutHooks::versionOf(const Snapshot& snap, uint32_t endpoint,
+                                    const std::string& model) const {
+  auto view = manager_.view();
+  if (view && view->config == snap.config.get()) return view->versionOf(endpoint, model);
+  return snap.versionOf(endpoint, model);
+}
+
+void RolloutHooks::onCompleted(const Snapshot& snap, const std::string& jurisdiction,
+                               uint32_t endpoint, const std::string& model,
+                               const std::string& version, unsigned status, bool upstream_ok,
+                               double ttft_ms, std::string_view canonical_text,
+                               uint32_t block_chars, std::string_view body) {
+  if (endpoint >= snap.region_of_endpoint.size()) return;
+  const std::string& region = snap.region_of_endpoint[endpoint];
+  // The worker's block buffer may belong to another request by now (co_await points): recompute,
+  // and only while sampling is on.
+  if (status < 400 && upstream_ok && manager_.sampler().enabled())
+    manager_.sample(jurisdiction, region, model, routing::promptBlocks(canonical_text, block_chars),
+                    body);
+  auto view = manager_.view();
+  if (!view) return;
+  const rollout::ViewEntry* e = view->entry(region, model);
+  if (!e || !e->observing) return;
+  bool error = !upstream_ok || status >= 500;
+  manager_.observe(region, model, version, error, status < 400 ? ttft_ms : -1);
+}
+
+rollout::AdminReply RolloutHooks::admin(std::string_view method, std::string_view target,
+                                        std::string_view body) {
+  auto reply = manager_.admin(method, target, body);
+  exportMetrics();
+  return reply;
+}
+
+}  // namespace regiongate::gateway

@@ -1,0 +1,72 @@
+#pragma once
+// The gateway's side of model versions and rollouts (issue 8; docs/rollouts.md): a thin adapter
+// between the Gateway (snapshots, admin listener, proxy phases) and rollout::RolloutManager.
+// The gateway calls it at a few marked places:
+//   gateway.cc  start/reload -> configure(); start -> start(); stop -> stop();
+//               handleAdmin /admin/rollouts* -> admin(); statusJson -> statusMembers()
+//   proxy.cc    phase 4 -> pinPool(); phase 7 -> versionOf(); phase 9 -> onCompleted()
+// Threads: data-plane calls read an immutable RolloutView (atomic shared_ptr, no lock); the
+// control loop (tick: discovery, pre-warm, parity, step gates, metrics) runs on its own thread.
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "gateway/snapshot.h"
+#include "metrics/registry.h"
+#include "rollout/manager.h"
+
+namespace regiongate::gateway {
+
+class RolloutHooks {
+public:
+  RolloutHooks(const Clock& clock, metrics::Registry& registry,
+               metrics::GaugeFamily& model_version_info);
+  ~RolloutHooks();
+
+  Status configure(ConfigPtr config);  // start and every reload (control plane)
+  void start();                        // the control-loop thread
+  void stop();
+
+  // Phase 4: filters the pool to one version per request (rollout weights, discovered versions).
+  // False = nothing concerns this model; the caller keeps its own version pinning.
+  bool pinPool(const Snapshot& snap, const std::string& model, bool allow_mixed, uint64_t draw,
+               std::vector<uint32_t>& members, std::string& pool_version) const;
+  // Phase 7: the version `endpoint` serves (discovered where known, else configured).
+  std::string versionOf(const Snapshot& snap, uint32_t endpoint, const std::string& model) const;
+  // Phase 9: gate observations (only while a rollout of the model shifts in that region) and the
+  // pre-warm prompt sample.
+  void onCompleted(const Snapshot& snap, const std::string& jurisdiction, uint32_t endpoint,
+                   const std::string& model, const std::string& version, unsigned status,
+                   bool upstream_ok, double ttft_ms, std::string_view canonical_text,
+                   uint32_t block_chars, std::string_view body);
+
+  bool isAdminPath(std::string_view target) const { return target.starts_with("/admin/rollouts"); }
+  rollout::AdminReply admin(std::string_view method, std::string_view target, std::string_view body);
+  std::string statusMembers() const { return manager_.statusMembers(); }
+  rollout::RolloutManager& manager() { return manager_; }
+
+private:
+  void run();
+  void exportMetrics();
+
+  rollout::RolloutManager manager_;
+  metrics::GaugeFamily& version_info_;
+  metrics::GaugeFamily& skew_;
+  metrics::GaugeFamily& green_weight_;
+  std::set<std::vector<std::string>> exported_;  // version_info label sets set to 1 (control thread)
+  std::mutex export_mu_;
+
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  uint32_t tick_ms_ = 500;
+};
+
+}  // namespace regiongate::gateway

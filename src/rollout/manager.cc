@@ -1,0 +1,596 @@
+#include "rollout/manager.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "common/json.h"
+#include "rollout/http_call.h"
+#include "rollout/state_store.h"
+
+namespace regiongate::rollout {
+
+namespace {
+
+std::string slotKey(std::string_view region, std::string_view model) {
+  return std::string(region) + "|" + std::string(model);
+}
+
+AdminReply err(int status, std::string_view code, std::string message) {
+  return {status, errorBody("rollout_error", code, message)};
+}
+
+// Parses /v1/models: data[].{id, version | root "NAME@V" | id "NAME@V"}.
+std::map<std::string, std::string> parseModels(std::string_view body) {
+  std::map<std::string, std::string> out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS) return out;
+  simdjson::dom::array data;
+  if (doc["data"].get(data) != simdjson::SUCCESS) return out;
+  for (auto m : data) {
+    std::string_view id, version, root;
+    if (m["id"].get(id) != simdjson::SUCCESS) continue;
+    std::string name(id), ver;
+    if (auto at = name.find('@'); at != std::string::npos) {
+      ver = name.substr(at + 1);
+      name = name.substr(0, at);
+    }
+    if (m["version"].get(version) == simdjson::SUCCESS && !version.empty()) {
+      ver = std::string(version);
+    } else if (ver.empty() && m["root"].get(root) == simdjson::SUCCESS) {
+      auto at = root.find('@');
+      if (at != std::string_view::npos && root.substr(0, at) == name) ver = std::string(root.substr(at + 1));
+    }
+    if (!ver.empty()) out[name] = ver;
+  }
+  return out;
+}
+
+}  // namespace
+
+RolloutManager::RolloutManager(const Clock& clock) : clock_(clock), fetch_(httpParityFetch(30000)) {}
+RolloutManager::~RolloutManager() = default;
+
+std::string RolloutManager::stateFile() const {
+  std::lock_guard lock(mu_);
+  return state_file_;
+}
+
+void RolloutManager::setParityFetch(ParityFetch f) {
+  std::lock_guard lock(mu_);
+  fetch_ = std::move(f);
+}
+
+Status RolloutManager::configure(ConfigPtr cfg) {
+  std::lock_guard lock(mu_);
+  cfg_ = std::move(cfg);
+  sampler_.setCapacity(cfg_->rollout.prewarm ? cfg_->rollout.sample_size : 0);
+  if (!loaded_) {
+    state_file_ = !cfg_->rollout.state_file.empty() ? cfg_->rollout.state_file
+                                                    : cfg_->audit.dir + "/rollouts.json";
+    auto recs = loadRecords(state_file_);
+    if (!recs) return recs.error();
+    for (auto& r : recs.value()) {
+      next_id_ = std::max(next_id_, r.id + 1);
+      std::string key = slotKey(r.region, r.model);
+      auto& slot = slots_[key];
+      if (slot.machine && slot.machine->record().id > r.id) continue;
+      if (!r.terminal())
+        spdlog::info("rollout {} {} {} -> {} resumed from {} in state {} (step {})", r.id,
+                     r.region, r.model, r.from_version, r.to_version, state_file_,
+                     phaseName(r.phase), r.step);
+      slot.machine = std::make_unique<RolloutMachine>(std::move(r), clock_);
+      slot.seen_generation = slot.machine->stepGeneration();
+    }
+    loaded_ = true;
+  }
+  publishLocked();
+  return {};
+}
+
+std::string RolloutManager::effectiveVersionLocked(const EndpointConfig& ep,
+                                                   const std::string& model) const {
+  if (auto it = discovered_.find(ep.name); it != discovered_.end())
+    if (auto m = it->second.find(model); m != it->second.end()) return m->second;
+  for (const auto& m : ep.models)
+    if (m.name == model) return m.version;
+  return "";
+}
+
+void RolloutManager::publishLocked() {
+  if (!cfg_) return;
+  auto v = std::make_shared<RolloutView>();
+  v->config = cfg_.get();
+  for (const auto& ep : cfg_->endpoints) {
+    std::vector<ModelRef> list;
+    for (const auto& m : ep.models) {
+      std::string ver = effectiveVersionLocked(ep, m.name);
+      if (ver != m.version) v->any_override = true;
+      list.push_back({m.name, ver});
+    }
+    v->versions.push_back(std::move(list));
+    v->region_of_endpoint.push_back(ep.region);
+  }
+  // Declared rollouts (config `rollouts:`) without a runtime rollout: green staged, blue only.
+  for (const auto& rc : cfg_->rollouts)
+    if (!slots_.count(slotKey(rc.region, rc.model)))
+      v->entries.push_back({rc.region, rc.model, rc.from_version, rc.to_version, 0, false});
+  for (const auto& [key, slot] : slots_) {
+    const auto& r = slot.machine->record();
+    v->entries.push_back({r.region, r.model, r.from_version, r.to_version,
+                          slot.machine->greenWeightPermille(),
+                          r.phase == Phase::Shifting || r.phase == Phase::Paused});
+  }
+  view_.store(std::move(v), std::memory_order_release);
+}
+
+Status RolloutManager::saveLocked() {
+  std::vector<RolloutRecord> recs;
+  for (const auto& [k, s] : slots_) recs.push_back(s.machine->record());
+  auto st = saveRecords(state_file_, recs);
+  if (!st) spdlog::error("rollout state not saved: {}", st.error().message);
+  return st;
+}
+
+void RolloutManager::observe(const std::string& region, const std::string& model,
+                             const std::string& version, bool error, double ttft_ms) {
+  std::lock_guard lock(obs_mu_);
+  auto& o = obs_[obsKey(region, model, version)];
+  ++o.requests;
+  if (error) ++o.errors;
+  if (!error && ttft_ms >= 0) {
+    if (o.ttft_ms.size() >= 4096) o.ttft_ms.erase(o.ttft_ms.begin(), o.ttft_ms.begin() + 1024);
+    o.ttft_ms.push_back(ttft_ms);
+  }
+}
+
+void RolloutManager::sample(std::string_view jurisdiction, std::string_view region,
+                            std::string_view model, std::span<const uint64_t> blocks,
+                            std::string_view body) {
+  sampler_.record(PromptSampler::key(jurisdiction, region, model), blocks, body);
+}
+
+std::string RolloutManager::recordJson(const RolloutRecord& r) const {
+  std::string all = recordsToJson({r});
+  // {"version":1,"rollouts":[ X ]} -> X
+  auto b = all.find('[');
+  return all.substr(b + 1, all.size() - b - 3);
+}
+
+AdminReply RolloutManager::startLocked(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS || !doc.is_object())
+    return err(400, "invalid_json", "expected a JSON object {region, model, to, ...}");
+  std::string_view sv;
+  auto str = [&](const char* k) {
+    return doc[k].get(sv) == simdjson::SUCCESS ? std::string(sv) : std::string();
+  };
+  const Config& cfg = *cfg_;
+  const auto& s = cfg.rollout;
+  RolloutRecord r;
+  r.region = str("region");
+  r.model = str("model");
+  r.to_version = str("to");
+  r.from_version = str("from");
+  if (r.region.empty() || r.model.empty() || r.to_version.empty())
+    return err(400, "missing_field", "region, model and to are required");
+  if (!cfg.region(r.region)) return err(404, "unknown_region", "unknown region '" + r.region + "'");
+  auto key = slotKey(r.region, r.model);
+  if (auto it = slots_.find(key); it != slots_.end() && !it->second.machine->record().terminal())
+    return err(409, "rollout_in_progress",
+               "a rollout of " + r.model + " in " + r.region + " is already " +
+                   std::string(phaseName(it->second.machine->phase())));
+  // Green endpoints: given, else declared in config `rollouts:`, else the region's endpoints whose
+  // (configured or discovered) version is `to`.
+  simdjson::dom::array arr;
+  if (doc["green_endpoints"].get(arr) == simdjson::SUCCESS) {
+    for (auto x : arr)
+      if (x.get(sv) == simdjson::SUCCESS) r.green_endpoints.emplace_back(sv);
+  } else {
+    for (const auto& rc : cfg.rollouts)
+      if (rc.region == r.region && rc.model == r.model && rc.to_version == r.to_version)
+        r.green_endpoints = rc.green_endpoints;
+    if (r.green_endpoints.empty())
+      for (const auto& ep : cfg.endpoints)
+        if (ep.region == r.region && ep.serves(r.model) &&
+            effectiveVersionLocked(ep, r.model) == r.to_version)
+          r.green_endpoints.push_back(ep.name);
+  }
+  if (r.green_endpoints.empty())
+    return err(409, "no_green_endpoint",
+               "no endpoint in " + r.region + " serves " + r.model + "@" + r.to_version);
+  for (const auto& g : r.green_endpoints) {
+    const auto* ep = cfg.endpoint(g);
+    // Residency: green must be in the rollout's region (the proof covered the config's endpoints
+    // for that region's tenants; an endpoint elsewhere would move traffic across regions).
+    if (!ep) return err(404, "unknown_endpoint", "unknown endpoint '" + g + "'");
+    if (ep->region != r.region || !ep->serves(r.model))
+      return err(409, "green_outside_region",
+                 "green endpoint '" + g + "' is not in " + r.region + " serving " + r.model);
+  }
+  if (r.from_version.empty()) {
+    std::map<std::string, int> counts;
+    for (const auto& ep : cfg.endpoints)
+      if (ep.region == r.region && ep.serves(r.model) &&
+          std::find(r.green_endpoints.begin(), r.green_endpoints.end(), ep.name) == r.green_endpoints.end())
+        ++counts[effectiveVersionLocked(ep, r.model)];
+    int best = 0;
+    for (const auto& [v, c] : counts)
+      if (c > best && v != r.to_version) {
+        best = c;
+        r.from_version = v;
+      }
+    if (r.from_version.empty())
+      return err(409, "no_blue", "cannot tell the blue version of " + r.model + " in " + r.region +
+                                     "; pass \"from\"");
+  }
+  if (r.from_version == r.to_version)
+    return err(409, "same_version", "from and to are both '" + r.to_version + "'");
+  r.steps = s.steps;
+  if (doc["steps"].get(arr) == simdjson::SUCCESS) {
+    r.steps.clear();
+    uint64_t u;
+    for (auto x : arr) {
+      if (x.get(u) != simdjson::SUCCESS || u == 0 || u > 100 ||
+          (!r.steps.empty() && u <= r.steps.back()))
+        return err(400, "invalid_steps", "steps must be increasing percentages ending at 100");
+      r.steps.push_back(static_cast<uint32_t>(u));
+    }
+    if (r.steps.empty() || r.steps.back() != 100)
+      return err(400, "invalid_steps", "steps must be increasing percentages ending at 100");
+  }
+  uint64_t u;
+  double d;
+  r.step_ms = s.step_ms;
+  r.step_max_ms = s.step_max_ms;
+  r.thresholds = GateThresholds::fromSettings(s);
+  if (doc["step_ms"].get(u) == simdjson::SUCCESS) r.step_ms = static_cast<uint32_t>(u);
+  if (doc["step_max_ms"].get(u) == simdjson::SUCCESS) r.step_max_ms = static_cast<uint32_t>(u);
+  if (doc["min_requests"].get(u) == simdjson::SUCCESS) r.thresholds.min_requests = static_cast<uint32_t>(u);
+  if (doc["max_error_rate"].get(d) == simdjson::SUCCESS) r.thresholds.max_error_rate = d;
+  if (doc["max_error_rate_increase"].get(d) == simdjson::SUCCESS) r.thresholds.max_error_rate_increase = d;
+  if (doc["max_ttft_p99_ratio"].get(d) == simdjson::SUCCESS) r.thresholds.max_ttft_p99_ratio = d;
+  if (doc["max_ttft_p99_ms"].get(u) == simdjson::SUCCESS) r.thresholds.max_ttft_p99_ms = static_cast<uint32_t>(u);
+  r.id = next_id_++;
+  {
+    std::lock_guard lock(obs_mu_);
+    obs_.erase(obsKey(r.region, r.model, r.from_version));
+    obs_.erase(obsKey(r.region, r.model, r.to_version));
+  }
+  auto& slot = slots_[key];
+  slot.machine = std::make_unique<RolloutMachine>(std::move(r), clock_);
+  slot.seen_generation = slot.machine->stepGeneration();
+  saveLocked();
+  publishLocked();
+  spdlog::info("rollout started: {}", slot.machine->record().history.back().reason);
+  return {201, recordJson(slot.machine->record())};
+}
+
+AdminReply RolloutManager::admin(std::string_view method, std::string_view path,
+                                 std::string_view body) {
+  std::lock_guard lock(mu_);
+  if (!cfg_) return err(503, "not_ready", "rollouts are not configured yet");
+  std::string_view rest = path.substr(std::string_view("/admin/rollouts").size());
+  if (rest.empty() || rest == "/") {
+    if (method == "GET") {
+      std::string out = "{\"rollouts\":[";
+      bool first = true;
+      for (const auto& [k, s] : slots_) {
+        out += (first ? "" : ",") + recordJson(s.machine->record());
+        first = false;
+      }
+      return {200, out + "]}"};
+    }
+    if (method == "POST") return startLocked(body);
+    return err(405, "method_not_allowed", "GET or POST /admin/rollouts");
+  }
+  // /{region}/{model}[/{action}]
+  std::vector<std::string> parts;
+  for (size_t p = 1; p <= rest.size();) {
+    size_t q = rest.find('/', p);
+    if (q == std::string_view::npos) q = rest.size();
+    parts.emplace_back(rest.substr(p, q - p));
+    p = q + 1;
+  }
+  if (parts.size() < 2 || parts.size() > 3)
+    return err(404, "not_found", "expected /admin/rollouts/{region}/{model}[/promote|abort|resume]");
+  auto it = slots_.find(slotKey(parts[0], parts[1]));
+  if (it == slots_.end())
+    return err(404, "no_rollout", "no rollout of " + parts[1] + " in " + parts[0]);
+  auto& m = *it->second.machine;
+  if (parts.size() == 2) {
+    if (method != "GET") return err(405, "method_not_allowed", "GET only");
+    return {200, recordJson(m.record())};
+  }
+  if (method != "POST") return err(405, "method_not_allowed", "POST only");
+  Status st;
+  if (parts[2] == "promote")
+    st = m.promote("promoted by operator");
+  else if (parts[2] == "abort")
+    st = m.abort("aborted by operator");
+  else if (parts[2] == "resume")
+    st = m.resume("resumed by operator");
+  else
+    return err(404, "not_found", "unknown action '" + parts[2] + "'");
+  if (!st) return err(409, st.error().code, st.error().message);
+  it->second.seen_generation = m.stepGeneration();
+  {
+    std::lock_guard olock(obs_mu_);
+    obs_.erase(obsKey(m.record().region, m.record().model, m.record().to_version));
+  }
+  saveLocked();
+  publishLocked();
+  spdlog::info("rollout {} {}: {}", m.record().region, m.record().model, m.record().history.back().reason);
+  return {200, recordJson(m.record())};
+}
+
+void RolloutManager::discover(const Config& cfg) {
+  std::map<std::string, std::map<std::string, std::string>> found;
+  for (const auto& ep : cfg.endpoints) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!ep.credential.empty()) headers.emplace_back("authorization", ep.credential);
+    auto r = httpCall(ep.host, ep.port, "GET", ep.base_path + "/v1/models", "", headers,
+                      std::max<uint32_t>(cfg.health.timeout_ms, 200));
+    if (!r || r->status != 200) continue;
+    auto models = parseModels(r->body);
+    for (const auto& m : ep.models)
+      if (auto it = models.find(m.name); it != models.end()) found[ep.name][m.name] = it->second;
+  }
+  std::lock_guard lock(mu_);
+  bool changed = false;
+  for (auto& [ep, models] : found)
+    for (auto& [m, v] : models) {
+      auto& slot = discovered_[ep][m];
+      if (slot != v) {
+        if (!slot.empty()) spdlog::warn("endpoint {} now serves {}@{} (was {})", ep, m, v, slot);
+        slot = v;
+        changed = true;
+      }
+    }
+  if (changed) publishLocked();
+}
+
+std::pair<uint64_t, std::string> RolloutManager::runPrewarm(const Config& cfg,
+                                                            const RolloutRecord& r) {
+  if (!cfg.rollout.prewarm) return {0, "pre-warm off"};
+  auto bodies = sampler_.hottest(r.region, r.model, cfg.rollout.prewarm_prompts);
+  uint64_t sent = 0, ok = 0;
+  for (const auto& g : r.green_endpoints) {
+    const auto* ep = cfg.endpoint(g);
+    if (!ep || ep->region != r.region) continue;  // residency: only the rollout's own region
+    std::vector<std::pair<std::string, std::string>> headers = {{"x-regiongate-request-id", "prewarm"}};
+    if (!ep->credential.empty()) headers.emplace_back("authorization", ep->credential);
+    for (const auto& b : bodies) {
+      std::string body = prewarmBody(b);
+      if (body.empty()) continue;
+      bool chat = body.find("\"messages\":") != std::string::npos;
+      auto res = httpCall(ep->host, ep->port, "POST",
+                          ep->base_path + (chat ? "/v1/chat/completions" : "/v1/completions"), body,
+                          headers, cfg.routing.per_try_timeout_ms);
+      ++sent;
+      if (res && res->status == 200) ++ok;
+    }
+  }
+  return {ok, fmt::format("pre-warm replayed {} hottest prompt(s) to {} green endpoint(s), {} ok",
+                          bodies.size(), r.green_endpoints.size(), ok)};
+}
+
+GateResult RolloutManager::runParity(const Config& cfg, const RolloutRecord& r) {
+  GateResult g{"parity", GateOutcome::Inconclusive, ""};
+  if (cfg.rollout.parity_suite.empty()) {
+    g.detail = "no rollout.parity_suite configured";
+    return g;
+  }
+  auto suite = loadSuite(cfg.rollout.parity_suite, "");
+  if (!suite) {
+    g.detail = suite.error().message;
+    return g;
+  }
+  std::vector<SuitePrompt> prompts;
+  for (auto& p : suite.value())
+    if (p.model == r.model && promptAllowedIn(cfg, p, r.region)) prompts.push_back(p);
+  if (prompts.empty()) {
+    g.detail = "the suite has no prompt for " + r.model + " in a jurisdiction containing " + r.region;
+    return g;
+  }
+  auto endpointOf = [&](const EndpointConfig& ep) {
+    return ParityEndpoint{ep.name, ep.region, r.to_version, ep.host, ep.base_path, ep.credential, ep.port};
+  };
+  ParityGroup blue{r.region, r.model, r.from_version, {}, {}, {}, 0, 0};
+  ParityGroup green{r.region, r.model, r.to_version, {}, {}, {}, 0, 0};
+  std::string blue_where = r.region;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& ep : cfg.endpoints) {
+      if (!ep.serves(r.model)) continue;
+      bool is_green = std::find(r.green_endpoints.begin(), r.green_endpoints.end(), ep.name) !=
+                      r.green_endpoints.end();
+      if (is_green) green.endpoints.push_back(endpointOf(ep));
+      else if (ep.region == r.region && effectiveVersionLocked(ep, r.model) == r.from_version)
+        blue.endpoints.push_back(endpointOf(ep));
+    }
+  }
+  if (blue.endpoints.empty()) {
+    g.detail = "no blue endpoint (" + r.model + "@" + r.from_version + ") in " + r.region + " to compare with";
+    return g;
+  }
+  std::vector<ParityGroup> groups = {std::move(blue), std::move(green)};
+  ParityOptions o;
+  o.runs = cfg.rollout.parity_runs;
+  o.alpha = cfg.rollout.parity_alpha;
+  o.min_effect = cfg.rollout.parity_min_effect;
+  ParityFetch fetch;
+  {
+    std::lock_guard lock(mu_);
+    fetch = fetch_;
+  }
+  runGroups(cfg, prompts, groups, o, fetch);
+  auto rep = buildReport(std::move(groups), prompts, o);
+  g.outcome = rep.verdict;
+  g.detail = rep.verdict_detail;
+  return g;
+}
+
+void RolloutManager::tick() {
+  ConfigPtr cfg;
+  bool discover_now = false;
+  struct Job {
+    std::string key;
+    uint64_t id;
+    Phase phase;
+    RolloutRecord rec;
+  };
+  std::vector<Job> jobs;
+  {
+    std::lock_guard lock(mu_);
+    cfg = cfg_;
+    if (!cfg) return;
+    int64_t now = clock_.nowNanos();
+    if (cfg->rollout.discovery_interval_ms > 0 && now >= next_discovery_) {
+      discover_now = true;
+      next_discovery_ = now + int64_t{cfg->rollout.discovery_interval_ms} * 1'000'000;
+    }
+    for (const auto& [k, s] : slots_) {
+      Phase p = s.machine->phase();
+      if (p == Phase::Staged || p == Phase::Gating)
+        jobs.push_back({k, s.machine->record().id, p, s.machine->record()});
+    }
+  }
+  if (discover_now) discover(*cfg);
+  // Blocking work without the lock: pre-warm and parity talk to endpoints.
+  for (auto& j : jobs) {
+    if (j.phase == Phase::Staged) {
+      auto [n, detail] = runPrewarm(*cfg, j.rec);
+      std::lock_guard lock(mu_);
+      auto it = slots_.find(j.key);
+      if (it == slots_.end() || it->second.machine->record().id != j.id ||
+          it->second.machine->phase() != Phase::Staged)
+        continue;
+      (void)it->second.machine->prewarmDone(n, detail);
+      saveLocked();
+      publishLocked();
+      // Parity runs in the same tick: green is staged and warm.
+      j.phase = Phase::Gating;
+    }
+    if (j.phase == Phase::Gating) {
+      GateResult g = runParity(*cfg, j.rec);
+      std::lock_guard lock(mu_);
+      auto it = slots_.find(j.key);
+      if (it == slots_.end() || it->second.machine->record().id != j.id ||
+          it->second.machine->phase() != Phase::Gating)
+        continue;
+      (void)it->second.machine->parityResult(std::move(g));
+      spdlog::info("rollout {} {}: {}", j.rec.region, j.rec.model,
+                   it->second.machine->record().history.back().reason);
+      saveLocked();
+      publishLocked();
+    }
+  }
+  // Step gates.
+  std::lock_guard lock(mu_);
+  bool changed = false;
+  for (auto& [k, s] : slots_) {
+    auto& m = *s.machine;
+    if (m.phase() != Phase::Shifting) continue;
+    if (s.seen_generation != m.stepGeneration()) {  // a step started: green's window restarts
+      std::lock_guard olock(obs_mu_);
+      obs_.erase(obsKey(m.record().region, m.record().model, m.record().to_version));
+      s.seen_generation = m.stepGeneration();
+    }
+    VersionObservations green, blue;
+    {
+      std::lock_guard olock(obs_mu_);
+      green = obs_[obsKey(m.record().region, m.record().model, m.record().to_version)];
+      blue = obs_[obsKey(m.record().region, m.record().model, m.record().from_version)];
+    }
+    if (m.tick(green, blue)) {
+      changed = true;
+      spdlog::info("rollout {} {}: {}", m.record().region, m.record().model,
+                   m.record().history.back().reason);
+      if (s.seen_generation != m.stepGeneration()) {
+        std::lock_guard olock(obs_mu_);
+        obs_.erase(obsKey(m.record().region, m.record().model, m.record().to_version));
+        s.seen_generation = m.stepGeneration();
+      }
+    }
+  }
+  if (changed) {
+    saveLocked();
+    publishLocked();
+  }
+}
+
+std::vector<VersionInfo> RolloutManager::versions() const {
+  std::lock_guard lock(mu_);
+  std::vector<VersionInfo> out;
+  if (!cfg_) return out;
+  for (const auto& ep : cfg_->endpoints)
+    for (const auto& m : ep.models) {
+      std::string v = effectiveVersionLocked(ep, m.name);
+      bool disc = discovered_.count(ep.name) && discovered_.at(ep.name).count(m.name);
+      out.push_back({ep.region, ep.name, m.name, v, m.version, disc ? "discovered" : "config"});
+    }
+  return out;
+}
+
+std::map<std::string, int> RolloutManager::skew() const {
+  // model -> region -> the versions that region serves now (rollout-aware)
+  std::map<std::string, std::map<std::string, std::set<std::string>>> served;
+  auto view = this->view();
+  for (const auto& vi : versions()) {
+    const ViewEntry* e = view ? view->entry(vi.region, vi.model) : nullptr;
+    auto& set = served[vi.model][vi.region];
+    if (e) {
+      if (e->green_permille < 1000) set.insert(e->blue);
+      if (e->green_permille > 0) set.insert(e->green);
+    } else {
+      set.insert(vi.version);
+    }
+  }
+  std::map<std::string, int> out;
+  for (const auto& [model, regions] : served) {
+    int skewed = 0;
+    const std::set<std::string>* first = nullptr;
+    for (const auto& [region, set] : regions) {
+      if (!first) first = &set;
+      else if (set != *first) skewed = 1;
+    }
+    out[model] = skewed;
+  }
+  return out;
+}
+
+std::string RolloutManager::statusMembers() const {
+  std::string out = "\"rollouts\":[";
+  {
+    std::lock_guard lock(mu_);
+    bool first = true;
+    for (const auto& [k, s] : slots_) {
+      out += (first ? "" : ",") + recordJson(s.machine->record());
+      first = false;
+    }
+  }
+  out += "],\"versions\":[";
+  auto vs = versions();
+  for (size_t i = 0; i < vs.size(); ++i) {
+    const auto& v = vs[i];
+    out += (i ? "," : "") + std::string("{\"region\":") + jsonString(v.region) +
+           ",\"endpoint\":" + jsonString(v.endpoint) + ",\"model\":" + jsonString(v.model) +
+           ",\"version\":" + jsonString(v.version) + ",\"configured\":" + jsonString(v.configured) +
+           ",\"source\":" + jsonString(v.source) + "}";
+  }
+  out += "],\"version_skew\":{";
+  bool first = true;
+  for (const auto& [m, s] : skew()) {
+    out += (first ? "" : ",") + jsonString(m) + ":" + std::to_string(s);
+    first = false;
+  }
+  return out + "}";
+}
+
+}  // namespace regiongate::rollout

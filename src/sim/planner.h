@@ -1,0 +1,88 @@
+#pragma once
+// runPlan: `regiongate plan --deployment F`. Runs the deployment as configured (one pool per
+// jurisdiction, caches and the routing index isolated per jurisdiction, failover only inside the
+// pool) and the counterfactual single global pool, then derives the budget report.
+// docs/planner.md defines every number.
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "sim/deployment.h"
+#include "sim/simulation.h"
+#include "sim/trace.h"
+
+namespace regiongate::sim {
+
+struct RegionReport {
+  std::string name;
+  std::string country;
+  std::vector<std::string> jurisdictions;  // pools this region serves
+  uint32_t instances = 0;
+  double gpu_price_per_hour = 0;
+  Summary summary;
+  double gpu_hours = 0;
+  double cost_usd = 0;
+  double cost_per_m_input = 0;   // USD per 1M input tokens (GPU-time share of prefill)
+  double cost_per_m_output = 0;  // USD per 1M output tokens (GPU-time share of decode)
+  double utilisation = 0;        // prefill busy / span, mean over instances
+  std::vector<double> hit_series;  // token hit rate per time bucket (-1 = no traffic)
+  std::vector<double> ttft_quantiles;  // TTFT at 1%, 2%, ... 99%
+};
+
+struct JurisdictionReport {
+  std::string name;
+  double traffic_share = 0;
+  std::vector<std::string> regions;
+  Summary isolated;  // as configured
+  Summary pooled;    // counterfactual: one global pool
+  uint64_t rejected = 0;  // typed 503s (no live instance in the pool)
+  double extra_prefill_gpu_hours = 0;  // recomputation isolation costs vs pooled
+  double penalty_usd = 0;
+};
+
+struct WarmupReport {
+  std::string region;
+  std::string version;
+  double at_s = 0;
+  double steady_hit_rate = 0;  // region's token hit rate before the rollout
+  double time_to_90_s = -1;    // until the rolling hit rate reaches 90% of steady; -1 = never
+  double steady_ttft_mean_ms = 0;
+  double warm_ttft_mean_ms = 0;    // during the warm-up
+  uint64_t warm_requests = 0;
+  double added_request_s = 0;      // sum of extra TTFT over the warm-up's requests
+};
+
+struct BudgetReport {
+  double infrastructure_usd = 0;   // sum over regions of instances x price x hours
+  double cache_penalty_usd = 0;    // sum over jurisdictions of penalty_usd
+  double rollout_ops_usd = 0;      // rollout gates x ops.rollout_gate_cost_usd
+  double warmup_request_s = 0;     // latency lost while caches warm after rollouts
+  double total_usd = 0;            // the three USD terms
+};
+
+struct PlanReport {
+  std::string deployment;
+  std::string description;
+  std::string file;
+  std::string policy;
+  std::string workload;
+  size_t requests = 0;
+  double span_s = 0;
+  double bucket_s = 60;
+  std::vector<RegionReport> regions;
+  std::vector<JurisdictionReport> jurisdictions;
+  std::vector<WarmupReport> warmups;
+  Summary total;
+  Summary pooled_total;
+  BudgetReport budget;
+  bool residency_ok = false;
+  size_t residency_errors = 0;
+  size_t residency_warnings = 0;
+  std::string residency_table;
+};
+
+Result<PlanReport> runPlan(const Deployment& deployment, const Trace& trace,
+                           const ProgressFn& progress = {});
+std::string formatPlanSummary(const PlanReport& report);
+
+}  // namespace regiongate::sim
