@@ -1,15 +1,109 @@
-// Placeholder until the 'rollout' subcommand lands.
+// `regiongate rollout start|status|promote|abort|resume`: a client of the gateway's admin API
+// (POST/GET /admin/rollouts..., docs/rollouts.md).
 #include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
+#include "common/json.h"
+#include "rollout/http_call.h"
 
 namespace regiongate::cli {
 
+namespace {
+
+struct RolloutArgs {
+  std::string action, admin = "127.0.0.1:9901", region, model, to, from;
+  std::vector<uint32_t> steps;
+  std::vector<std::string> green;
+  uint32_t step_ms = 0, min_requests = 0, timeout_ms = 10000;
+};
+
+constexpr const char* kDescription =
+    R"(Start, watch and steer a blue-green rollout of one model in one region, through the
+gateway's admin listener. A rollout stages green (pre-warms its cache with the region's hottest
+prompts), runs the parity gate, then shifts traffic in steps (default 10, 50, 100 %), judging
+error rate and TTFT p99 at each step. Failed gates roll back, inconclusive ones pause for a
+person (resume continues, abort rolls back, promote skips the remaining gates).
+
+Exit codes: 0 the gateway accepted the request, 1 it refused (e.g. 409: a rollout is already
+running), 2 usage error or the admin listener is unreachable.)";
+
+}  // namespace
+
 Run addRolloutCommand(CLI::App& app) {
-  app.add_subcommand("rollout", "rollout (not built yet)");
-  return [] {
-    std::fprintf(stderr, "regiongate rollout: not built yet\n");
-    return 2;
+  auto a = std::make_shared<RolloutArgs>();
+  auto* cmd = app.add_subcommand("rollout", "Blue-green model rollouts per region (admin API client)");
+  cmd->description(kDescription);
+  cmd->add_option("action", a->action, "start | status | promote | abort | resume")
+      ->required()
+      ->check(CLI::IsMember({"start", "status", "promote", "abort", "resume"}));
+  cmd->add_option("--admin", a->admin, "Gateway admin listener HOST:PORT")->capture_default_str();
+  cmd->add_option("--region", a->region, "Region of the rollout (status: optional filter)");
+  cmd->add_option("--model", a->model, "Model name (without version)");
+  cmd->add_option("--to", a->to, "start: green version");
+  cmd->add_option("--from", a->from, "start: blue version (default: what the region serves)");
+  cmd->add_option("--steps", a->steps, "start: green traffic %% per step, ending at 100")
+      ->delimiter(',');
+  cmd->add_option("--green", a->green, "start: green endpoint names (default: the region's "
+                                       "endpoints serving --to)")->delimiter(',');
+  cmd->add_option("--step-ms", a->step_ms, "start: dwell per step before the gates judge it");
+  cmd->add_option("--min-requests", a->min_requests, "start: green requests per step the gates need");
+  cmd->add_option("--timeout-ms", a->timeout_ms, "HTTP timeout")->capture_default_str();
+  cmd->footer(
+      "Examples:\n"
+      "  regiongate rollout start --admin 127.0.0.1:9901 --region eu-central-1 --model llama-3.1-8b --to v2\n"
+      "  regiongate rollout status --admin 127.0.0.1:9901\n"
+      "  regiongate rollout abort --admin 127.0.0.1:9901 --region eu-central-1 --model llama-3.1-8b");
+  return [a]() -> int {
+    auto hp = rollout::splitHostPort(a->admin);
+    if (!hp) {
+      std::fprintf(stderr, "regiongate rollout: --admin: %s\n", hp.error().message.c_str());
+      return 2;
+    }
+    std::string method = "GET", target = "/admin/rollouts", body;
+    if (a->action == "start") {
+      if (a->region.empty() || a->model.empty() || a->to.empty()) {
+        std::fprintf(stderr, "regiongate rollout start: --region, --model and --to are required\n");
+        return 2;
+      }
+      method = "POST";
+      body = "{\"region\":" + jsonString(a->region) + ",\"model\":" + jsonString(a->model) +
+             ",\"to\":" + jsonString(a->to);
+      if (!a->from.empty()) body += ",\"from\":" + jsonString(a->from);
+      if (!a->steps.empty()) {
+        body += ",\"steps\":[";
+        for (size_t i = 0; i < a->steps.size(); ++i) body += (i ? "," : "") + std::to_string(a->steps[i]);
+        body += "]";
+      }
+      if (!a->green.empty()) {
+        body += ",\"green_endpoints\":[";
+        for (size_t i = 0; i < a->green.size(); ++i) body += (i ? "," : "") + jsonString(a->green[i]);
+        body += "]";
+      }
+      if (a->step_ms) body += ",\"step_ms\":" + std::to_string(a->step_ms);
+      if (a->min_requests) body += ",\"min_requests\":" + std::to_string(a->min_requests);
+      body += "}";
+    } else if (a->action == "status") {
+      if (!a->region.empty() && !a->model.empty()) target += "/" + a->region + "/" + a->model;
+    } else {
+      if (a->region.empty() || a->model.empty()) {
+        std::fprintf(stderr, "regiongate rollout %s: --region and --model are required\n",
+                     a->action.c_str());
+        return 2;
+      }
+      method = "POST";
+      target += "/" + a->region + "/" + a->model + "/" + a->action;
+    }
+    auto r = rollout::httpCall(hp->first, hp->second, method, target, body, {}, a->timeout_ms);
+    if (!r) {
+      std::fprintf(stderr, "regiongate rollout: %s: %s\n", a->admin.c_str(), r.error().message.c_str());
+      return 2;
+    }
+    std::printf("%s\n", r->body.c_str());
+    std::fflush(stdout);
+    return r->status >= 200 && r->status < 300 ? 0 : 1;
   };
 }
 

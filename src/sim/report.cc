@@ -50,7 +50,7 @@ std::string legend(size_t i, const std::string& label) {
 }
 
 std::string svgOpen(const std::string& id, const std::string& title) {
-  return fmt::format("<svg id=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" "
+  return fmt::format("<svg id=\"{}\" width=\"{}\" "
                      "height=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\"><title>{}</title>",
                      id, W, H, W, H, htmlEscape(title));
 }

@@ -35,6 +35,7 @@ struct GatewaySettings {
   std::string evidence = "header:x-inference-region";
   std::string policy = "round_robin";
   std::string audit_sink = "sqlite";
+  std::string audit_extra;  // extra keys inside `audit: { ... }`, e.g. ", wait_durable: false"
   std::string extra_yaml;
 };
 
@@ -83,7 +84,7 @@ public:
       << "health: { consecutive_failures: 2, base_ejection_ms: 60000, max_ejection_ms: 120000, interval_ms: "
       << s.health_interval_ms << ", timeout_ms: 300 }\n"
       << "residency: { on_violation: " << s.on_violation << " }\n"
-      << "audit: { dir: " << dir_ << "/audit, sink: " << s.audit_sink << " }\n"
+      << "audit: { dir: " << dir_ << "/audit, sink: " << s.audit_sink << s.audit_extra << " }\n"
       << "limits: { max_body_bytes: " << s.max_body_bytes << ", read_timeout_ms: " << s.read_timeout_ms
       << " }\n"
       << s.extra_yaml;
