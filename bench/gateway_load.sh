@@ -15,6 +15,7 @@
 #        BENCH_TTFT_N=N  BENCH_CPU_LOAD=0 (backend + load generators)  BENCH_CPU_PROXY=1 (proxy)
 #        BENCH_PROXY_WORKERS=1 (gateway workers = nginx worker_processes)
 #        BENCH_TARGETS="direct nginx gw+audit gw+audit1ms gw-noaudit"
+#        BENCH_BACKEND_BIN=PATH (another binary for the mock backend, for A/B runs)
 #        BENCH_OUT=FILE (also write the raw results as TSV)  BENCH_KEEP_TMP=1 (keep logs)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -12,7 +12,10 @@ PKGS=(
   libzmq3-dev cppzmq-dev libmsgpuck-dev
   postgresql nginx-light wrk prometheus
   clang libfuzzer-14-dev
+  chromium  # the dashboard's headless browser test (tests/admin)
 )
+# The openai client test (tests/clients) needs node + npm; keep a newer node if one is present.
+if ! command -v node >/dev/null 2>&1; then PKGS+=(nodejs npm); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

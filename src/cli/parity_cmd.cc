@@ -96,26 +96,17 @@ Run addParityCommand(CLI::App& app) {
       bool reachable = false;
       for (const auto& p : *suite) reachable = reachable || rollout::promptAllowedIn(cfg, p, ep.region);
       if (!reachable) continue;
-      std::string discovered_body;
+      std::map<std::string, std::string> discovered;
       if (!a->no_discover) {
         std::vector<std::pair<std::string, std::string>> h;
         if (!ep.credential.empty()) h.emplace_back("authorization", ep.credential);
         auto r = rollout::httpCall(ep.host, ep.port, "GET", ep.base_path + "/v1/models", "", h, 2000);
-        if (r && r->status == 200) discovered_body = r->body;
+        if (r && r->status == 200) discovered = rollout::parseModelVersions(r->body);
       }
       for (const auto& m : ep.models) {
         if (!models.count(m.name)) continue;
         std::string version = m.version;
-        // cheap discovery: "version":"X" next to the model id, or "id":"NAME@X"
-        auto at = discovered_body.find("\"" + m.name + "@");
-        auto vk = discovered_body.find("\"version\":\"", discovered_body.find("\"" + m.name));
-        if (at != std::string::npos) {
-          auto s = at + m.name.size() + 2;
-          version = discovered_body.substr(s, discovered_body.find('"', s) - s);
-        } else if (vk != std::string::npos && discovered_body.find("\"" + m.name) != std::string::npos) {
-          auto s = vk + 11;
-          version = discovered_body.substr(s, discovered_body.find('"', s) - s);
-        }
+        if (auto it = discovered.find(m.name); it != discovered.end()) version = it->second;
         auto& g = groups[ep.region + "/" + m.name + "@" + version];
         g.region = ep.region;
         g.model = m.name;

@@ -35,6 +35,7 @@ struct PlanArgs {
   bool bursty = false;
   double rate = 5.0;
   bool quiet = false;
+  double miss_weight = -1;
 };
 
 std::vector<std::string> splitList(const std::string& s) {
@@ -91,6 +92,7 @@ int runCompare(const PlanArgs& a) {
   o.time_scale = a.time_scale;
   o.params.kv_tokens = a.kv_tokens;
   o.policies = splitList(a.policies);
+  if (a.miss_weight > 0) o.policy_options.miss_weight = a.miss_weight;
   ManualClock clock;
   for (const auto& p : o.policies) {
     if (!routing::makePolicy(p, {}, clock)) {
@@ -158,6 +160,8 @@ Run addPlanCommand(CLI::App& app) {
                   "compare: multiply arrival times by this instead of fitting");
   cmd->add_option("--kv-tokens", a->kv_tokens, "compare: KV cache per instance, tokens (450000)");
   cmd->add_option("--policies", a->policies, "compare: comma-separated policies (default all)");
+  cmd->add_option("--miss-weight", a->miss_weight,
+                  "compare: cache_aware miss_weight (default: PolicyOptions default)");
   cmd->add_flag("--quiet", a->quiet, "No progress on stderr");
   return [a] {
     if (a->compare) return runCompare(*a);

@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <random>
 
+#include "admin/dashboard.h"  // issue 9: the page served at /
 #include "common/json.h"
 #include "config/loader.h"
 #include "residency/date.h"
@@ -303,6 +304,13 @@ asio::awaitable<void> Gateway::handleAdmin(http::Request& req, http::ResponseWri
     http::Response res{bhttp::status::ok, req.version()};
     res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     res.body() = registry_.render();
+    co_await out.send(std::move(res));
+  } else if (target == "/" && req.method() == bhttp::verb::get) {  // [dashboard hook] issue 9
+    http::Response res{bhttp::status::ok, req.version()};
+    res.set(bhttp::field::content_type, "text/html; charset=utf-8");
+    res.set(bhttp::field::cache_control, "no-store");
+    res.set("content-security-policy", admin::dashboardCsp());
+    res.body() = std::string(admin::dashboardHtml());
     co_await out.send(std::move(res));
   } else if (target == "/healthz") {
     co_await out.sendJson(200, "{\"status\":\"ok\"}");

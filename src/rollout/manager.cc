@@ -23,33 +23,6 @@ AdminReply err(int status, std::string_view code, std::string message) {
   return {status, errorBody("rollout_error", code, message)};
 }
 
-// Parses /v1/models: data[].{id, version | root "NAME@V" | id "NAME@V"}.
-std::map<std::string, std::string> parseModels(std::string_view body) {
-  std::map<std::string, std::string> out;
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS) return out;
-  simdjson::dom::array data;
-  if (doc["data"].get(data) != simdjson::SUCCESS) return out;
-  for (auto m : data) {
-    std::string_view id, version, root;
-    if (m["id"].get(id) != simdjson::SUCCESS) continue;
-    std::string name(id), ver;
-    if (auto at = name.find('@'); at != std::string::npos) {
-      ver = name.substr(at + 1);
-      name = name.substr(0, at);
-    }
-    if (m["version"].get(version) == simdjson::SUCCESS && !version.empty()) {
-      ver = std::string(version);
-    } else if (ver.empty() && m["root"].get(root) == simdjson::SUCCESS) {
-      auto at = root.find('@');
-      if (at != std::string_view::npos && root.substr(0, at) == name) ver = std::string(root.substr(at + 1));
-    }
-    if (!ver.empty()) out[name] = ver;
-  }
-  return out;
-}
-
 }  // namespace
 
 RolloutManager::RolloutManager(const Clock& clock) : clock_(clock), fetch_(httpParityFetch(30000)) {}
@@ -337,7 +310,7 @@ void RolloutManager::discover(const Config& cfg) {
     auto r = httpCall(ep.host, ep.port, "GET", ep.base_path + "/v1/models", "", headers,
                       std::max<uint32_t>(cfg.health.timeout_ms, 200));
     if (!r || r->status != 200) continue;
-    auto models = parseModels(r->body);
+    auto models = parseModelVersions(r->body);
     for (const auto& m : ep.models)
       if (auto it = models.find(m.name); it != models.end()) found[ep.name][m.name] = it->second;
   }

@@ -184,6 +184,34 @@ ParityFetch httpParityFetch(uint32_t timeout_ms) {
   };
 }
 
+// Parses /v1/models: data[].{id, version | root "NAME@V" | id "NAME@V"}.
+std::map<std::string, std::string> parseModelVersions(std::string_view body) {
+  std::map<std::string, std::string> out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS) return out;
+  simdjson::dom::array data;
+  if (doc["data"].get(data) != simdjson::SUCCESS) return out;
+  for (auto m : data) {
+    std::string_view id, version, root;
+    if (m["id"].get(id) != simdjson::SUCCESS) continue;
+    std::string name(id), ver;
+    if (auto at = name.find('@'); at != std::string::npos) {
+      ver = name.substr(at + 1);
+      name = name.substr(0, at);
+    }
+    if (m["version"].get(version) == simdjson::SUCCESS && !version.empty()) {
+      ver = std::string(version);
+    } else if (ver.empty() && m["root"].get(root) == simdjson::SUCCESS) {
+      auto at = root.find('@');
+      if (at != std::string_view::npos && root.substr(0, at) == name) ver = std::string(root.substr(at + 1));
+    }
+    if (!ver.empty()) out[name] = ver;
+  }
+  return out;
+}
+
+
 bool promptAllowedIn(const Config& cfg, const SuitePrompt& p, const std::string& region) {
   const auto* j = cfg.jurisdiction(p.jurisdiction);
   const auto* r = cfg.region(region);

@@ -9,6 +9,7 @@
 // whose region's country is inside that jurisdiction, so a jurisdiction's suite never leaves it.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,9 @@ PairComparison compareGroups(const ParityGroup& a, const ParityGroup& b,
 // Inconclusive if any pair was, else Successful.
 ParityReport buildReport(std::vector<ParityGroup> groups, const std::vector<SuitePrompt>& prompts,
                          const ParityOptions& o);
+
+// GET /v1/models body -> model name -> version (data[].version, or "NAME@V" in id or root).
+std::map<std::string, std::string> parseModelVersions(std::string_view body);
 
 // True when the prompt's jurisdiction contains `region`'s country under `cfg`.
 bool promptAllowedIn(const Config& cfg, const SuitePrompt& p, const std::string& region);

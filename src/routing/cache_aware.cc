@@ -14,12 +14,15 @@ double CacheAwarePolicy::prefillRate(const Candidate& c) const {
 
 double CacheAwarePolicy::estimateTtftMs(const RouteRequest& req, std::span<const Candidate> c,
                                         size_t i) {
-  double queue = (c[i].queue_ms > 0 || c[i].queue_known) ? c[i].queue_ms
-                                   : double(c[i].in_flight) * options_.service_ms_per_request;
+  const bool known = c[i].queue_ms > 0 || c[i].queue_known;
+  double queue = known ? c[i].queue_ms : double(c[i].in_flight) * options_.service_ms_per_request;
+  // miss_weight prices a miss's later cost against real queue times only; the in-flight fallback
+  // has its own exchange rate (service_ms_per_request).
+  const double miss_weight = known ? options_.miss_weight : 1.0;
   double matched = std::max(double(depths_[i]) * req.tokens_per_block,
                             double(precise_[i]) * req.tokens_per_token_block);
   double uncached = std::max(0.0, double(req.prompt_tokens) - matched);
-  return queue + prefillRate(c[i]) * uncached + options_.fixed_ms;
+  return queue + miss_weight * prefillRate(c[i]) * uncached + options_.fixed_ms;
 }
 
 size_t CacheAwarePolicy::pick(const RouteRequest& req, std::span<const Candidate> c) {

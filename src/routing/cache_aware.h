@@ -1,7 +1,8 @@
 #pragma once
 // cache_aware (regiongate's own): pick the endpoint with the lowest estimated time to first token
-//   ttft(e) = queue(e) + prefill_ms_per_token(e) * uncached_tokens(e) + fixed_ms
-//   queue(e) = candidate.queue_ms if > 0, else in_flight * service_ms_per_request
+//   ttft(e) = queue(e) + w * prefill_ms_per_token(e) * uncached_tokens(e) + fixed_ms
+//   queue(e) = candidate.queue_ms if > 0 or queue_known, else in_flight * service_ms_per_request
+//   w = miss_weight when queue(e) is the caller's queue_ms, else 1
 //   uncached_tokens(e) = max(0, prompt_tokens - matched_tokens(e))
 //   matched_tokens(e) = max(approx matched blocks * tokens_per_block,
 //                           precise matched token blocks * tokens_per_token_block)

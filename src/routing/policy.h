@@ -58,6 +58,10 @@ struct PolicyOptions {
   double service_ms_per_request = 25.0;       // queue estimate per in-flight request
   double fixed_ms = 0.0;                      // constant part of TTFT (same for every endpoint)
   double learn_alpha = 0.0;  // EWMA weight of onCompleted samples; 0 = off (caller supplies rate)
+  // Weight of the uncached prefill in the score when the caller supplies real queue times
+  // (Candidate::queue_ms / queue_known): a miss also costs the conversation's later turns (their
+  // prefix now lives on two instances) and every request queued behind it. docs/routing.md.
+  double miss_weight = 8.0;
   // Precise mode: vLLM KV events (shared, read-locked). Null = approximate index only.
   std::shared_ptr<const KvEventIndex> kv_events;
 };

@@ -23,6 +23,7 @@ struct Backend {
   std::string name, region, jurisdiction, log;
   uint16_t port = 0;
   std::unique_ptr<ChildProcess> proc;
+  std::vector<std::string> argv;  // as started (listen port 0); restarts reuse `port`
 };
 
 struct GatewaySettings {
@@ -30,6 +31,8 @@ struct GatewaySettings {
   uint32_t retries = 2;
   uint32_t per_try_timeout_ms = 800;
   uint32_t health_interval_ms = 0;  // active checks off unless a test wants them
+  uint32_t base_ejection_ms = 60000;
+  uint32_t max_ejection_ms = 120000;
   uint64_t max_body_bytes = 65536;
   uint32_t read_timeout_ms = 1000;
   std::string evidence = "header:x-inference-region";
@@ -55,6 +58,7 @@ public:
       for (const auto& a : backend_extra_args) scaled = scaled || a == "--time-scale";
       if (!scaled) argv.insert(argv.end(), {"--time-scale", "0"});
       for (const auto& a : backend_extra_args) argv.push_back(a);
+      b.argv = argv;
       EXPECT_TRUE(b.proc->start(argv, dir_ + "/" + b.name + ".stderr"));
       std::string line = b.proc->waitForLine("listening ");
       EXPECT_FALSE(line.empty()) << "mock backend " << b.name << " did not start: "
@@ -81,7 +85,8 @@ public:
       << "  - { name: us-tenant, key_sha256: " << sha256Hex(kUsKey) << ", jurisdiction: US }\n"
       << "routing: { policy: " << s.policy << ", retries: " << s.retries
       << ", per_try_timeout_ms: " << s.per_try_timeout_ms << ", upstream_timeout_ms: 10000 }\n"
-      << "health: { consecutive_failures: 2, base_ejection_ms: 60000, max_ejection_ms: 120000, interval_ms: "
+      << "health: { consecutive_failures: 2, base_ejection_ms: " << s.base_ejection_ms
+      << ", max_ejection_ms: " << s.max_ejection_ms << ", interval_ms: "
       << s.health_interval_ms << ", timeout_ms: 300 }\n"
       << "residency: { on_violation: " << s.on_violation << " }\n"
       << "audit: { dir: " << dir_ << "/audit, sink: " << s.audit_sink << s.audit_extra << " }\n"
@@ -127,6 +132,23 @@ public:
                        "{\"role\":\"user\",\"content\":\"" + content + "\"}]}";
     HttpClient c(port_);
     return c.post("/v1/chat/completions", body, headers);
+  }
+
+  // SIGKILLs a backend (a crash, not a drain).
+  void killBackend(const std::string& name) {
+    auto& b = backendByName(name);
+    b.proc->signal(SIGKILL);
+    b.proc->wait(5000);
+  }
+  // Starts a killed backend again on its old port (its faults reset to the start options).
+  bool restartBackend(const std::string& name) {
+    auto& b = backendByName(name);
+    auto argv = b.argv;
+    for (size_t i = 0; i + 1 < argv.size(); ++i)
+      if (argv[i] == "--listen") argv[i + 1] = "127.0.0.1:" + std::to_string(b.port);
+    b.proc = std::make_unique<ChildProcess>();
+    if (!b.proc->start(argv, dir_ + "/" + b.name + ".stderr")) return false;
+    return !b.proc->waitForLine("listening ").empty();
   }
 
   HttpReply setFaults(const std::string& backend, const std::string& json) {

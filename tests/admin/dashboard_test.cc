@@ -1,0 +1,231 @@
+// The admin dashboard (src/admin/dashboard.html) against a real deployment: the page is served
+// self-contained from the binary, and Debian's headless Chromium, driving the real page, shows
+// the same numbers that /metrics reports (computed here independently from the exposition).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <regex>
+
+#include "../gateway/gateway_fixture.h"
+#include "prom_text.h"
+#include "run_command.h"
+
+namespace regiongate::testing {
+namespace {
+
+using Attrs = std::map<std::string, std::string>;
+
+// Every `<tr class="<cls>" ...>` of the dumped DOM, as attribute maps.
+std::vector<Attrs> rowsOf(const std::string& dom, const std::string& cls) {
+  std::vector<Attrs> rows;
+  std::regex tr("<tr class=\"" + cls + "\"([^>]*)>");
+  std::regex attr("([a-z0-9-]+)=\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), tr); it != std::sregex_iterator(); ++it) {
+    Attrs a;
+    std::string inner = (*it)[1];
+    for (auto at = std::sregex_iterator(inner.begin(), inner.end(), attr);
+         at != std::sregex_iterator(); ++at)
+      a[(*at)[1]] = (*at)[2];
+    rows.push_back(std::move(a));
+  }
+  return rows;
+}
+
+double num(const Attrs& a, const std::string& key) {
+  auto it = a.find(key);
+  if (it == a.end()) return -12345;  // missing attribute: never equal to a metric
+  if (it->second == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  return std::strtod(it->second.c_str(), nullptr);
+}
+
+void expectSame(double page, double metrics, const std::string& what) {
+  if (std::isnan(metrics)) {
+    EXPECT_TRUE(std::isnan(page)) << what << ": page " << page << ", /metrics has no value";
+    return;
+  }
+  EXPECT_NEAR(page, metrics, 1e-9 * std::max(1.0, std::fabs(metrics))) << what;
+}
+
+// What the page should show for one (jurisdiction, region), from /metrics.
+struct Expected {
+  double requests = 0, prompt = 0, cached = 0, fb_out = 0, fb_in = 0, r503 = 0, violations = 0;
+  std::vector<std::pair<double, double>> ttft;  // (le, cumulative count) summed over models
+};
+
+std::map<std::string, Expected> expectedRows(const std::vector<PromSample>& samples) {
+  std::map<std::string, Expected> rows;
+  auto key = [](const std::string& j, const std::string& r) { return j + "|" + r; };
+  std::map<std::string, std::map<double, double>> ttft;
+  for (const auto& s : samples) {
+    const auto& l = s.labels;
+    auto get = [&](const char* k) { auto it = l.find(k); return it == l.end() ? std::string() : it->second; };
+    if (s.name == "regiongate_requests_total") {
+      rows[key(get("jurisdiction"), get("region"))].requests += s.value;
+      if (get("code") == "503") rows[key(get("jurisdiction"), get("region"))].r503 += s.value;
+    } else if (s.name == "regiongate_prompt_tokens_total") {
+      rows[key(get("jurisdiction"), get("region"))].prompt += s.value;
+    } else if (s.name == "regiongate_cached_prompt_tokens_total") {
+      rows[key(get("jurisdiction"), get("region"))].cached += s.value;
+    } else if (s.name == "regiongate_fallbacks_total") {
+      rows[key(get("jurisdiction"), get("from_region"))].fb_out += s.value;
+      rows[key(get("jurisdiction"), get("to_region"))].fb_in += s.value;
+    } else if (s.name == "regiongate_residency_violations_total") {
+      rows[key(get("jurisdiction"), get("actual_region"))].violations += s.value;
+    } else if (s.name == "regiongate_ttft_seconds_bucket") {
+      std::string le = get("le");
+      double b = le == "+Inf" ? std::numeric_limits<double>::infinity() : std::strtod(le.c_str(), nullptr);
+      rows[key(get("jurisdiction"), get("region"))];
+      ttft[key(get("jurisdiction"), get("region"))][b] += s.value;
+    }
+  }
+  for (auto& [k, m] : ttft)
+    for (auto& [le, c] : m) rows[k].ttft.emplace_back(le, c);
+  return rows;
+}
+
+// Headless Chromium renders the page (virtual time lets its fetches and polls complete) and
+// prints the resulting DOM.
+std::string renderWithChromium(const std::string& chromium, uint16_t admin_port, std::string& log) {
+  std::string profile = makeTempDir("chromium");
+  auto r = runCommand("timeout 90 " + shellQuote(chromium) +
+                      " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
+                      " --disable-background-networking --disable-component-update --disable-sync"
+                      " --disable-dev-shm-usage --user-data-dir=" + shellQuote(profile) +
+                      " --virtual-time-budget=5000 --dump-dom http://127.0.0.1:" +
+                      std::to_string(admin_port) + "/");
+  runCommand("rm -rf " + shellQuote(profile));
+  log = r.output;
+  return r.output;  // the DOM is on stdout; Chromium's log lines (stderr) do not contain <tr
+}
+
+TEST(Dashboard, PageIsServedSelfContained) {
+  Deployment d;
+  ASSERT_TRUE(d.startGateway());
+  HttpClient c(d.adminPort());
+  auto page = c.get("/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(page.header("content-type").find("text/html"), std::string::npos);
+  EXPECT_NE(page.header("content-security-policy").find("default-src 'none'"), std::string::npos);
+  EXPECT_NE(page.body.find("<title>regiongate</title>"), std::string::npos);
+  // Nothing fetched from the internet: the only absolute URL is the SVG namespace identifier.
+  std::string rest = page.body;
+  for (size_t p = rest.find("http"); p != std::string::npos; p = rest.find("http", p + 4)) {
+    std::string at = rest.substr(p, 40);
+    if (at.starts_with("http://") || at.starts_with("https://"))
+      EXPECT_TRUE(at.starts_with("http://www.w3.org/2000/svg")) << "external URL in page: " << at;
+  }
+  EXPECT_EQ(page.body.find("<link"), std::string::npos);
+  EXPECT_EQ(page.body.find(" src="), std::string::npos);
+  // The page's data sources answer on the same origin.
+  EXPECT_EQ(c.get("/metrics").status, 200);
+  EXPECT_EQ(c.get("/admin/status").status, 200);
+}
+
+TEST(Dashboard, ChromiumShowsWhatMetricsReport) {
+  std::string chromium = findProgram("chromium");
+  if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (Debian package chromium; "
+                                        "scripts/bootstrap.sh installs it)";
+  Deployment d;
+  GatewaySettings s;  // round_robin over the jurisdiction's pool; on_violation: alert
+  ASSERT_TRUE(d.startGateway(s));
+
+  // Traffic in both jurisdictions, streaming (TTFT) and not; shared prompts give cache hits.
+  for (int i = 0; i < 9; ++i) ASSERT_EQ(d.chat(kEuKey, "What is my balance?", i % 3 != 0).status, 200);
+  for (int i = 0; i < 6; ++i) ASSERT_EQ(d.chat(kUsKey, "Where is my order?", true).status, 200);
+  // eu-central-1 fails: requests fall back to eu-west-1 inside the EU.
+  ASSERT_EQ(d.setFaults("fra-a", R"({"error_rate":1.0,"error_status":503})").status, 200);
+  ASSERT_EQ(d.setFaults("fra-b", R"({"error_rate":1.0,"error_status":503})").status, 200);
+  for (int i = 0; i < 4; ++i) d.chat(kEuKey, "Fallback please", true);
+  ASSERT_EQ(d.setFaults("fra-a", R"({"error_rate":0})").status, 200);
+  ASSERT_EQ(d.setFaults("fra-b", R"({"error_rate":0})").status, 200);
+  // A model no EU endpoint serves: typed 503 (pool exhausted).
+  HttpClient gw(d.port());
+  auto refused = gw.post("/v1/chat/completions",
+                         R"({"model":"no-such-model","messages":[{"role":"user","content":"hi"}]})",
+                         {{"authorization", "Bearer " + kEuKey}});
+  EXPECT_EQ(refused.status, 503);
+  // dub-a claims to be in the US: a residency violation (delivered, on_violation: alert).
+  ASSERT_EQ(d.setFaults("dub-a", R"({"report_region":"us-east-1","report_fraction":1.0})").status, 200);
+  // (fra-a and fra-b are still ejected, so these go to dub-a.)
+  for (int i = 0; i < 4; ++i) d.chat(kEuKey, "Where are you?", false);
+
+  std::string log;
+  std::string dom = renderWithChromium(chromium, d.adminPort(), log);
+  // No traffic after this point, so /metrics now equals what the page fetched.
+  std::string metrics_text = d.metrics();
+  auto samples = parsePromText(metrics_text);
+  ASSERT_NE(dom.find("data-state=\"ready\""), std::string::npos) << "page did not render:\n" << log;
+
+  auto expected = expectedRows(samples);
+  auto regions = rowsOf(dom, "region");
+  ASSERT_FALSE(regions.empty()) << dom;
+  std::set<std::string> page_keys;
+  for (const auto& row : regions) {
+    std::string k = row.at("data-jurisdiction") + "|" + row.at("data-region");
+    page_keys.insert(k);
+    ASSERT_TRUE(expected.count(k)) << "page shows " << k << " which /metrics does not have";
+    const Expected& e = expected.at(k);
+    expectSame(num(row, "data-requests"), e.requests, k + " requests");
+    expectSame(num(row, "data-prompt-tokens"), e.prompt, k + " prompt tokens");
+    expectSame(num(row, "data-cached-prompt-tokens"), e.cached, k + " cached tokens");
+    expectSame(num(row, "data-hit-rate"),
+               e.prompt > 0 ? e.cached / e.prompt : std::numeric_limits<double>::quiet_NaN(),
+               k + " hit rate");
+    expectSame(num(row, "data-ttft-p50"), histogramQuantile(0.5, e.ttft), k + " ttft p50");
+    expectSame(num(row, "data-ttft-p99"), histogramQuantile(0.99, e.ttft), k + " ttft p99");
+    expectSame(num(row, "data-fallbacks-out"), e.fb_out, k + " fallbacks out");
+    expectSame(num(row, "data-fallbacks-in"), e.fb_in, k + " fallbacks in");
+    expectSame(num(row, "data-typed-503"), e.r503, k + " typed 503");
+    expectSame(num(row, "data-violations"), e.violations, k + " violations");
+  }
+  for (const auto& [k, e] : expected) EXPECT_TRUE(page_keys.count(k)) << "page misses " << k;
+
+  // Jurisdiction rows: pool exhausted per jurisdiction.
+  auto jurs = rowsOf(dom, "jur");
+  ASSERT_EQ(jurs.size(), 2u);
+  for (const auto& row : jurs) {
+    const std::string& j = row.at("data-jurisdiction");
+    expectSame(num(row, "data-pool-exhausted"),
+               Deployment::metricSum(metrics_text, "regiongate_pool_exhausted_total",
+                                     {"jurisdiction=\"" + j + "\""}),
+               j + " pool exhausted");
+    expectSame(num(row, "data-requests"),
+               Deployment::metricSum(metrics_text, "regiongate_requests_total",
+                                     {"jurisdiction=\"" + j + "\""}),
+               j + " requests");
+  }
+
+  // Endpoint health and versions.
+  auto eps = rowsOf(dom, "endpoint");
+  ASSERT_EQ(eps.size(), 5u);
+  for (const auto& row : eps) {
+    std::string sel = "endpoint=\"" + row.at("data-endpoint") + "\"";
+    expectSame(num(row, "data-healthy"),
+               Deployment::metricSum(metrics_text, "regiongate_endpoint_healthy", {sel}),
+               row.at("data-endpoint") + " healthy");
+    std::vector<std::string> versions;
+    for (const auto& smp : samples)
+      if (smp.name == "regiongate_model_version_info" && smp.value == 1 &&
+          smp.labels.at("endpoint") == row.at("data-endpoint"))
+        versions.push_back(smp.labels.at("model") + "@" + smp.labels.at("version"));
+    std::sort(versions.begin(), versions.end());
+    std::string joined;
+    for (const auto& v : versions) joined += (joined.empty() ? "" : ",") + v;
+    EXPECT_EQ(row.at("data-versions"), joined);
+  }
+
+  // The comparison covered real, non-zero numbers of every kind.
+  const auto& eu_west = expected["EU|eu-west-1"];
+  EXPECT_GT(eu_west.fb_in, 0) << "no fallback reached eu-west-1";
+  double violations = 0;
+  for (const auto& [k, e] : expected) violations += e.violations;
+  EXPECT_GT(violations, 0) << "no violation counted";
+  EXPECT_GT(expected["EU|none"].r503, 0) << "no typed 503";
+  double cached = 0;
+  for (const auto& [k, e] : expected) cached += e.cached;
+  EXPECT_GT(cached, 0) << "no cache hits";
+  EXPECT_FALSE(std::isnan(histogramQuantile(0.99, expected["US|us-east-1"].ttft)));
+}
+
+}  // namespace
+}  // namespace regiongate::testing
