@@ -4,8 +4,9 @@
 #   direct        the mock backend itself
 #   nginx         nginx as a plain reverse proxy (upstream keepalive; proxy_buffering off for SSE)
 #   gw+audit      regiongate: residency evidence checks, metrics, SQLite audit (defaults:
-#                 wait for the durable group commit, flush_interval_ms 20)
-#   gw+audit1ms   the same with audit.flush_interval_ms: 1
+#                 wait_durable: true, i.e. a response completes after its group commit;
+#                 flush_interval_ms: 0)
+#   gw+async      the same with audit.wait_durable: false (records committed in the background)
 #   gw-noaudit    regiongate with audit.sink: none (residency + metrics still on)
 # Non-streaming at 1 connection and at saturation, streaming throughput at saturation (wrk), and
 # streaming time to first body byte (bench/ttft_client.py, sequential requests).
@@ -14,7 +15,7 @@
 # Env:   BENCH_QUICK=1 (2 s runs, for CI)  BENCH_DURATION=S  BENCH_CONNECTIONS=N (saturation)
 #        BENCH_TTFT_N=N  BENCH_CPU_LOAD=0 (backend + load generators)  BENCH_CPU_PROXY=1 (proxy)
 #        BENCH_PROXY_WORKERS=1 (gateway workers = nginx worker_processes)
-#        BENCH_TARGETS="direct nginx gw+audit gw+audit1ms gw-noaudit"
+#        BENCH_TARGETS="direct nginx gw+audit gw+async gw-noaudit"
 #        BENCH_BACKEND_BIN=PATH (another binary for the mock backend, for A/B runs)
 #        BENCH_OUT=FILE (also write the raw results as TSV)  BENCH_KEEP_TMP=1 (keep logs)
 set -euo pipefail
@@ -28,7 +29,7 @@ TTFT_N=${BENCH_TTFT_N:-$([[ $QUICK == 1 ]] && echo 100 || echo 1000)}
 CPU_LOAD=${BENCH_CPU_LOAD:-0}
 CPU_PROXY=${BENCH_CPU_PROXY:-1}
 WORKERS=${BENCH_PROXY_WORKERS:-1}
-TARGETS=${BENCH_TARGETS:-"direct nginx gw+audit gw+audit1ms gw-noaudit"}
+TARGETS=${BENCH_TARGETS:-"direct nginx gw+audit gw+async gw-noaudit"}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
 for tool in wrk taskset python3; do
@@ -139,8 +140,10 @@ NGX
     >"$d/logs/stdout.log" 2>&1 &
   NGINX_PID=$!
   BENCH_PIDS+=("$NGINX_PID")
-  bench_wait_port "$NGINX_PORT" 10 && bench_wait_port "$NGINX_SPORT" 10 || {
-    cat "$d/logs/error.log" "$d/logs/stdout.log" >&2; return 1; }
+  if ! bench_wait_port "$NGINX_PORT" 10 || ! bench_wait_port "$NGINX_SPORT" 10; then
+    cat "$d/logs/error.log" "$d/logs/stdout.log" >&2
+    return 1
+  fi
 }
 
 gateway_metric() {  # gateway_metric ADMIN_PORT METRIC -> sum of the series
@@ -171,16 +174,16 @@ for target in $TARGETS; do
       SERVER_PID=$NGINX_PID
       measure nginx "$NGINX_PORT" "$NGINX_SPORT"
       bench_stop "$NGINX_PID" ;;
-    gw+audit|gw+audit1ms|gw-noaudit)
-      sink=sqlite; flush=20
+    gw+audit|gw+async|gw-noaudit)
+      sink=sqlite; flush=0; durable=true
       [[ $target == gw-noaudit ]] && sink=none
-      [[ $target == gw+audit1ms ]] && flush=1
+      [[ $target == gw+async ]] && durable=false
       name=${target//+/p}
       mkdir -p "$BENCH_TMP/$name-audit"
-      bench_gateway_config "$BENCH_TMP/$name.yaml" "$BACKEND_PORT" "$sink" "$BENCH_TMP/$name-audit" \
+      BENCH_WAIT_DURABLE=$durable bench_gateway_config "$BENCH_TMP/$name.yaml" "$BACKEND_PORT" "$sink" "$BENCH_TMP/$name-audit" \
         "$flush" "$WORKERS" 10000
       bench_start_gateway "$CPU_PROXY" "$BENCH_TMP/$name.yaml" "$BENCH_TMP" "$name"
-      echo "== $target: regiongate (workers $WORKERS, audit sink $sink, flush ${flush}ms) on :$GW_PORT"
+      echo "== $target: regiongate (workers $WORKERS, audit sink $sink, wait_durable $durable) on :$GW_PORT"
       SERVER_PID=$GW_PID
       measure "$target" "$GW_PORT"
       echo "  (gateway metrics: requests_total=$(gateway_metric "$GW_ADMIN" regiongate_requests_total)" \

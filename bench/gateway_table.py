@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-GATEWAYS = ("gw+audit", "gw+audit1ms", "gw-noaudit")
+GATEWAYS = ("gw+audit", "gw+async", "gw-noaudit")
 
 
 def load(path):

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the bench/*.sh scripts (sourced, not run). Every process a script starts is
 # recorded in BENCH_PIDS and killed by PID in bench_cleanup (the scripts trap EXIT).
 BENCH_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,8 +44,8 @@ bench_stop() {
 
 # bench_wait_file FILE [SECONDS]: wait (bounded) until FILE exists and is non-empty.
 bench_wait_file() {
-  local f=$1 secs=${2:-10} i
-  for i in $(seq 1 $((secs * 20))); do
+  local f=$1 secs=${2:-10}
+  for _ in $(seq 1 $((secs * 20))); do
     [[ -s "$f" ]] && return 0
     sleep 0.05
   done
@@ -73,9 +74,10 @@ bench_free_port() {
 }
 
 # bench_gateway_config OUT BACKEND_PORT AUDIT_SINK AUDIT_DIR [FLUSH_MS] [WORKERS] [MAX_CONN]
+#   (env BENCH_WAIT_DURABLE=true|false, default true)
 bench_gateway_config() {
   sed -e "s|@BACKEND_PORT@|$2|" -e "s|@AUDIT_SINK@|$3|" -e "s|@AUDIT_DIR@|$4|" \
-      -e "s|@AUDIT_FLUSH_MS@|${5:-20}|" -e "s|@WORKERS@|${6:-1}|" \
+      -e "s|@AUDIT_FLUSH_MS@|${5:-0}|" -e "s|@WAIT_DURABLE@|${BENCH_WAIT_DURABLE:-true}|" -e "s|@WORKERS@|${6:-1}|" \
       -e "s|@MAX_CONNECTIONS@|${7:-10000}|" -e "s|@POLICY@|${BENCH_POLICY:-cache_aware}|" \
       "$BENCH_HERE/configs/gateway-bench.yaml.in" > "$1"
 }

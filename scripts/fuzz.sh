@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-15}"
-bash scripts/build.sh fuzz
+cmake --preset fuzz >/dev/null
+targets=$(sed -n 's/^regiongate_fuzz(\([a-z_]*_fuzz\).*/\1/p' fuzz/CMakeLists.txt)
+# shellcheck disable=SC2086
+cmake --build build/fuzz -j "$(nproc)" --target $targets
 status=0
 for bin in build/fuzz/fuzz/*_fuzz; do
   name=$(basename "$bin" _fuzz)

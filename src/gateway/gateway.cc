@@ -63,7 +63,7 @@ Status Gateway::start() {
   opts.on_limit = [this](http::LimitKind k) {
     metrics_.limit_rejections.with({http::limitName(k)}).inc();
   };
-  opts.head_filter = [this](const bhttp::request_header<>& head, size_t worker) {
+  opts.head_filter = [this](bhttp::request_header<>& head, size_t worker) {
     return filterHead(head, worker);
   };
   workers_.resize(opts.workers);

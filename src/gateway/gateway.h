@@ -39,7 +39,6 @@ struct WorkerState {
   // keyed by "host:port" so pools survive reloads that keep the endpoint
   std::unordered_map<std::string, std::unique_ptr<upstream::ConnectionPool>> pools;
   uint64_t next_request = 0;
-  std::vector<uint64_t> blocks;  // reused prefix-block buffer
 };
 
 class Gateway {
@@ -66,7 +65,7 @@ public:
 
   // Used by proxy.cc (same object, split for size).
   asio::awaitable<void> handle(http::Request& req, http::ResponseWriter& out, size_t worker);
-  std::optional<http::Response> filterHead(const http::bhttp::request_header<>& head, size_t worker);
+  std::optional<http::Response> filterHead(http::bhttp::request_header<>& head, size_t worker);
 
 private:
   Gateway(ConfigPtr config, GatewayOptions options);

@@ -30,6 +30,8 @@ namespace bhttp = boost::beast::http;
 namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+// Internal request-head note from filterHead to handle (never read from clients: erased first).
+constexpr std::string_view kTenantNote = "x-regiongate-internal-tenant";
 
 std::string_view bearerKey(const bhttp::request_header<>& head) {
   auto it = head.find(bhttp::field::authorization);
@@ -87,8 +89,8 @@ std::string Gateway::newRequestId(WorkerState& w, size_t worker) {
 
 // Phase 2, before the body is read: authenticate, and refuse tenants whose jurisdiction does not
 // contain this gateway's own region (421: the request must not even be decrypted/read here).
-std::optional<http::Response> Gateway::filterHead(const bhttp::request_header<>& head,
-                                                  size_t worker) {
+std::optional<http::Response> Gateway::filterHead(bhttp::request_header<>& head, size_t worker) {
+  head.erase(kTenantNote);  // only the gateway itself may write this note
   std::string_view target = head.target();
   if (target.substr(0, 4) != "/v1/") return std::nullopt;  // 404 later, no secrets involved
   const auto& snap = *workers_[worker].snapshot;
@@ -103,6 +105,9 @@ std::optional<http::Response> Gateway::filterHead(const bhttp::request_header<>&
     metrics_.errors.with({"authentication_error"}).inc();
     return errorResponse(401, "authentication_error", "invalid_api_key", "unknown API key");
   }
+  // Hand the tenant to the handler so the key is hashed once per request; the note carries the
+  // snapshot generation, and the handler re-authenticates if a reload landed in between.
+  head.set(kTenantNote, std::to_string(snap.generation) + ":" + std::to_string(tenant));
   if (!snap.residency->ingressAllowed(tenant)) {
     const auto& j = snap.residency->jurisdictionOf(tenant);
     metrics_.errors.with({"misdirected_request"}).inc();
@@ -166,7 +171,16 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
 
   // ---- 2. authenticate (filterHead already refused unknown keys and wrong ingress; the worker
   // may have received a new snapshot in between, so look the tenant up again in ours).
-  uint32_t tenant = snap.residency->tenantIndexForKey(bearerKey(req.base()));
+  uint32_t tenant = residency::ResidencyIndex::kNone;
+  if (auto note = req.find(kTenantNote); note != req.end()) {
+    std::string_view v = note->value();
+    auto colon = v.find(':');
+    if (colon != std::string_view::npos && v.substr(0, colon) == std::to_string(snap.generation))
+      tenant = static_cast<uint32_t>(std::strtoul(std::string(v.substr(colon + 1)).c_str(), nullptr, 10));
+    if (tenant >= cfg.tenants.size()) tenant = residency::ResidencyIndex::kNone;
+  }
+  if (tenant == residency::ResidencyIndex::kNone)
+    tenant = snap.residency->tenantIndexForKey(bearerKey(req.base()));
   if (tenant == residency::ResidencyIndex::kNone) {
     metrics_.errors.with({"authentication_error"}).inc();
     co_await out.send(errorResponse(401, "authentication_error", "invalid_api_key", "unknown API key"));
@@ -239,10 +253,12 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
     w.policy = routing::makePolicy(cfg.routing.policy, routing::PolicyOptions{}, clock_);
     w.policy_name = cfg.routing.policy;
   }
-  routing::promptBlocksInto(body.canonical_text, cfg.routing.block_chars, w.blocks);
+  // Per request, not per worker: other requests on this worker run between our co_awaits.
+  std::vector<uint64_t> blocks;
+  routing::promptBlocksInto(body.canonical_text, cfg.routing.block_chars, blocks);
   rreq.jurisdiction = jur.name;
   rreq.model = body.model;
-  rreq.blocks = w.blocks;
+  rreq.blocks = blocks;
   rreq.tokens_per_block = std::max<uint32_t>(1, cfg.routing.block_chars / 4);
   rreq.prompt_tokens = body.approx_prompt_tokens;
   rreq.now_nanos = t0;
@@ -257,6 +273,7 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
 
   std::vector<uint32_t> tried;
   std::vector<std::string> regions_tried;
+  int64_t upstream_wait_ns = 0;  // time awaiting upstream bytes (for the overhead metric)
   std::string last_error;
   uint32_t max_tries = 1 + cfg.routing.retries;
   std::unique_ptr<upstream::Exchange> ex;
@@ -451,7 +468,9 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
         upstream_err = "upstream_timeout";
         break;
       }
+      int64_t tw = clock_.nowNanos();
       auto piece = co_await ex->next(left);
+      upstream_wait_ns += clock_.nowNanos() - tw;
       if (!piece) {
         upstream_ok = false;
         upstream_err = piece.error().code;
@@ -484,7 +503,9 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
     // The terminating chunk waits for the audit record below (durability before completion).
   } else {
     // Whole body (non-stream; error statuses; or stream held back for block-mode evidence).
+    int64_t tw = clock_.nowNanos();
     auto st = co_await ex->readAll(held, upstream_budget, 64u << 20);
+    upstream_wait_ns += clock_.nowNanos() - tw;
     if (!st) {
       upstream_ok = false;
       upstream_err = st.error().code;
@@ -542,6 +563,8 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   ex->finish();
 
   // ---- 9. audit (durable before the response completes) and metrics
+  double attempts_ms = 0;
+  for (const auto& a : rec.attempts) attempts_ms += a.ms;
   rec.ttft_ms = ttft_ms;
   rec.duration_ms = msSince(clock_, t0);
   if (audit_) {
@@ -570,8 +593,10 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   if (ttft_ms >= 0 && status < 400) metrics_.ttft.with({jur.name, actual_region, body.model}).observe(ttft_ms / 1000);
   double total_s = msSince(clock_, t0) / 1000;
   metrics_.request_duration.with({jur.name, actual_region}).observe(total_s);
-  double upstream_ms = 0;
-  for (const auto& a : rec.attempts) upstream_ms += a.ms;
+  // Overhead: the request's time not spent waiting on an upstream (parsing, routing, audit
+  // commit, writing to the client).
+  double upstream_ms = static_cast<double>(upstream_wait_ns) / 1e6 + attempts_ms;
+  metrics_.gateway_overhead.observe(std::max(0.0, total_s - upstream_ms / 1000));
 
   if (out.started()) {
     co_await out.end();
@@ -601,7 +626,6 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   for (auto& [k, v] : response_headers(actual_region)) res.set(k, v);
   res.body() = std::move(held);
   co_await out.send(std::move(res));
-  (void)upstream_ms;
 }
 
 }  // namespace regiongate::gateway

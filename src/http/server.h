@@ -79,7 +79,8 @@ using Handler = std::function<asio::awaitable<void>(Request& req, ResponseWriter
 // Called after the request head arrived and before the body is read. Returning a response
 // answers with it at once (the body is never read; the connection closes). Used for
 // authentication and the 421 ingress check: a refused request's body is never read.
-using HeadFilter = std::function<std::optional<Response>(const bhttp::request_header<>& head, size_t worker)>;
+// The filter may annotate the head (e.g. the authenticated tenant) for the handler.
+using HeadFilter = std::function<std::optional<Response>(bhttp::request_header<>& head, size_t worker)>;
 
 enum class LimitKind { BodyTooLarge, HeaderTooLarge, ReadTimeout, TooManyConnections, BadRequest };
 std::string_view limitName(LimitKind k);

@@ -37,12 +37,13 @@ TEST(Chaos, NoRequestCrossesABorderEveryLieIsCountedEveryErrorIsTyped) {
   std::vector<std::string> untyped;
   std::atomic<bool> stop{false};
   std::atomic<int> sent{0};
-  const int kTotal = 2000;
+  const int kTotal = 20000;
 
   std::vector<std::thread> clients;
   for (int c = 0; c < 6; ++c) {
     clients.emplace_back([&, c] {
       bool eu = c % 2 == 0;
+      // Clients run until the chaos schedule is over (bounded by kTotal requests in all).
       for (int i = 0; i < kTotal && !stop; ++i) {
         if (sent.fetch_add(1) >= kTotal) break;
         auto r = d.chat(eu ? kEuKey : kUsKey, "chaos " + std::to_string(c) + " " + std::to_string(i),
@@ -73,7 +74,7 @@ TEST(Chaos, NoRequestCrossesABorderEveryLieIsCountedEveryErrorIsTyped) {
   std::string actions;
   for (int step = 0; step < 60 && sent < kTotal; ++step) {
     int b = static_cast<int>(rng() % 5);
-    int action = static_cast<int>(rng() % 5);
+    int action = step % 5;  // every kind of fault, in turn, on a random backend
     actions += std::to_string(action) + names[b] + " ";
     switch (action) {
       // Each action replaces the backend's whole fault state.
@@ -92,11 +93,12 @@ TEST(Chaos, NoRequestCrossesABorderEveryLieIsCountedEveryErrorIsTyped) {
     }
     usleep(30000);  // chaos pacing between actions (not synchronisation)
   }
+  stop = true;
   for (auto& t : clients) t.join();
 
   // 1. Every request either succeeded or got a typed error.
   EXPECT_TRUE(untyped.empty()) << untyped.size() << " untyped, first: " << untyped.front();
-  EXPECT_GT(outcomes["200"], kTotal / 4);
+  EXPECT_GT(outcomes["200"], sent / 4);
 
   // 2. From the backends' logs: nothing crossed a border; count lies that were served.
   int lies_served = 0;
@@ -120,7 +122,7 @@ TEST(Chaos, NoRequestCrossesABorderEveryLieIsCountedEveryErrorIsTyped) {
       if (outside && line.find("\"status\":200") != std::string::npos) ++lies_served;
     }
   }
-  EXPECT_GT(seen, kTotal / 4);
+  EXPECT_GT(seen, outcomes["200"] / 2);
   EXPECT_GT(lies_served, 0) << "the chaos never exercised a lying backend";
   // 3. Every served lie was counted (a lie on a stream the client dropped is counted too, so >=).
   double counted = Deployment::metricSum(d.metrics(), "regiongate_residency_violations_total",

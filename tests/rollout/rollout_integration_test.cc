@@ -239,7 +239,8 @@ TEST(RolloutIntegration, FaithfulGreenPassesGatesAndIsPromoted) {
 double greenFirstTrafficHitRate(bool prewarm) {
   RolloutDeployment d(0.0, prewarm);
   if (!d.startGateway()) return -1;
-  std::string long_prefix(1500, 'x');
+  std::string long_prefix;  // ~200 words: the mock tokenizes by words, blocks are 16 tokens
+  for (int w = 0; w < 200; ++w) long_prefix += "policy" + std::to_string(w) + " ";
   auto system = [&](int p) { return "tenant system prompt " + std::to_string(p) + " " + long_prefix; };
   // Warm-up traffic on blue: 8 hot prefixes.
   for (int i = 0; i < 32; ++i) {
@@ -251,6 +252,7 @@ double greenFirstTrafficHitRate(bool prewarm) {
   EXPECT_EQ(started.status, 201) << started.body;
   std::string body = d.waitForState({"shifting", "rolled_back", "paused", "promoted"}, [] {});
   EXPECT_EQ(jsonField(body, "state"), "shifting") << body;
+  if (getenv("ROLLOUT_DEBUG")) std::printf("%s\n", body.c_str());
   long prompt = 0, cached = 0;
   for (int i = 0; i < 16; ++i) {
     auto r = d.chat("eu-central-1", system(i % 8), "first users " + std::to_string(i));
@@ -258,6 +260,9 @@ double greenFirstTrafficHitRate(bool prewarm) {
     EXPECT_EQ(r.header("x-regiongate-model-version"), "v2");
     prompt += jsonInt(r.body, "prompt_tokens");
     cached += jsonInt(r.body, "cached_tokens");
+    if (getenv("ROLLOUT_DEBUG"))
+      std::printf("%d %s %ld/%ld\n", i, r.header("x-regiongate-endpoint").c_str(),
+                  jsonInt(r.body, "cached_tokens"), jsonInt(r.body, "prompt_tokens"));
   }
   return prompt > 0 ? static_cast<double>(cached) / static_cast<double>(prompt) : -1;
 }
