@@ -238,7 +238,7 @@ AdminReply RolloutManager::startLocked(std::string_view body) {
   auto& slot = slots_[key];
   slot.machine = std::make_unique<RolloutMachine>(std::move(r), clock_);
   slot.seen_generation = slot.machine->stepGeneration();
-  saveLocked();
+  (void)saveLocked();  // logs on failure; the in-memory state stays authoritative
   publishLocked();
   spdlog::info("rollout started: {}", slot.machine->record().history.back().reason);
   return {201, recordJson(slot.machine->record())};
@@ -296,7 +296,7 @@ AdminReply RolloutManager::admin(std::string_view method, std::string_view path,
     std::lock_guard olock(obs_mu_);
     obs_.erase(obsKey(m.record().region, m.record().model, m.record().to_version));
   }
-  saveLocked();
+  (void)saveLocked();  // logs on failure; the in-memory state stays authoritative
   publishLocked();
   spdlog::info("rollout {} {}: {}", m.record().region, m.record().model, m.record().history.back().reason);
   return {200, recordJson(m.record())};
@@ -445,7 +445,7 @@ void RolloutManager::tick() {
           it->second.machine->phase() != Phase::Staged)
         continue;
       (void)it->second.machine->prewarmDone(n, detail);
-      saveLocked();
+      (void)saveLocked();  // logs on failure; the in-memory state stays authoritative
       publishLocked();
       // Parity runs in the same tick: green is staged and warm.
       j.phase = Phase::Gating;
@@ -460,7 +460,7 @@ void RolloutManager::tick() {
       (void)it->second.machine->parityResult(std::move(g));
       spdlog::info("rollout {} {}: {}", j.rec.region, j.rec.model,
                    it->second.machine->record().history.back().reason);
-      saveLocked();
+      (void)saveLocked();  // logs on failure; the in-memory state stays authoritative
       publishLocked();
     }
   }
@@ -493,7 +493,7 @@ void RolloutManager::tick() {
     }
   }
   if (changed) {
-    saveLocked();
+    (void)saveLocked();  // logs on failure; the in-memory state stays authoritative
     publishLocked();
   }
 }

@@ -139,7 +139,7 @@ Trace generateSynthetic(const SyntheticOptions& o) {
   // Arrival process: Poisson at rate, or a two-state MMPP whose long-run mean is `rate`.
   const double base = std::max(1e-9, o.rate_per_s);
   double lo_rate = base, hi_rate = base;
-  double mean_hi_s = o.burst_mean_s, mean_lo_s = 1.0;
+  double mean_lo_s = 1.0;  // bursts last burst_mean_s on average; calm spells mean_lo_s
   if (o.bursty) {
     double f = std::clamp(o.burst_fraction, 0.01, 0.99);
     lo_rate = base / (f * o.burst_factor + (1 - f));
