@@ -3,10 +3,15 @@
 #include <utility>
 #include <vector>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
   using namespace regiongate::cli;
+  // Logs go to stderr; stdout carries command output (reports, JSON, the `listening` line).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("regiongate"));
   CLI::App app{"regiongate: a jurisdiction-locked, cost-aware gateway for multi-region LLM inference"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "regiongate 0.1.0");

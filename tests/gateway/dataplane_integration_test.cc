@@ -207,3 +207,48 @@ TEST(GatewayShutdown, SigtermDrainsInFlightStream) {
 
 }  // namespace
 }  // namespace regiongate::testing
+
+namespace regiongate::testing {
+namespace {
+
+// Issue 5: an UNSAFE config (valid YAML, but its residency proof fails) is refused on reload
+// while the old config keeps serving; the refusal shows in the logs, /admin/status, and
+// `regiongate check`'s exit code.
+TEST(GatewayReload, UnsafeConfigIsRefusedVisiblyAndTheOldOneKeepsServing) {
+  Deployment d;
+  ASSERT_TRUE(d.startGateway());
+  ASSERT_EQ(d.chat(kEuKey, "before").status, 200);
+  GatewaySettings unsafe;
+  // This gateway would decrypt EU tenants' requests in Virginia: the proof must fail.
+  unsafe.extra_yaml = "gateway: { region: us-east-1 }\n";
+  std::ofstream(d.configPath()) << d.configYaml(unsafe);
+
+  HttpClient admin(d.adminPort());
+  auto rr = admin.post("/admin/reload", "");
+  EXPECT_EQ(rr.status, 409) << rr.body;
+  EXPECT_NE(rr.body.find("residency_proof_failed"), std::string::npos) << rr.body;
+  // Still the old config: the EU tenant is served (the unsafe one would answer 421).
+  auto after = d.chat(kEuKey, "after refused reload");
+  EXPECT_EQ(after.status, 200) << after.body;
+  auto st = admin.get("/admin/status");
+  EXPECT_NE(st.body.find("\"last_reload\":\"refused\""), std::string::npos) << st.body;
+  EXPECT_NE(st.body.find("us-east-1"), std::string::npos) << st.body;
+  // The log says so.
+  std::string log;
+  for (int i = 0; i < 200 && log.find("reload refused") == std::string::npos; ++i) {
+    log = Deployment::readFile(d.dir() + "/gateway.stderr");
+    if (log.find("reload refused") == std::string::npos) usleep(10000);  // bounded: log flush
+  }
+  EXPECT_NE(log.find("reload refused"), std::string::npos) << log;
+  // And `regiongate check` on the same file fails with exit 1.
+  ChildProcess check;
+  ASSERT_TRUE(check.start({REGIONGATE_BIN, "check", "--config", d.configPath()}));
+  check.waitForLine("\x01never", 30000);
+  EXPECT_EQ(check.wait(30000), 1) << check.output();
+  EXPECT_NE(check.output().find("eu-tenant"), std::string::npos) << check.output();
+  auto m = d.metrics();
+  EXPECT_GE(Deployment::metricSum(m, "regiongate_config_reloads_total", {"result=\"error\""}), 1);
+}
+
+}  // namespace
+}  // namespace regiongate::testing
