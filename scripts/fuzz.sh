@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-15}"
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 cmake --preset fuzz >/dev/null
 targets=$(sed -n 's/^regiongate_fuzz(\([a-z_]*_fuzz\).*/\1/p' fuzz/CMakeLists.txt)
 # shellcheck disable=SC2086
