@@ -20,8 +20,10 @@ void PromptSampler::record(const std::string& key, std::span<const uint64_t> blo
                            std::string_view body) {
   if (blocks.empty() || body.size() > kMaxBodyBytes) return;
   std::shared_ptr<const std::string> shared;
-  std::lock_guard lock(mu_);
-  if (capacity_ == 0) return;
+  // Data plane: never wait for the lock. A sample skipped under contention costs nothing that
+  // matters (the hottest prefixes recur), a worker blocked on a mutex would.
+  std::unique_lock lock(mu_, std::try_to_lock);
+  if (!lock.owns_lock() || capacity_ == 0) return;
   auto& b = buckets_[key];
   ++b.tick;
   size_t depth = std::min(blocks.size(), kMaxDepth);

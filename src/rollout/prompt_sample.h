@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <span>
 #include <string>
@@ -24,7 +25,7 @@ public:
   static constexpr size_t kMaxBodyBytes = 32 * 1024;
   static constexpr size_t kMaxDepth = 8;  // prefix blocks counted per request
 
-  explicit PromptSampler(size_t capacity) : capacity_(capacity) {}
+  explicit PromptSampler(size_t capacity) : capacity_(capacity), enabled_(capacity > 0) {}
 
   static std::string key(std::string_view jurisdiction, std::string_view region,
                          std::string_view model);
@@ -36,11 +37,10 @@ public:
   void setCapacity(size_t capacity) {
     std::lock_guard lock(mu_);
     capacity_ = capacity;
+    enabled_.store(capacity > 0, std::memory_order_relaxed);
   }
-  bool enabled() const {
-    std::lock_guard lock(mu_);
-    return capacity_ > 0;
-  }
+  // Lock-free: read on every request.
+  bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
 
 private:
   struct Entry {
@@ -56,6 +56,7 @@ private:
   void evict(Bucket& b);
 
   size_t capacity_;
+  std::atomic<bool> enabled_;
   mutable std::mutex mu_;
   std::map<std::string, Bucket, std::less<>> buckets_;
 };
