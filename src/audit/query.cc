@@ -1,5 +1,7 @@
 #include "audit/query.h"
 
+#include "residency/date.h"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -15,16 +17,6 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
   }
   out = v;
   return true;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-int64_t daysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
 Error bad(std::string_view s, const char* why) {
@@ -90,7 +82,7 @@ Result<int64_t> parseTimeArg(std::string_view s) {
     return bad(s, "missing time zone (Z or +hh:mm)");
   }
   if (pos != s.size()) return bad(s, "trailing characters");
-  const int64_t days = daysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  const int64_t days = residency::Date{static_cast<int>(y), static_cast<int>(mo), static_cast<int>(d)}.days();
   const int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
   return secs * 1'000'000 + frac_us;
 }
