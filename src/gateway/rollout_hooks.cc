@@ -90,10 +90,10 @@ void RolloutHooks::onCompleted(const Snapshot& snap, const std::string& jurisdic
   const std::string& region = snap.region_of_endpoint[endpoint];
   // The worker's block buffer may belong to another request by now (co_await points): recompute,
   // and only while sampling is on.
-  // Sample one request in 8 (per worker thread): hot prefixes recur, so the sample still finds
-  // them, and the other 7 skip the extra hashing.
-  thread_local uint32_t sample_tick = 0;
-  if (status < 400 && upstream_ok && manager_.sampler().enabled() && (sample_tick++ & 7) == 0)
+  // Every successful request is offered to the sampler (it never waits for its lock): pre-warm
+  // needs the hit counts of the region's real prefixes, and sparser sampling measurably weakened
+  // it (first-traffic hit rate 0.96 -> 0.66 in the pre-warm test).
+  if (status < 400 && upstream_ok && manager_.sampler().enabled())
     manager_.sample(jurisdiction, region, model, routing::promptBlocks(canonical_text, block_chars),
                     body);
   auto view = manager_.view();
