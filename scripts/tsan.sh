@@ -14,6 +14,7 @@ cmake --build build/tsan -j "$(nproc)" --target regiongate $suites
 status=0
 for s in $suites; do
   echo "== TSan: $s"
-  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "build/tsan/tests/$s" --gtest_brief=1 || status=1
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
+    "build/tsan/tests/$s" --gtest_brief=1 || status=1
 done
 exit $status
