@@ -1,5 +1,6 @@
 // Audit throughput: records/s per store (SQLite at each durability, PostgreSQL on a server this
-// benchmark starts on 127.0.0.1 with fsync on), and the request-path cost of submit().
+// benchmark starts on 127.0.0.1 with fsync on), the request-path cost of submit(), and the
+// per-record CPU of the canonical encoding and the chained record hash.
 // Run: build/<dir>/bench/audit_bench   (docs/benchmarks.md "audit" records the figures)
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 
 #include "../tests/audit/pg_fixture.h"
 #include "audit/audit_log.h"
+#include "audit/record.h"
 
 namespace regiongate::audit {
 namespace {
@@ -136,6 +138,39 @@ void BM_AuditSubmitCost(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_AuditSubmitCost)->Threads(1)->Threads(4)->Iterations(100000)->UseRealTime();
+
+// Per-record CPU of the hash chain, on the writer thread: the canonical encoding alone, and the
+// record hash (SHA-256 over prev_hash + encoding), for a typical record and one with the prompt
+// and completion text kept (a tenant that opted in, 4 KiB + 1 KiB).
+void BM_AuditRecordEncode(benchmark::State& state) {
+  Record r = benchRecord(7);
+  if (state.range(0)) {
+    r.prompt_text = std::string(4096, 'p');
+    r.completion_text = std::string(1024, 'c');
+  }
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string enc = canonicalEncoding(r);
+    bytes = enc.size();
+    benchmark::DoNotOptimize(enc.data());
+  }
+  state.counters["encoded_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_AuditRecordEncode)->ArgName("with_text")->Arg(0)->Arg(1);
+
+void BM_AuditRecordHash(benchmark::State& state) {
+  Record r = benchRecord(7);
+  if (state.range(0)) {
+    r.prompt_text = std::string(4096, 'p');
+    r.completion_text = std::string(1024, 'c');
+  }
+  std::string prev(kGenesisHash);
+  for (auto _ : state) {
+    prev = recordHash(prev, r);  // chained, as the writer does
+    benchmark::DoNotOptimize(prev.data());
+  }
+}
+BENCHMARK(BM_AuditRecordHash)->ArgName("with_text")->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace regiongate::audit

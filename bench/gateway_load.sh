@@ -8,6 +8,9 @@
 #                 flush_interval_ms: 0)
 #   gw+async      the same with audit.wait_durable: false (records committed in the background)
 #   gw-noaudit    regiongate with audit.sink: none (residency + metrics still on)
+#   gw-bare       regiongate with residency evidence checks off (evidence: endpoint,
+#                 require_evidence: false) and audit.sink: none (bench/configs/gateway-bare.yaml.in;
+#                 metrics cannot be switched off): the "residency + audit off" baseline
 # Non-streaming at 1 connection and at saturation, streaming throughput at saturation (wrk), and
 # streaming time to first body byte (bench/ttft_client.py, sequential requests).
 #
@@ -15,7 +18,7 @@
 # Env:   BENCH_QUICK=1 (2 s runs, for CI)  BENCH_DURATION=S  BENCH_CONNECTIONS=N (saturation)
 #        BENCH_TTFT_N=N  BENCH_CPU_LOAD=0 (backend + load generators)  BENCH_CPU_PROXY=1 (proxy)
 #        BENCH_PROXY_WORKERS=1 (gateway workers = nginx worker_processes)
-#        BENCH_TARGETS="direct nginx gw+audit gw+async gw-noaudit"
+#        BENCH_TARGETS="direct nginx gw+audit gw+async gw-noaudit gw-bare"
 #        BENCH_BACKEND_BIN=PATH (another binary for the mock backend, for A/B runs)
 #        BENCH_OUT=FILE (also write the raw results as TSV)  BENCH_KEEP_TMP=1 (keep logs)
 set -euo pipefail
@@ -29,7 +32,7 @@ TTFT_N=${BENCH_TTFT_N:-$([[ $QUICK == 1 ]] && echo 100 || echo 1000)}
 CPU_LOAD=${BENCH_CPU_LOAD:-0}
 CPU_PROXY=${BENCH_CPU_PROXY:-1}
 WORKERS=${BENCH_PROXY_WORKERS:-1}
-TARGETS=${BENCH_TARGETS:-"direct nginx gw+audit gw+async gw-noaudit"}
+TARGETS=${BENCH_TARGETS:-"direct nginx gw+audit gw+async gw-noaudit gw-bare"}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
 for tool in wrk taskset python3; do
@@ -174,13 +177,14 @@ for target in $TARGETS; do
       SERVER_PID=$NGINX_PID
       measure nginx "$NGINX_PORT" "$NGINX_SPORT"
       bench_stop "$NGINX_PID" ;;
-    gw+audit|gw+async|gw-noaudit)
-      sink=sqlite; flush=0; durable=true
-      [[ $target == gw-noaudit ]] && sink=none
+    gw+audit|gw+async|gw-noaudit|gw-bare)
+      sink=sqlite; flush=0; durable=true; template=gateway-bench.yaml.in
+      [[ $target == gw-noaudit || $target == gw-bare ]] && sink=none
       [[ $target == gw+async ]] && durable=false
+      [[ $target == gw-bare ]] && template=gateway-bare.yaml.in
       name=${target//+/p}
       mkdir -p "$BENCH_TMP/$name-audit"
-      BENCH_WAIT_DURABLE=$durable bench_gateway_config "$BENCH_TMP/$name.yaml" "$BACKEND_PORT" "$sink" "$BENCH_TMP/$name-audit" \
+      BENCH_CONFIG_TEMPLATE=$template BENCH_WAIT_DURABLE=$durable bench_gateway_config "$BENCH_TMP/$name.yaml" "$BACKEND_PORT" "$sink" "$BENCH_TMP/$name-audit" \
         "$flush" "$WORKERS" 10000
       bench_start_gateway "$CPU_PROXY" "$BENCH_TMP/$name.yaml" "$BENCH_TMP" "$name"
       echo "== $target: regiongate (workers $WORKERS, audit sink $sink, wait_durable $durable) on :$GW_PORT"

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-GATEWAYS = ("gw+audit", "gw+async", "gw-noaudit")
+GATEWAYS = ("gw+audit", "gw+async", "gw-noaudit", "gw-bare")
 
 
 def load(path):
@@ -124,6 +124,34 @@ def main():
               f"{fmt_ratio(r_sthr):>10} {fmt_ratio(ttfb):>9} {fmt_ratio(r_cpu):>8}  {verdict}")
         summary.append((g, r_thr, p99_1, p99_sat, r_cpu, verdict))
     print("  (ratios gateway/nginx; 'n/a' where nginx adds <= 0 us, i.e. within noise)")
+
+    # Residency + audit on vs off: each gateway configuration against gw-bare (the same gateway
+    # with evidence checks and audit off; metrics cannot be switched off, see gateway-bare.yaml.in).
+    base = f"nonstream@{a.saturation}"
+    if (base, "gw-bare") in rows:
+        print(f"Residency evidence + audit on vs off (vs gw-bare; non-streaming, c=1 and "
+              f"c={a.saturation}; streaming ttfb)")
+        print(f"  {'gateway':<12} {'thr@' + str(a.saturation):>9} {'cpu/req':>8} {'d p50@1':>8} "
+              f"{'d p99@1':>8} {'d p99@' + str(a.saturation):>9} {'d ttfb p50':>10}")
+        bare_rows = {k: rows.get((k, "gw-bare")) for k in
+                     (base, "nonstream@1", "stream-ttfb@1")}
+        for g in GATEWAYS:
+            if g == "gw-bare" or (base, g) not in rows:
+                continue
+
+            def delta(scen, key):
+                r, b = rows.get((scen, g)), bare_rows.get(scen)
+                return "n/a" if not r or not b else f"{r[key] - b[key]:+.0f}"
+
+            r, b = rows[(base, g)], bare_rows[base]
+            print(f"  {g:<12} {fmt_ratio(ratio(r['rps'], b['rps'])):>9} "
+                  f"{fmt_ratio(ratio(r.get('cpu_us'), b.get('cpu_us'))):>8} "
+                  f"{delta('nonstream@1', 'p50'):>8} {delta('nonstream@1', 'p99'):>8} "
+                  f"{delta(base, 'p99'):>9} {delta('stream-ttfb@1', 'ttfb_p50'):>10}")
+            print(f"SUMMARY\tgateway_load\t{g} vs gw-bare\tthroughput={fmt_ratio(ratio(r['rps'], b['rps']))} "
+                  f"cpu_per_req={fmt_ratio(ratio(r.get('cpu_us'), b.get('cpu_us')))} "
+                  f"d_p99@1={delta('nonstream@1', 'p99')}us")
+        print("  (ratios gateway/gw-bare; d = difference in microseconds, positive = slower)")
     for g, r_thr, p1, ps, rc, v in summary:
         print(f"SUMMARY\tgateway_load\t{g}\tthroughput_vs_nginx={fmt_ratio(r_thr)} "
               f"added_p99_vs_nginx@1={fmt_ratio(p1)} added_p99_vs_nginx@{a.saturation}="

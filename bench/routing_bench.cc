@@ -94,6 +94,7 @@ BENCHMARK_CAPTURE(BM_Pick, cache_aware, "cache_aware");
 BENCHMARK_CAPTURE(BM_Pick, prefix_tree, "prefix_tree");
 BENCHMARK_CAPTURE(BM_Pick, consistent_hash, "consistent_hash");
 BENCHMARK_CAPTURE(BM_Pick, least_loaded, "least_loaded");
+BENCHMARK_CAPTURE(BM_Pick, round_robin, "round_robin");
 
 // pick + onRouted: what the gateway pays per request with learning.
 void BM_PickAndLearn(benchmark::State& state) {

@@ -2,6 +2,7 @@
 # Runs the whole benchmark suite and prints one summary table (docs/benchmarks.md):
 #   gateway_load.sh   gateway vs direct vs nginx (throughput, added latency, TTFT, CPU/request)
 #   memory.sh         gateway RSS idle / under load / with 10k idle connections
+#   plan_validate.sh  planner vs gateway + mock backends (per-region hit rate, TTFT p50)
 #   *_bench           every Google Benchmark binary built from bench/*_bench.cc in BUILD_DIR/bench
 # Usage: bench/run_all.sh BUILD_DIR        (BUILD_DIR holds regiongate and bench/*_bench)
 # Env:   BENCH_QUICK=1: 2 s wrk runs, 100 TTFT requests, 0.05 s per microbenchmark (CI smoke run);
@@ -32,6 +33,7 @@ run_part() {  # run_part NAME CMD...: stream the output, keep the SUMMARY lines
 
 run_part gateway_load "$HERE/gateway_load.sh" "$BUILD_DIR"
 run_part memory "$HERE/memory.sh" "$BUILD_DIR"
+run_part plan_validate "$HERE/plan_validate.sh" "$BUILD_DIR"
 
 micro=()
 while IFS= read -r b; do micro+=("$b"); done < <(find "$BUILD_DIR/bench" -maxdepth 1 -type f \
@@ -76,6 +78,7 @@ PY
 done
 
 echo "================ regiongate benchmark summary ($( [[ $MIN_TIME == 0.05 ]] && echo quick || echo full ) run, $(date -u +%FT%TZ), load avg $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '  %-22s %-40s %s\n' "part" "row" "figures (docs/benchmarks.md: how to read them)"
 awk -F'\t' '{ printf "  %-22s %-40s %s\n", $1, $2, $3 }' "$SUMMARY"
 if (( ${#failed[@]} > 0 )); then
   echo "FAILED: ${failed[*]}"

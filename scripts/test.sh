@@ -4,6 +4,8 @@
 #   2. the benchmarks once, briefly (they must build and run; numbers are not judged here)
 #   3. the whole suite again under ASan+UBSan (debug preset)      [skip: RG_SKIP_SANITIZERS=1]
 #   4. every libFuzzer target for a short run over its corpus       [skip: RG_SKIP_FUZZ=1]
+#   5. the concurrency suites under ThreadSanitizer (scripts/tsan.sh: builds only regiongate and
+#      those suites, ~6-11 min cold on 2 cores, ~1 min of tests)    [skip: RG_SKIP_TSAN=1]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
@@ -27,6 +29,11 @@ if [ "${RG_SKIP_SANITIZERS:-0}" != "1" ]; then
   stage "ASan+UBSan build and tests"
   bash scripts/build.sh debug
   ASAN_OPTIONS=detect_leaks=0 ctest --preset debug -j 2 --timeout 900
+fi
+
+if [ "${RG_SKIP_TSAN:-0}" != "1" ]; then
+  stage "TSan build and concurrency tests"
+  bash scripts/tsan.sh
 fi
 
 stage "release tests"

@@ -220,13 +220,14 @@ void Gateway::runHealthChecks() {
                 bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
                 req.set(bhttp::field::host, host);
                 req.set(bhttp::field::connection, "close");
-                c.stream.expires_after(timeout);
+                c.deadline.arm(timeout);
                 auto [wec, wn] = co_await bhttp::async_write(c.stream, req, use_nothrow);
                 if (!wec) {
                   bhttp::response<bhttp::string_body> res;
                   auto [rec, rn] = co_await bhttp::async_read(c.stream, c.buffer, res, use_nothrow);
                   ok = !rec && res.result_int() >= 200 && res.result_int() < 300;
                 }
+                c.deadline.disarm();
               }
               health->onActiveCheck(ok);
             },

@@ -4,7 +4,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
@@ -23,6 +22,8 @@ namespace regiongate::http {
 namespace {
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 using tcp = asio::ip::tcp;
+// Bounds each response write: a client that stops reading cannot hold the handler forever.
+constexpr std::chrono::milliseconds kWriteTimeout{60'000};
 }  // namespace
 
 std::string_view limitName(LimitKind k) {
@@ -62,8 +63,9 @@ asio::awaitable<bool> ResponseWriter::send(Response res) {
   res.version(version_);
   res.keep_alive(keep_alive_);
   res.prepare_payload();
-  stream_.expires_after(std::chrono::seconds(60));
+  deadline_.arm(kWriteTimeout);
   auto [ec, n] = co_await bhttp::async_write(stream_, res, use_nothrow);
+  deadline_.disarm();
   bytes_ += n;
   finished_ = !ec;
   co_return !ec;
@@ -86,8 +88,9 @@ asio::awaitable<bool> ResponseWriter::begin(bhttp::response<bhttp::empty_body> h
   head.keep_alive(keep_alive_);
   head.chunked(true);
   bhttp::response_serializer<bhttp::empty_body> sr{head};
-  stream_.expires_after(std::chrono::seconds(60));
+  deadline_.arm(kWriteTimeout);
   auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, use_nothrow);
+  deadline_.disarm();
   bytes_ += n;
   co_return !ec;
 }
@@ -95,17 +98,19 @@ asio::awaitable<bool> ResponseWriter::begin(bhttp::response<bhttp::empty_body> h
 asio::awaitable<bool> ResponseWriter::chunk(std::string_view data) {
   if (!started_ || finished_) co_return false;
   if (data.empty()) co_return true;  // an empty chunk would end the body
-  stream_.expires_after(std::chrono::seconds(60));
+  deadline_.arm(kWriteTimeout);
   auto [ec, n] = co_await asio::async_write(
       stream_, bhttp::make_chunk(asio::const_buffer(data.data(), data.size())), use_nothrow);
+  deadline_.disarm();
   bytes_ += n;
   co_return !ec;
 }
 
 asio::awaitable<bool> ResponseWriter::end() {
   if (!started_ || finished_) co_return false;
-  stream_.expires_after(std::chrono::seconds(60));
+  deadline_.arm(kWriteTimeout);
   auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), use_nothrow);
+  deadline_.disarm();
   bytes_ += n;
   finished_ = !ec;
   co_return !ec;
@@ -116,7 +121,7 @@ asio::awaitable<bool> ResponseWriter::end() {
 // Per-worker registry of live sessions so stop() can close idle keep-alive connections.
 // Touched only on its worker's thread.
 struct Session {
-  beast::tcp_stream* stream = nullptr;
+  tcp::socket* stream = nullptr;
   bool busy = false;  // a request is being read or handled
 };
 
@@ -124,22 +129,24 @@ struct HttpServer::Impl {
   struct Worker {
     std::unique_ptr<tcp::acceptor> acceptor;
     std::list<Session> sessions;
+    DeadlineService* deadlines = nullptr;
   };
   std::vector<Worker> workers;
 };
 
 namespace {
 
-asio::awaitable<void> writeLimitError(beast::tcp_stream& stream, unsigned version, unsigned status,
-                                      LimitKind kind, std::string_view message) {
+asio::awaitable<void> writeLimitError(tcp::socket& stream, Deadline& deadline, unsigned version,
+                                      unsigned status, LimitKind kind, std::string_view message) {
   Response res{static_cast<bhttp::status>(status), version};
   res.set(bhttp::field::content_type, "application/json");
   res.set(bhttp::field::connection, "close");
   res.keep_alive(false);
   res.body() = errorBody("invalid_request_error", limitName(kind), message);
   res.prepare_payload();
-  stream.expires_after(std::chrono::seconds(5));
+  deadline.arm(std::chrono::milliseconds(5000));
   co_await bhttp::async_write(stream, res, use_nothrow);
+  deadline.disarm();
 }
 
 }  // namespace
@@ -180,6 +187,7 @@ Status HttpServer::start() {
       bind_ep.port(port_);  // the other workers share the port picked by the first
     }
     impl_->workers[i].acceptor = std::move(acc);
+    impl_->workers[i].deadlines = &DeadlineService::of(contexts_.back()->get_executor());
   }
 
   for (size_t i = 0; i < n; ++i) {
@@ -202,11 +210,12 @@ Status HttpServer::start() {
               if (options_.on_limit) options_.on_limit(LimitKind::TooManyConnections);
               asio::co_spawn(
                   acceptor.get_executor(),
-                  [s = std::make_shared<beast::tcp_stream>(std::move(socket))]() -> asio::awaitable<void> {
-                    co_await writeLimitError(*s, 11, 503, LimitKind::TooManyConnections,
+                  [s = std::move(socket), worker]() mutable -> asio::awaitable<void> {
+                    Deadline dl(*worker->deadlines, s);
+                    co_await writeLimitError(s, dl, 11, 503, LimitKind::TooManyConnections,
                                              "the gateway is at its connection limit; retry later");
                     boost::system::error_code e2;
-                    s->socket().shutdown(tcp::socket::shutdown_both, e2);
+                    s.shutdown(tcp::socket::shutdown_both, e2);
                   },
                   asio::detached);
               continue;
@@ -230,10 +239,12 @@ Status HttpServer::start() {
 asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* worker_ptr,
                                           size_t worker_index) {
   auto* worker = static_cast<Impl::Worker*>(worker_ptr);
-  beast::tcp_stream stream(std::move(socket));
+  tcp::socket& stream = socket;
+  // One coarse deadline per connection (deadline.h): idle wait, request read and every response
+  // write each arm it; no timer system call per request.
+  Deadline deadline(*worker->deadlines, stream);
   worker->sessions.push_back(Session{&stream, false});
   auto self_it = std::prev(worker->sessions.end());
-  asio::steady_timer read_timer(stream.get_executor());
   beast::flat_buffer buffer;
   buffer.max_size(options_.max_header_bytes + options_.max_body_bytes + 4096);
 
@@ -242,36 +253,28 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* wo
     self_it->busy = false;
     // Idle keep-alive wait: the first byte of the next request must come within idle_timeout.
     if (buffer.size() == 0) {
-      stream.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
+      deadline.arm(std::chrono::milliseconds(options_.idle_timeout_ms));
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+      deadline.disarm();
       if (ec) break;  // closed, idle timeout, or stop: nothing to answer
       buffer.commit(n);
     }
     self_it->busy = true;
     // From the first byte, the whole request must arrive within read_timeout (slowloris guard).
-    // A separate timer cancels the read (tcp_stream's own expiry would close the socket and we
-    // could not answer 408).
-    stream.expires_never();
-    bool timed_out = false;
-    read_timer.expires_after(std::chrono::milliseconds(options_.read_timeout_ms));
-    read_timer.async_wait([&stream, &timed_out](boost::system::error_code tec) {
-      if (tec) return;  // cancelled: the request arrived in time (frame may be gone: touch nothing)
-      timed_out = true;
-      boost::system::error_code ignored;
-      stream.socket().cancel(ignored);
-    });
+    // The deadline cancels the read without closing the socket, so we can still answer 408.
+    deadline.arm(std::chrono::milliseconds(options_.read_timeout_ms));
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(options_.max_header_bytes);
     parser.body_limit(options_.max_body_bytes);
     auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
     if (!ec && options_.head_filter) {
       if (auto refusal = options_.head_filter(parser.get().base(), worker_index)) {
-        read_timer.cancel();
         refusal->version(parser.get().version());
         refusal->keep_alive(false);  // the unread body is still on the wire
         refusal->prepare_payload();
-        stream.expires_after(std::chrono::seconds(5));
+        deadline.arm(std::chrono::milliseconds(5000));
         co_await bhttp::async_write(stream, *refusal, use_nothrow);
+        deadline.disarm();
         break;
       }
     }
@@ -279,12 +282,13 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* wo
       auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
       ec = ec2;
     }
-    read_timer.cancel();
-    if (timed_out) ec = beast::error::timeout;
+    if (deadline.timedOut(ec) || (ec && deadline.expired())) ec = beast::error::timeout;
+    deadline.disarm();
     if (ec) {
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
           ec == asio::error::connection_reset)
         break;
+      if (ec == asio::error::operation_aborted && stopping_) break;
       LimitKind kind = LimitKind::BadRequest;
       unsigned status = 400;
       std::string msg = "malformed HTTP request: " + ec.message();
@@ -302,12 +306,12 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* wo
         msg = "the request did not arrive within " + std::to_string(options_.read_timeout_ms) + " ms";
       }
       if (options_.on_limit) options_.on_limit(kind);
-      co_await writeLimitError(stream, 11, status, kind, msg);
+      co_await writeLimitError(stream, deadline, 11, status, kind, msg);
       break;
     }
     Request req = parser.release();
     bool keep_alive = req.keep_alive() && !stopping_;
-    ResponseWriter writer(stream, keep_alive, req.version());
+    ResponseWriter writer(stream, deadline, keep_alive, req.version());
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     co_await handler_(req, writer, worker_index);
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -317,9 +321,10 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* wo
     }
     if (!writer.finished() || !writer.keepAlive()) break;
   }
+  deadline.disarm();
   boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.close();
+  stream.shutdown(tcp::socket::shutdown_send, ignored);
+  stream.close(ignored);
   worker->sessions.erase(self_it);
   active_connections_.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -334,7 +339,7 @@ void HttpServer::stop(uint32_t deadline_ms) {
         boost::system::error_code ec;
         if (worker->acceptor) worker->acceptor->close(ec);
         for (auto& s : worker->sessions)
-          if (!s.busy) s.stream->socket().cancel(ec);  // idle keep-alive: close now
+          if (!s.busy) s.stream->cancel(ec);  // idle keep-alive: close now
       });
     }
     // Drain: in-flight requests finish (bounded by the deadline).

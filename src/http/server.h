@@ -10,7 +10,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -24,6 +23,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "http/deadline.h"
 
 namespace regiongate::http {
 
@@ -38,8 +38,10 @@ using Response = bhttp::response<bhttp::string_body>;
 // Lifetime: valid only during the handler call; owned by the connection. Thread: its worker.
 class ResponseWriter {
 public:
-  ResponseWriter(beast::tcp_stream& stream, bool keep_alive, unsigned version)
-      : stream_(stream), keep_alive_(keep_alive), version_(version) {}
+  // `deadline` bounds each write (60 s); it is the connection's and must be disarmed.
+  ResponseWriter(asio::ip::tcp::socket& stream, Deadline& deadline, bool keep_alive,
+                 unsigned version)
+      : stream_(stream), deadline_(deadline), keep_alive_(keep_alive), version_(version) {}
 
   // Sends a complete response (Content-Length set here). Returns false if the client is gone.
   asio::awaitable<bool> send(Response res);
@@ -58,12 +60,13 @@ public:
   unsigned status() const { return status_; }
   unsigned version() const { return version_; }
   uint64_t bytesWritten() const { return bytes_; }
-  // The connection's stream, for handlers that must watch the socket themselves (the mock
-  // backend's hang fault waits for the client to go away). Same lifetime as the writer.
-  beast::tcp_stream& stream() { return stream_; }
+  // The connection's socket, for handlers that must watch it themselves (the mock backend's
+  // hang fault waits for the client to go away). Same lifetime as the writer.
+  asio::ip::tcp::socket& stream() { return stream_; }
 
 private:
-  beast::tcp_stream& stream_;
+  asio::ip::tcp::socket& stream_;
+  Deadline& deadline_;
   bool keep_alive_;
   unsigned version_;
   bool started_ = false;

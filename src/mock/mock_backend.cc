@@ -275,7 +275,7 @@ asio::awaitable<void> MockBackend::Impl::inference(http::Request& req, http::Res
     entry.fault = "hang";
     writeLog(entry);
     // Never answer: wait until the client closes (or sends more), then drop the connection.
-    auto& sock = out.stream().socket();
+    auto& sock = out.stream();
     co_await sock.async_wait(tcp::socket::wait_read, use_nothrow);
     out.setKeepAlive(false);
     boost::system::error_code ec;

@@ -6,13 +6,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "http/deadline.h"
 
 namespace regiongate::upstream {
 
@@ -20,8 +20,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 
 struct Connection {
-  explicit Connection(asio::any_io_executor ex) : stream(ex) {}
-  beast::tcp_stream stream;
+  Connection(asio::any_io_executor ex, http::DeadlineService& deadlines)
+      : stream(std::move(ex)), deadline(deadlines, stream) {}
+  asio::ip::tcp::socket stream;
+  http::Deadline deadline;    // connect, per-try and body timeouts (coarse, no syscall per arm)
   beast::flat_buffer buffer;  // bytes read past the previous response stay with the connection
   uint64_t requests = 0;      // requests sent on it (0 = fresh)
 };
@@ -43,6 +45,7 @@ public:
 
 private:
   asio::any_io_executor ex_;
+  http::DeadlineService* deadlines_;
   std::string host_;
   uint16_t port_;
   size_t max_idle_;

@@ -22,16 +22,18 @@ asio::awaitable<Status> Exchange::sendAndReadHead(const bhttp::request<bhttp::st
                                                   bool* reused_failed) {
   bool reused = conn_->requests > 0;
   conn_->requests++;
-  conn_->stream.expires_after(per_try);
+  auto& deadline = conn_->deadline;
+  deadline.arm(per_try);
   auto [wec, wn] = co_await bhttp::async_write(conn_->stream, req, use_nothrow);
   if (!wec) {
-    parser_ = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
+    parser_.emplace();
     parser_->body_limit(boost::none);
     auto [rec, rn] = co_await bhttp::async_read_header(conn_->stream, conn_->buffer, *parser_, use_nothrow);
-    if (!rec) co_return Status{};
     wec = rec;
   }
-  if (wec == beast::error::timeout)
+  deadline.disarm();
+  if (!wec) co_return Status{};
+  if (deadline.expired())
     co_return upstreamError("upstream_timeout", "no response head within " +
                                                     std::to_string(per_try.count()) + " ms");
   // A reused connection closed by the server before it read anything: safe to send again.
@@ -66,26 +68,52 @@ asio::awaitable<Status> Exchange::start(const bhttp::request<bhttp::string_body>
   co_return co_await sendAndReadHead(req, left, &reused_failed);
 }
 
+boost::system::error_code Exchange::drainBuffered() {
+  auto& body = parser_->get().body();
+  boost::system::error_code ec;
+  for (int guard = 0; guard < 4096 && conn_->buffer.size() > 0 && body.size > 0 &&
+                      !parser_->is_done();
+       ++guard) {
+    size_t used = parser_->put(conn_->buffer.data(), ec);
+    conn_->buffer.consume(used);
+    if (ec == bhttp::error::need_more || ec == bhttp::error::need_buffer) return {};
+    if (ec) return ec;
+    if (used == 0) break;
+  }
+  return {};
+}
+
 asio::awaitable<Result<std::string_view>> Exchange::next(std::chrono::milliseconds timeout) {
   if (!parser_ || !conn_) co_return upstreamError("bad_response", "no upstream response");
   if (parser_->is_done()) co_return std::string_view{};
   auto& body = parser_->get().body();
-  conn_->stream.expires_after(timeout);
+  body.data = buf_;
+  body.size = sizeof(buf_);
+  auto broken = [&](const boost::system::error_code& ec) {
+    Error e = upstreamError(conn_->deadline.expired() ? "upstream_timeout" : "upstream_reset",
+                            "upstream body: " + ec.message());
+    e.retryable = false;  // bytes may already be with the client
+    return e;
+  };
+  // First hand out what is already buffered, without I/O or a suspension: one upstream read
+  // often holds several HTTP chunks (several SSE events), and they leave as one piece (one
+  // write to the client instead of one per chunk).
+  if (auto ec = drainBuffered()) co_return broken(ec);
+  size_t got = sizeof(buf_) - body.size;
+  if (got > 0 || parser_->is_done()) co_return std::string_view(buf_, got);
+  conn_->deadline.arm(timeout);
   // read_some returns as soon as some body bytes (or only framing, e.g. a chunk header) were
   // parsed: loop until there is body to hand out, so a stream flows chunk by chunk.
-  size_t got = 0;
   for (int guard = 0; guard < 4096 && got == 0 && !parser_->is_done(); ++guard) {
-    body.data = buf_;
-    body.size = sizeof(buf_);
     auto [ec, n] = co_await bhttp::async_read_some(conn_->stream, conn_->buffer, *parser_, use_nothrow);
-    if (ec && ec != bhttp::error::need_buffer) {
-      Error e = upstreamError(ec == beast::error::timeout ? "upstream_timeout" : "upstream_reset",
-                              "upstream body: " + ec.message());
-      e.retryable = false;  // bytes may already be with the client
-      co_return e;
+    if (!ec || ec == bhttp::error::need_buffer) ec = drainBuffered();
+    if (ec) {
+      conn_->deadline.disarm();
+      co_return broken(ec);
     }
     got = sizeof(buf_) - body.size;
   }
+  conn_->deadline.disarm();
   co_return std::string_view(buf_, got);
 }
 
@@ -113,7 +141,7 @@ void Exchange::finish() {
     pool_.release(std::move(conn_));
   } else {
     boost::system::error_code ignored;
-    conn_->stream.socket().close(ignored);
+    conn_->stream.close(ignored);
     conn_.reset();
   }
 }

@@ -7,6 +7,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "upstream/connection_pool.h"
@@ -41,11 +42,13 @@ public:
   void finish();
 
 private:
+  // Parses body bytes already in the connection's buffer into buf_ (no I/O).
+  boost::system::error_code drainBuffered();
   asio::awaitable<Status> sendAndReadHead(const bhttp::request<bhttp::string_body>& req,
                                           std::chrono::milliseconds per_try, bool* reused_failed);
   ConnectionPool& pool_;
   std::unique_ptr<Connection> conn_;
-  std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser_;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
   char buf_[16 * 1024];
 };
 

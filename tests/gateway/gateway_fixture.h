@@ -39,6 +39,7 @@ struct GatewaySettings {
   std::string policy = "round_robin";
   std::string audit_sink = "sqlite";
   std::string audit_extra;  // extra keys inside `audit: { ... }`, e.g. ", wait_durable: false"
+  std::string limits_extra;  // extra keys inside `limits: { ... }`, e.g. ", max_connections: 9"
   std::string extra_yaml;
 };
 
@@ -91,7 +92,7 @@ public:
       << "residency: { on_violation: " << s.on_violation << " }\n"
       << "audit: { dir: " << dir_ << "/audit, sink: " << s.audit_sink << s.audit_extra << " }\n"
       << "limits: { max_body_bytes: " << s.max_body_bytes << ", read_timeout_ms: " << s.read_timeout_ms
-      << " }\n"
+      << s.limits_extra << " }\n"
       << s.extra_yaml;
     return y.str();
   }
