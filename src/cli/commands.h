@@ -17,5 +17,6 @@ Run addAuditCommand(CLI::App& app);
 Run addPlanCommand(CLI::App& app);
 Run addParityCommand(CLI::App& app);
 Run addRolloutCommand(CLI::App& app);
+Run addPlanValidateCommand(CLI::App& app);
 
 }  // namespace regiongate::cli

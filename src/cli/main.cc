@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   add(addPlanCommand);
   add(addParityCommand);
   add(addRolloutCommand);
+  add(addPlanValidateCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -57,6 +57,8 @@ Run addMockBackendCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--time-scale", o.latency.time_scale,
                   "Multiplies every modelled time (0 = instant, no timers)")->capture_default_str();
+  cmd->add_flag("--serial-prefill", o.latency.serial_prefill,
+                "Prefill one prompt at a time, FIFO (the planner's instance model)");
   cmd->add_option("--output-tokens", o.output_tokens, "Tokens generated per request")
       ->capture_default_str();
   cmd->add_option("--stream-usage", a->stream_usage,

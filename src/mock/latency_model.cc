@@ -27,7 +27,12 @@ LatencyPlan LatencyModel::admit(uint64_t uncached_prompt_tokens, uint32_t output
   if (s == 0) return plan;
   const int64_t now = clock_.nowNanos();
   auto slot = std::min_element(slot_free_at_.begin(), slot_free_at_.end());
-  const int64_t start = std::max(now, *slot);
+  int64_t start = std::max(now, *slot);
+  if (params_.serial_prefill) {
+    // FIFO: this prefill follows the previous admitted one (admissions are serialised).
+    start = std::max(start, prefill_free_at_);
+    prefill_free_at_ = start + static_cast<int64_t>(std::llround(plan.prefill_ms * 1e6));
+  }
   plan.queue_ms = static_cast<double>(start - now) / 1e6;
   const double service_ms = plan.totalMs() - plan.queue_ms;
   *slot = start + static_cast<int64_t>(std::llround(service_ms * 1e6));

@@ -9,6 +9,13 @@
 // computed once, at admission, with no callbacks). Every duration is multiplied by time_scale
 // (0 = instant). A slot stays reserved for the planned service time even if the client leaves.
 //
+// Opt-in `serial_prefill` (the planner's instance model, docs/planner.md): prompts are prefilled
+// one at a time, FIFO, on top of the slot limit. A request starts its prefill when a slot is free
+// AND the previous admitted request's prefill has finished; decode is concurrent. The slot is held
+// from prefill start to the last token, so the schedule is the simulator's (sim/instance.h) with
+// the KV-cache lookup done at admission instead of at prefill start. Off by default: the default
+// model runs up to batch_slots prefills in parallel.
+//
 // Defaults: calibrated from data/splitwise_perf_model.csv (llama2-70b, a100-80gb, TP=2,
 // batch_size=1; least-squares fit of prompt_time on prompt_size, mean token_time); see
 // docs/mock-backend.md.
@@ -27,6 +34,11 @@ struct LatencyParams {
   double ttft_fixed_ms = 8.58;
   uint32_t batch_slots = 16;
   double time_scale = 1.0;
+  bool serial_prefill = false;  // one prefill at a time, FIFO (the planner's model); see above
+  // Streaming: send token i at admission + tokenReadyMs(i) (absolute deadlines). Off: sleep
+  // decode_ms_per_token after each chunk is written, so time spent writing adds up (a few % at
+  // sub-millisecond scaled token times).
+  bool exact_pacing = false;
 };
 
 // The schedule of one admitted request, in (scaled) milliseconds from admission.
@@ -62,6 +74,7 @@ private:
   const Clock& clock_;
   std::vector<int64_t> slot_free_at_;  // nanos when each slot frees
   std::vector<int64_t> pending_starts_;  // start times of queued requests (pruned lazily)
+  int64_t prefill_free_at_ = 0;          // serial_prefill: nanos when the running prefill ends
 };
 
 }  // namespace regiongate::mock

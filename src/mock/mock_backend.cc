@@ -39,6 +39,15 @@ asio::awaitable<void> sleepMs(double ms) {
   co_await timer.async_wait(use_nothrow);
 }
 
+// Until `ms` after `from` (LatencyParams::exact_pacing: no drift from the time spent writing).
+asio::awaitable<void> sleepUntil(std::chrono::steady_clock::time_point from, double ms) {
+  const auto at = from + std::chrono::microseconds(std::llround(ms * 1000));
+  if (at <= std::chrono::steady_clock::now()) co_return;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_at(at);
+  co_await timer.async_wait(use_nothrow);
+}
+
 std::string hex16(uint64_t v) {
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
@@ -310,10 +319,13 @@ asio::awaitable<void> MockBackend::Impl::inference(http::Request& req, http::Res
   const std::string_view finish =
       r.max_tokens && *r.max_tokens < opts.output_tokens ? "length" : "stop";
   LatencyPlan plan;
+  bool exact_pacing = false;
   {
     std::lock_guard lock(latency_mu);
     plan = latency.admit(n_prompt - cached, out_n);
+    exact_pacing = latency.params().exact_pacing;
   }
+  const auto admitted = std::chrono::steady_clock::now();
   prompt_tokens.fetch_add(n_prompt, std::memory_order_relaxed);
   cached_tokens.fetch_add(cached, std::memory_order_relaxed);
   completion_tokens.fetch_add(out_n, std::memory_order_relaxed);
@@ -358,7 +370,10 @@ asio::awaitable<void> MockBackend::Impl::inference(http::Request& req, http::Res
     co_return;
   }
 
-  co_await sleepMs(plan.ttftMs());
+  if (exact_pacing)
+    co_await sleepUntil(admitted, plan.ttftMs());
+  else
+    co_await sleepMs(plan.ttftMs());
   bhttp::response<bhttp::empty_body> head{bhttp::status::ok, out.version()};
   head.set(bhttp::field::content_type, "text/event-stream");
   head.set(bhttp::field::cache_control, "no-cache");
@@ -366,7 +381,10 @@ asio::awaitable<void> MockBackend::Impl::inference(http::Request& req, http::Res
   if (!co_await out.begin(std::move(head))) co_return;
   const uint32_t cut = std::max<uint32_t>(1, out_n / 2);
   for (uint32_t i = 0; i < out_n; ++i) {
-    if (i > 0) co_await sleepMs(plan.decode_ms_per_token);
+    if (i > 0 && exact_pacing)
+      co_await sleepUntil(admitted, plan.tokenReadyMs(i));
+    else if (i > 0)
+      co_await sleepMs(plan.decode_ms_per_token);
     std::string delta = i == 0 ? std::string(words[i]) : " " + std::string(words[i]);
     std::string_view fin = i + 1 == out_n ? finish : std::string_view{};
     if (!co_await out.chunk(sseEvent(chunkBody(meta, delta, i == 0, fin)))) co_return;

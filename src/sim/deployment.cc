@@ -58,8 +58,11 @@ Deployment parse(const YAML::Node& root) {
   d.time_scale = positive(root, "time_scale", "", 1.0);
   d.proof_date = get<std::string>(root, "proof_date", "", "");
   if (auto r = root["routing"]) {
-    checkKeys(r, "routing", {"policy"});
+    checkKeys(r, "routing", {"policy", "candidate_info"});
     d.policy = get<std::string>(r, "policy", "routing", d.policy);
+    d.candidate_info = get<std::string>(r, "candidate_info", "routing", d.candidate_info);
+    if (d.candidate_info != "simulator" && d.candidate_info != "gateway")
+      fail(r["candidate_info"], "routing.candidate_info", "expected simulator or gateway");
   }
   if (auto g = root["gateway"]) {
     checkKeys(g, "gateway", {"region"});

@@ -45,6 +45,12 @@ struct Deployment {
   std::string description;
   std::string model = "llama-3.1-8b";
   std::string policy = "cache_aware";
+  // What the policy is told about each candidate (routing.candidate_info). "simulator" (default):
+  // the instance's queue estimate and prefill rate (Candidate::queue_ms, queue_known) and a prefix
+  // index as large as the instances' KV caches. "gateway": what the gateway's proxy gives it today
+  // -- in-flight counts only -- and the gateway's default PolicyOptions (prefix index of 65536
+  // blocks), so the plan routes as the running gateway does (`regiongate plan-validate`).
+  std::string candidate_info = "simulator";
   std::string gateway_region;  // where the gateway decrypts requests ("" = not stated)
   double time_scale = 1.0;     // trace arrivals multiplied by this
   double rollout_gate_cost_usd = 0;  // operational cost of one per-region rollout gate

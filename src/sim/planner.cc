@@ -79,6 +79,8 @@ Result<Layout> buildLayout(const Deployment& d, const Config& cfg) {
 
 routing::PolicyOptions planPolicyOptions(const Deployment& d, const Trace& t) {
   routing::PolicyOptions po;
+  // As the gateway's proxy builds its policies (gateway/proxy.cc: PolicyOptions{}).
+  if (d.candidate_info == "gateway") return po;
   // The index remembers about as many blocks as the instances can hold (docs/planner.md).
   uint64_t blocks = 0;
   for (const auto& r : d.regions) blocks += uint64_t(r.instances) * (r.params.kv_tokens / t.tokens_per_block);
@@ -94,6 +96,12 @@ Result<PlanReport> runPlan(const Deployment& d, const Trace& original, const Pro
   auto layout = buildLayout(d, **cfg);
   if (!layout) return layout.error();
   Layout& l = *layout;
+  if (d.candidate_info == "gateway") {
+    l.configured.expose_queue = false;
+    l.pooled.expose_queue = false;
+    l.configured.learn_at_first_token = true;
+    l.pooled.learn_at_first_token = true;
+  }
   ManualClock policy_clock;
   if (!routing::makePolicy(d.policy, {}, policy_clock))
     return Error::config("unknown routing policy '" + d.policy + "'");
@@ -130,6 +138,8 @@ Result<PlanReport> runPlan(const Deployment& d, const Trace& original, const Pro
   const size_t buckets = size_t(std::ceil(rep.span_s / rep.bucket_s));
   const double hours = span_ms / 3.6e6;
   rep.total = summarise(iso, {});
+  rep.outcomes = iso.outcomes;
+  for (const auto& inst : l.configured.instances) rep.instance_names.push_back(inst.name);
   rep.pooled_total = summarise(pooled, {});
 
   // Regions.

@@ -79,6 +79,9 @@ struct PlanReport {
   size_t residency_errors = 0;
   size_t residency_warnings = 0;
   std::string residency_table;
+  // Per request, as configured, in trace order (instance = index in `instance_names`).
+  std::vector<RequestOutcome> outcomes;
+  std::vector<std::string> instance_names;  // "<region>-<i>", regions in file order
 };
 
 Result<PlanReport> runPlan(const Deployment& deployment, const Trace& trace,

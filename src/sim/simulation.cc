@@ -119,7 +119,7 @@ private:
     size_t k = policy_.pick(rr, cands_);
     if (k >= cands_.size()) k = 0;
     const uint32_t id = cands_[k].endpoint;
-    policy_.onRouted(rr, id);
+    if (!config_.learn_at_first_token) policy_.onRouted(rr, id);
     out.instance = id;
 
     Instance& inst = instances_[id];
@@ -165,7 +165,12 @@ private:
     RequestOutcome& out = result_.outcomes[req];
     const double now = nowMs();
     out.ttft_ms = now - r.arrival_ms;
-    policy_.onCompleted(id, routeRequest(r, out.pool), out.ttft_ms, out.cached_tokens);
+    routing::RouteRequest rr = routeRequest(r, out.pool);
+    if (config_.learn_at_first_token) {
+      rr.now_nanos = toNanos(r.arrival_ms);  // the gateway passes the request's start time
+      policy_.onRouted(rr, id);
+    }
+    policy_.onCompleted(id, rr, out.ttft_ms, out.cached_tokens);
     inst.prefilling_ = false;
     double decode = inst.params().decode_ms_per_token * double(r.output_tokens > 0 ? r.output_tokens - 1 : 0);
     inst.decode_ms_ += decode;

@@ -56,6 +56,10 @@ struct SimConfig {
   // Give the policy each candidate's queue estimate (Candidate::queue_ms, queue_known) and
   // prefill rate. The gateway can estimate both from the requests it has in flight.
   bool expose_queue = true;
+  // Call policy.onRouted when the request's first token is out instead of when it is routed: the
+  // gateway's proxy tells the policy where a request went only when the upstream's response head
+  // arrives (gateway/proxy.cc), so requests routed meanwhile do not see its prefix there yet.
+  bool learn_at_first_token = false;
 };
 
 constexpr uint32_t kNoInstance = std::numeric_limits<uint32_t>::max();
