@@ -59,6 +59,8 @@ public:
   void stop();
 
   const std::string& replicaId() const { return replica_id_; }
+  // False for sink none (submit is a no-op that reports durable at once).
+  bool enabled() const { return !none_; }
 
 private:
   AuditLog() = default;

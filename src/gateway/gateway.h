@@ -32,8 +32,28 @@ struct GatewayOptions {
 };
 
 // Per-worker state. Thread: touched only by its worker's io_context thread.
+// Exact-match cache of authenticated bearer keys (see Gateway::tenantFor). Equality is
+// constant-time so a probe cannot learn a cached key's prefix from timing.
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+};
+struct KeyEqual {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const;
+};
+
 struct WorkerState {
   SnapshotPtr snapshot;
+  // Valid keys seen on this worker -> tenant index, for snapshot `key_cache_generation` only.
+  std::unordered_map<std::string, uint32_t, KeyHash, KeyEqual> key_cache;
+  uint64_t key_cache_generation = UINT64_MAX;
+  // Endpoint index -> its pool, for snapshot `endpoint_pools_generation` only.
+  std::vector<upstream::ConnectionPool*> endpoint_pools;
+  uint64_t endpoint_pools_generation = UINT64_MAX;
+  // Scratch for one synchronous pick (no co_await between filling and using them).
+  std::vector<routing::Candidate> scratch_candidates;
+  std::vector<uint8_t> scratch_probe;
   std::unique_ptr<routing::Policy> policy;
   std::string policy_name;
   // keyed by "host:port" so pools survive reloads that keep the endpoint
@@ -72,7 +92,11 @@ private:
   asio::awaitable<void> handleAdmin(http::Request& req, http::ResponseWriter& out);
   asio::awaitable<void> handleModels(http::Request& req, http::ResponseWriter& out, WorkerState& w,
                                      uint32_t tenant);
-  upstream::ConnectionPool& poolFor(WorkerState& w, const EndpointConfig& ep, size_t worker);
+  upstream::ConnectionPool& poolFor(WorkerState& w, uint32_t endpoint, size_t worker);
+  // Tenant index for a bearer key (kNone if unknown). SHA-256 of the key once per worker and
+  // config generation; later requests with the same key hit a per-worker cache. Unknown keys
+  // are never cached (always hashed), so the cache holds at most the configured tenants' keys.
+  uint32_t tenantFor(WorkerState& w, std::string_view key);
   void installSnapshot(SnapshotPtr snap);
   void runHealthChecks();
   void updateHealthGauges();

@@ -30,8 +30,7 @@ namespace bhttp = boost::beast::http;
 namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-// Internal request-head note from filterHead to handle (never read from clients: erased first).
-constexpr std::string_view kTenantNote = "x-regiongate-internal-tenant";
+constexpr size_t kKeyCacheMax = 4096;
 
 std::string_view bearerKey(const bhttp::request_header<>& head) {
   auto it = head.find(bhttp::field::authorization);
@@ -71,7 +70,18 @@ struct DurableWait {
 
 }  // namespace
 
-upstream::ConnectionPool& Gateway::poolFor(WorkerState& w, const EndpointConfig& ep, size_t worker) {
+bool KeyEqual::operator()(std::string_view a, std::string_view b) const {
+  return constantTimeEquals(a, b);
+}
+
+upstream::ConnectionPool& Gateway::poolFor(WorkerState& w, uint32_t endpoint, size_t worker) {
+  const Snapshot& snap = *w.snapshot;
+  if (w.endpoint_pools_generation != snap.generation) {
+    w.endpoint_pools.assign(snap.config->endpoints.size(), nullptr);
+    w.endpoint_pools_generation = snap.generation;
+  }
+  if (auto* p = w.endpoint_pools[endpoint]) return *p;
+  const EndpointConfig& ep = snap.config->endpoints[endpoint];
   std::string key = ep.host + ":" + std::to_string(ep.port);
   auto it = w.pools.find(key);
   if (it == w.pools.end()) {
@@ -79,7 +89,22 @@ upstream::ConnectionPool& Gateway::poolFor(WorkerState& w, const EndpointConfig&
         server_->worker(worker).get_executor(), ep.host, ep.port, ep.max_connections);
     it = w.pools.emplace(std::move(key), std::move(pool)).first;
   }
+  w.endpoint_pools[endpoint] = it->second.get();
   return *it->second;
+}
+
+uint32_t Gateway::tenantFor(WorkerState& w, std::string_view key) {
+  const Snapshot& snap = *w.snapshot;
+  if (w.key_cache_generation != snap.generation) {
+    w.key_cache.clear();
+    w.key_cache_generation = snap.generation;
+  }
+  if (key.empty()) return residency::ResidencyIndex::kNone;
+  if (auto it = w.key_cache.find(key); it != w.key_cache.end()) return it->second;
+  uint32_t tenant = snap.residency->tenantIndexForKey(key);
+  if (tenant != residency::ResidencyIndex::kNone && w.key_cache.size() < kKeyCacheMax)
+    w.key_cache.emplace(std::string(key), tenant);
+  return tenant;
 }
 
 std::string Gateway::newRequestId(WorkerState& w, size_t worker) {
@@ -90,24 +115,21 @@ std::string Gateway::newRequestId(WorkerState& w, size_t worker) {
 // Phase 2, before the body is read: authenticate, and refuse tenants whose jurisdiction does not
 // contain this gateway's own region (421: the request must not even be decrypted/read here).
 std::optional<http::Response> Gateway::filterHead(bhttp::request_header<>& head, size_t worker) {
-  head.erase(kTenantNote);  // only the gateway itself may write this note
   std::string_view target = head.target();
   if (target.substr(0, 4) != "/v1/") return std::nullopt;  // 404 later, no secrets involved
-  const auto& snap = *workers_[worker].snapshot;
+  WorkerState& w = workers_[worker];
+  const auto& snap = *w.snapshot;
   std::string_view key = bearerKey(head);
   if (key.empty()) {
     metrics_.errors.with({"authentication_error"}).inc();
     return errorResponse(401, "authentication_error", "missing_api_key",
                          "send the tenant key as 'Authorization: Bearer KEY'");
   }
-  uint32_t tenant = snap.residency->tenantIndexForKey(key);
+  uint32_t tenant = tenantFor(w, key);
   if (tenant == residency::ResidencyIndex::kNone) {
     metrics_.errors.with({"authentication_error"}).inc();
     return errorResponse(401, "authentication_error", "invalid_api_key", "unknown API key");
   }
-  // Hand the tenant to the handler so the key is hashed once per request; the note carries the
-  // snapshot generation, and the handler re-authenticates if a reload landed in between.
-  head.set(kTenantNote, std::to_string(snap.generation) + ":" + std::to_string(tenant));
   if (!snap.residency->ingressAllowed(tenant)) {
     const auto& j = snap.residency->jurisdictionOf(tenant);
     metrics_.errors.with({"misdirected_request"}).inc();
@@ -170,17 +192,9 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   }
 
   // ---- 2. authenticate (filterHead already refused unknown keys and wrong ingress; the worker
-  // may have received a new snapshot in between, so look the tenant up again in ours).
-  uint32_t tenant = residency::ResidencyIndex::kNone;
-  if (auto note = req.find(kTenantNote); note != req.end()) {
-    std::string_view v = note->value();
-    auto colon = v.find(':');
-    if (colon != std::string_view::npos && v.substr(0, colon) == std::to_string(snap.generation))
-      tenant = static_cast<uint32_t>(std::strtoul(std::string(v.substr(colon + 1)).c_str(), nullptr, 10));
-    if (tenant >= cfg.tenants.size()) tenant = residency::ResidencyIndex::kNone;
-  }
-  if (tenant == residency::ResidencyIndex::kNone)
-    tenant = snap.residency->tenantIndexForKey(bearerKey(req.base()));
+  // may have received a new snapshot in between, so look the tenant up again in ours: a cache
+  // hit, the key was hashed once for this generation).
+  uint32_t tenant = tenantFor(w, bearerKey(req.base()));
   if (tenant == residency::ResidencyIndex::kNone) {
     metrics_.errors.with({"authentication_error"}).inc();
     co_await out.send(errorResponse(401, "authentication_error", "invalid_api_key", "unknown API key"));
@@ -188,13 +202,16 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   }
   const TenantConfig& tcfg = cfg.tenants[tenant];
   const JurisdictionConfig& jur = snap.residency->jurisdictionOf(tenant);
-  std::vector<std::pair<std::string, std::string>> base_headers = {
-      {"x-regiongate-request-id", request_id}, {"x-regiongate-jurisdiction", jur.name}};
+  // (Built only on the paths that need them: the success path formats its head by hand.)
+  auto base_headers = [&]() {
+    return std::vector<std::pair<std::string, std::string>>{
+        {"x-regiongate-request-id", request_id}, {"x-regiongate-jurisdiction", jur.name}};
+  };
 
   auto fail = [&](unsigned status, std::string_view type, std::string_view code,
                   std::string message, std::string extra = {}) -> asio::awaitable<void> {
     metrics_.errors.with({type}).inc();
-    co_await out.sendJson(status, errorBody(type, code, message, extra), base_headers);
+    co_await out.sendJson(status, errorBody(type, code, message, extra), base_headers());
   };
 
   if (is_models) {
@@ -272,29 +289,46 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   if (tcfg.store_text) rec.prompt_text = body.canonical_text;
 
   std::vector<uint32_t> tried;
-  std::vector<std::string> regions_tried;
   int64_t upstream_wait_ns = 0;  // time awaiting upstream bytes (for the overhead metric)
   std::string last_error;
   uint32_t max_tries = 1 + cfg.routing.retries;
-  std::unique_ptr<upstream::Exchange> ex;
+  std::optional<upstream::Exchange> ex;
   uint32_t chosen = UINT32_MAX;
   bool chosen_probe = false;
   int64_t min_retry_after = 0;
-  std::string first_region;
 
-  bhttp::request<bhttp::string_body> up;
-  up.version(11);
-  up.method(req.method());
-  up.set(bhttp::field::content_type, "application/json");
-  up.set(bhttp::field::accept, body.stream ? "text/event-stream" : "application/json");
-  up.set("x-regiongate-request-id", request_id);
-  up.body() = std::move(req.body());
-  up.prepare_payload();
+  // The upstream request is serialized by hand (no Beast fields on the hot path): the head is
+  // rebuilt per attempt (target, host and credential are the endpoint's); the body is the
+  // client's, unchanged.
+  const std::string up_body = std::move(req.body());
+  std::string up_head;
+  auto buildUpstreamHead = [&](const EndpointConfig& ep) {
+    up_head.clear();
+    up_head += std::string_view(req.method_string());
+    up_head += ' ';
+    up_head += ep.base_path;
+    up_head += target;
+    up_head += " HTTP/1.1\r\nHost: ";
+    up_head += ep.host;
+    up_head += "\r\nContent-Type: application/json\r\nAccept: ";
+    up_head += body.stream ? "text/event-stream" : "application/json";
+    up_head += "\r\nx-regiongate-request-id: ";
+    up_head += request_id;
+    if (!ep.credential.empty()) {
+      up_head += "\r\nAuthorization: ";
+      up_head += ep.credential;
+    }
+    up_head += "\r\nContent-Length: ";
+    up_head += std::to_string(up_body.size());
+    up_head += "\r\n\r\n";
+  };
 
   for (uint32_t attempt = 0; attempt < max_tries; ++attempt) {
     int64_t now = clock_.nowNanos();
-    std::vector<routing::Candidate> cands;
-    std::vector<bool> probe;
+    auto& cands = w.scratch_candidates;  // filled and used without a co_await in between
+    auto& probe = w.scratch_probe;
+    cands.clear();
+    probe.clear();
     for (uint32_t e : members) {
       if (std::find(tried.begin(), tried.end(), e) != tried.end()) continue;
       auto& h = *snap.health[e];
@@ -318,31 +352,25 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
     bool is_probe = probe[pick];
     const EndpointConfig& ep = cfg.endpoints[e];
     tried.push_back(e);
-    regions_tried.push_back(ep.region);
-    if (first_region.empty()) first_region = ep.region;
-
-    up.target(ep.base_path + std::string(target));
-    if (ep.credential.empty())
-      up.erase(bhttp::field::authorization);
-    else
-      up.set(bhttp::field::authorization, ep.credential);
-    up.set(bhttp::field::host, ep.host);
+    buildUpstreamHead(ep);
 
     auto& h = *snap.health[e];
     h.in_flight.fetch_add(1, std::memory_order_relaxed);
-    auto attempt_ex = std::make_unique<upstream::Exchange>(poolFor(w, ep, worker));
+    ex.emplace(poolFor(w, e, worker));
     int64_t ta = clock_.nowNanos();
-    auto st = co_await attempt_ex->start(up, std::chrono::milliseconds(cfg.routing.per_try_timeout_ms));
+    auto st = co_await ex->start(up_head, up_body,
+                                 std::chrono::milliseconds(cfg.routing.per_try_timeout_ms));
     double ams = msSince(clock_, ta);
     std::string outcome;
     if (!st) {
       outcome = st.error().code;
       last_error = st.error().code + " from " + ep.name;
-    } else if (retryableStatus(attempt_ex->status())) {
-      outcome = "status_" + std::to_string(attempt_ex->status());
+    } else if (retryableStatus(ex->status())) {
+      outcome = "status_" + std::to_string(ex->status());
       last_error = outcome + " from " + ep.name;
     }
     if (!outcome.empty()) {
+      ex.reset();  // closes the connection unless its response completed
       h.in_flight.fetch_sub(1, std::memory_order_relaxed);
       if (outcome != "status_429") h.onFailure(clock_.nowNanos(), cfg.health, is_probe);
       else if (is_probe) h.releaseProbe();
@@ -352,7 +380,6 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
     }
     metrics_.upstream_attempts.with({jur.name, ep.region, ep.name, "ok"}).inc();
     rec.attempts.push_back({ep.name, ep.region, "ok", ams});
-    ex = std::move(attempt_ex);
     chosen = e;
     chosen_probe = is_probe;
     break;
@@ -370,16 +397,16 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
     else
       reason = "every try failed (" + last_error + "), retry budget " + std::to_string(cfg.routing.retries);
     std::string extra = "\"jurisdiction\":" + jsonString(jur.name) + ",\"regions_tried\":[";
-    for (size_t i = 0; i < regions_tried.size(); ++i) {
+    for (size_t i = 0; i < tried.size(); ++i) {
       if (i) extra += ",";
-      extra += jsonString(regions_tried[i]);
+      extra += jsonString(cfg.endpoints[tried[i]].region);
     }
     extra += "],\"reason\":" + jsonString(reason);
     int64_t retry_after_s = std::max<int64_t>(1, (min_retry_after + 999'999'999) / 1'000'000'000);
     metrics_.pool_exhausted.with({jur.name, body.model}).inc();
     metrics_.requests.with({jur.name, "none", body.model, "503"}).inc();
     metrics_.errors.with({"residency_pool_exhausted"}).inc();
-    auto headers = base_headers;
+    auto headers = base_headers();
     headers.emplace_back("retry-after", std::to_string(retry_after_s));
     headers.emplace_back("x-regiongate-attempts", std::to_string(tried.size()));
     co_await out.sendJson(503,
@@ -404,7 +431,8 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   rec.intended_region = ep.region;
   rec.model_version = version;
   rec.evidence = ep.evidence.raw;
-  if (first_region != ep.region) metrics_.fallbacks.with({jur.name, first_region, ep.region}).inc();
+  if (const std::string& first_region = cfg.endpoints[tried.front()].region; first_region != ep.region)
+    metrics_.fallbacks.with({jur.name, first_region, ep.region}).inc();
   w.policy->onRouted(rreq, chosen);
 
   unsigned status = ex->status();
@@ -430,8 +458,10 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
     return residency::judgeEvidence(cfg, jur, v);
   };
 
+  const std::string attempts_str = std::to_string(tried.size());
+  const std::string_view version_str = version.empty() ? std::string_view("unversioned") : version;
   auto response_headers = [&](std::string_view actual_region) {
-    auto hs = base_headers;
+    auto hs = base_headers();
     hs.emplace_back("x-regiongate-region", std::string(actual_region));
     hs.emplace_back("x-regiongate-endpoint", ep.name);
     hs.emplace_back("x-regiongate-attempts", std::to_string(tried.size()));
@@ -559,7 +589,7 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   w.policy->onCompleted(chosen, rreq, ttft_ms, static_cast<uint64_t>(info.cached_tokens));
   if (rollouts_)  // [rollout hook] gate observations + pre-warm sample
     rollouts_->onCompleted(snap, jur.name, chosen, body.model, version, status, upstream_ok, ttft_ms,
-                           body.canonical_text, cfg.routing.block_chars, up.body());
+                           body.canonical_text, cfg.routing.block_chars, up_body);
   ex->finish();
 
   // ---- 9. audit (durable before the response completes) and metrics
@@ -567,7 +597,7 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   for (const auto& a : rec.attempts) attempts_ms += a.ms;
   rec.ttft_ms = ttft_ms;
   rec.duration_ms = msSince(clock_, t0);
-  if (audit_) {
+  if (audit_ && audit_->enabled()) {
     if (cfg.audit.wait_durable) {
       auto wait = std::make_shared<DurableWait>(server_->worker(worker).get_executor());
       auto ex_worker = server_->worker(worker).get_executor();
@@ -620,12 +650,18 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
                           response_headers(actual_region));
     co_return;
   }
-  http::Response res{static_cast<bhttp::status>(status), req.version()};
+  // Hot path: the head is formatted by hand from views (no Beast fields, no header vector).
   auto ct = ex->head().find(bhttp::field::content_type);
-  res.set(bhttp::field::content_type, ct != ex->head().end() ? ct->value() : "application/json");
-  for (auto& [k, v] : response_headers(actual_region)) res.set(k, v);
-  res.body() = std::move(held);
-  co_await out.send(std::move(res));
+  const std::string_view content_type =
+      ct != ex->head().end() ? std::string_view(ct->value()) : std::string_view("application/json");
+  const http::ResponseWriter::HeaderView hs[] = {
+      {"x-regiongate-request-id", request_id},
+      {"x-regiongate-jurisdiction", jur.name},
+      {"x-regiongate-region", actual_region},
+      {"x-regiongate-endpoint", ep.name},
+      {"x-regiongate-attempts", attempts_str},
+      {"x-regiongate-model-version", version_str}};
+  co_await out.sendRaw(status, content_type, hs, held);
 }
 
 }  // namespace regiongate::gateway

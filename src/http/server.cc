@@ -11,6 +11,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
+#include <array>
+#include <boost/asio/write.hpp>
 #include <charconv>
 #include <chrono>
 #include <list>
@@ -65,6 +67,43 @@ asio::awaitable<bool> ResponseWriter::send(Response res) {
   res.prepare_payload();
   deadline_.arm(kWriteTimeout);
   auto [ec, n] = co_await bhttp::async_write(stream_, res, use_nothrow);
+  deadline_.disarm();
+  bytes_ += n;
+  finished_ = !ec;
+  co_return !ec;
+}
+
+asio::awaitable<bool> ResponseWriter::sendRaw(unsigned status, std::string_view content_type,
+                                              std::span<const HeaderView> headers,
+                                              std::string_view body) {
+  if (started_) co_return false;
+  started_ = true;
+  status_ = status;
+  std::string head;
+  head.reserve(256);
+  head += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  char num[24];
+  auto r = std::to_chars(num, num + sizeof(num), status);
+  head.append(num, r.ptr);
+  head += ' ';
+  head += std::string_view(bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
+  head += "\r\nContent-Type: ";
+  head += content_type;
+  for (const auto& [k, v] : headers) {
+    head += "\r\n";
+    head += k;
+    head += ": ";
+    head += v;
+  }
+  head += "\r\nContent-Length: ";
+  r = std::to_chars(num, num + sizeof(num), body.size());
+  head.append(num, r.ptr);
+  if (!keep_alive_ && version_ != 10) head += "\r\nConnection: close";
+  if (keep_alive_ && version_ == 10) head += "\r\nConnection: keep-alive";
+  head += "\r\n\r\n";
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body.data(), body.size())};
+  deadline_.arm(kWriteTimeout);
+  auto [ec, n] = co_await asio::async_write(stream_, bufs, use_nothrow);
   deadline_.disarm();
   bytes_ += n;
   finished_ = !ec;

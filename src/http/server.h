@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -48,6 +49,12 @@ public:
   // Convenience: a JSON body with status.
   asio::awaitable<bool> sendJson(unsigned status, std::string body,
                                  std::vector<std::pair<std::string, std::string>> headers = {});
+  // Sends a complete response whose head is formatted here by hand: status line, Content-Type,
+  // `headers`, Content-Length and Connection as keep-alive requires. No Beast fields, so no
+  // allocation per header (the gateway's hot path). Names and values must not contain CR/LF.
+  using HeaderView = std::pair<std::string_view, std::string_view>;
+  asio::awaitable<bool> sendRaw(unsigned status, std::string_view content_type,
+                                std::span<const HeaderView> headers, std::string_view body);
   // Starts a chunked response with the given head (status, headers); then chunk()* and end().
   asio::awaitable<bool> begin(bhttp::response<bhttp::empty_body> head);
   asio::awaitable<bool> chunk(std::string_view data);

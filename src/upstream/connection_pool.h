@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -25,6 +26,9 @@ struct Connection {
   asio::ip::tcp::socket stream;
   http::Deadline deadline;    // connect, per-try and body timeouts (coarse, no syscall per arm)
   beast::flat_buffer buffer;  // bytes read past the previous response stay with the connection
+  // Body pieces are decoded into this buffer (Exchange::next): it lives as long as the pooled
+  // connection, so a request allocates none.
+  std::array<char, 16 * 1024> body_buf;
   uint64_t requests = 0;      // requests sent on it (0 = fresh)
 };
 

@@ -2,6 +2,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <array>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -17,14 +19,24 @@ Error upstreamError(std::string code, std::string message) {
 
 Exchange::~Exchange() { finish(); }
 
-asio::awaitable<Status> Exchange::sendAndReadHead(const bhttp::request<bhttp::string_body>& req,
+asio::awaitable<Status> Exchange::sendAndReadHead(const bhttp::request<bhttp::string_body>* req,
+                                                  std::string_view head, std::string_view body,
                                                   std::chrono::milliseconds per_try,
                                                   bool* reused_failed) {
   bool reused = conn_->requests > 0;
   conn_->requests++;
   auto& deadline = conn_->deadline;
   deadline.arm(per_try);
-  auto [wec, wn] = co_await bhttp::async_write(conn_->stream, req, use_nothrow);
+  boost::system::error_code wec;
+  if (req) {
+    auto [ec, n] = co_await bhttp::async_write(conn_->stream, *req, use_nothrow);
+    wec = ec;
+  } else {
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(head.data(), head.size()),
+                                           asio::buffer(body.data(), body.size())};
+    auto [ec, n] = co_await asio::async_write(conn_->stream, bufs, use_nothrow);
+    wec = ec;
+  }
   if (!wec) {
     parser_.emplace();
     parser_->body_limit(boost::none);
@@ -50,12 +62,23 @@ asio::awaitable<Status> Exchange::sendAndReadHead(const bhttp::request<bhttp::st
 
 asio::awaitable<Status> Exchange::start(const bhttp::request<bhttp::string_body>& req,
                                         std::chrono::milliseconds per_try) {
+  co_return co_await startImpl(&req, {}, {}, per_try);
+}
+
+asio::awaitable<Status> Exchange::start(std::string_view head, std::string_view body,
+                                        std::chrono::milliseconds per_try) {
+  co_return co_await startImpl(nullptr, head, body, per_try);
+}
+
+asio::awaitable<Status> Exchange::startImpl(const bhttp::request<bhttp::string_body>* req,
+                                            std::string_view head, std::string_view body,
+                                            std::chrono::milliseconds per_try) {
   auto t0 = std::chrono::steady_clock::now();
   auto c = co_await pool_.acquire(per_try);
   if (!c) co_return c.error();
   conn_ = std::move(c.value());
   bool reused_failed = false;
-  auto st = co_await sendAndReadHead(req, per_try, &reused_failed);
+  auto st = co_await sendAndReadHead(req, head, body, per_try, &reused_failed);
   if (st.ok() || !reused_failed) co_return st;
   // Stale pooled connection: one fresh connection, within what is left of the try's budget.
   auto left = per_try - std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -65,7 +88,7 @@ asio::awaitable<Status> Exchange::start(const bhttp::request<bhttp::string_body>
   auto fresh = co_await pool_.connect(left);
   if (!fresh) co_return fresh.error();
   conn_ = std::move(fresh.value());
-  co_return co_await sendAndReadHead(req, left, &reused_failed);
+  co_return co_await sendAndReadHead(req, head, body, left, &reused_failed);
 }
 
 boost::system::error_code Exchange::drainBuffered() {
@@ -87,8 +110,10 @@ asio::awaitable<Result<std::string_view>> Exchange::next(std::chrono::millisecon
   if (!parser_ || !conn_) co_return upstreamError("bad_response", "no upstream response");
   if (parser_->is_done()) co_return std::string_view{};
   auto& body = parser_->get().body();
-  body.data = buf_;
-  body.size = sizeof(buf_);
+  char* const buf = conn_->body_buf.data();
+  const size_t cap = conn_->body_buf.size();
+  body.data = buf;
+  body.size = cap;
   auto broken = [&](const boost::system::error_code& ec) {
     Error e = upstreamError(conn_->deadline.expired() ? "upstream_timeout" : "upstream_reset",
                             "upstream body: " + ec.message());
@@ -99,8 +124,8 @@ asio::awaitable<Result<std::string_view>> Exchange::next(std::chrono::millisecon
   // often holds several HTTP chunks (several SSE events), and they leave as one piece (one
   // write to the client instead of one per chunk).
   if (auto ec = drainBuffered()) co_return broken(ec);
-  size_t got = sizeof(buf_) - body.size;
-  if (got > 0 || parser_->is_done()) co_return std::string_view(buf_, got);
+  size_t got = cap - body.size;
+  if (got > 0 || parser_->is_done()) co_return std::string_view(buf, got);
   conn_->deadline.arm(timeout);
   // read_some returns as soon as some body bytes (or only framing, e.g. a chunk header) were
   // parsed: loop until there is body to hand out, so a stream flows chunk by chunk.
@@ -111,10 +136,10 @@ asio::awaitable<Result<std::string_view>> Exchange::next(std::chrono::millisecon
       conn_->deadline.disarm();
       co_return broken(ec);
     }
-    got = sizeof(buf_) - body.size;
+    got = cap - body.size;
   }
   conn_->deadline.disarm();
-  co_return std::string_view(buf_, got);
+  co_return std::string_view(buf, got);
 }
 
 asio::awaitable<Status> Exchange::readAll(std::string& out, std::chrono::milliseconds timeout,
