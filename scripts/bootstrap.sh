@@ -10,6 +10,7 @@ PKGS=(
   libssl-dev libsqlite3-dev sqlite3 libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libzmq3-dev cppzmq-dev libmsgpuck-dev
+  libgoogle-perftools-dev  # tcmalloc_minimal for the regiongate binary (CMake REGIONGATE_TCMALLOC)
   postgresql nginx-light wrk prometheus
   clang libfuzzer-14-dev
   chromium  # the dashboard's headless browser test (tests/admin)
