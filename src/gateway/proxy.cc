@@ -464,8 +464,8 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
     auto hs = base_headers();
     hs.emplace_back("x-regiongate-region", std::string(actual_region));
     hs.emplace_back("x-regiongate-endpoint", ep.name);
-    hs.emplace_back("x-regiongate-attempts", std::to_string(tried.size()));
-    hs.emplace_back("x-regiongate-model-version", version.empty() ? "unversioned" : version);
+    hs.emplace_back("x-regiongate-attempts", attempts_str);
+    hs.emplace_back("x-regiongate-model-version", version_str);
     return hs;
   };
 

@@ -321,7 +321,7 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* wo
       auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
       ec = ec2;
     }
-    if (deadline.timedOut(ec) || (ec && deadline.expired())) ec = beast::error::timeout;
+    if (ec && deadline.expired()) ec = beast::error::timeout;  // whatever the read reported
     deadline.disarm();
     if (ec) {
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||

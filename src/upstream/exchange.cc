@@ -5,7 +5,6 @@
 #include <boost/asio/write.hpp>
 #include <array>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 namespace regiongate::upstream {
 
@@ -19,24 +18,16 @@ Error upstreamError(std::string code, std::string message) {
 
 Exchange::~Exchange() { finish(); }
 
-asio::awaitable<Status> Exchange::sendAndReadHead(const bhttp::request<bhttp::string_body>* req,
-                                                  std::string_view head, std::string_view body,
+asio::awaitable<Status> Exchange::sendAndReadHead(std::string_view head, std::string_view body,
                                                   std::chrono::milliseconds per_try,
                                                   bool* reused_failed) {
   bool reused = conn_->requests > 0;
   conn_->requests++;
   auto& deadline = conn_->deadline;
   deadline.arm(per_try);
-  boost::system::error_code wec;
-  if (req) {
-    auto [ec, n] = co_await bhttp::async_write(conn_->stream, *req, use_nothrow);
-    wec = ec;
-  } else {
-    std::array<asio::const_buffer, 2> bufs{asio::buffer(head.data(), head.size()),
-                                           asio::buffer(body.data(), body.size())};
-    auto [ec, n] = co_await asio::async_write(conn_->stream, bufs, use_nothrow);
-    wec = ec;
-  }
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(head.data(), head.size()),
+                                         asio::buffer(body.data(), body.size())};
+  auto [wec, wn] = co_await asio::async_write(conn_->stream, bufs, use_nothrow);
   if (!wec) {
     parser_.emplace();
     parser_->body_limit(boost::none);
@@ -60,25 +51,14 @@ asio::awaitable<Status> Exchange::sendAndReadHead(const bhttp::request<bhttp::st
                               wec.message());
 }
 
-asio::awaitable<Status> Exchange::start(const bhttp::request<bhttp::string_body>& req,
-                                        std::chrono::milliseconds per_try) {
-  co_return co_await startImpl(&req, {}, {}, per_try);
-}
-
 asio::awaitable<Status> Exchange::start(std::string_view head, std::string_view body,
                                         std::chrono::milliseconds per_try) {
-  co_return co_await startImpl(nullptr, head, body, per_try);
-}
-
-asio::awaitable<Status> Exchange::startImpl(const bhttp::request<bhttp::string_body>* req,
-                                            std::string_view head, std::string_view body,
-                                            std::chrono::milliseconds per_try) {
   auto t0 = std::chrono::steady_clock::now();
   auto c = co_await pool_.acquire(per_try);
   if (!c) co_return c.error();
   conn_ = std::move(c.value());
   bool reused_failed = false;
-  auto st = co_await sendAndReadHead(req, head, body, per_try, &reused_failed);
+  auto st = co_await sendAndReadHead(head, body, per_try, &reused_failed);
   if (st.ok() || !reused_failed) co_return st;
   // Stale pooled connection: one fresh connection, within what is left of the try's budget.
   auto left = per_try - std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -88,7 +68,7 @@ asio::awaitable<Status> Exchange::startImpl(const bhttp::request<bhttp::string_b
   auto fresh = co_await pool_.connect(left);
   if (!fresh) co_return fresh.error();
   conn_ = std::move(fresh.value());
-  co_return co_await sendAndReadHead(req, head, body, left, &reused_failed);
+  co_return co_await sendAndReadHead(head, body, left, &reused_failed);
 }
 
 boost::system::error_code Exchange::drainBuffered() {

@@ -25,11 +25,9 @@ public:
   // A reused keep-alive connection that the server had closed is replaced transparently once.
   // Errors (source Upstream, retryable): connect_failed, connect_timeout, upstream_timeout,
   // upstream_reset, bad_response.
-  asio::awaitable<Status> start(const bhttp::request<bhttp::string_body>& req,
-                                std::chrono::milliseconds per_try);
-  // The same with a request serialized by the caller: `head` (request line and headers, ending
-  // in an empty line) and `body` are sent with one gather write; both must stay valid until
-  // the returned awaitable completes. The gateway's hot path uses this (no Beast fields).
+  // The request is serialized by the caller: `head` (request line and headers, ending in an
+  // empty line) and `body` go out in one gather write; both must stay valid until the returned
+  // awaitable completes (no Beast fields on the gateway's hot path).
   asio::awaitable<Status> start(std::string_view head, std::string_view body,
                                 std::chrono::milliseconds per_try);
   unsigned status() const { return parser_ ? parser_->get().result_int() : 0; }
@@ -49,13 +47,8 @@ public:
 private:
   // Parses body bytes already in the connection's buffer into buf_ (no I/O).
   boost::system::error_code drainBuffered();
-  // Exactly one of `req` / (`head`, `body`) is used.
-  asio::awaitable<Status> sendAndReadHead(const bhttp::request<bhttp::string_body>* req,
-                                          std::string_view head, std::string_view body,
+  asio::awaitable<Status> sendAndReadHead(std::string_view head, std::string_view body,
                                           std::chrono::milliseconds per_try, bool* reused_failed);
-  asio::awaitable<Status> startImpl(const bhttp::request<bhttp::string_body>* req,
-                                    std::string_view head, std::string_view body,
-                                    std::chrono::milliseconds per_try);
   ConnectionPool& pool_;
   std::unique_ptr<Connection> conn_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
