@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <filesystem>
@@ -144,6 +145,32 @@ bool AuditLog::submit(Record rec, std::function<void(bool durable)> on_durable) 
     return false;
   }
   return w->submit(std::move(rec), std::move(on_durable));
+}
+
+void AuditLog::submitMany(std::vector<Submission>& subs) {
+  if (subs.empty()) return;
+  std::vector<uint8_t> taken(subs.size(), 0);
+  size_t n = 0;
+  if (!none_)
+    for (const auto& w : writers_) {
+      n += w->submitMany(subs, taken);
+      if (n == subs.size()) break;
+    }
+  if (n < subs.size()) {
+    // Sink none: nothing to store, durable at once. Otherwise: no store for the jurisdiction.
+    std::vector<std::pair<DurableSink*, std::vector<uint64_t>>> groups;
+    for (size_t i = 0; i < subs.size(); ++i) {
+      if (taken[i]) continue;
+      if (!none_) unknown_dropped_.fetch_add(1, std::memory_order_relaxed);
+      if (!subs[i].sink) continue;
+      auto it = std::find_if(groups.begin(), groups.end(),
+                             [&](const auto& g) { return g.first == subs[i].sink; });
+      if (it == groups.end()) it = groups.insert(groups.end(), {subs[i].sink, {}});
+      it->second.push_back(subs[i].cookie);
+    }
+    for (auto& [sink, cookies] : groups) sink->onDurable(std::move(cookies), none_);
+  }
+  subs.clear();
 }
 
 std::vector<AuditLog::StoreStatus> AuditLog::status() const {

@@ -2,11 +2,11 @@
 
 #include <libpq-fe.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <regex>
 
 #include "audit/schema.h"
+#include "audit/segment.h"
 
 namespace regiongate::audit {
 namespace {
@@ -21,14 +21,6 @@ struct PgRes {
 };
 
 void quietNotices(void*, const char*) {}
-
-// Doubles go over the wire as text with 17 significant digits: exact round trip (PostgreSQL 12+
-// prints float8 as the shortest exact text too).
-std::string exactDouble(double d) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.17g", d);
-  return buf;
-}
 
 int64_t toI64(const char* s) { return std::strtoll(s, nullptr, 10); }
 
@@ -83,12 +75,23 @@ struct Params {
   }
 };
 
-constexpr size_t kRowsPerInsert = 1000;  // 26 000 parameters, under libpq's 65 535
+// Segment rows per INSERT statement: 8 parameters each; bounds one statement's size (a segment
+// of kMaxRecordsPerSegment records with opted-in text can be large).
+constexpr size_t kSegmentsPerInsert = 16;
+// Legacy rows fetched per round trip when migrating the one-row-per-record table.
+constexpr int kLegacyFetchRows = 4096;
+// Serialises schema creation and migration between replicas opening the same database.
+constexpr const char* kSchemaLock = "SELECT pg_advisory_xact_lock(7275746974)";
+
+bool commandOk(PGresult* r) {
+  auto s = PQresultStatus(r);
+  return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
 
 }  // namespace
 
-PostgresStore::PostgresStore(std::string dsn, int connect_timeout_s)
-    : dsn_(std::move(dsn)), connect_timeout_s_(connect_timeout_s) {}
+PostgresStore::PostgresStore(std::string dsn, int connect_timeout_s, bool read_only)
+    : dsn_(std::move(dsn)), connect_timeout_s_(connect_timeout_s), read_only_(read_only) {}
 
 PostgresStore::~PostgresStore() { close(); }
 
@@ -128,15 +131,143 @@ Status PostgresStore::open() {
     return e;
   }
   PQsetNoticeProcessor(conn_, quietNotices, nullptr);
-  // Replicas may create the schema at the same moment: serialise on an advisory lock.
-  std::string ddl = std::string("BEGIN; SELECT pg_advisory_xact_lock(7275746974); ") +
-                    schema::kCreateRecords + "; " + schema::kCreateRecordsTsIndex + "; " +
-                    schema::kCreateCheckpoints + "; COMMIT";
-  PgRes r(PQexec(conn_, ddl.c_str()));
-  if (PQresultStatus(r.r) != PGRES_COMMAND_OK) {
-    Error e = pgError("create schema");
+  if (read_only_) {
+    if (Status st = detectLayout(); !st.ok()) {
+      close();
+      return st;
+    }
+    return {};
+  }
+  legacy_ = false;
+  if (Status st = createSchema(); !st.ok()) {
+    if (PQstatus(conn_) == CONNECTION_OK) PgRes rb(PQexec(conn_, "ROLLBACK"));
     close();
-    return e;
+    return st;
+  }
+  return {};
+}
+
+// Read-only: the server refuses any write on this session, and the layout is read as found.
+Status PostgresStore::detectLayout() {
+  {
+    PgRes r(PQexec(conn_, "SET default_transaction_read_only = on"));
+    if (!commandOk(r.r)) return pgError("set read only");
+  }
+  PgRes r(PQexec(conn_,
+                 "SELECT (SELECT c.relkind FROM pg_class c WHERE c.relname='audit_records' AND "
+                 "pg_table_is_visible(c.oid)), to_regclass('audit_segments') IS NOT NULL, "
+                 "to_regclass('audit_checkpoints') IS NOT NULL"));
+  if (PQresultStatus(r.r) != PGRES_TUPLES_OK || PQntuples(r.r) != 1)
+    return pgError("read schema");
+  legacy_ = std::string_view(PQgetvalue(r.r, 0, 0)) == "r";
+  const bool segments = std::string_view(PQgetvalue(r.r, 0, 1)) == "t";
+  const bool checkpoints = std::string_view(PQgetvalue(r.r, 0, 2)) == "t";
+  if ((!legacy_ && !segments) || !checkpoints) {
+    return Error{ErrorSource::Internal, "audit_store_failed",
+                 name() + ": no audit tables in this database (audit_segments, audit_checkpoints)",
+                 false};
+  }
+  return {};
+}
+
+// One transaction under the advisory lock: replicas starting together neither race on CREATE
+// nor migrate the same legacy table twice (the second one finds the view).
+Status PostgresStore::createSchema() {
+  for (const char* sql : {"BEGIN", kSchemaLock, schema::kCreateSegments,
+                          schema::kCreateCheckpoints}) {
+    PgRes r(PQexec(conn_, sql));
+    if (!commandOk(r.r)) return pgError("create schema");
+  }
+  PgRes kind(PQexec(conn_, "SELECT c.relkind FROM pg_class c WHERE c.relname='audit_records' "
+                           "AND pg_table_is_visible(c.oid)"));
+  if (PQresultStatus(kind.r) != PGRES_TUPLES_OK) return pgError("create schema");
+  const std::string relkind = PQntuples(kind.r) > 0 ? PQgetvalue(kind.r, 0, 0) : "";
+  if (relkind == "r") {
+    if (Status st = migrateLegacyTable(); !st.ok()) return st;
+  }
+  // An existing view is left alone: replacing it would wait for every open reader of it.
+  if (relkind != "v") {
+    PgRes r(PQexec(conn_, schema::kCreateRecordsViewPostgres));
+    if (!commandOk(r.r)) return pgError("create audit_records view");
+  }
+  PgRes r(PQexec(conn_, "COMMIT"));
+  if (!commandOk(r.r)) return pgError("create schema: commit");
+  return {};
+}
+
+// The layout before segments: audit_records was a table, one row per record. Its rows are read
+// in chain order through a cursor (bounded memory), regrouped per replica into segments and the
+// table is dropped, all inside createSchema's transaction: a failure leaves the old table as it
+// was. The records are decoded with the same code the old scan used, so their fields, and hence
+// their hashes, are unchanged (an edited row stays detectably edited).
+Status PostgresStore::migrateLegacyTable() {
+  const std::string declare =
+      std::string("DECLARE rg_legacy NO SCROLL CURSOR FOR SELECT ") + schema::kRecordColumns +
+      " FROM audit_records ORDER BY replica_id, seq";
+  {
+    PgRes r(PQexec(conn_, declare.c_str()));
+    if (!commandOk(r.r)) return pgError("migrate audit_records: read");
+  }
+  const std::string fetch = "FETCH FORWARD " + std::to_string(kLegacyFetchRows) + " FROM rg_legacy";
+  // One replica's records, flushed in whole segments (and at the end of each replica).
+  std::vector<Record> pending;
+  const size_t flush_at = kMaxRecordsPerSegment * kSegmentsPerInsert;
+  for (;;) {
+    PgRes rows(PQexec(conn_, fetch.c_str()));
+    if (PQresultStatus(rows.r) != PGRES_TUPLES_OK) return pgError("migrate audit_records: read");
+    const int n = PQntuples(rows.r);
+    if (n == 0) break;
+    for (int i = 0; i < n; ++i) {
+      Record rec = rowToRecord(rows.r, i);
+      if (!pending.empty() &&
+          (pending.front().replica_id != rec.replica_id || pending.size() >= flush_at)) {
+        if (Status st = insertSegments(pending); !st.ok()) return st;
+        pending.clear();
+      }
+      pending.push_back(std::move(rec));
+    }
+  }
+  if (!pending.empty()) {
+    if (Status st = insertSegments(pending); !st.ok()) return st;
+  }
+  for (const char* sql : {"CLOSE rg_legacy", "DROP INDEX IF EXISTS audit_records_ts",
+                          "DROP TABLE audit_records"}) {
+    PgRes r(PQexec(conn_, sql));
+    if (!commandOk(r.r)) return pgError(std::string("migrate audit_records: ") + sql);
+  }
+  return {};
+}
+
+// Inserts `recs` (one replica, seq ascending) as ceil(n / kMaxRecordsPerSegment) segment rows.
+// Runs inside the caller's transaction.
+Status PostgresStore::insertSegments(const std::vector<Record>& recs) {
+  for (size_t start = 0; start < recs.size();) {
+    std::string sql = std::string("INSERT INTO audit_segments (") + schema::kSegmentColumns +
+                      ") VALUES ";
+    Params params;
+    int n = 0;
+    const int64_t first_seq = recs[start].seq;
+    for (size_t s = 0; s < kSegmentsPerInsert && start < recs.size(); ++s) {
+      const size_t end = std::min(recs.size(), start + kMaxRecordsPerSegment);
+      Segment seg = makeSegment(recs, start, end);
+      start = end;
+      sql += s == 0 ? "(" : ",(";
+      for (int c = 0; c < 8; ++c) sql += (c ? ",$" : "$") + std::to_string(++n);
+      sql += ')';
+      params.add(std::move(seg.replica_id));
+      params.add(std::to_string(seg.first_seq));
+      params.add(std::to_string(seg.last_seq));
+      params.add(std::to_string(seg.min_ts_us));
+      params.add(std::to_string(seg.max_ts_us));
+      params.add(std::to_string(seg.record_count));
+      params.add(std::to_string(seg.violations));
+      params.add(std::move(seg.records));
+    }
+    auto ptrs = params.ptrs();
+    PgRes r(PQexecParams(conn_, sql.c_str(), static_cast<int>(ptrs.size()), nullptr, ptrs.data(),
+                         nullptr, nullptr, 0));
+    if (PQresultStatus(r.r) != PGRES_COMMAND_OK)
+      return pgError("insert segment at seq " + std::to_string(first_seq));
   }
   return {};
 }
@@ -144,9 +275,22 @@ Status PostgresStore::open() {
 Result<ChainHead> PostgresStore::chainHead(const std::string& replica_id) {
   if (auto st = open(); !st.ok()) return st.error();
   const char* p[] = {replica_id.c_str()};
-  PgRes r(PQexecParams(
-      conn_, "SELECT seq, hash FROM audit_records WHERE replica_id=$1 ORDER BY seq DESC LIMIT 1",
-      1, nullptr, p, nullptr, nullptr, 0));
+  if (legacy_) {
+    PgRes r(PQexecParams(
+        conn_, "SELECT seq, hash FROM audit_records WHERE replica_id=$1 ORDER BY seq DESC LIMIT 1",
+        1, nullptr, p, nullptr, nullptr, 0));
+    if (PQresultStatus(r.r) != PGRES_TUPLES_OK) return pgError("chain head");
+    ChainHead head;
+    if (PQntuples(r.r) == 1) {
+      head.seq = toI64(PQgetvalue(r.r, 0, 0));
+      head.hash = PQgetvalue(r.r, 0, 1);
+    }
+    return head;
+  }
+  PgRes r(PQexecParams(conn_,
+                       "SELECT first_seq, last_seq, records FROM audit_segments WHERE "
+                       "replica_id=$1 ORDER BY first_seq DESC LIMIT 1",
+                       1, nullptr, p, nullptr, nullptr, 0));
   if (PQresultStatus(r.r) != PGRES_TUPLES_OK) {
     Error e = pgError("chain head");
     if (PQstatus(conn_) != CONNECTION_OK) close();
@@ -154,67 +298,37 @@ Result<ChainHead> PostgresStore::chainHead(const std::string& replica_id) {
   }
   ChainHead head;
   if (PQntuples(r.r) == 1) {
-    head.seq = toI64(PQgetvalue(r.r, 0, 0));
-    head.hash = PQgetvalue(r.r, 0, 1);
+    // The hash comes from the decoded records: an unreadable segment decodes to a marker record
+    // whose hash is not a chain hash, so the writer's next prev_hash cannot silently match it.
+    std::vector<Record> recs =
+        decodeSegment(replica_id, toI64(PQgetvalue(r.r, 0, 0)),
+                      std::string_view(PQgetvalue(r.r, 0, 2),
+                                       static_cast<size_t>(PQgetlength(r.r, 0, 2))));
+    head.seq = toI64(PQgetvalue(r.r, 0, 1));
+    if (!recs.empty()) head.hash = recs.back().hash;
   }
   return head;
 }
 
 Status PostgresStore::append(const std::vector<Record>& batch, const Checkpoint* checkpoint) {
+  if (read_only_) return Error::internal(name() + ": opened read-only", "audit_store_failed");
   if (auto st = open(); !st.ok()) return st;
-  auto fail = [&](const std::string& what) -> Status {
-    Error e = pgError(what);
+  auto abort = [&](Status st) -> Status {
     if (PQstatus(conn_) != CONNECTION_OK) {
       close();
     } else {
       PgRes rb(PQexec(conn_, "ROLLBACK"));
     }
-    return e;
+    return st;
   };
+  auto fail = [&](const std::string& what) -> Status { return abort(pgError(what)); };
   {
     PgRes r(PQexec(conn_, "BEGIN"));
     if (PQresultStatus(r.r) != PGRES_COMMAND_OK) return fail("begin");
   }
-  for (size_t start = 0; start < batch.size(); start += kRowsPerInsert) {
-    size_t end = std::min(batch.size(), start + kRowsPerInsert);
-    std::string sql = std::string("INSERT INTO audit_records (") + schema::kRecordColumns +
-                      ") VALUES ";
-    Params params;
-    params.v.reserve((end - start) * schema::kRecordColumnCount);
-    int n = 0;
-    for (size_t k = start; k < end; ++k) {
-      const Record& r = batch[k];
-      sql += k == start ? "(" : ",(";
-      for (int c = 0; c < schema::kRecordColumnCount; ++c) {
-        sql += (c ? ",$" : "$") + std::to_string(++n);
-      }
-      sql += ')';
-      params.add(r.replica_id);
-      params.add(std::to_string(r.seq));
-      params.add(std::to_string(r.ts_us));
-      for (const std::string* s : {&r.request_id, &r.tenant, &r.jurisdiction, &r.model,
-                                   &r.model_version, &r.intended_region, &r.actual_region,
-                                   &r.evidence, &r.evidence_value, &r.endpoint})
-        params.add(*s);
-      params.add(attemptsToJson(r.attempts));
-      params.add(std::to_string(r.status));
-      params.add(exactDouble(r.ttft_ms));
-      params.add(exactDouble(r.duration_ms));
-      params.add(std::to_string(r.prompt_tokens));
-      params.add(std::to_string(r.cached_tokens));
-      params.add(std::to_string(r.completion_tokens));
-      params.add(r.violation);
-      params.add(r.error_type);
-      if (r.prompt_text) params.add(*r.prompt_text); else params.addNull();
-      if (r.completion_text) params.add(*r.completion_text); else params.addNull();
-      params.add(r.prev_hash);
-      params.add(r.hash);
-    }
-    auto ptrs = params.ptrs();
-    PgRes r(PQexecParams(conn_, sql.c_str(), static_cast<int>(ptrs.size()), nullptr, ptrs.data(),
-                         nullptr, nullptr, 0));
-    if (PQresultStatus(r.r) != PGRES_COMMAND_OK)
-      return fail("insert seq " + std::to_string(batch[start].seq));
+  // The batch is one replica's records in seq order: ceil(n / kMaxRecordsPerSegment) rows.
+  if (!batch.empty()) {
+    if (Status st = insertSegments(batch); !st.ok()) return abort(std::move(st));
   }
   if (checkpoint) {
     const std::string seq = std::to_string(checkpoint->seq);
@@ -234,8 +348,10 @@ Status PostgresStore::append(const std::vector<Record>& batch, const Checkpoint*
 
 Result<std::vector<std::string>> PostgresStore::replicas() {
   if (auto st = open(); !st.ok()) return st.error();
-  PgRes r(PQexec(conn_, "SELECT replica_id FROM audit_records UNION "
-                        "SELECT replica_id FROM audit_checkpoints ORDER BY 1"));
+  PgRes r(PQexec(conn_, legacy_ ? "SELECT replica_id FROM audit_records UNION "
+                                  "SELECT replica_id FROM audit_checkpoints ORDER BY 1"
+                                : "SELECT replica_id FROM audit_segments UNION "
+                                  "SELECT replica_id FROM audit_checkpoints ORDER BY 1"));
   if (PQresultStatus(r.r) != PGRES_TUPLES_OK) return pgError("list replicas");
   std::vector<std::string> out;
   for (int i = 0; i < PQntuples(r.r); ++i) out.emplace_back(PQgetvalue(r.r, i, 0));
@@ -244,6 +360,71 @@ Result<std::vector<std::string>> PostgresStore::replicas() {
 
 Status PostgresStore::scan(const ScanQuery& q, const std::function<bool(const Record&)>& fn) {
   if (auto st = open(); !st.ok()) return st;
+  if (legacy_) return scanLegacy(q, fn);
+  // Segment-level filters only (segment.h); SegmentScanner applies the per-record ones, the
+  // order within segments and the limit.
+  std::string sql = "SELECT replica_id, first_seq, min_ts_us, records FROM audit_segments";
+  Params params;
+  std::vector<std::string> where;
+  if (q.replica_id) {
+    params.add(*q.replica_id);
+    where.push_back("replica_id = $" + std::to_string(params.v.size()));
+  }
+  if (q.since_us) {
+    params.add(std::to_string(*q.since_us));
+    where.push_back("max_ts_us >= $" + std::to_string(params.v.size()));
+  }
+  if (q.violations_only) where.push_back("violations > 0");
+  for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
+  sql += q.chain_order ? " ORDER BY replica_id, first_seq"
+                       : " ORDER BY min_ts_us, replica_id, first_seq";
+  auto ptrs = params.ptrs();
+  if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(ptrs.size()), nullptr, ptrs.data(),
+                         nullptr, nullptr, 0)) {
+    Error e = pgError("scan");
+    if (PQstatus(conn_) != CONNECTION_OK) close();
+    return e;
+  }
+  PQsetSingleRowMode(conn_);  // stream rows: a whole chain need not fit in memory
+  SegmentScanner scanner(q, fn);
+  bool want = true, cancelled = false;
+  Status status;
+  // Always read to the end (NULL result): the connection is then ready for the next command.
+  while (PGresult* res = PQgetResult(conn_)) {
+    PgRes owner(res);
+    auto rs = PQresultStatus(res);
+    if (rs == PGRES_SINGLE_TUPLE) {
+      if (!want) continue;
+      want = scanner.add(
+          std::string_view(PQgetvalue(res, 0, 0), static_cast<size_t>(PQgetlength(res, 0, 0))),
+          toI64(PQgetvalue(res, 0, 1)), toI64(PQgetvalue(res, 0, 2)),
+          std::string_view(PQgetvalue(res, 0, 3), static_cast<size_t>(PQgetlength(res, 0, 3))));
+      if (!want && !cancelled) {
+        // Done early (limit reached or fn said stop): ask the server to stop sending the rest.
+        // If the query has already finished the request has no effect.
+        cancelled = true;
+        if (PGcancel* c = PQgetCancel(conn_)) {
+          char err[256];
+          PQcancel(c, err, sizeof(err));
+          PQfreeCancel(c);
+        }
+      }
+    } else if (rs != PGRES_TUPLES_OK && status.ok() && !cancelled) {
+      status = pgError("scan");
+    }
+  }
+  if (!status.ok()) {
+    if (PQstatus(conn_) != CONNECTION_OK) close();
+    return status;
+  }
+  if (cancelled && PQstatus(conn_) != CONNECTION_OK) close();
+  if (want) scanner.finish();
+  return {};
+}
+
+// The older layout, read as it is (read-only stores only): the scan of that layout, unchanged.
+Status PostgresStore::scanLegacy(const ScanQuery& q,
+                                 const std::function<bool(const Record&)>& fn) {
   std::string sql = std::string("SELECT ") + schema::kRecordColumns + " FROM audit_records";
   Params params;
   std::vector<std::string> where;

@@ -1,7 +1,9 @@
 #pragma once
-// PostgreSQL sink (libpq): the same schema as SQLite, for several gateway replicas writing into
-// one database at once; each replica appends only to its own chain (replica_id column), so
-// replicas never contend for a row. Not thread-safe: owned by one writer thread (or the CLI).
+// PostgreSQL sink (libpq): the same schema as SQLite (schema.h: one audit_segments row per group
+// commit, segment.h), for several gateway replicas writing into one database at once; each
+// replica appends only to its own chain (replica_id column), so replicas never contend for a row.
+// open() migrates a database of the older one-row-per-record layout in place. Not thread-safe:
+// owned by one writer thread (or the CLI).
 #include <string>
 
 #include "audit/store.h"
@@ -12,7 +14,9 @@ namespace regiongate::audit {
 
 class PostgresStore final : public Store {
 public:
-  explicit PostgresStore(std::string dsn, int connect_timeout_s = 3);
+  // read_only (verify / query): never creates, migrates or writes anything (the session is set
+  // read-only); a database of the older layout is read as it is.
+  explicit PostgresStore(std::string dsn, int connect_timeout_s = 3, bool read_only = false);
   ~PostgresStore() override;
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
@@ -28,10 +32,17 @@ public:
 
 private:
   Error pgError(const std::string& what) const;
+  Status detectLayout();
+  Status createSchema();
+  Status migrateLegacyTable();
+  Status insertSegments(const std::vector<Record>& recs);
+  Status scanLegacy(const ScanQuery& q, const std::function<bool(const Record&)>& fn);
   void close();
 
   std::string dsn_;
   int connect_timeout_s_;
+  bool read_only_;
+  bool legacy_ = false;  // read-only open of a database written before segments
   pg_conn* conn_ = nullptr;
 };
 

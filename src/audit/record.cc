@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -14,16 +15,34 @@ namespace regiongate::audit {
 namespace {
 
 void field(std::string& out, std::string_view name, std::string_view value) {
+  char len[24];
+  auto res = std::to_chars(len, len + sizeof(len), value.size());
   out.append(name);
   out.push_back('=');
-  out.append(std::to_string(value.size()));
+  out.append(len, res.ptr);
   out.push_back(':');
   out.append(value);
   out.push_back('\n');
 }
 
 void fieldInt(std::string& out, std::string_view name, int64_t v) {
-  field(out, name, std::to_string(v));
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  field(out, name, std::string_view(buf, static_cast<size_t>(res.ptr - buf)));
+}
+
+// Milliseconds with exactly 3 decimals (std::to_chars is specified as printf("%.3f") without
+// the locale, and needs no allocation); one spelling of zero.
+std::string_view msText(char (&buf)[64], double ms) {
+  auto res = std::to_chars(buf, buf + sizeof(buf), ms, std::chars_format::fixed, 3);
+  std::string_view v(buf, static_cast<size_t>(res.ptr - buf));
+  if (v == "-0.000") v.remove_prefix(1);
+  return v;
+}
+
+void fieldMs(std::string& out, std::string_view name, double ms) {
+  char buf[64];
+  field(out, name, msText(buf, ms));
 }
 
 void fieldOpt(std::string& out, std::string_view name, const std::optional<std::string>& v) {
@@ -95,15 +114,10 @@ void normalizeRecord(Record& r) {
 
 std::string formatMs(double ms) {
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.3f", ms);
-  std::string s(buf);
-  if (s == "-0.000") s = "0.000";  // one spelling of zero
-  return s;
+  return std::string(msText(buf, ms));
 }
 
-std::string canonicalEncoding(const Record& r) {
-  std::string out;
-  out.reserve(512);
+void appendCanonicalEncoding(std::string& out, const Record& r) {
   out.append("regiongate-audit-v1\n");
   field(out, "replica_id", r.replica_id);
   fieldInt(out, "seq", r.seq);
@@ -123,11 +137,11 @@ std::string canonicalEncoding(const Record& r) {
     field(out, "attempt.endpoint", a.endpoint);
     field(out, "attempt.region", a.region);
     field(out, "attempt.outcome", a.outcome);
-    field(out, "attempt.ms", formatMs(a.ms));
+    fieldMs(out, "attempt.ms", a.ms);
   }
   fieldInt(out, "status", r.status);
-  field(out, "ttft_ms", formatMs(r.ttft_ms));
-  field(out, "duration_ms", formatMs(r.duration_ms));
+  fieldMs(out, "ttft_ms", r.ttft_ms);
+  fieldMs(out, "duration_ms", r.duration_ms);
   fieldInt(out, "prompt_tokens", r.prompt_tokens);
   fieldInt(out, "cached_tokens", r.cached_tokens);
   fieldInt(out, "completion_tokens", r.completion_tokens);
@@ -135,17 +149,26 @@ std::string canonicalEncoding(const Record& r) {
   field(out, "error_type", r.error_type);
   fieldOpt(out, "prompt_text", r.prompt_text);
   fieldOpt(out, "completion_text", r.completion_text);
+}
+
+std::string canonicalEncoding(const Record& r) {
+  std::string out;
+  out.reserve(512);
+  appendCanonicalEncoding(out, r);
   return out;
 }
 
 std::string recordHash(std::string_view prev_hash, const Record& rec) {
-  std::string buf(prev_hash);
-  buf.append(canonicalEncoding(rec));
+  // One buffer per thread (the writer hashes every record): prev_hash || encoding, no allocation
+  // once warm.
+  thread_local std::string buf;
+  buf.assign(prev_hash);
+  appendCanonicalEncoding(buf, rec);
   return sha256Hex(buf);
 }
 
-std::string attemptsToJson(const std::vector<Attempt>& attempts) {
-  std::string out = "[";
+void appendAttemptsJson(std::string& out, const std::vector<Attempt>& attempts) {
+  out.push_back('[');
   for (size_t i = 0; i < attempts.size(); ++i) {
     const auto& a = attempts[i];
     if (i) out.push_back(',');
@@ -156,10 +179,16 @@ std::string attemptsToJson(const std::vector<Attempt>& attempts) {
     out.append(",\"outcome\":");
     appendJsonString(out, a.outcome);
     out.append(",\"ms\":");
-    out.append(formatMs(a.ms));
+    char buf[64];
+    out.append(msText(buf, a.ms));
     out.push_back('}');
   }
   out.push_back(']');
+}
+
+std::string attemptsToJson(const std::vector<Attempt>& attempts) {
+  std::string out;
+  appendAttemptsJson(out, attempts);
   return out;
 }
 
@@ -213,23 +242,32 @@ std::vector<Attempt> decodeStoredAttempts(std::string_view json) {
   return {Attempt{"", "", "<unparseable attempts: " + parsed.error().message + ">", 0}};
 }
 
-std::string recordToJson(const Record& r) {
-  std::string out = "{";
+void appendRecordJson(std::string& out, const Record& r) {
+  bool first = true;
+  auto key = [&](std::string_view k) {
+    out.append(first ? "{\"" : ",\"");
+    first = false;
+    out.append(k);  // keys are plain identifiers: no escaping needed
+    out.append("\":");
+  };
   auto str = [&](std::string_view k, std::string_view v) {
-    if (out.size() > 1) out.push_back(',');
-    appendJsonString(out, k);
-    out.push_back(':');
+    key(k);
     appendJsonString(out, v);
   };
-  auto raw = [&](std::string_view k, std::string_view v) {
-    if (out.size() > 1) out.push_back(',');
-    appendJsonString(out, k);
-    out.push_back(':');
-    out.append(v);
+  auto num = [&](std::string_view k, int64_t v) {
+    key(k);
+    char buf[24];
+    auto res = std::to_chars(buf, buf + sizeof(buf), v);
+    out.append(buf, res.ptr);
+  };
+  auto ms = [&](std::string_view k, double v) {
+    key(k);
+    char buf[64];
+    out.append(msText(buf, v));
   };
   str("replica_id", r.replica_id);
-  raw("seq", std::to_string(r.seq));
-  raw("ts_us", std::to_string(r.ts_us));
+  num("seq", r.seq);
+  num("ts_us", r.ts_us);
   str("request_id", r.request_id);
   str("tenant", r.tenant);
   str("jurisdiction", r.jurisdiction);
@@ -240,13 +278,14 @@ std::string recordToJson(const Record& r) {
   str("evidence", r.evidence);
   str("evidence_value", r.evidence_value);
   str("endpoint", r.endpoint);
-  raw("attempts", attemptsToJson(r.attempts));
-  raw("status", std::to_string(r.status));
-  raw("ttft_ms", formatMs(r.ttft_ms));
-  raw("duration_ms", formatMs(r.duration_ms));
-  raw("prompt_tokens", std::to_string(r.prompt_tokens));
-  raw("cached_tokens", std::to_string(r.cached_tokens));
-  raw("completion_tokens", std::to_string(r.completion_tokens));
+  key("attempts");
+  appendAttemptsJson(out, r.attempts);
+  num("status", r.status);
+  ms("ttft_ms", r.ttft_ms);
+  ms("duration_ms", r.duration_ms);
+  num("prompt_tokens", r.prompt_tokens);
+  num("cached_tokens", r.cached_tokens);
+  num("completion_tokens", r.completion_tokens);
   str("violation", r.violation);
   str("error_type", r.error_type);
   if (r.prompt_text) str("prompt_text", *r.prompt_text);
@@ -254,6 +293,12 @@ std::string recordToJson(const Record& r) {
   str("prev_hash", r.prev_hash);
   str("hash", r.hash);
   out.push_back('}');
+}
+
+std::string recordToJson(const Record& r) {
+  std::string out;
+  out.reserve(768);
+  appendRecordJson(out, r);
   return out;
 }
 

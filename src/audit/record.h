@@ -43,6 +43,7 @@ inline constexpr std::string_view kGenesisHash =
 // encoding"): a version line, then one `name=<byte length>:<bytes>\n` per field in a fixed
 // order; integers in decimal, milliseconds with exactly 3 decimals, absent text as `name=-\n`.
 std::string canonicalEncoding(const Record& rec);
+void appendCanonicalEncoding(std::string& out, const Record& rec);
 
 // hash = hex(SHA-256(prev_hash_hex || canonicalEncoding(rec))).
 std::string recordHash(std::string_view prev_hash, const Record& rec);
@@ -57,6 +58,7 @@ std::string formatMs(double ms);
 
 // Attempts as a JSON array [{"endpoint","region","outcome","ms"}], the stored column form.
 std::string attemptsToJson(const std::vector<Attempt>& attempts);
+void appendAttemptsJson(std::string& out, const std::vector<Attempt>& attempts);
 // Parses attemptsToJson's output (and any JSON of that shape). Errors name what is wrong.
 Result<std::vector<Attempt>> parseAttemptsJson(std::string_view json);
 
@@ -65,6 +67,8 @@ Result<std::vector<Attempt>> parseAttemptsJson(std::string_view json);
 std::vector<Attempt> decodeStoredAttempts(std::string_view json);
 
 // One JSON object per record (audit query --format jsonl).
+// Also the stored form: a segment's `records` column is a JSON array of these (segment.h).
 std::string recordToJson(const Record& rec);
+void appendRecordJson(std::string& out, const Record& rec);
 
 }  // namespace regiongate::audit

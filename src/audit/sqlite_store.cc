@@ -1,6 +1,7 @@
 #include "audit/sqlite_store.h"
 
 #include "audit/schema.h"
+#include "audit/segment.h"
 
 namespace regiongate::audit {
 namespace {
@@ -104,18 +105,23 @@ Status SqliteStore::open() {
     return e;
   }
   sqlite3_busy_timeout(db_, 200);
-  if (read_only_) return {};
+  auto legacy = hasLegacyTable();
+  if (!legacy.ok()) {
+    close();
+    return legacy.error();
+  }
+  legacy_ = legacy.value();
+  if (read_only_) return {};  // a legacy store is read as it is (scanLegacy)
   std::string sync = durability_ == "off" ? "OFF" : durability_ == "full" ? "FULL" : "NORMAL";
   const std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync + ";";
-  for (const char* sql : {pragmas.c_str(), schema::kCreateRecords, schema::kCreateRecordsTsIndex,
-                          schema::kCreateCheckpoints}) {
+  for (const char* sql : {pragmas.c_str(), schema::kCreateSegments, schema::kCreateCheckpoints}) {
     if (auto st = exec(sql); !st.ok()) {
       close();
       return st;
     }
   }
-  std::string ins = std::string("INSERT INTO audit_records (") + schema::kRecordColumns +
-                    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  std::string ins = std::string("INSERT INTO audit_segments (") + schema::kSegmentColumns +
+                    ") VALUES (?,?,?,?,?,?,?,?)";
   rc = sqlite3_prepare_v2(db_, ins.c_str(), -1, &insert_, nullptr);
   if (rc == SQLITE_OK) {
     std::string cp = std::string("INSERT OR REPLACE INTO audit_checkpoints (") +
@@ -127,22 +133,108 @@ Status SqliteStore::open() {
     close();
     return e;
   }
+  if (legacy_) {
+    if (auto st = migrateLegacy(); !st.ok()) {
+      close();
+      return st;
+    }
+  }
+  if (auto st = exec(schema::kCreateRecordsViewSqlite); !st.ok()) {
+    close();
+    return st;
+  }
+  return {};
+}
+
+Result<bool> SqliteStore::hasLegacyTable() {
+  Stmt s;
+  int rc = sqlite3_prepare_v2(
+      db_, "SELECT type FROM sqlite_master WHERE name='audit_records'", -1, &s.st, nullptr);
+  if (rc != SQLITE_OK) return sqlError("read schema", rc);
+  rc = sqlite3_step(s.st);
+  if (rc == SQLITE_ROW) return colText(s.st, 0) == "table";
+  if (rc != SQLITE_DONE) return sqlError("read schema", rc);
+  return false;
+}
+
+Status SqliteStore::migrateLegacy() {
+  // One transaction: either every legacy row is in a segment and the table is gone, or nothing
+  // changed. Records are copied as they are, so their hashes (and the chain) are unchanged.
+  if (auto st = exec("BEGIN IMMEDIATE"); !st.ok()) return st;
+  std::vector<Record> chain;
+  Status write_status;
+  int64_t migrated = 0;
+  auto flush = [&]() -> bool {
+    if (chain.empty()) return true;
+    migrated += static_cast<int64_t>(chain.size());
+    write_status = insertSegments(chain);
+    chain.clear();
+    return write_status.ok();
+  };
+  ScanQuery q;
+  q.chain_order = true;
+  Status st = scanLegacy(q, [&](const Record& r) {
+    if (!chain.empty() && (chain.back().replica_id != r.replica_id ||
+                           chain.size() >= kMaxRecordsPerSegment) && !flush())
+      return false;
+    chain.push_back(r);
+    return true;
+  });
+  if (st.ok() && write_status.ok()) flush();
+  if (st.ok()) st = write_status;
+  if (st.ok()) st = exec("DROP TABLE audit_records");
+  if (st.ok()) st = exec(schema::kCreateRecordsViewSqlite);
+  if (st.ok()) st = exec("COMMIT");
+  if (!st.ok()) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+  }
+  legacy_ = false;
+  return {};
+}
+
+Status SqliteStore::insertSegments(const std::vector<Record>& batch) {
+  for (size_t begin = 0; begin < batch.size(); begin += kMaxRecordsPerSegment) {
+    const size_t end = std::min(batch.size(), begin + kMaxRecordsPerSegment);
+    const Segment seg = makeSegment(batch, begin, end);
+    sqlite3_reset(insert_);
+    bindText(insert_, 1, seg.replica_id);
+    sqlite3_bind_int64(insert_, 2, seg.first_seq);
+    sqlite3_bind_int64(insert_, 3, seg.last_seq);
+    sqlite3_bind_int64(insert_, 4, seg.min_ts_us);
+    sqlite3_bind_int64(insert_, 5, seg.max_ts_us);
+    sqlite3_bind_int64(insert_, 6, seg.record_count);
+    sqlite3_bind_int64(insert_, 7, seg.violations);
+    bindText(insert_, 8, seg.records);
+    int rc = sqlite3_step(insert_);
+    sqlite3_reset(insert_);  // the bindings point into `seg`, which dies here
+    if (rc != SQLITE_DONE) return sqlError("insert segment at seq " + std::to_string(seg.first_seq), rc);
+  }
   return {};
 }
 
 Result<ChainHead> SqliteStore::chainHead(const std::string& replica_id) {
   if (auto st = open(); !st.ok()) return st.error();
   Stmt s;
-  int rc = sqlite3_prepare_v2(
-      db_, "SELECT seq, hash FROM audit_records WHERE replica_id=? ORDER BY seq DESC LIMIT 1", -1,
-      &s.st, nullptr);
+  const char* sql =
+      legacy_ ? "SELECT seq, hash FROM audit_records WHERE replica_id=? ORDER BY seq DESC LIMIT 1"
+              : "SELECT first_seq, records FROM audit_segments WHERE replica_id=? "
+                "ORDER BY first_seq DESC LIMIT 1";
+  int rc = sqlite3_prepare_v2(db_, sql, -1, &s.st, nullptr);
   if (rc != SQLITE_OK) return sqlError("chain head", rc);
   bindText(s.st, 1, replica_id);
   rc = sqlite3_step(s.st);
   ChainHead head;
   if (rc == SQLITE_ROW) {
-    head.seq = sqlite3_column_int64(s.st, 0);
-    head.hash = colText(s.st, 1);
+    if (legacy_) {
+      head.seq = sqlite3_column_int64(s.st, 0);
+      head.hash = colText(s.st, 1);
+    } else {
+      // The head is the newest segment's last record (decoded: the stored bytes are the truth).
+      auto recs = decodeSegment(replica_id, sqlite3_column_int64(s.st, 0), colText(s.st, 1));
+      head.seq = recs.back().seq;
+      head.hash = recs.back().hash;
+    }
   } else if (rc != SQLITE_DONE) {
     return sqlError("chain head", rc);
   }
@@ -152,40 +244,11 @@ Result<ChainHead> SqliteStore::chainHead(const std::string& replica_id) {
 Status SqliteStore::append(const std::vector<Record>& batch, const Checkpoint* checkpoint) {
   if (auto st = open(); !st.ok()) return st;
   if (auto st = exec("BEGIN IMMEDIATE"); !st.ok()) return st;
-  auto fail = [&](const std::string& what, int rc) -> Status {
-    Error e = sqlError(what, rc);
+  auto fail = [&](Status st) -> Status {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return e;
+    return st;
   };
-  for (const Record& r : batch) {
-    sqlite3_reset(insert_);
-    sqlite3_clear_bindings(insert_);
-    const std::string attempts = attemptsToJson(r.attempts);
-    int i = 1;
-    bindText(insert_, i++, r.replica_id);
-    sqlite3_bind_int64(insert_, i++, r.seq);
-    sqlite3_bind_int64(insert_, i++, r.ts_us);
-    for (const std::string* s : {&r.request_id, &r.tenant, &r.jurisdiction, &r.model,
-                                 &r.model_version, &r.intended_region, &r.actual_region,
-                                 &r.evidence, &r.evidence_value, &r.endpoint, &attempts})
-      bindText(insert_, i++, *s);
-    sqlite3_bind_int(insert_, i++, r.status);
-    sqlite3_bind_double(insert_, i++, r.ttft_ms);
-    sqlite3_bind_double(insert_, i++, r.duration_ms);
-    sqlite3_bind_int64(insert_, i++, r.prompt_tokens);
-    sqlite3_bind_int64(insert_, i++, r.cached_tokens);
-    sqlite3_bind_int64(insert_, i++, r.completion_tokens);
-    bindText(insert_, i++, r.violation);
-    bindText(insert_, i++, r.error_type);
-    for (const auto* o : {&r.prompt_text, &r.completion_text}) {
-      if (*o) bindText(insert_, i++, **o);
-      else sqlite3_bind_null(insert_, i++);
-    }
-    bindText(insert_, i++, r.prev_hash);
-    bindText(insert_, i++, r.hash);
-    int rc = sqlite3_step(insert_);
-    if (rc != SQLITE_DONE) return fail("insert seq " + std::to_string(r.seq), rc);
-  }
+  if (auto st = insertSegments(batch); !st.ok()) return fail(std::move(st));
   if (checkpoint) {
     sqlite3_reset(insert_cp_);
     bindText(insert_cp_, 1, checkpoint->replica_id);
@@ -194,10 +257,10 @@ Status SqliteStore::append(const std::vector<Record>& batch, const Checkpoint* c
     sqlite3_bind_int64(insert_cp_, 4, checkpoint->ts_us);
     bindText(insert_cp_, 5, checkpoint->mac);
     int rc = sqlite3_step(insert_cp_);
-    if (rc != SQLITE_DONE) return fail("insert checkpoint", rc);
+    if (rc != SQLITE_DONE) return fail(sqlError("insert checkpoint", rc));
   }
   int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return fail("commit", rc);
+  if (rc != SQLITE_OK) return fail(sqlError("commit", rc));
   return {};
 }
 
@@ -205,8 +268,10 @@ Result<std::vector<std::string>> SqliteStore::replicas() {
   if (auto st = open(); !st.ok()) return st.error();
   Stmt s;
   int rc = sqlite3_prepare_v2(db_,
-                              "SELECT replica_id FROM audit_records UNION "
-                              "SELECT replica_id FROM audit_checkpoints ORDER BY 1",
+                              legacy_ ? "SELECT replica_id FROM audit_records UNION "
+                                        "SELECT replica_id FROM audit_checkpoints ORDER BY 1"
+                                      : "SELECT replica_id FROM audit_segments UNION "
+                                        "SELECT replica_id FROM audit_checkpoints ORDER BY 1",
                               -1, &s.st, nullptr);
   if (rc != SQLITE_OK) return sqlError("list replicas", rc);
   std::vector<std::string> out;
@@ -217,6 +282,41 @@ Result<std::vector<std::string>> SqliteStore::replicas() {
 
 Status SqliteStore::scan(const ScanQuery& q, const std::function<bool(const Record&)>& fn) {
   if (auto st = open(); !st.ok()) return st;
+  if (legacy_) return scanLegacy(q, fn);
+  std::string sql = "SELECT replica_id, first_seq, min_ts_us, records FROM audit_segments";
+  std::vector<std::string> where;  // the pieces segment.h lists
+  if (q.replica_id) where.push_back("replica_id = ?1");
+  if (q.since_us) where.push_back("max_ts_us >= ?2");
+  if (q.violations_only) where.push_back("violations > 0");
+  for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
+  sql += q.chain_order ? " ORDER BY replica_id, first_seq"
+                       : " ORDER BY min_ts_us, replica_id, first_seq";
+  Stmt s;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &s.st, nullptr);
+  if (rc != SQLITE_OK) return sqlError("scan", rc);
+  if (q.replica_id) bindText(s.st, 1, *q.replica_id);
+  if (q.since_us) sqlite3_bind_int64(s.st, 2, *q.since_us);
+  SegmentScanner scanner(q, fn);
+  while ((rc = sqlite3_step(s.st)) == SQLITE_ROW) {
+    const auto* replica = reinterpret_cast<const char*>(sqlite3_column_text(s.st, 0));
+    const std::string_view replica_id =
+        replica ? std::string_view(replica, static_cast<size_t>(sqlite3_column_bytes(s.st, 0)))
+                : std::string_view();
+    const std::string replica_copy(replica_id);  // column_text below may move the first
+    const auto* json = reinterpret_cast<const char*>(sqlite3_column_text(s.st, 3));
+    const std::string_view records =
+        json ? std::string_view(json, static_cast<size_t>(sqlite3_column_bytes(s.st, 3)))
+             : std::string_view();
+    if (!scanner.add(replica_copy, sqlite3_column_int64(s.st, 1), sqlite3_column_int64(s.st, 2),
+                     records))
+      return {};
+  }
+  if (rc != SQLITE_DONE) return sqlError("scan", rc);
+  scanner.finish();
+  return {};
+}
+
+Status SqliteStore::scanLegacy(const ScanQuery& q, const std::function<bool(const Record&)>& fn) {
   std::string sql = std::string("SELECT ") + schema::kRecordColumns + " FROM audit_records";
   std::vector<std::string> where;
   if (q.replica_id) where.push_back("replica_id = ?1");

@@ -1,6 +1,7 @@
 #pragma once
 // SQLite sink: one database file per jurisdiction (<audit.dir>/<jurisdiction>.db) in WAL mode,
-// `synchronous` from audit.durability. Not thread-safe: owned by one writer thread (or the CLI).
+// `synchronous` from audit.durability; records are stored as segments (segment.h). Not
+// thread-safe: owned by one writer thread (or the CLI).
 #include <sqlite3.h>
 
 #include <string>
@@ -28,6 +29,12 @@ public:
   Result<std::vector<Checkpoint>> checkpoints(const std::string& replica_id) override;
 
 private:
+  // The layout before segments: audit_records was a table, one row per record (schema.h).
+  Result<bool> hasLegacyTable();
+  Status migrateLegacy();
+  Status scanLegacy(const ScanQuery& q, const std::function<bool(const Record&)>& fn);
+  // Inserts batch as segments of at most kMaxRecordsPerSegment (inside the caller's transaction).
+  Status insertSegments(const std::vector<Record>& batch);
   Error sqlError(const std::string& what, int rc) const;
   Status exec(const char* sql);
   void close();
@@ -35,6 +42,7 @@ private:
   std::string path_;
   std::string durability_;
   bool read_only_;
+  bool legacy_ = false;  // read-only open of a store written before segments
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
   sqlite3_stmt* insert_cp_ = nullptr;

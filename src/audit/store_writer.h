@@ -22,6 +22,22 @@
 
 namespace regiongate::audit {
 
+// Receives durability outcomes in bulk, on the writer thread: one call per sink per committed (or
+// dropped) group, naming the cookies given at submission. The gateway has one per worker and so
+// posts one completion per worker per group commit instead of one per record.
+class DurableSink {
+public:
+  virtual ~DurableSink() = default;
+  virtual void onDurable(std::vector<uint64_t> cookies, bool durable) = 0;
+};
+
+// One record handed over in bulk (AuditLog::submitMany). sink may be null (no notification).
+struct Submission {
+  Record rec;
+  DurableSink* sink = nullptr;
+  uint64_t cookie = 0;
+};
+
 struct WriterOptions {
   size_t queue_capacity = 65536;     // records queued or in flight, not yet durable
   size_t batch_max = 512;            // records per transaction
@@ -54,6 +70,11 @@ public:
   bool admit() const;
   // Any thread; never blocks on I/O.
   bool submit(Record rec, OnDurable on_durable);
+  // Any thread; never blocks on I/O. Takes (moves out) the submissions in [begin, end) whose
+  // `taken` flag is false and whose jurisdiction is this writer's, under one lock and with at
+  // most one wake-up of the writer. Dropped ones (queue full, stopping) are reported to their
+  // sinks as not durable. Returns how many were taken.
+  size_t submitMany(std::vector<Submission>& subs, std::vector<uint8_t>& taken);
   // Drains for at most stop_timeout_ms, writes a final checkpoint, joins. Idempotent.
   void stop();
 
@@ -69,6 +90,8 @@ private:
   struct Pending {
     Record rec;
     OnDurable cb;
+    DurableSink* sink = nullptr;
+    uint64_t cookie = 0;
   };
 
   void run();
@@ -77,6 +100,8 @@ private:
   bool loadHead();
   void fail(const std::string& message);
   void finish(std::vector<Pending>& batch, bool durable);
+  static void notify(std::vector<Pending>& batch, size_t begin, bool durable);
+  bool wakeWriterLocked();  // mu_ held
 
   const std::string jurisdiction_;
   const std::string sink_;
@@ -96,6 +121,10 @@ private:
   std::deque<Pending> queue_;
   bool stopping_ = false;
   bool started_ = false;
+  // What the sleeping writer waits for; submitters notify cv_ only when that is met, so a busy
+  // writer costs its submitters no futex call.
+  enum class Wait { No, AnyRecord, FullBatch };
+  Wait writer_waits_ = Wait::No;
   std::chrono::steady_clock::time_point stop_deadline_;
   mutable std::mutex error_mu_;
   std::string last_error_;

@@ -63,7 +63,8 @@ std::optional<std::vector<NamedStore>> collectStores(const AuditArgs& a, const s
       out.push_back({j, std::make_unique<audit::SqliteStore>(f.string(), "normal", true)});
     }
   }
-  for (const auto& dsn : a.dsns) out.push_back({"", std::make_unique<audit::PostgresStore>(dsn)});
+  for (const auto& dsn : a.dsns)
+    out.push_back({"", std::make_unique<audit::PostgresStore>(dsn, 3, /*read_only=*/true)});
   return out;
 }
 

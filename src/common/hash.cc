@@ -2,13 +2,25 @@
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+
+#include <memory>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
 namespace regiongate {
 
 Sha256 sha256(std::string_view data) {
+  // OpenSSL 3's one-shot SHA256() fetches the algorithm on every call; the audit writer hashes
+  // every record, so fetch once and keep one digest context per thread.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                          &EVP_MD_CTX_free);
   Sha256 out{};
+  unsigned int len = 0;
+  if (md && ctx && EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1 &&
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1 &&
+      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) == 1 && len == out.size())
+    return out;
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
   return out;
 }

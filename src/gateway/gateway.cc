@@ -107,6 +107,10 @@ void Gateway::stop(uint32_t drain_ms) {
   if (admin_) admin_->stop(0);
   if (health_thread_.joinable()) health_thread_.join();
   if (rollouts_) rollouts_->stop();  // [rollout hook]
+  // Worker threads are joined: records a worker queued for its next flush round that never ran
+  // go to the writers now, so stop() drains them too.
+  if (audit_)
+    for (auto& w : workers_) flushAudit(w);
   if (audit_) audit_->stop();
 }
 

@@ -43,8 +43,55 @@ struct KeyEqual {
   bool operator()(std::string_view a, std::string_view b) const;
 };
 
+// Requests of one worker waiting for their audit record to be durable (audit.wait_durable). The
+// writer reports a whole group commit with one onDurable call, which posts ONE handler to the
+// worker; that handler wakes each waiting request. Waiters live in their request's coroutine
+// frame and unregister when they go (a request torn down at shutdown leaves no dangling entry).
+class AuditWaiters final : public audit::DurableSink {
+public:
+  // One waiting request; registers itself, and unregisters if it goes before completion.
+  class Waiter {
+  public:
+    Waiter(AuditWaiters& owner, const asio::any_io_executor& ex) : owner_(owner), timer(ex) {
+      timer.expires_at(asio::steady_timer::time_point::max());
+      cookie = owner_.add(this);
+    }
+    ~Waiter() {
+      if (!done) owner_.remove(cookie);
+    }
+    Waiter(const Waiter&) = delete;
+    Waiter& operator=(const Waiter&) = delete;
+
+  private:
+    AuditWaiters& owner_;
+
+  public:
+    asio::steady_timer timer;
+    uint64_t cookie = 0;
+    bool done = false;
+    bool durable = false;
+  };
+  explicit AuditWaiters(asio::any_io_executor ex) : ex_(std::move(ex)) {}
+  // Writer thread.
+  void onDurable(std::vector<uint64_t> cookies, bool durable) override;
+  // Worker thread.
+  uint64_t add(Waiter* w);
+  void remove(uint64_t cookie) { waiting_.erase(cookie); }
+
+private:
+  void complete(const std::vector<uint64_t>& cookies, bool durable);
+  asio::any_io_executor ex_;
+  std::unordered_map<uint64_t, Waiter*> waiting_;
+  uint64_t next_ = 1;
+};
+
 struct WorkerState {
   SnapshotPtr snapshot;
+  // Audit records of this worker not yet handed to the writers: flushed once per event-loop
+  // round (a posted handler), so the writers' queues see one lock and one wake-up per round.
+  std::vector<audit::Submission> audit_out;
+  bool audit_flush_posted = false;
+  std::unique_ptr<AuditWaiters> audit_waiters;
   // Valid keys seen on this worker -> tenant index, for snapshot `key_cache_generation` only.
   std::unordered_map<std::string, uint32_t, KeyHash, KeyEqual> key_cache;
   uint64_t key_cache_generation = UINT64_MAX;
@@ -101,6 +148,13 @@ private:
   void runHealthChecks();
   void updateHealthGauges();
   std::string newRequestId(WorkerState& w, size_t worker);
+  // Hands a finished request's record to the audit (batched per event-loop round, see
+  // WorkerState::audit_out); with a waiter the request resumes once it is durable.
+  void queueAudit(WorkerState& w, size_t worker, audit::Record rec, uint64_t cookie = 0);
+  void flushAudit(WorkerState& w);
+  // queueAudit, then (wait_durable) resume once the record is durable or dropped.
+  asio::awaitable<void> recordAudit(WorkerState& w, size_t worker, audit::Record rec,
+                                    bool wait_durable);
 
   GatewayOptions options_;
   const Clock& clock_;

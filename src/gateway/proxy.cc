@@ -56,19 +56,58 @@ double msSince(const Clock& clock, int64_t t0) {
   return static_cast<double>(clock.nowNanos() - t0) / 1e6;
 }
 
-// Waits (without blocking the worker) until the audit writer reports the record durable.
-// The state is shared with the writer's callback, which posts back to this worker; the callback
-// moves its reference into the posted handler so the timer is always destroyed on this worker.
-struct DurableWait {
-  explicit DurableWait(asio::any_io_executor ex) : timer(ex) {
-    timer.expires_at(asio::steady_timer::time_point::max());
-  }
-  asio::steady_timer timer;
-  bool done = false;
-  bool durable = false;
-};
-
 }  // namespace
+
+void AuditWaiters::onDurable(std::vector<uint64_t> cookies, bool durable) {
+  asio::post(ex_, [this, c = std::move(cookies), durable] { complete(c, durable); });
+}
+
+uint64_t AuditWaiters::add(Waiter* w) {
+  const uint64_t cookie = next_++;
+  waiting_.emplace(cookie, w);
+  return cookie;
+}
+
+void AuditWaiters::complete(const std::vector<uint64_t>& cookies, bool durable) {
+  for (uint64_t c : cookies) {
+    auto it = waiting_.find(c);
+    if (it == waiting_.end()) continue;  // its request is gone
+    it->second->done = true;
+    it->second->durable = durable;
+    it->second->timer.cancel();
+    waiting_.erase(it);
+  }
+}
+
+void Gateway::queueAudit(WorkerState& w, size_t worker, audit::Record rec, uint64_t cookie) {
+  w.audit_out.push_back(
+      audit::Submission{std::move(rec), cookie ? w.audit_waiters.get() : nullptr, cookie});
+  if (w.audit_flush_posted) return;
+  w.audit_flush_posted = true;
+  // Runs after the handlers already queued on this worker: the records of every request that
+  // finishes in this round go to the writers together.
+  asio::post(server_->worker(worker), [this, &w] { flushAudit(w); });
+}
+
+asio::awaitable<void> Gateway::recordAudit(WorkerState& w, size_t worker, audit::Record rec,
+                                           bool wait_durable) {
+  if (!audit_ || !audit_->enabled()) co_return;
+  if (!wait_durable) {
+    queueAudit(w, worker, std::move(rec));
+    co_return;
+  }
+  if (!w.audit_waiters)
+    w.audit_waiters = std::make_unique<AuditWaiters>(server_->worker(worker).get_executor());
+  AuditWaiters::Waiter wait(*w.audit_waiters, server_->worker(worker).get_executor());
+  queueAudit(w, worker, std::move(rec), wait.cookie);
+  co_await wait.timer.async_wait(use_nothrow);  // cancelled by AuditWaiters::complete
+}
+
+void Gateway::flushAudit(WorkerState& w) {
+  w.audit_flush_posted = false;
+  if (audit_) audit_->submitMany(w.audit_out);
+  w.audit_out.clear();
+}
 
 bool KeyEqual::operator()(std::string_view a, std::string_view b) const {
   return constantTimeEquals(a, b);
@@ -403,6 +442,11 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
     }
     extra += "],\"reason\":" + jsonString(reason);
     int64_t retry_after_s = std::max<int64_t>(1, (min_retry_after + 999'999'999) / 1'000'000'000);
+    // The record is durable before the client sees the 503 (as for every other response).
+    rec.status = 503;
+    rec.error_type = "residency_pool_exhausted";
+    rec.duration_ms = msSince(clock_, t0);
+    co_await recordAudit(w, worker, std::move(rec), cfg.audit.wait_durable);
     metrics_.pool_exhausted.with({jur.name, body.model}).inc();
     metrics_.requests.with({jur.name, "none", body.model, "503"}).inc();
     metrics_.errors.with({"residency_pool_exhausted"}).inc();
@@ -415,10 +459,6 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
                                         "' could serve the request: " + reason,
                                     extra),
                           headers);
-    rec.status = 503;
-    rec.error_type = "residency_pool_exhausted";
-    rec.duration_ms = msSince(clock_, t0);
-    if (audit_) audit_->submit(std::move(rec));
     co_return;
   }
 
@@ -597,22 +637,7 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   for (const auto& a : rec.attempts) attempts_ms += a.ms;
   rec.ttft_ms = ttft_ms;
   rec.duration_ms = msSince(clock_, t0);
-  if (audit_ && audit_->enabled()) {
-    if (cfg.audit.wait_durable) {
-      auto wait = std::make_shared<DurableWait>(server_->worker(worker).get_executor());
-      auto ex_worker = server_->worker(worker).get_executor();
-      audit_->submit(std::move(rec), [wait, ex_worker](bool durable) mutable {
-        asio::post(ex_worker, [w2 = std::move(wait), durable] {
-          w2->done = true;
-          w2->durable = durable;
-          w2->timer.cancel();
-        });
-      });
-      if (!wait->done) co_await wait->timer.async_wait(use_nothrow);
-    } else {
-      audit_->submit(std::move(rec));
-    }
-  }
+  co_await recordAudit(w, worker, std::move(rec), cfg.audit.wait_durable);
 
   std::string code = std::to_string(client_status);
   metrics_.requests.with({jur.name, actual_region, body.model, code}).inc();

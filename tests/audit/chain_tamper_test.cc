@@ -1,4 +1,7 @@
-// Chain building and verification under tampering, done with raw SQL on the SQLite file.
+// Chain building and verification under tampering, done with raw SQL on the SQLite file. Records
+// live inside segments (src/audit/segment.h: one row per group commit, a JSON array of records),
+// so the tampering edits that JSON with SQLite's JSON functions, as an attacker with the file
+// would.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -57,6 +60,36 @@ protected:
     ASSERT_EQ(rc, SQLITE_OK) << statement << ": " << msg;
   }
 
+  std::string sqlScalar(const std::string& query, const std::string& jurisdiction = "EU") {
+    sqlite3* db = nullptr;
+    std::string out;
+    EXPECT_EQ(sqlite3_open((store_dir_ + "/" + jurisdiction + ".db").c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr), SQLITE_OK) << query;
+    if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+  }
+
+  // Sets one field of record `seq` (value: an SQL expression, e.g. "'eu-west-1'" or "json('[]')").
+  void setField(int seq, const std::string& field, const std::string& value,
+                const std::string& jurisdiction = "EU") {
+    const std::string s = std::to_string(seq);
+    sql("UPDATE audit_segments SET records = json_set(records, '$[' || (" + s +
+            " - first_seq) || '].' || '" + field + "', " + value + ") WHERE " + s +
+            " BETWEEN first_seq AND last_seq",
+        jurisdiction);
+  }
+  // Removes every record for which `cond` (SQL over json_each's `value`) holds, and the segments
+  // left empty.
+  void deleteRecords(const std::string& cond) {
+    sql("UPDATE audit_segments SET records = (SELECT json_group_array(json(value)) FROM "
+        "json_each(audit_segments.records) WHERE NOT (" + cond + ")); "
+        "DELETE FROM audit_segments WHERE json_array_length(records) = 0");
+  }
+
   ChainReport verifyOne(const std::string& key = kKey, const std::string& j = "EU") {
     SqliteStore store(store_dir_ + "/" + j + ".db", "normal", true);
     auto reports = verifyStore(store, key);
@@ -84,7 +117,7 @@ TEST_F(ChainTamper, IntactChainVerifies) {
 
 TEST_F(ChainTamper, EditIsDetectedAtTheEditedRecord) {
   writeRecords();
-  sql("UPDATE audit_records SET actual_region='eu-west-1' WHERE seq=7");
+  setField(7, "actual_region", "'eu-west-1'");
   ChainReport r = verifyOne();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.broken_seq, 7);
@@ -94,7 +127,7 @@ TEST_F(ChainTamper, EditIsDetectedAtTheEditedRecord) {
 
 TEST_F(ChainTamper, EditOfAttemptsJsonIsDetected) {
   writeRecords();
-  sql("UPDATE audit_records SET attempts='[]' WHERE seq=3");
+  setField(3, "attempts", "json('[]')");
   ChainReport r = verifyOne();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.broken_seq, 3);
@@ -112,7 +145,8 @@ TEST_F(ChainTamper, EditWithRecomputedHashBreaksTheNextLink) {
   ASSERT_EQ(victim.seq, 9);
   victim.tenant = "someone-else";
   const std::string forged = recordHash(victim.prev_hash, victim);
-  sql("UPDATE audit_records SET tenant='someone-else', hash='" + forged + "' WHERE seq=9");
+  setField(9, "tenant", "'someone-else'");
+  setField(9, "hash", "'" + forged + "'");
   ChainReport r = verifyOne();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.broken_seq, 10);
@@ -122,7 +156,7 @@ TEST_F(ChainTamper, EditWithRecomputedHashBreaksTheNextLink) {
 
 TEST_F(ChainTamper, DeletionInTheMiddleIsDetected) {
   writeRecords();
-  sql("DELETE FROM audit_records WHERE seq=12");
+  deleteRecords("json_extract(value, '$.seq') = 12");
   ChainReport r = verifyOne();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.broken_seq, 12);
@@ -131,7 +165,7 @@ TEST_F(ChainTamper, DeletionInTheMiddleIsDetected) {
 
 TEST_F(ChainTamper, DeletionOfTheFirstRecordIsDetected) {
   writeRecords();
-  sql("DELETE FROM audit_records WHERE seq=1");
+  deleteRecords("json_extract(value, '$.seq') = 1");
   ChainReport r = verifyOne();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.broken_seq, 1);
@@ -139,16 +173,21 @@ TEST_F(ChainTamper, DeletionOfTheFirstRecordIsDetected) {
 
 TEST_F(ChainTamper, ReorderIsDetected) {
   writeRecords();
-  sql("UPDATE audit_records SET seq=-1 WHERE seq=5; UPDATE audit_records SET seq=5 WHERE seq=6;"
-      " UPDATE audit_records SET seq=6 WHERE seq=-1");
+  // Swap two neighbouring records inside one segment (both json_set values read the original
+  // array): the first segment holding at least two records.
+  const std::string k = sqlScalar(
+      "SELECT first_seq FROM audit_segments WHERE record_count >= 2 ORDER BY first_seq LIMIT 1");
+  ASSERT_FALSE(k.empty()) << "no segment with two records";
+  sql("UPDATE audit_segments SET records = json_set(records, '$[0]', json_extract(records, "
+      "'$[1]'), '$[1]', json_extract(records, '$[0]')) WHERE first_seq = " + k);
   ChainReport r = verifyOne();
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.broken_seq, 5);
+  EXPECT_EQ(r.broken_seq, std::stoll(k));
 }
 
 TEST_F(ChainTamper, TruncationBeforeACheckpointIsDetected) {
   writeRecords();
-  sql("DELETE FROM audit_records WHERE seq > 35");
+  deleteRecords("json_extract(value, '$.seq') > 35");
   ChainReport r = verifyOne();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.last_seq, 35);
@@ -165,8 +204,8 @@ TEST_F(ChainTamper, ForgedCheckpointIsDetectedWithTheKey) {
     if (r.seq == 35) hash35 = r.hash;
     return true;
   }).ok());
-  sql("DELETE FROM audit_records WHERE seq > 35; UPDATE audit_checkpoints SET seq=35, hash='" +
-      hash35 + "' WHERE seq=40");
+  deleteRecords("json_extract(value, '$.seq') > 35");
+  sql("UPDATE audit_checkpoints SET seq=35, hash='" + hash35 + "' WHERE seq=40");
   ChainReport r = verifyOne();
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.problem.find("MAC"), std::string::npos) << r.problem;
@@ -177,7 +216,8 @@ TEST_F(ChainTamper, ForgedCheckpointIsDetectedWithTheKey) {
 TEST_F(ChainTamper, TruncationTogetherWithItsCheckpointsIsNotDetectable) {
   // Documented limit: deleting the newest records *and* every checkpoint after them.
   writeRecords();
-  sql("DELETE FROM audit_records WHERE seq > 30; DELETE FROM audit_checkpoints");
+  deleteRecords("json_extract(value, '$.seq') > 30");
+  sql("DELETE FROM audit_checkpoints");
   EXPECT_TRUE(verifyOne().ok);
 }
 
@@ -212,7 +252,7 @@ TEST_F(ChainTamper, CliVerifyExitCodes) {
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
   EXPECT_NE(ok.out.find("OK"), std::string::npos) << ok.out;
   EXPECT_NE(ok.out.find("records=40"), std::string::npos) << ok.out;
-  sql("UPDATE audit_records SET status=500 WHERE seq=20", "US");
+  setField(20, "status", "500", "US");
   auto bad = runCmd(bin + " audit verify --dir " + store_dir_);
   EXPECT_EQ(bad.exit_code, 1) << bad.out;
   EXPECT_NE(bad.out.find("seq 20"), std::string::npos) << bad.out;
@@ -245,6 +285,91 @@ TEST_F(ChainTamper, CliQueryFilters) {
   EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 3);  // header + 2
   EXPECT_EQ(runCmd(bin + " audit query --dir " + store_dir_ + " --since yesterday").exit_code, 2);
   EXPECT_EQ(runCmd(bin + " audit query --dir " + store_dir_ + " --format xml").exit_code, 2);
+}
+
+TEST_F(ChainTamper, RecordsViewHasOneRowPerRecord) {
+  writeRecords();
+  EXPECT_EQ(sqlScalar("SELECT count(*) FROM audit_records"), std::to_string(kRecords));
+  EXPECT_EQ(sqlScalar("SELECT sum(record_count) FROM audit_segments"), std::to_string(kRecords));
+  EXPECT_EQ(sqlScalar("SELECT actual_region FROM audit_records WHERE seq = 14"), "us-east-1");
+  EXPECT_EQ(sqlScalar("SELECT count(*) FROM audit_records WHERE violation <> ''"),
+            std::to_string(kRecords / 7));
+  EXPECT_EQ(sqlScalar("SELECT json_array_length(attempts) FROM audit_records WHERE seq = 3"), "2");
+}
+
+TEST_F(ChainTamper, UnreadableSegmentIsNamed) {
+  writeRecords();
+  const std::string k = sqlScalar("SELECT max(first_seq) FROM audit_segments");
+  sql("UPDATE audit_segments SET records = substr(records, 1, length(records) - 40) "
+      "WHERE first_seq = " + k);
+  ChainReport r = verifyOne();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, std::stoll(k));
+  EXPECT_NE(r.found.find("unreadable segment"), std::string::npos) << r.found;
+}
+
+TEST_F(ChainTamper, AddedFieldIsNamed) {
+  writeRecords();
+  setField(11, "note", "'harmless?'");
+  ChainReport r = verifyOne();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 11);
+  EXPECT_NE(r.found.find("note is not an audit field"), std::string::npos) << r.found;
+}
+
+// A store written before segments (one row per record) is read as it is, and migrated in place
+// by the first writer: nothing lost, the chain continues.
+TEST_F(ChainTamper, LegacyRowStoreIsReadAndMigrated) {
+  std::filesystem::create_directories(store_dir_);
+  const char* legacy_schema =
+      "CREATE TABLE audit_records (replica_id TEXT NOT NULL, seq BIGINT NOT NULL, ts_us BIGINT "
+      "NOT NULL, request_id TEXT NOT NULL, tenant TEXT NOT NULL, jurisdiction TEXT NOT NULL, "
+      "model TEXT NOT NULL, model_version TEXT NOT NULL, intended_region TEXT NOT NULL, "
+      "actual_region TEXT NOT NULL, evidence TEXT NOT NULL, evidence_value TEXT NOT NULL, "
+      "endpoint TEXT NOT NULL, attempts TEXT NOT NULL, status INTEGER NOT NULL, "
+      "ttft_ms DOUBLE PRECISION NOT NULL, duration_ms DOUBLE PRECISION NOT NULL, "
+      "prompt_tokens BIGINT NOT NULL, cached_tokens BIGINT NOT NULL, "
+      "completion_tokens BIGINT NOT NULL, violation TEXT NOT NULL, error_type TEXT NOT NULL, "
+      "prompt_text TEXT, completion_text TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, "
+      "PRIMARY KEY (replica_id, seq)); "
+      "CREATE INDEX audit_records_ts ON audit_records (ts_us); "
+      "CREATE TABLE audit_checkpoints (replica_id TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT "
+      "NOT NULL, ts_us BIGINT NOT NULL, mac TEXT NOT NULL, PRIMARY KEY (replica_id, seq));";
+  sql(legacy_schema);
+  std::string prev(kGenesisHash);
+  for (int i = 1; i <= 7; ++i) {
+    Record r = makeRecord(i);
+    r.replica_id = "replica-a";
+    r.seq = i;
+    r.prompt_text.reset();  // stored as NULL below
+    normalizeRecord(r);
+    r.prev_hash = prev;
+    r.hash = recordHash(prev, r);
+    prev = r.hash;
+    auto q = [](const std::string& v) { return "'" + v + "'"; };
+    sql("INSERT INTO audit_records VALUES (" + q(r.replica_id) + "," + std::to_string(r.seq) +
+        "," + std::to_string(r.ts_us) + "," + q(r.request_id) + "," + q(r.tenant) + "," +
+        q(r.jurisdiction) + "," + q(r.model) + "," + q(r.model_version) + "," +
+        q(r.intended_region) + "," + q(r.actual_region) + "," + q(r.evidence) + "," +
+        q(r.evidence_value) + "," + q(r.endpoint) + "," + q(attemptsToJson(r.attempts)) + "," +
+        std::to_string(r.status) + "," + formatMs(r.ttft_ms) + "," + formatMs(r.duration_ms) +
+        "," + std::to_string(r.prompt_tokens) + "," + std::to_string(r.cached_tokens) + "," +
+        std::to_string(r.completion_tokens) + "," + q(r.violation) + "," + q(r.error_type) +
+        ",NULL,NULL," + q(r.prev_hash) + "," + q(r.hash) + ")");
+  }
+  // Read-only (audit verify on an old store): read as it is, not migrated.
+  ChainReport before = verifyOne("");
+  EXPECT_TRUE(before.ok) << formatReport(before);
+  EXPECT_EQ(before.records, 7);
+  EXPECT_EQ(sqlScalar("SELECT type FROM sqlite_master WHERE name = 'audit_records'"), "table");
+  // A writer migrates it and continues the chain.
+  writeRecords({"EU"}, false);
+  EXPECT_EQ(sqlScalar("SELECT type FROM sqlite_master WHERE name = 'audit_records'"), "view");
+  ChainReport after = verifyOne("");
+  EXPECT_TRUE(after.ok) << formatReport(after);
+  EXPECT_EQ(after.records, 7 + kRecords);
+  EXPECT_EQ(after.last_seq, 7 + kRecords);
+  EXPECT_EQ(sqlScalar("SELECT request_id FROM audit_records WHERE seq = 7"), "req-7");
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
 // PostgreSQL sink against a real server started by the test on 127.0.0.1 (pg_fixture.h).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <thread>
 
 #include "audit/audit_log.h"
 #include "audit/postgres_store.h"
+#include "audit/schema.h"
+#include "audit/segment.h"
 #include "audit/verify.h"
 #include "pg_fixture.h"
 #include "test_util.h"
@@ -16,6 +19,22 @@ using testing::makeRecord;
 using testing::PgServer;
 using testing::pollUntil;
 using testing::runCmd;
+
+// Records makeRecord(first .. first+n-1) chained as the writer chains them (seq, prev_hash, hash).
+std::vector<Record> buildChain(const std::string& replica, int n, int first = 1,
+                               std::string prev = std::string(kGenesisHash)) {
+  std::vector<Record> out;
+  for (int i = first; i < first + n; ++i) {
+    Record r = makeRecord(i);
+    r.replica_id = replica;
+    r.seq = i;
+    r.prev_hash = prev;
+    r.hash = recordHash(prev, r);
+    prev = r.hash;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
 
 class PostgresAudit : public ::testing::Test {
 protected:
@@ -67,6 +86,80 @@ protected:
     return err;
   }
 
+  // First cell of a query's first row, or "<error: ...>".
+  std::string queryOnDb(const std::string& sql) {
+    PGconn* c = PQconnectdb(dsn().c_str());
+    PGresult* r = PQexec(c, sql.c_str());
+    std::string out;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+      out = std::string("<error: ") + PQerrorMessage(c) + ">";
+    } else if (PQntuples(r) > 0) {
+      out = PQgetvalue(r, 0, 0);
+    }
+    PQclear(r);
+    PQfinish(c);
+    return out;
+  }
+  // Creates the tables of the layout before segments (one row per record, its ts index, the
+  // checkpoints) and writes `recs` the way the old PostgresStore::append did (kRecordColumns,
+  // text parameters, doubles with 17 digits). Returns "" or the error.
+  std::string writeLegacyTable(const std::vector<Record>& recs) {
+    PGconn* c = PQconnectdb(dsn().c_str());
+    std::string err;
+    auto run = [&](const std::string& sql, const std::vector<std::optional<std::string>>& vals) {
+      if (!err.empty()) return;
+      std::vector<const char*> p;
+      for (const auto& v : vals) p.push_back(v ? v->c_str() : nullptr);
+      PGresult* r = PQexecParams(c, sql.c_str(), static_cast<int>(p.size()), nullptr, p.data(),
+                                 nullptr, nullptr, 0);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) err = PQerrorMessage(c);
+      PQclear(r);
+    };
+    auto dbl = [](double d) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%.17g", d);
+      return std::string(buf);
+    };
+    run("BEGIN", {});
+    run(kLegacyCreateRecords, {});
+    run(kLegacyCreateTsIndex, {});
+    run(schema::kCreateCheckpoints, {});  // unchanged by segments
+    std::string insert = std::string("INSERT INTO audit_records (") + schema::kRecordColumns +
+                         ") VALUES (";
+    for (int i = 1; i <= schema::kRecordColumnCount; ++i)
+      insert += (i > 1 ? ",$" : "$") + std::to_string(i);
+    insert += ")";
+    for (const Record& r : recs) {
+      run(insert, {r.replica_id, std::to_string(r.seq), std::to_string(r.ts_us), r.request_id,
+                   r.tenant, r.jurisdiction, r.model, r.model_version, r.intended_region,
+                   r.actual_region, r.evidence, r.evidence_value, r.endpoint,
+                   attemptsToJson(r.attempts), std::to_string(r.status), dbl(r.ttft_ms),
+                   dbl(r.duration_ms), std::to_string(r.prompt_tokens),
+                   std::to_string(r.cached_tokens), std::to_string(r.completion_tokens),
+                   r.violation, r.error_type, r.prompt_text, r.completion_text, r.prev_hash,
+                   r.hash});
+    }
+    run("COMMIT", {});
+    PQfinish(c);
+    return err;
+  }
+
+  // The DDL of the layout before segments (git history of src/audit/schema.h).
+  static constexpr const char* kLegacyCreateRecords =
+      "CREATE TABLE IF NOT EXISTS audit_records ("
+      "replica_id TEXT NOT NULL, seq BIGINT NOT NULL, ts_us BIGINT NOT NULL, "
+      "request_id TEXT NOT NULL, tenant TEXT NOT NULL, jurisdiction TEXT NOT NULL, "
+      "model TEXT NOT NULL, model_version TEXT NOT NULL, intended_region TEXT NOT NULL, "
+      "actual_region TEXT NOT NULL, evidence TEXT NOT NULL, evidence_value TEXT NOT NULL, "
+      "endpoint TEXT NOT NULL, attempts TEXT NOT NULL, status INTEGER NOT NULL, "
+      "ttft_ms DOUBLE PRECISION NOT NULL, duration_ms DOUBLE PRECISION NOT NULL, "
+      "prompt_tokens BIGINT NOT NULL, cached_tokens BIGINT NOT NULL, "
+      "completion_tokens BIGINT NOT NULL, violation TEXT NOT NULL, error_type TEXT NOT NULL, "
+      "prompt_text TEXT, completion_text TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, "
+      "PRIMARY KEY (replica_id, seq))";
+  static constexpr const char* kLegacyCreateTsIndex =
+      "CREATE INDEX IF NOT EXISTS audit_records_ts ON audit_records (ts_us)";
+
   static PgServer* server_;
   static std::string start_error_;
   std::string db_;
@@ -96,10 +189,224 @@ TEST_F(PostgresAudit, WritesVerifiesAndDetectsTampering) {
   EXPECT_EQ(q.exit_code, 0) << q.out;
   EXPECT_EQ(std::count(q.out.begin(), q.out.end(), '\n'), 300 / 7);
 
-  ASSERT_EQ(sqlOnDb("UPDATE audit_records SET actual_region='us-east-1' WHERE seq=150"), "");
+  // audit_records is a view now: the edit goes into the JSON of the segment holding seq 150.
+  ASSERT_EQ(sqlOnDb("UPDATE audit_segments SET records = jsonb_set(records::jsonb, "
+                    "ARRAY[(150 - first_seq)::text, 'actual_region'], '\"us-east-1\"')::text "
+                    "WHERE replica_id='replica-a' AND 150 BETWEEN first_seq AND last_seq"),
+            "");
+  ASSERT_EQ(queryOnDb("SELECT actual_region FROM audit_records WHERE seq=150"), "us-east-1");
   auto bad = runCmd(bin + " audit verify --dsn '" + dsn() + "'");
   EXPECT_EQ(bad.exit_code, 1) << bad.out;
   EXPECT_NE(bad.out.find("seq 150"), std::string::npos) << bad.out;
+}
+
+// One append of more than kMaxRecordsPerSegment records: split into segments, and the
+// audit_records view shows one row per record with the stored values.
+TEST_F(PostgresAudit, RecordsViewShowsOneRowPerRecord) {
+  const int n = static_cast<int>(kMaxRecordsPerSegment) + 188;
+  const std::vector<Record> chain = buildChain("replica-a", n);
+  {
+    PostgresStore store(dsn());
+    ASSERT_TRUE(store.open().ok());
+    auto st = store.append(chain, nullptr);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    auto head = store.chainHead("replica-a");
+    ASSERT_TRUE(head.ok()) << head.error().message;
+    EXPECT_EQ(head->seq, n);
+    EXPECT_EQ(head->hash, chain.back().hash);
+  }
+  EXPECT_EQ(queryOnDb("SELECT count(*) FROM audit_segments"),
+            std::to_string((n + kMaxRecordsPerSegment - 1) / kMaxRecordsPerSegment));
+  EXPECT_EQ(queryOnDb("SELECT count(*) FROM audit_records"), std::to_string(n));
+  for (int seq : {7, 600}) {
+    const Record& r = chain[static_cast<size_t>(seq - 1)];
+    const std::string where = " FROM audit_records WHERE seq=" + std::to_string(seq);
+    EXPECT_EQ(queryOnDb("SELECT actual_region" + where), r.actual_region);
+    EXPECT_EQ(queryOnDb("SELECT hash" + where), r.hash);
+    EXPECT_EQ(queryOnDb("SELECT prompt_tokens" + where), std::to_string(r.prompt_tokens));
+  }
+  EXPECT_EQ(queryOnDb("SELECT prompt_text FROM audit_records WHERE seq=5"),
+            *chain[4].prompt_text);
+  EXPECT_EQ(queryOnDb("SELECT count(*) FROM audit_records WHERE prompt_text IS NULL"),
+            std::to_string(n - n / 5));
+  auto reps = verify();
+  ASSERT_EQ(reps.size(), 1u);
+  EXPECT_TRUE(reps[0].ok) << formatReport(reps[0]);
+  EXPECT_EQ(reps[0].records, n);
+}
+
+// scan: filters, both orders, and stopping early (limit, or fn returning false) leaves the
+// connection usable for the next call.
+TEST_F(PostgresAudit, ScanFiltersOrdersAndStopsEarly) {
+  PostgresStore store(dsn());
+  ASSERT_TRUE(store.open().ok());
+  // Two replicas with interleaved timestamps, several segments each.
+  const std::vector<Record> a = buildChain("replica-a", 1200);
+  std::vector<Record> b = buildChain("replica-b", 600);
+  ASSERT_TRUE(store.append(a, nullptr).ok());
+  ASSERT_TRUE(store.append(b, nullptr).ok());
+
+  auto collect = [&](const ScanQuery& q, int stop_after = -1) {
+    std::vector<std::pair<std::string, int64_t>> got;
+    auto st = store.scan(q, [&](const Record& r) {
+      got.emplace_back(r.replica_id, r.seq);
+      return stop_after < 0 || static_cast<int>(got.size()) < stop_after;
+    });
+    EXPECT_TRUE(st.ok()) << st.error().message;
+    return got;
+  };
+  ScanQuery time_order;
+  time_order.chain_order = false;
+  time_order.limit = 5;
+  auto first5 = collect(time_order);
+  ASSERT_EQ(first5.size(), 5u);
+  // Same ts_us in both chains for equal i: (ts, replica, seq) order alternates a, b.
+  EXPECT_EQ(first5[0], std::make_pair(std::string("replica-a"), int64_t{1}));
+  EXPECT_EQ(first5[1], std::make_pair(std::string("replica-b"), int64_t{1}));
+  EXPECT_EQ(first5[4], std::make_pair(std::string("replica-a"), int64_t{3}));
+
+  ScanQuery chain_b;
+  chain_b.replica_id = "replica-b";
+  auto three = collect(chain_b, 3);
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_EQ(three[2].second, 3);
+
+  // After both early stops the connection still answers, with filters applied per record.
+  ScanQuery filtered;
+  filtered.replica_id = "replica-a";
+  filtered.since_us = a[999].ts_us;
+  filtered.tenant = "acme-bank";
+  filtered.violations_only = true;
+  auto got = collect(filtered);
+  size_t expected = 0;
+  for (size_t i = 999; i < a.size(); ++i)
+    expected += a[i].tenant == "acme-bank" && !a[i].violation.empty();
+  ASSERT_GT(expected, 0u);
+  EXPECT_EQ(got.size(), expected);
+  for (auto& g : got) EXPECT_GE(g.second, 1000);
+  auto head = store.chainHead("replica-a");
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->seq, 1200);
+  auto reps = store.replicas();
+  ASSERT_TRUE(reps.ok());
+  EXPECT_EQ(reps.value(), (std::vector<std::string>{"replica-a", "replica-b"}));
+}
+
+// A database of the layout before segments (audit_records a table, one row per record) is
+// migrated by the first open, once even when two replicas open it together; the old chains
+// verify unchanged and a writer continues them.
+TEST_F(PostgresAudit, LegacyTableIsMigratedInPlace) {
+  const int n_a = static_cast<int>(kMaxRecordsPerSegment) + 88, n_b = 5;
+  std::vector<Record> legacy = buildChain("replica-a", n_a);
+  for (Record& r : buildChain("replica-b", n_b)) legacy.push_back(std::move(r));
+  ASSERT_EQ(writeLegacyTable(legacy), "");
+  ASSERT_EQ(queryOnDb("SELECT count(*) FROM audit_records"), std::to_string(n_a + n_b));
+  // An unsigned checkpoint of replica-a's head, as the old writer left it.
+  const Record& head_a = legacy[static_cast<size_t>(n_a - 1)];
+  ASSERT_EQ(sqlOnDb("INSERT INTO audit_checkpoints VALUES ('replica-a', " +
+                    std::to_string(n_a) + ", '" + head_a.hash + "', 1, '')"),
+            "");
+
+  // verify / query (read-only stores) read the old layout as it is and change nothing.
+  const std::string bin = REGIONGATE_BIN;
+  auto old_ok = runCmd(bin + " audit verify --dsn '" + dsn() + "'");
+  EXPECT_EQ(old_ok.exit_code, 0) << old_ok.out;
+  EXPECT_NE(old_ok.out.find("replica-b"), std::string::npos) << old_ok.out;
+  auto old_q = runCmd(bin + " audit query --dsn '" + dsn() + "' --format jsonl --limit 3");
+  EXPECT_EQ(old_q.exit_code, 0) << old_q.out;
+  EXPECT_EQ(std::count(old_q.out.begin(), old_q.out.end(), '\n'), 3) << old_q.out;
+  {
+    PostgresStore ro(dsn(), 3, /*read_only=*/true);
+    auto head = ro.chainHead("replica-b");
+    ASSERT_TRUE(head.ok()) << head.error().message;
+    EXPECT_EQ(head->seq, n_b);
+    EXPECT_EQ(head->hash, legacy.back().hash);
+    EXPECT_FALSE(ro.append(buildChain("replica-b", 1, n_b + 1, legacy.back().hash), nullptr).ok());
+  }
+  EXPECT_EQ(queryOnDb("SELECT c.relkind FROM pg_class c WHERE c.relname='audit_records'"), "r");
+  EXPECT_EQ(queryOnDb("SELECT count(*) FROM pg_class WHERE relname='audit_segments'"), "0");
+
+  std::vector<Status> opened(2);
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i)
+      threads.emplace_back([&, i] {
+        PostgresStore store(dsn());
+        opened[static_cast<size_t>(i)] = store.open();
+      });
+    for (auto& t : threads) t.join();
+  }
+  for (auto& st : opened) ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(queryOnDb("SELECT c.relkind FROM pg_class c WHERE c.relname='audit_records' AND "
+                      "pg_table_is_visible(c.oid)"),
+            "v");
+  EXPECT_EQ(queryOnDb("SELECT count(*) FROM pg_class WHERE relname='audit_records_ts'"), "0");
+  EXPECT_EQ(queryOnDb("SELECT count(*) FROM audit_segments"), "3");  // 512 + 88, and 5
+  EXPECT_EQ(queryOnDb("SELECT count(*) FROM audit_records"), std::to_string(n_a + n_b));
+  EXPECT_EQ(queryOnDb("SELECT prompt_text FROM audit_records WHERE replica_id='replica-a' AND "
+                      "seq=10"),
+            *legacy[9].prompt_text);
+
+  auto reps = verify();
+  ASSERT_EQ(reps.size(), 2u);
+  EXPECT_TRUE(reps[0].ok) << formatReport(reps[0]);
+  EXPECT_EQ(reps[0].records, n_a);
+  EXPECT_EQ(reps[0].newest_checkpoint_seq, n_a);
+  EXPECT_TRUE(reps[1].ok) << formatReport(reps[1]);
+  EXPECT_EQ(reps[1].records, n_b);
+
+  auto log = AuditLog::open(config("replica-a"), SystemClock::instance());
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  std::atomic<int> durable{0};
+  ASSERT_TRUE((*log)->submit(makeRecord(n_a + 1), [&](bool ok) { durable += ok; }));
+  ASSERT_TRUE(pollUntil([&] { return durable == 1; }));
+  (*log)->stop();
+  reps = verify();
+  ASSERT_EQ(reps.size(), 2u);
+  EXPECT_TRUE(reps[0].ok) << formatReport(reps[0]);
+  EXPECT_EQ(reps[0].last_seq, n_a + 1);
+  EXPECT_EQ(reps[0].records, n_a + 1);
+}
+
+// Migration does not launder an edit made to the old table: verify still names the record.
+TEST_F(PostgresAudit, LegacyEditIsStillDetectedAfterMigration) {
+  ASSERT_EQ(writeLegacyTable(buildChain("replica-a", 40)), "");
+  ASSERT_EQ(sqlOnDb("UPDATE audit_records SET actual_region='us-east-1' WHERE seq=17"), "");
+  {
+    PostgresStore store(dsn());
+    auto st = store.open();
+    ASSERT_TRUE(st.ok()) << st.error().message;
+  }
+  auto reps = verify();
+  ASSERT_EQ(reps.size(), 1u);
+  EXPECT_FALSE(reps[0].ok);
+  EXPECT_EQ(reps[0].broken_seq, 17) << formatReport(reps[0]);
+  EXPECT_EQ(reps[0].records, 40);
+}
+
+// A migration that cannot finish (an object of the user's depends on the old table) changes
+// nothing: the old table and its rows stay, and the error names the dependency.
+TEST_F(PostgresAudit, FailedMigrationLeavesTheOldTable) {
+  ASSERT_EQ(writeLegacyTable(buildChain("replica-a", 12)), "");
+  ASSERT_EQ(sqlOnDb("CREATE VIEW eu_violations AS SELECT seq FROM audit_records "
+                    "WHERE violation <> ''"),
+            "");
+  {
+    PostgresStore store(dsn());
+    auto st = store.open();
+    ASSERT_FALSE(st.ok());
+    EXPECT_TRUE(st.error().retryable);
+    EXPECT_NE(st.error().message.find("eu_violations"), std::string::npos) << st.error().message;
+  }
+  EXPECT_EQ(queryOnDb("SELECT c.relkind FROM pg_class c WHERE c.relname='audit_records'"), "r");
+  EXPECT_EQ(queryOnDb("SELECT count(*) FROM audit_records"), "12");
+  EXPECT_EQ(queryOnDb("SELECT count(*) FROM pg_class WHERE relname='audit_segments'"), "0");
+  // Once the dependency is gone the next open migrates.
+  ASSERT_EQ(sqlOnDb("DROP VIEW eu_violations"), "");
+  auto reps = verify();
+  ASSERT_EQ(reps.size(), 1u);
+  EXPECT_TRUE(reps[0].ok) << formatReport(reps[0]);
+  EXPECT_EQ(reps[0].records, 12);
 }
 
 TEST_F(PostgresAudit, ReplicasWriteConcurrentlyEachWithItsOwnChain) {
