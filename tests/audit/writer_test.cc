@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <map>
+#include <mutex>
+
 #include "audit/audit_log.h"
 #include "audit/sqlite_store.h"
 #include "audit/verify.h"
@@ -240,6 +243,85 @@ TEST(AuditWriterSqlite, LockedDatabaseMarksUnhealthyAndRecovers) {
   ASSERT_EQ(reps->size(), 1u);
   EXPECT_TRUE(reps->front().ok) << formatReport(reps->front());
   EXPECT_EQ(reps->front().records, 20);
+}
+
+// A sink as the gateway's per-worker AuditWaiters: records every notification call.
+struct RecordingSink : DurableSink {
+  std::mutex mu;
+  std::vector<std::pair<std::vector<uint64_t>, bool>> calls;
+  void onDurable(std::vector<uint64_t> cookies, bool durable) override {
+    std::lock_guard lk(mu);
+    calls.emplace_back(std::move(cookies), durable);
+  }
+  std::map<uint64_t, bool> outcomes() {
+    std::lock_guard lk(mu);
+    std::map<uint64_t, bool> out;
+    for (auto& [cookies, durable] : calls)
+      for (uint64_t c : cookies) EXPECT_TRUE(out.emplace(c, durable).second) << "cookie " << c;
+    return out;
+  }
+  size_t callCount() {
+    std::lock_guard lk(mu);
+    return calls.size();
+  }
+};
+
+TEST(AuditWriter, SubmitManyReportsEachCookieOnceAndBatchesNotifications) {
+  Harness h(fakeConfig("reject", 1000));
+  RecordingSink a, b;
+  std::vector<Submission> subs;
+  for (int i = 1; i <= 40; ++i)
+    subs.push_back({makeRecord(i), i % 2 ? &a : &b, static_cast<uint64_t>(i)});
+  subs.push_back({makeRecord(41), nullptr, 0});  // no sink: stored, nobody told
+  Record stray = makeRecord(42, "MARS");          // no store for this jurisdiction
+  subs.push_back({stray, &a, 42});
+  h.log->submitMany(subs);
+  EXPECT_TRUE(subs.empty());
+  ASSERT_TRUE(pollUntil([&] { return a.outcomes().size() == 21 && b.outcomes().size() == 20; }));
+  auto oa = a.outcomes(), ob = b.outcomes();
+  for (int i = 1; i <= 40; ++i) EXPECT_TRUE((i % 2 ? oa : ob).at(i)) << i;
+  EXPECT_FALSE(oa.at(42));  // unknown jurisdiction: reported lost, counted
+  ASSERT_TRUE(pollUntil([&] { return h.st().written == 41; }));
+  EXPECT_TRUE(h.chainOk(41));
+  // batch_max is 8: 41 records take at least 6 commits, and each commit notifies each sink at
+  // most once, so the sinks hear far fewer calls than records.
+  EXPECT_LE(a.callCount() + b.callCount(), 2u * static_cast<size_t>(h.shared->appends.load()) + 1);
+  EXPECT_LT(a.callCount(), 21u);
+}
+
+TEST(AuditWriter, SubmitManyDropsBeyondCapacityAndReportsIt) {
+  Harness h(fakeConfig("drop", 4));
+  h.shared->failing = true;  // nothing commits: the queue fills
+  RecordingSink sink;
+  std::vector<Submission> subs;
+  for (int i = 1; i <= 10; ++i) subs.push_back({makeRecord(i), &sink, static_cast<uint64_t>(i)});
+  h.log->submitMany(subs);
+  // 4 fit the queue; 6 are dropped at once and reported lost on this thread.
+  auto now = sink.outcomes();
+  EXPECT_EQ(now.size(), 6u);
+  for (auto& [c, durable] : now) EXPECT_FALSE(durable) << c;
+  EXPECT_EQ(h.st().dropped, 6u);
+  h.shared->failing = false;  // recovery: the queued 4 commit
+  ASSERT_TRUE(pollUntil([&] { return sink.outcomes().size() == 10; }));
+  int durable = 0;
+  for (auto& [c, ok] : sink.outcomes()) durable += ok;
+  EXPECT_EQ(durable, 4);
+  EXPECT_TRUE(h.chainOk(4));
+}
+
+TEST(AuditWriter, SubmitManyWithSinkNoneIsDurableAtOnce) {
+  Config cfg = fakeConfig("reject", 10);
+  cfg.audit.sink = "none";
+  auto log = AuditLog::open(cfg, SystemClock::instance());
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  RecordingSink sink;
+  std::vector<Submission> subs;
+  for (int i = 1; i <= 3; ++i) subs.push_back({makeRecord(i), &sink, static_cast<uint64_t>(i)});
+  (*log)->submitMany(subs);
+  auto out = sink.outcomes();
+  ASSERT_EQ(out.size(), 3u);
+  for (auto& [c, ok] : out) EXPECT_TRUE(ok);
+  EXPECT_EQ(sink.callCount(), 1u);
 }
 
 }  // namespace
