@@ -152,6 +152,37 @@ def main():
                   f"cpu_per_req={fmt_ratio(ratio(r.get('cpu_us'), b.get('cpu_us')))} "
                   f"d_p99@1={delta('nonstream@1', 'p99')}us")
         print("  (ratios gateway/gw-bare; d = difference in microseconds, positive = slower)")
+    # Audit on vs off (issue 4 target: audit costs < 10 % of gateway req/s): gw+audit (durable
+    # before the response) and gw+async against gw-noaudit, which differs only in audit.sink.
+    off = "gw-noaudit"
+    if (base, off) in rows:
+        print(f"Audit on vs off (vs {off}; issue 4 target: req/s ratio >= 0.90, i.e. audit costs "
+              f"< 10 %)")
+        print(f"  {'gateway':<12} {'thr@' + str(a.saturation):>9} {'stream thr':>10} "
+              f"{'cpu/req':>8} {'+cpu us':>8}  verdict")
+        for g in ("gw+audit", "gw+async"):
+            if (base, g) not in rows:
+                continue
+            r, o = rows[(base, g)], rows[(base, off)]
+            sk = f"stream@{a.saturation}"
+            rs, os_ = rows.get((sk, g)), rows.get((sk, off))
+            t_ns = ratio(r["rps"], o["rps"])
+            t_st = None if not rs or not os_ else ratio(rs["rps"], os_["rps"])
+            d_cpu = (None if r.get("cpu_us") is None or o.get("cpu_us") is None
+                     else r["cpu_us"] - o["cpu_us"])
+            parts = []
+            for name, t in (("non-streaming", t_ns), ("streaming", t_st)):
+                if t is not None:
+                    parts.append(f"{name} {'MEETS' if t >= 0.9 else 'MISSES'}")
+            print(f"  {g:<12} {fmt_ratio(t_ns):>9} {fmt_ratio(t_st):>10} "
+                  f"{fmt_ratio(ratio(r.get('cpu_us'), o.get('cpu_us'))):>8} "
+                  f"{'n/a' if d_cpu is None else f'{d_cpu:+.0f}':>8}  {', '.join(parts)}")
+            print(f"SUMMARY\tgateway_load\t{g} vs {off}\tthroughput={fmt_ratio(t_ns)} "
+                  f"stream_throughput={fmt_ratio(t_st)} "
+                  f"cpu_per_req={fmt_ratio(ratio(r.get('cpu_us'), o.get('cpu_us')))} "
+                  f"{'; '.join(parts)}")
+        print(f"  (ratios gateway/{off} at {a.saturation} connections; +cpu us = CPU per request "
+              f"added by the audit)")
     for g, r_thr, p1, ps, rc, v in summary:
         print(f"SUMMARY\tgateway_load\t{g}\tthroughput_vs_nginx={fmt_ratio(r_thr)} "
               f"added_p99_vs_nginx@1={fmt_ratio(p1)} added_p99_vs_nginx@{a.saturation}="
