@@ -1,13 +1,33 @@
 #include "common/json.h"
 
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 namespace regiongate {
+
+namespace {
+
+// SWAR tests on 8 bytes at once (exact as booleans): any byte < n (n <= 128), any byte == 0.
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighs = 0x8080808080808080ULL;
+inline bool anyLess(uint64_t x, uint8_t n) { return ((x - kOnes * n) & ~x & kHighs) != 0; }
+inline bool anyZero(uint64_t x) { return ((x - kOnes) & ~x & kHighs) != 0; }
+// True if none of the 8 bytes at p needs a JSON escape (control, '"' or '\\').
+inline bool plain8(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  return !anyLess(x, 0x20) && !anyZero(x ^ (kOnes * '"')) && !anyZero(x ^ (kOnes * '\\'));
+}
+
+}  // namespace
 
 void appendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   size_t run = 0;  // start of the pending run of bytes that need no escape (appended at once)
   for (size_t i = 0; i < s.size(); ++i) {
+    while (i + 8 <= s.size() && plain8(s.data() + i)) i += 8;  // the common case: plain text
+    if (i >= s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + run, i - run);

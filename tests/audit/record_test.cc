@@ -188,5 +188,21 @@ TEST(NormalizeRecord, MakesTextValidUtf8AndMillisecondsFinite) {
   EXPECT_EQ(canonicalEncoding(b), canonicalEncoding(r));
 }
 
+// The clean-text check runs 8 bytes at a time: a bad byte anywhere in a long string is found.
+TEST(NormalizeRecord, FindsBadBytesPastTheFirstWords) {
+  for (size_t pos : {0u, 7u, 8u, 15u, 16u, 20u}) {
+    Record r = testing::makeRecord(1);
+    r.request_id = std::string(21, 'x');
+    r.request_id[pos] = '\0';
+    r.evidence_value = std::string(21, 'y');
+    r.evidence_value[pos] = '\xff';
+    normalizeRecord(r);
+    EXPECT_EQ(r.request_id,
+              std::string(pos, 'x') + "\xef\xbf\xbd" + std::string(20 - pos, 'x')) << pos;
+    EXPECT_EQ(r.evidence_value,
+              std::string(pos, 'y') + "\xef\xbf\xbd" + std::string(20 - pos, 'y')) << pos;
+  }
+}
+
 }  // namespace
 }  // namespace regiongate::audit

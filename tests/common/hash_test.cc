@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace regiongate {
 namespace {
 
@@ -23,6 +25,36 @@ TEST(Hash, ConstantTimeEquals) {
 
 TEST(Json, EscapesControlAndQuotes) {
   EXPECT_EQ(jsonString("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
+}
+
+// The escaper skips plain text 8 bytes at a time: every byte value at every offset of a longer
+// string must still come out exactly as the byte-at-a-time rule says.
+TEST(Json, EscapesEveryByteAtEveryOffset) {
+  auto reference = [](std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+      if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == '\r') out += "\\r";
+      else if (c == '\t') out += "\\t";
+      else if (c == '\b') out += "\\b";
+      else if (c == '\f') out += "\\f";
+      else if (c < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        out += buf;
+      } else out.push_back(static_cast<char>(c));
+    }
+    return out + "\"";
+  };
+  for (int byte = 0; byte < 256; ++byte)
+    for (size_t len : {1u, 7u, 8u, 9u, 16u, 23u})
+      for (size_t pos = 0; pos < len; ++pos) {
+        std::string s(len, 'a');
+        s[pos] = static_cast<char>(byte);
+        ASSERT_EQ(jsonString(s), reference(s)) << "byte " << byte << " len " << len << " at " << pos;
+      }
 }
 
 TEST(Json, ErrorBodyShape) {

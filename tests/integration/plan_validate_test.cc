@@ -23,6 +23,12 @@ struct Check {
 };
 
 TEST(PlanValidate, PlannerHitRatePerRegionMatchesTheGatewayAndMocks) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The comparison is of timing models: under a sanitizer the gateway and mocks run 2-3x slower
+  // than the instance model says, routing by load then differs, and a mismatch would say nothing
+  // about the planner. The release suite (also in .ci/run) runs it.
+  GTEST_SKIP() << "timing comparison: runs in the release (non-sanitizer) suite";
+#endif
   const std::string src = REGIONGATE_SOURCE_DIR;
   testing::ChildProcess p;
   ASSERT_TRUE(p.start({REGIONGATE_BIN, "plan-validate", "--deployment",
