@@ -119,10 +119,14 @@ void StoreWriter::stop() {
 }
 
 void StoreWriter::fail(const std::string& message) {
-  if (healthy_.exchange(false, std::memory_order_relaxed))
+  // The message first, then the flag (release): whoever sees the store unhealthy (/readyz,
+  // status, admit) also sees why.
+  {
+    std::lock_guard lk(error_mu_);
+    last_error_ = message;
+  }
+  if (healthy_.exchange(false, std::memory_order_acq_rel))
     spdlog::warn("audit store {} ({}) failing: {}", jurisdiction_, sink_, message);
-  std::lock_guard lk(error_mu_);
-  last_error_ = message;
 }
 
 bool StoreWriter::loadHead() {

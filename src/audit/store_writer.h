@@ -80,7 +80,7 @@ public:
 
   const std::string& jurisdiction() const { return jurisdiction_; }
   std::string sink() const { return sink_; }
-  bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
+  bool healthy() const { return healthy_.load(std::memory_order_acquire); }
   size_t queueDepth() const { return depth_.load(std::memory_order_relaxed); }
   uint64_t written() const { return written_.load(std::memory_order_relaxed); }
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
