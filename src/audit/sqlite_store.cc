@@ -68,9 +68,10 @@ SqliteStore::SqliteStore(std::string path, std::string durability, bool read_onl
 SqliteStore::~SqliteStore() { close(); }
 
 void SqliteStore::close() {
-  sqlite3_finalize(insert_);
-  sqlite3_finalize(insert_cp_);
-  insert_ = insert_cp_ = nullptr;
+  for (sqlite3_stmt** st : {&insert_, &insert_cp_, &begin_, &commit_}) {
+    sqlite3_finalize(*st);
+    *st = nullptr;
+  }
   if (db_) sqlite3_close_v2(db_);
   db_ = nullptr;
 }
@@ -128,6 +129,10 @@ Status SqliteStore::open() {
                      schema::kCheckpointColumns + ") VALUES (?,?,?,?,?)";
     rc = sqlite3_prepare_v2(db_, cp.c_str(), -1, &insert_cp_, nullptr);
   }
+  // The per-batch transaction statements, compiled once (sqlite3_exec would parse them again
+  // for every group commit).
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db_, "BEGIN IMMEDIATE", -1, &begin_, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db_, "COMMIT", -1, &commit_, nullptr);
   if (rc != SQLITE_OK) {
     Error e = sqlError("prepare", rc);
     close();
@@ -243,7 +248,10 @@ Result<ChainHead> SqliteStore::chainHead(const std::string& replica_id) {
 
 Status SqliteStore::append(const std::vector<Record>& batch, const Checkpoint* checkpoint) {
   if (auto st = open(); !st.ok()) return st;
-  if (auto st = exec("BEGIN IMMEDIATE"); !st.ok()) return st;
+  if (!begin_) return sqlError("append", SQLITE_READONLY);  // opened read-only
+  int rc = sqlite3_step(begin_);
+  sqlite3_reset(begin_);
+  if (rc != SQLITE_DONE) return sqlError("BEGIN IMMEDIATE", rc);
   auto fail = [&](Status st) -> Status {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return st;
@@ -256,11 +264,13 @@ Status SqliteStore::append(const std::vector<Record>& batch, const Checkpoint* c
     bindText(insert_cp_, 3, checkpoint->hash);
     sqlite3_bind_int64(insert_cp_, 4, checkpoint->ts_us);
     bindText(insert_cp_, 5, checkpoint->mac);
-    int rc = sqlite3_step(insert_cp_);
+    rc = sqlite3_step(insert_cp_);
+    sqlite3_reset(insert_cp_);
     if (rc != SQLITE_DONE) return fail(sqlError("insert checkpoint", rc));
   }
-  int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return fail(sqlError("commit", rc));
+  rc = sqlite3_step(commit_);
+  sqlite3_reset(commit_);
+  if (rc != SQLITE_DONE) return fail(sqlError("commit", rc));
   return {};
 }
 
