@@ -24,12 +24,15 @@ bool getString(element v, std::string& out) {
 
 bool getInt(element v, int64_t& out) { return !v.get_int64().get(out); }
 
+// Milliseconds as the writer stores them: finite and within +-1e12 (normalizeRecord). A value
+// outside that range was not written by a writer, and would not encode back to the same text.
 bool getMs(element v, double& out) {
-  if (!v.get_double().get(out)) return true;
-  int64_t i = 0;
-  if (v.get_int64().get(i)) return false;
-  out = static_cast<double>(i);
-  return true;
+  if (v.get_double().get(out)) {
+    int64_t i = 0;
+    if (v.get_int64().get(i)) return false;
+    out = static_cast<double>(i);
+  }
+  return out >= -1e12 && out <= 1e12;
 }
 
 // One element of a segment's array -> Record. Lenient on purpose (see segment.h): a problem is
@@ -70,8 +73,11 @@ Record decodeRecord(element el, std::string_view replica_id, int64_t fallback_se
     else if (k == "hash") ok = getString(v, r.hash);
     else if (k == "prompt_text") ok = getString(v, r.prompt_text.emplace());
     else if (k == "completion_text") ok = getString(v, r.completion_text.emplace());
-    else if (k == "ttft_ms") ok = getMs(v, r.ttft_ms);
-    else if (k == "duration_ms") ok = getMs(v, r.duration_ms);
+    else if (k == "ttft_ms" || k == "duration_ms") {
+      if (!getMs(v, k == "ttft_ms" ? r.ttft_ms : r.duration_ms))
+        bad(k, "is not a number of milliseconds within +-1e12");
+      continue;
+    }
     else if (k == "prompt_tokens") ok = getInt(v, r.prompt_tokens);
     else if (k == "cached_tokens") ok = getInt(v, r.cached_tokens);
     else if (k == "completion_tokens") ok = getInt(v, r.completion_tokens);

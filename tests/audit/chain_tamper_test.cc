@@ -317,6 +317,16 @@ TEST_F(ChainTamper, AddedFieldIsNamed) {
   EXPECT_NE(r.found.find("note is not an audit field"), std::string::npos) << r.found;
 }
 
+TEST_F(ChainTamper, OutOfRangeMillisecondsAreNamed) {
+  writeRecords();
+  setField(6, "duration_ms", "1e300");  // no writer stores this (normalizeRecord clamps)
+  ChainReport r = verifyOne();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 6);
+  EXPECT_NE(r.found.find("duration_ms is not a number of milliseconds"), std::string::npos)
+      << r.found;
+}
+
 // A store written before segments (one row per record) is read as it is, and migrated in place
 // by the first writer: nothing lost, the chain continues.
 TEST_F(ChainTamper, LegacyRowStoreIsReadAndMigrated) {
