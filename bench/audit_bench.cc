@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <thread>
 
 #include "../tests/audit/pg_fixture.h"
@@ -89,14 +90,16 @@ void BM_AuditSqlite(benchmark::State& state, const char* durability) {
 BENCHMARK_CAPTURE(BM_AuditSqlite, normal, "normal")->Iterations(200000)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_AuditSqlite, full, "full")->Iterations(50000)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+// Started on first use; a static owner, so the server is stopped when the benchmark exits (a
+// heap pointer that is never deleted left one PostgreSQL server running per bench run).
 testing::PgServer* pgServer() {
-  static testing::PgServer* server = [] {
-    auto* s = new testing::PgServer(/*fsync=*/true);
+  static std::unique_ptr<testing::PgServer> server = [] {
+    auto s = std::make_unique<testing::PgServer>(/*fsync=*/true);
     std::string err = s->start();
     if (!err.empty()) std::fprintf(stderr, "postgres: %s\n", err.c_str());
     return s;
   }();
-  return server;
+  return server.get();
 }
 
 void BM_AuditPostgres(benchmark::State& state) {
