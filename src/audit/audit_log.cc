@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <filesystem>
@@ -158,17 +157,13 @@ void AuditLog::submitMany(std::vector<Submission>& subs) {
     }
   if (n < subs.size()) {
     // Sink none: nothing to store, durable at once. Otherwise: no store for the jurisdiction.
-    std::vector<std::pair<DurableSink*, std::vector<uint64_t>>> groups;
+    SinkBatch sinks;
     for (size_t i = 0; i < subs.size(); ++i) {
       if (taken[i]) continue;
       if (!none_) unknown_dropped_.fetch_add(1, std::memory_order_relaxed);
-      if (!subs[i].sink) continue;
-      auto it = std::find_if(groups.begin(), groups.end(),
-                             [&](const auto& g) { return g.first == subs[i].sink; });
-      if (it == groups.end()) it = groups.insert(groups.end(), {subs[i].sink, {}});
-      it->second.push_back(subs[i].cookie);
+      if (subs[i].sink) sinks.add(subs[i].sink, subs[i].cookie);
     }
-    for (auto& [sink, cookies] : groups) sink->onDurable(std::move(cookies), none_);
+    sinks.send(none_);
   }
   subs.clear();
 }

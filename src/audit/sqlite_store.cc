@@ -312,12 +312,11 @@ Status SqliteStore::scan(const ScanQuery& q, const std::function<bool(const Reco
     const std::string_view replica_id =
         replica ? std::string_view(replica, static_cast<size_t>(sqlite3_column_bytes(s.st, 0)))
                 : std::string_view();
-    const std::string replica_copy(replica_id);  // column_text below may move the first
     const auto* json = reinterpret_cast<const char*>(sqlite3_column_text(s.st, 3));
     const std::string_view records =
         json ? std::string_view(json, static_cast<size_t>(sqlite3_column_bytes(s.st, 3)))
              : std::string_view();
-    if (!scanner.add(replica_copy, sqlite3_column_int64(s.st, 1), sqlite3_column_int64(s.st, 2),
+    if (!scanner.add(replica_id, sqlite3_column_int64(s.st, 1), sqlite3_column_int64(s.st, 2),
                      records))
       return {};
   }

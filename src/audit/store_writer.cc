@@ -90,7 +90,7 @@ size_t StoreWriter::submitMany(std::vector<Submission>& subs, std::vector<uint8_
   if (wake) cv_.notify_one();
   if (!rejected.empty()) {
     dropped_.fetch_add(rejected.size(), std::memory_order_relaxed);
-    notify(rejected, 0, false);
+    notify(rejected, false);
   }
   return n;
 }
@@ -115,7 +115,7 @@ void StoreWriter::stop() {
                             std::make_move_iterator(rest.end()));
   dropped_.fetch_add(lost.size(), std::memory_order_relaxed);
   depth_.fetch_sub(lost.size(), std::memory_order_relaxed);
-  notify(lost, 0, false);
+  notify(lost, false);
 }
 
 void StoreWriter::fail(const std::string& message) {
@@ -144,26 +144,29 @@ bool StoreWriter::loadHead() {
   return true;
 }
 
-void StoreWriter::notify(std::vector<Pending>& batch, size_t begin, bool durable) {
-  // Sinks: one call each with all their cookies (usually one sink per gateway worker).
-  std::vector<std::pair<DurableSink*, std::vector<uint64_t>>> groups;
-  for (size_t i = begin; i < batch.size(); ++i) {
-    Pending& p = batch[i];
+void SinkBatch::add(DurableSink* sink, uint64_t cookie) {
+  auto it = std::find_if(groups_.begin(), groups_.end(),
+                         [&](const auto& g) { return g.first == sink; });
+  if (it == groups_.end()) it = groups_.insert(groups_.end(), {sink, {}});
+  it->second.push_back(cookie);
+}
+
+void SinkBatch::send(bool durable) {
+  for (auto& [sink, cookies] : groups_) sink->onDurable(std::move(cookies), durable);
+  groups_.clear();
+}
+
+void StoreWriter::notify(std::vector<Pending>& batch, bool durable) {
+  SinkBatch sinks;
+  for (Pending& p : batch) {
     if (p.cb) p.cb(durable);
-    if (!p.sink) continue;
-    auto it = std::find_if(groups.begin(), groups.end(),
-                           [&](const auto& g) { return g.first == p.sink; });
-    if (it == groups.end()) {
-      groups.emplace_back(p.sink, std::vector<uint64_t>{});
-      it = groups.end() - 1;
-    }
-    it->second.push_back(p.cookie);
+    if (p.sink) sinks.add(p.sink, p.cookie);
   }
-  for (auto& [sink, cookies] : groups) sink->onDurable(std::move(cookies), durable);
+  sinks.send(durable);
 }
 
 void StoreWriter::finish(std::vector<Pending>& batch, bool durable) {
-  notify(batch, 0, durable);
+  notify(batch, durable);
   batch.clear();
 }
 

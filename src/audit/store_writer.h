@@ -31,6 +31,16 @@ public:
   virtual void onDurable(std::vector<uint64_t> cookies, bool durable) = 0;
 };
 
+// Collects cookies per sink and reports each sink once (StoreWriter, AuditLog::submitMany).
+class SinkBatch {
+public:
+  void add(DurableSink* sink, uint64_t cookie);
+  void send(bool durable);  // one onDurable call per sink, then empty
+
+private:
+  std::vector<std::pair<DurableSink*, std::vector<uint64_t>>> groups_;  // few sinks: linear
+};
+
 // One record handed over in bulk (AuditLog::submitMany). sink may be null (no notification).
 struct Submission {
   Record rec;
@@ -100,7 +110,7 @@ private:
   bool loadHead();
   void fail(const std::string& message);
   void finish(std::vector<Pending>& batch, bool durable);
-  static void notify(std::vector<Pending>& batch, size_t begin, bool durable);
+  static void notify(std::vector<Pending>& batch, bool durable);
   bool wakeWriterLocked();  // mu_ held
 
   const std::string jurisdiction_;

@@ -331,21 +331,8 @@ TEST_F(ChainTamper, OutOfRangeMillisecondsAreNamed) {
 // by the first writer: nothing lost, the chain continues.
 TEST_F(ChainTamper, LegacyRowStoreIsReadAndMigrated) {
   std::filesystem::create_directories(store_dir_);
-  const char* legacy_schema =
-      "CREATE TABLE audit_records (replica_id TEXT NOT NULL, seq BIGINT NOT NULL, ts_us BIGINT "
-      "NOT NULL, request_id TEXT NOT NULL, tenant TEXT NOT NULL, jurisdiction TEXT NOT NULL, "
-      "model TEXT NOT NULL, model_version TEXT NOT NULL, intended_region TEXT NOT NULL, "
-      "actual_region TEXT NOT NULL, evidence TEXT NOT NULL, evidence_value TEXT NOT NULL, "
-      "endpoint TEXT NOT NULL, attempts TEXT NOT NULL, status INTEGER NOT NULL, "
-      "ttft_ms DOUBLE PRECISION NOT NULL, duration_ms DOUBLE PRECISION NOT NULL, "
-      "prompt_tokens BIGINT NOT NULL, cached_tokens BIGINT NOT NULL, "
-      "completion_tokens BIGINT NOT NULL, violation TEXT NOT NULL, error_type TEXT NOT NULL, "
-      "prompt_text TEXT, completion_text TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, "
-      "PRIMARY KEY (replica_id, seq)); "
-      "CREATE INDEX audit_records_ts ON audit_records (ts_us); "
-      "CREATE TABLE audit_checkpoints (replica_id TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT "
-      "NOT NULL, ts_us BIGINT NOT NULL, mac TEXT NOT NULL, PRIMARY KEY (replica_id, seq));";
-  sql(legacy_schema);
+  sql(std::string(testing::kLegacyCreateRecords) + "; " + testing::kLegacyCreateTsIndex + "; " +
+      testing::kLegacyCreateCheckpoints);
   std::string prev(kGenesisHash);
   for (int i = 1; i <= 7; ++i) {
     Record r = makeRecord(i);

@@ -15,6 +15,8 @@
 namespace regiongate::audit {
 namespace {
 
+using testing::kLegacyCreateRecords;
+using testing::kLegacyCreateTsIndex;
 using testing::makeRecord;
 using testing::PgServer;
 using testing::pollUntil;
@@ -144,21 +146,6 @@ protected:
     return err;
   }
 
-  // The DDL of the layout before segments (git history of src/audit/schema.h).
-  static constexpr const char* kLegacyCreateRecords =
-      "CREATE TABLE IF NOT EXISTS audit_records ("
-      "replica_id TEXT NOT NULL, seq BIGINT NOT NULL, ts_us BIGINT NOT NULL, "
-      "request_id TEXT NOT NULL, tenant TEXT NOT NULL, jurisdiction TEXT NOT NULL, "
-      "model TEXT NOT NULL, model_version TEXT NOT NULL, intended_region TEXT NOT NULL, "
-      "actual_region TEXT NOT NULL, evidence TEXT NOT NULL, evidence_value TEXT NOT NULL, "
-      "endpoint TEXT NOT NULL, attempts TEXT NOT NULL, status INTEGER NOT NULL, "
-      "ttft_ms DOUBLE PRECISION NOT NULL, duration_ms DOUBLE PRECISION NOT NULL, "
-      "prompt_tokens BIGINT NOT NULL, cached_tokens BIGINT NOT NULL, "
-      "completion_tokens BIGINT NOT NULL, violation TEXT NOT NULL, error_type TEXT NOT NULL, "
-      "prompt_text TEXT, completion_text TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, "
-      "PRIMARY KEY (replica_id, seq))";
-  static constexpr const char* kLegacyCreateTsIndex =
-      "CREATE INDEX IF NOT EXISTS audit_records_ts ON audit_records (ts_us)";
 
   static PgServer* server_;
   static std::string start_error_;

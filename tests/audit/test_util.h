@@ -16,6 +16,27 @@
 
 namespace regiongate::audit::testing {
 
+// The DDL of the layout before segments (one row per record; git history of
+// src/audit/schema.h), for the migration tests of both sinks.
+inline constexpr const char* kLegacyCreateRecords =
+    "CREATE TABLE IF NOT EXISTS audit_records ("
+    "replica_id TEXT NOT NULL, seq BIGINT NOT NULL, ts_us BIGINT NOT NULL, "
+    "request_id TEXT NOT NULL, tenant TEXT NOT NULL, jurisdiction TEXT NOT NULL, "
+    "model TEXT NOT NULL, model_version TEXT NOT NULL, intended_region TEXT NOT NULL, "
+    "actual_region TEXT NOT NULL, evidence TEXT NOT NULL, evidence_value TEXT NOT NULL, "
+    "endpoint TEXT NOT NULL, attempts TEXT NOT NULL, status INTEGER NOT NULL, "
+    "ttft_ms DOUBLE PRECISION NOT NULL, duration_ms DOUBLE PRECISION NOT NULL, "
+    "prompt_tokens BIGINT NOT NULL, cached_tokens BIGINT NOT NULL, "
+    "completion_tokens BIGINT NOT NULL, violation TEXT NOT NULL, error_type TEXT NOT NULL, "
+    "prompt_text TEXT, completion_text TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, "
+    "PRIMARY KEY (replica_id, seq))";
+inline constexpr const char* kLegacyCreateTsIndex =
+    "CREATE INDEX IF NOT EXISTS audit_records_ts ON audit_records (ts_us)";
+inline constexpr const char* kLegacyCreateCheckpoints =
+    "CREATE TABLE IF NOT EXISTS audit_checkpoints (replica_id TEXT NOT NULL, seq BIGINT NOT "
+    "NULL, hash TEXT NOT NULL, ts_us BIGINT NOT NULL, mac TEXT NOT NULL, "
+    "PRIMARY KEY (replica_id, seq))";
+
 inline Record makeRecord(int i, const std::string& jurisdiction = "EU") {
   Record r;
   r.ts_us = 1'700'000'000'000'000 + i * 1000;
