@@ -183,6 +183,13 @@ def main():
                   f"{'; '.join(parts)}")
         print(f"  (ratios gateway/{off} at {a.saturation} connections; +cpu us = CPU per request "
               f"added by the audit)")
+        # A CPU-bound gateway's req/s scales as 1/cpu: audit on keeps >= 90 % of the req/s only
+        # if it adds at most cpu(off) / 9 per request (c / (c + a) >= 0.9).
+        if rows[(base, off)].get("cpu_us"):
+            budget = rows[(base, off)]["cpu_us"] / 9
+            print(f"  (budget for < 10 % non-streaming: at most {budget:.1f} us of audit CPU per "
+                  f"request, all threads; audit_bench's BM_AuditStorageFloor and "
+                  f"BM_AuditWriterCpu give the floor)")
     for g, r_thr, p1, ps, rc, v in summary:
         print(f"SUMMARY\tgateway_load\t{g}\tthroughput_vs_nginx={fmt_ratio(r_thr)} "
               f"added_p99_vs_nginx@1={fmt_ratio(p1)} added_p99_vs_nginx@{a.saturation}="
