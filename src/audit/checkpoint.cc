@@ -40,6 +40,25 @@ bool checkpointMacValid(const Checkpoint& cp, std::string_view key) {
   return constantTimeEquals(hmacSha256Hex(key, checkpointMessage(cp)), cp.mac);
 }
 
+std::string pruneMessage(const PruneAnchor& a) {
+  std::string m = "regiongate-prune-v1\n";
+  for (const std::string& part : {a.replica_id, std::to_string(a.through_seq), a.hash,
+                                  std::to_string(a.ts_us), std::to_string(a.cutoff_us)}) {
+    m += part;
+    m += '\n';
+  }
+  return m;
+}
+
+void signPruneAnchor(PruneAnchor& a, std::string_view key) {
+  a.mac = key.empty() ? std::string() : hmacSha256Hex(key, pruneMessage(a));
+}
+
+bool pruneAnchorMacValid(const PruneAnchor& a, std::string_view key) {
+  if (a.mac.empty()) return false;
+  return constantTimeEquals(hmacSha256Hex(key, pruneMessage(a)), a.mac);
+}
+
 Result<std::string> loadCheckpointKey(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::config("audit.checkpoint_key_file: cannot read " + path);

@@ -156,12 +156,14 @@ Status PostgresStore::detectLayout() {
   PgRes r(PQexec(conn_,
                  "SELECT (SELECT c.relkind FROM pg_class c WHERE c.relname='audit_records' AND "
                  "pg_table_is_visible(c.oid)), to_regclass('audit_segments') IS NOT NULL, "
-                 "to_regclass('audit_checkpoints') IS NOT NULL"));
+                 "to_regclass('audit_checkpoints') IS NOT NULL, "
+                 "to_regclass('audit_prunes') IS NOT NULL"));
   if (PQresultStatus(r.r) != PGRES_TUPLES_OK || PQntuples(r.r) != 1)
     return pgError("read schema");
   legacy_ = std::string_view(PQgetvalue(r.r, 0, 0)) == "r";
   const bool segments = std::string_view(PQgetvalue(r.r, 0, 1)) == "t";
   const bool checkpoints = std::string_view(PQgetvalue(r.r, 0, 2)) == "t";
+  has_prunes_ = std::string_view(PQgetvalue(r.r, 0, 3)) == "t";
   if ((!legacy_ && !segments) || !checkpoints) {
     return Error{ErrorSource::Internal, "audit_store_failed",
                  name() + ": no audit tables in this database (audit_segments, audit_checkpoints)",
@@ -174,7 +176,7 @@ Status PostgresStore::detectLayout() {
 // nor migrate the same legacy table twice (the second one finds the view).
 Status PostgresStore::createSchema() {
   for (const char* sql : {"BEGIN", kSchemaLock, schema::kCreateSegments,
-                          schema::kCreateCheckpoints}) {
+                          schema::kCreateCheckpoints, schema::kCreatePrunes}) {
     PgRes r(PQexec(conn_, sql));
     if (!commandOk(r.r)) return pgError("create schema");
   }
@@ -350,8 +352,11 @@ Result<std::vector<std::string>> PostgresStore::replicas() {
   if (auto st = open(); !st.ok()) return st.error();
   PgRes r(PQexec(conn_, legacy_ ? "SELECT replica_id FROM audit_records UNION "
                                   "SELECT replica_id FROM audit_checkpoints ORDER BY 1"
-                                : "SELECT replica_id FROM audit_segments UNION "
-                                  "SELECT replica_id FROM audit_checkpoints ORDER BY 1"));
+                        : has_prunes_ ? "SELECT replica_id FROM audit_segments UNION "
+                                        "SELECT replica_id FROM audit_checkpoints UNION "
+                                        "SELECT replica_id FROM audit_prunes ORDER BY 1"
+                                      : "SELECT replica_id FROM audit_segments UNION "
+                                        "SELECT replica_id FROM audit_checkpoints ORDER BY 1"));
   if (PQresultStatus(r.r) != PGRES_TUPLES_OK) return pgError("list replicas");
   std::vector<std::string> out;
   for (int i = 0; i < PQntuples(r.r); ++i) out.emplace_back(PQgetvalue(r.r, i, 0));
@@ -481,6 +486,89 @@ Result<std::vector<Checkpoint>> PostgresStore::checkpoints(const std::string& re
     out.push_back(std::move(cp));
   }
   return out;
+}
+
+Result<std::vector<SegmentInfo>> PostgresStore::segmentIndex(const std::string& replica_id) {
+  if (auto st = open(); !st.ok()) return st.error();
+  if (legacy_)
+    return Error::internal(name() + ": database in the layout before segments (opened read-only)",
+                           "audit_prune");
+  const char* p[] = {replica_id.c_str()};
+  PgRes r(PQexecParams(conn_,
+                       "SELECT first_seq, last_seq, min_ts_us, max_ts_us, record_count FROM "
+                       "audit_segments WHERE replica_id=$1 ORDER BY first_seq",
+                       1, nullptr, p, nullptr, nullptr, 0));
+  if (PQresultStatus(r.r) != PGRES_TUPLES_OK) return pgError("segment index");
+  std::vector<SegmentInfo> out;
+  for (int i = 0; i < PQntuples(r.r); ++i) {
+    SegmentInfo s;
+    s.first_seq = toI64(PQgetvalue(r.r, i, 0));
+    s.last_seq = toI64(PQgetvalue(r.r, i, 1));
+    s.min_ts_us = toI64(PQgetvalue(r.r, i, 2));
+    s.max_ts_us = toI64(PQgetvalue(r.r, i, 3));
+    s.record_count = toI64(PQgetvalue(r.r, i, 4));
+    out.push_back(s);
+  }
+  return out;
+}
+
+Result<std::vector<PruneAnchor>> PostgresStore::pruneAnchors(const std::string& replica_id) {
+  if (auto st = open(); !st.ok()) return st.error();
+  std::vector<PruneAnchor> out;
+  if (!has_prunes_) return out;
+  const char* p[] = {replica_id.c_str()};
+  std::string sql = std::string("SELECT ") + schema::kPruneColumns +
+                    " FROM audit_prunes WHERE replica_id=$1 ORDER BY through_seq";
+  PgRes r(PQexecParams(conn_, sql.c_str(), 1, nullptr, p, nullptr, nullptr, 0));
+  if (PQresultStatus(r.r) != PGRES_TUPLES_OK) return pgError("prune anchors");
+  for (int i = 0; i < PQntuples(r.r); ++i) {
+    PruneAnchor a;
+    a.replica_id = PQgetvalue(r.r, i, 0);
+    a.through_seq = toI64(PQgetvalue(r.r, i, 1));
+    a.hash = PQgetvalue(r.r, i, 2);
+    a.ts_us = toI64(PQgetvalue(r.r, i, 3));
+    a.cutoff_us = toI64(PQgetvalue(r.r, i, 4));
+    a.mac = PQgetvalue(r.r, i, 5);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Status PostgresStore::prune(const PruneAnchor& anchor) {
+  if (read_only_) return Error::internal(name() + ": opened read-only", "audit_store_failed");
+  if (auto st = open(); !st.ok()) return st;
+  auto fail = [&](const std::string& what) -> Status {
+    Error e = pgError(what);
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      close();
+    } else {
+      PgRes rb(PQexec(conn_, "ROLLBACK"));
+    }
+    return e;
+  };
+  {
+    PgRes r(PQexec(conn_, "BEGIN"));
+    if (PQresultStatus(r.r) != PGRES_COMMAND_OK) return fail("begin");
+  }
+  {
+    const std::string through = std::to_string(anchor.through_seq);
+    const std::string ts = std::to_string(anchor.ts_us);
+    const std::string cutoff = std::to_string(anchor.cutoff_us);
+    const char* p[] = {anchor.replica_id.c_str(), through.c_str(), anchor.hash.c_str(),
+                       ts.c_str(), cutoff.c_str(), anchor.mac.c_str()};
+    std::string sql = std::string("INSERT INTO audit_prunes (") + schema::kPruneColumns +
+                      ") VALUES ($1,$2,$3,$4,$5,$6)";
+    PgRes r(PQexecParams(conn_, sql.c_str(), 6, nullptr, p, nullptr, nullptr, 0));
+    if (PQresultStatus(r.r) != PGRES_COMMAND_OK) return fail("insert prune anchor");
+    const char* d[] = {anchor.replica_id.c_str(), through.c_str()};
+    PgRes del(PQexecParams(conn_,
+                           "DELETE FROM audit_segments WHERE replica_id=$1 AND last_seq<=$2", 2,
+                           nullptr, d, nullptr, nullptr, 0));
+    if (PQresultStatus(del.r) != PGRES_COMMAND_OK) return fail("delete segments");
+  }
+  PgRes r(PQexec(conn_, "COMMIT"));
+  if (PQresultStatus(r.r) != PGRES_COMMAND_OK) return fail("commit");
+  return {};
 }
 
 }  // namespace regiongate::audit

@@ -29,6 +29,9 @@ public:
   Result<std::vector<std::string>> replicas() override;
   Status scan(const ScanQuery& q, const std::function<bool(const Record&)>& fn) override;
   Result<std::vector<Checkpoint>> checkpoints(const std::string& replica_id) override;
+  Result<std::vector<SegmentInfo>> segmentIndex(const std::string& replica_id) override;
+  Result<std::vector<PruneAnchor>> pruneAnchors(const std::string& replica_id) override;
+  Status prune(const PruneAnchor& anchor) override;
 
 private:
   Error pgError(const std::string& what) const;
@@ -43,6 +46,7 @@ private:
   int connect_timeout_s_;
   bool read_only_;
   bool legacy_ = false;  // read-only open of a database written before segments
+  bool has_prunes_ = true;  // false: a read-only open found no audit_prunes (never pruned)
   pg_conn* conn_ = nullptr;
 };
 

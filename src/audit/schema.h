@@ -5,6 +5,8 @@
 // audit_records: a VIEW with one row per record (the 26 columns below), for SQL users; the
 //   gateway and the CLI read the segments directly.
 // audit_checkpoints: signed (replica_id, seq, hash, ts_us) rows, see checkpoint.h.
+// audit_prunes: signed retention anchors (checkpoint.h PruneAnchor, audit/prune.h); created by
+//   the first writable open, absent from older stores (read as "never pruned").
 //
 // Stores written before segments (audit_records was a table, one row per record) are migrated
 // in place by the first writer that opens them (SqliteStore::open / PostgresStore::open): the
@@ -25,6 +27,8 @@ inline constexpr const char* kSegmentColumns =
 
 inline constexpr const char* kCheckpointColumns = "replica_id, seq, hash, ts_us, mac";
 
+inline constexpr const char* kPruneColumns = "replica_id, through_seq, hash, ts_us, cutoff_us, mac";
+
 // `int8` is BIGINT in PostgreSQL; SQLite takes any of these type names.
 inline constexpr const char* kCreateSegments =
     "CREATE TABLE IF NOT EXISTS audit_segments ("
@@ -36,6 +40,13 @@ inline constexpr const char* kCreateCheckpoints =
     "CREATE TABLE IF NOT EXISTS audit_checkpoints ("
     "replica_id TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL, ts_us BIGINT NOT NULL, "
     "mac TEXT NOT NULL, PRIMARY KEY (replica_id, seq))";
+
+// Retention anchors (checkpoint.h PruneAnchor): one row per prune transaction.
+inline constexpr const char* kCreatePrunes =
+    "CREATE TABLE IF NOT EXISTS audit_prunes ("
+    "replica_id TEXT NOT NULL, through_seq BIGINT NOT NULL, hash TEXT NOT NULL, "
+    "ts_us BIGINT NOT NULL, cutoff_us BIGINT NOT NULL, mac TEXT NOT NULL, "
+    "PRIMARY KEY (replica_id, through_seq))";
 
 // The per-record view. SQLite (JSON1 is built into Debian's libsqlite3):
 inline constexpr const char* kCreateRecordsViewSqlite =

@@ -115,7 +115,8 @@ Status SqliteStore::open() {
   if (read_only_) return {};  // a legacy store is read as it is (scanLegacy)
   std::string sync = durability_ == "off" ? "OFF" : durability_ == "full" ? "FULL" : "NORMAL";
   const std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync + ";";
-  for (const char* sql : {pragmas.c_str(), schema::kCreateSegments, schema::kCreateCheckpoints}) {
+  for (const char* sql : {pragmas.c_str(), schema::kCreateSegments, schema::kCreateCheckpoints,
+                          schema::kCreatePrunes}) {
     if (auto st = exec(sql); !st.ok()) {
       close();
       return st;
@@ -149,6 +150,18 @@ Status SqliteStore::open() {
     return st;
   }
   return {};
+}
+
+Result<bool> SqliteStore::hasTable(const char* name) {
+  Stmt s;
+  int rc = sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
+                              &s.st, nullptr);
+  if (rc != SQLITE_OK) return sqlError("read schema", rc);
+  sqlite3_bind_text(s.st, 1, name, -1, SQLITE_STATIC);
+  rc = sqlite3_step(s.st);
+  if (rc == SQLITE_ROW) return true;
+  if (rc != SQLITE_DONE) return sqlError("read schema", rc);
+  return false;
 }
 
 Result<bool> SqliteStore::hasLegacyTable() {
@@ -276,12 +289,18 @@ Status SqliteStore::append(const std::vector<Record>& batch, const Checkpoint* c
 
 Result<std::vector<std::string>> SqliteStore::replicas() {
   if (auto st = open(); !st.ok()) return st.error();
+  auto has_prunes = hasTable("audit_prunes");
+  if (!has_prunes.ok()) return has_prunes.error();
   Stmt s;
   int rc = sqlite3_prepare_v2(db_,
                               legacy_ ? "SELECT replica_id FROM audit_records UNION "
                                         "SELECT replica_id FROM audit_checkpoints ORDER BY 1"
-                                      : "SELECT replica_id FROM audit_segments UNION "
-                                        "SELECT replica_id FROM audit_checkpoints ORDER BY 1",
+                              : has_prunes.value()
+                                  ? "SELECT replica_id FROM audit_segments UNION "
+                                    "SELECT replica_id FROM audit_checkpoints UNION "
+                                    "SELECT replica_id FROM audit_prunes ORDER BY 1"
+                                  : "SELECT replica_id FROM audit_segments UNION "
+                                    "SELECT replica_id FROM audit_checkpoints ORDER BY 1",
                               -1, &s.st, nullptr);
   if (rc != SQLITE_OK) return sqlError("list replicas", rc);
   std::vector<std::string> out;
@@ -367,6 +386,98 @@ Result<std::vector<Checkpoint>> SqliteStore::checkpoints(const std::string& repl
   }
   if (rc != SQLITE_DONE) return sqlError("checkpoints", rc);
   return out;
+}
+
+Result<std::vector<SegmentInfo>> SqliteStore::segmentIndex(const std::string& replica_id) {
+  if (auto st = open(); !st.ok()) return st.error();
+  if (legacy_)
+    return Error::internal(path_ + ": store in the layout before segments (opened read-only)",
+                           "audit_prune");
+  Stmt s;
+  int rc = sqlite3_prepare_v2(db_,
+                              "SELECT first_seq, last_seq, min_ts_us, max_ts_us, record_count "
+                              "FROM audit_segments WHERE replica_id=? ORDER BY first_seq",
+                              -1, &s.st, nullptr);
+  if (rc != SQLITE_OK) return sqlError("segment index", rc);
+  bindText(s.st, 1, replica_id);
+  std::vector<SegmentInfo> out;
+  while ((rc = sqlite3_step(s.st)) == SQLITE_ROW) {
+    SegmentInfo i;
+    i.first_seq = sqlite3_column_int64(s.st, 0);
+    i.last_seq = sqlite3_column_int64(s.st, 1);
+    i.min_ts_us = sqlite3_column_int64(s.st, 2);
+    i.max_ts_us = sqlite3_column_int64(s.st, 3);
+    i.record_count = sqlite3_column_int64(s.st, 4);
+    out.push_back(i);
+  }
+  if (rc != SQLITE_DONE) return sqlError("segment index", rc);
+  return out;
+}
+
+Result<std::vector<PruneAnchor>> SqliteStore::pruneAnchors(const std::string& replica_id) {
+  if (auto st = open(); !st.ok()) return st.error();
+  std::vector<PruneAnchor> out;
+  // A store never pruned may predate the table (and a read-only open does not create it).
+  auto has = hasTable("audit_prunes");
+  if (!has.ok()) return has.error();
+  if (!has.value()) return out;
+  Stmt s;
+  std::string sql = std::string("SELECT ") + schema::kPruneColumns +
+                    " FROM audit_prunes WHERE replica_id=? ORDER BY through_seq";
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &s.st, nullptr);
+  if (rc != SQLITE_OK) return sqlError("prune anchors", rc);
+  bindText(s.st, 1, replica_id);
+  while ((rc = sqlite3_step(s.st)) == SQLITE_ROW) {
+    PruneAnchor a;
+    a.replica_id = colText(s.st, 0);
+    a.through_seq = sqlite3_column_int64(s.st, 1);
+    a.hash = colText(s.st, 2);
+    a.ts_us = sqlite3_column_int64(s.st, 3);
+    a.cutoff_us = sqlite3_column_int64(s.st, 4);
+    a.mac = colText(s.st, 5);
+    out.push_back(std::move(a));
+  }
+  if (rc != SQLITE_DONE) return sqlError("prune anchors", rc);
+  return out;
+}
+
+Status SqliteStore::prune(const PruneAnchor& anchor) {
+  if (auto st = open(); !st.ok()) return st;
+  if (!begin_) return sqlError("prune", SQLITE_READONLY);  // opened read-only
+  int rc = sqlite3_step(begin_);
+  sqlite3_reset(begin_);
+  if (rc != SQLITE_DONE) return sqlError("BEGIN IMMEDIATE", rc);
+  auto fail = [&](Status st) -> Status {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+  };
+  {
+    Stmt s;
+    std::string sql = std::string("INSERT INTO audit_prunes (") + schema::kPruneColumns +
+                      ") VALUES (?,?,?,?,?,?)";
+    rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &s.st, nullptr);
+    if (rc != SQLITE_OK) return fail(sqlError("insert prune anchor", rc));
+    bindText(s.st, 1, anchor.replica_id);
+    sqlite3_bind_int64(s.st, 2, anchor.through_seq);
+    bindText(s.st, 3, anchor.hash);
+    sqlite3_bind_int64(s.st, 4, anchor.ts_us);
+    sqlite3_bind_int64(s.st, 5, anchor.cutoff_us);
+    bindText(s.st, 6, anchor.mac);
+    if ((rc = sqlite3_step(s.st)) != SQLITE_DONE) return fail(sqlError("insert prune anchor", rc));
+  }
+  {
+    Stmt s;
+    rc = sqlite3_prepare_v2(db_, "DELETE FROM audit_segments WHERE replica_id=? AND last_seq<=?",
+                            -1, &s.st, nullptr);
+    if (rc != SQLITE_OK) return fail(sqlError("delete segments", rc));
+    bindText(s.st, 1, anchor.replica_id);
+    sqlite3_bind_int64(s.st, 2, anchor.through_seq);
+    if ((rc = sqlite3_step(s.st)) != SQLITE_DONE) return fail(sqlError("delete segments", rc));
+  }
+  rc = sqlite3_step(commit_);
+  sqlite3_reset(commit_);
+  if (rc != SQLITE_DONE) return fail(sqlError("commit", rc));
+  return {};
 }
 
 }  // namespace regiongate::audit

@@ -27,10 +27,14 @@ public:
   Result<std::vector<std::string>> replicas() override;
   Status scan(const ScanQuery& q, const std::function<bool(const Record&)>& fn) override;
   Result<std::vector<Checkpoint>> checkpoints(const std::string& replica_id) override;
+  Result<std::vector<SegmentInfo>> segmentIndex(const std::string& replica_id) override;
+  Result<std::vector<PruneAnchor>> pruneAnchors(const std::string& replica_id) override;
+  Status prune(const PruneAnchor& anchor) override;
 
 private:
   // The layout before segments: audit_records was a table, one row per record (schema.h).
   Result<bool> hasLegacyTable();
+  Result<bool> hasTable(const char* name);
   Status migrateLegacy();
   Status scanLegacy(const ScanQuery& q, const std::function<bool(const Record&)>& fn);
   // Inserts batch as segments of at most kMaxRecordsPerSegment (inside the caller's transaction).

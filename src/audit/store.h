@@ -32,6 +32,13 @@ struct ScanQuery {
   int64_t limit = -1;  // -1 = all
 };
 
+// One stored segment of a chain (segment.h), without its records: what retention plans with.
+struct SegmentInfo {
+  int64_t first_seq = 0, last_seq = 0;
+  int64_t min_ts_us = 0, max_ts_us = 0;
+  int64_t record_count = 0;
+};
+
 class Store {
 public:
   virtual ~Store() = default;
@@ -48,6 +55,22 @@ public:
   // Calls fn for each matching record until it returns false.
   virtual Status scan(const ScanQuery& q, const std::function<bool(const Record&)>& fn) = 0;
   virtual Result<std::vector<Checkpoint>> checkpoints(const std::string& replica_id) = 0;
+
+  // Retention (audit/prune.h). A sink without it keeps every record: no anchors, and prune()
+  // refuses.
+  // The replica's segments in chain order (first_seq ascending).
+  virtual Result<std::vector<SegmentInfo>> segmentIndex(const std::string& replica_id) {
+    return Error::internal(name() + ": this audit sink cannot list segments", "audit_prune");
+  }
+  // The replica's prune anchors, through_seq ascending (none when nothing was ever pruned).
+  virtual Result<std::vector<PruneAnchor>> pruneAnchors(const std::string& replica_id) {
+    return std::vector<PruneAnchor>{};
+  }
+  // In one transaction: stores the anchor and deletes the replica's segments whose last_seq is
+  // at most anchor.through_seq.
+  virtual Status prune(const PruneAnchor& anchor) {
+    return Error::internal(name() + ": this audit sink cannot prune", "audit_prune");
+  }
 };
 
 }  // namespace regiongate::audit

@@ -39,6 +39,34 @@ ChainReport verifyChain(Store& store, const std::string& replica, const std::str
   rep.checkpoints_checked = static_cast<int64_t>(trusted.size());
   if (!trusted.empty()) rep.newest_checkpoint_seq = trusted.rbegin()->first;
 
+  // Prune anchors (retention, prune.h) we trust, by the same rule as checkpoints. The chain may
+  // start right after one of them instead of at the genesis hash.
+  auto anchors = store.pruneAnchors(replica);
+  if (!anchors.ok()) {
+    io = anchors.error();
+    return rep;
+  }
+  std::map<int64_t, std::string> anchor_at;  // through_seq -> hash of that (deleted) record
+  for (const auto& a : anchors.value()) {
+    if (!key.empty()) {
+      if (a.mac.empty()) {
+        ++rep.anchors_unsigned;
+        continue;
+      }
+      if (!pruneAnchorMacValid(a, key)) {
+        if (rep.ok) {
+          rep.ok = false;
+          rep.problem = "prune anchor MAC invalid (anchor edited or signed with another key)";
+          rep.broken_seq = a.through_seq;
+          rep.expected = hmacSha256Hex(key, pruneMessage(a));
+          rep.found = a.mac;
+        }
+        continue;
+      }
+    }
+    anchor_at[a.through_seq] = a.hash;
+  }
+
   int64_t expected_seq = 1;
   std::string prev(kGenesisHash);
   bool broken = !rep.ok;
@@ -57,6 +85,16 @@ ChainReport verifyChain(Store& store, const std::string& replica, const std::str
     ++rep.records;
     rep.last_seq = r.seq;
     if (broken) return true;  // keep counting
+    if (rep.records == 1 && r.seq > 1) {
+      // The oldest records were pruned: the chain continues from the anchor naming r.seq - 1.
+      if (auto it = anchor_at.find(r.seq - 1); it != anchor_at.end()) {
+        expected_seq = r.seq;
+        prev = it->second;
+        rep.pruned_through_seq = it->first;
+      } else if (!anchor_at.empty()) {
+        expected_seq = anchor_at.rbegin()->first + 1;  // report against the newest anchor
+      }
+    }
     if (r.seq != expected_seq) {
       breakAt(expected_seq,
               r.seq > expected_seq ? "missing record(s) (deleted or renumbered)"
@@ -77,6 +115,10 @@ ChainReport verifyChain(Store& store, const std::string& replica, const std::str
       breakAt(r.seq, "record differs from its checkpoint", it->second, r.hash);
       return true;
     }
+    if (auto it = anchor_at.find(r.seq); it != anchor_at.end() && it->second != r.hash) {
+      breakAt(r.seq, "record differs from its prune anchor", it->second, r.hash);
+      return true;
+    }
     prev = r.hash;
     ++expected_seq;
     return true;
@@ -84,6 +126,15 @@ ChainReport verifyChain(Store& store, const std::string& replica, const std::str
   if (!st.ok()) {
     io = st;
     return rep;
+  }
+  if (!broken && rep.records == 0 && !anchor_at.empty()) {
+    // prune never deletes a chain's newest segment: no record at all after an anchor is a
+    // deletion.
+    rep.pruned_through_seq = rep.last_seq = anchor_at.rbegin()->first;
+    breakAt(rep.last_seq + 1,
+            "no records after the prune anchor at seq " + std::to_string(rep.last_seq) +
+                " (prune keeps each chain's newest records: they were deleted)",
+            "seq " + std::to_string(rep.last_seq + 1), "(no record)");
   }
   if (!broken && !trusted.empty() && rep.newest_checkpoint_seq > rep.last_seq) {
     breakAt(rep.last_seq + 1,
@@ -120,6 +171,9 @@ std::string formatReport(const ChainReport& r) {
     s += " checkpoint=none";
   if (r.checkpoints_unsigned)
     s += " unsigned_checkpoints_ignored=" + std::to_string(r.checkpoints_unsigned);
+  if (r.pruned_through_seq) s += " pruned_through_seq=" + std::to_string(r.pruned_through_seq);
+  if (r.anchors_unsigned)
+    s += " unsigned_prune_anchors_ignored=" + std::to_string(r.anchors_unsigned);
   if (!r.ok)
     s += "\n     first broken link at seq " + std::to_string(r.broken_seq) + ": " + r.problem +
          "\n     expected: " + r.expected + "\n     found:    " + r.found;

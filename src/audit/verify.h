@@ -18,6 +18,8 @@ struct ChainReport {
   int64_t checkpoints_checked = 0;  // checkpoints used for the truncation check
   int64_t checkpoints_unsigned = 0; // ignored because a key was given and they carry no MAC
   int64_t newest_checkpoint_seq = 0;
+  int64_t pruned_through_seq = 0;   // the chain starts after this prune anchor (0 = at genesis)
+  int64_t anchors_unsigned = 0;     // prune anchors ignored: a key was given, they carry no MAC
   bool ok = true;
   // The first broken link (when !ok): which record, what verify expected and what it found.
   std::string problem;      // e.g. "hash mismatch (record edited)"

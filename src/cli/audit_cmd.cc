@@ -1,4 +1,4 @@
-// `regiongate audit verify|query`: offline tools over the audit stores (docs/audit.md).
+// `regiongate audit verify|query|prune`: offline tools over the audit stores (docs/audit.md).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -9,10 +9,12 @@
 
 #include "audit/checkpoint.h"
 #include "audit/postgres_store.h"
+#include "audit/prune.h"
 #include "audit/query.h"
 #include "audit/sqlite_store.h"
 #include "audit/verify.h"
 #include "cli/commands.h"
+#include "common/clock.h"
 
 namespace regiongate::cli {
 namespace {
@@ -30,6 +32,9 @@ struct AuditArgs {
   std::string tenant;
   std::string format = "table";
   int64_t limit = -1;
+  std::string before;           // prune
+  int64_t older_than_days = -1; // prune
+  bool dry_run = false;         // prune
 };
 
 struct NamedStore {
@@ -38,8 +43,9 @@ struct NamedStore {
 };
 
 // Stores named by --dir (one <jurisdiction>.db each) and --dsn. Exit code 2 on usage errors.
+// writable: prune (opens and, for an older layout, migrates); verify and query open read-only.
 std::optional<std::vector<NamedStore>> collectStores(const AuditArgs& a, const std::string& only,
-                                                     int& rc) {
+                                                     int& rc, bool writable = false) {
   std::vector<NamedStore> out;
   if (a.dir.empty() && a.dsns.empty()) {
     std::fprintf(stderr, "regiongate audit: give --dir D (SQLite stores) and/or --dsn DSN\n");
@@ -60,25 +66,88 @@ std::optional<std::vector<NamedStore>> collectStores(const AuditArgs& a, const s
     for (const auto& f : files) {
       std::string j = f.stem().string();
       if (!only.empty() && j != only) continue;
-      out.push_back({j, std::make_unique<audit::SqliteStore>(f.string(), "normal", true)});
+      out.push_back({j, std::make_unique<audit::SqliteStore>(f.string(), "normal", !writable)});
     }
   }
   for (const auto& dsn : a.dsns)
-    out.push_back({"", std::make_unique<audit::PostgresStore>(dsn, 3, /*read_only=*/true)});
+    out.push_back({"", std::make_unique<audit::PostgresStore>(dsn, 3, /*read_only=*/!writable)});
   return out;
+}
+
+// Reads --key-file when given; false (after printing why) when it cannot be used.
+bool loadKey(const AuditArgs& a, const char* cmd, std::string& key) {
+  if (a.key_file.empty()) return true;
+  auto k = audit::loadCheckpointKey(a.key_file);
+  if (!k.ok()) {
+    std::fprintf(stderr, "regiongate audit %s: %s\n", cmd, k.error().message.c_str());
+    return false;
+  }
+  key = std::move(k.value());
+  return true;
+}
+
+int runPrune(const AuditArgs& a) {
+  const int64_t now_us = SystemClock::instance().wallMicros();
+  audit::PruneOptions opts;
+  opts.now_us = now_us;
+  opts.dry_run = a.dry_run;
+  if (a.before.empty() == (a.older_than_days < 0)) {
+    std::fprintf(stderr, "regiongate audit prune: give exactly one of --before T and "
+                         "--older-than-days N\n");
+    return 2;
+  }
+  if (!a.before.empty()) {
+    auto t = audit::parseTimeArg(a.before);
+    if (!t.ok()) {
+      std::fprintf(stderr, "regiongate audit prune: %s\n", t.error().message.c_str());
+      return 2;
+    }
+    opts.cutoff_us = t.value();
+  } else {
+    if (a.older_than_days > 365LL * 1000) {
+      std::fprintf(stderr, "regiongate audit prune: --older-than-days %lld is out of range\n",
+                   static_cast<long long>(a.older_than_days));
+      return 2;
+    }
+    opts.cutoff_us = now_us - a.older_than_days * 86'400'000'000LL;
+  }
+  if (opts.cutoff_us > now_us) {
+    std::fprintf(stderr, "regiongate audit prune: the cutoff is in the future\n");
+    return 2;
+  }
+  if (!loadKey(a, "prune", opts.key)) return 2;
+  int rc = 0;
+  auto stores = collectStores(a, a.jurisdiction, rc, /*writable=*/true);
+  if (!stores) return rc;
+  if (stores->empty()) {
+    std::printf("FAIL no audit stores found in %s\n", a.dir.c_str());
+    return 1;
+  }
+  bool all_ok = true;
+  int64_t records = 0;
+  for (auto& ns : *stores) {
+    auto reports = audit::pruneStore(*ns.store, opts);
+    if (!reports.ok()) {
+      std::printf("FAIL %s: %s\n", ns.store->name().c_str(), reports.error().message.c_str());
+      all_ok = false;
+      continue;
+    }
+    for (const auto& r : reports.value()) {
+      std::printf("%s\n", audit::formatPruneReport(r, a.dry_run).c_str());
+      all_ok = all_ok && r.ok;
+      records += r.records_deleted;
+    }
+  }
+  std::printf("%s: %lld record(s) %s%s\n", all_ok ? "pruned" : "prune FAILED for some chains",
+              static_cast<long long>(records), a.dry_run ? "would be deleted (dry run)" : "deleted",
+              opts.key.empty() ? ", prune anchors unsigned (no --key-file)" : "");
+  return all_ok ? 0 : 1;
 }
 
 int runVerify(const AuditArgs& a) {
   int rc = 0;
   std::string key;
-  if (!a.key_file.empty()) {
-    auto k = audit::loadCheckpointKey(a.key_file);
-    if (!k.ok()) {
-      std::fprintf(stderr, "regiongate audit verify: %s\n", k.error().message.c_str());
-      return 2;
-    }
-    key = std::move(k.value());
-  }
+  if (!loadKey(a, "verify", key)) return 2;
   auto stores = collectStores(a, a.jurisdiction, rc);
   if (!stores) return rc;
   if (stores->empty()) {
@@ -166,20 +235,32 @@ Run addAuditCommand(CLI::App& app) {
   auto* verify = audit_cmd->add_subcommand(
       "verify", "Recompute every hash chain; exit 1 on any break it can detect");
   auto* query = audit_cmd->add_subcommand("query", "List audit records");
-  for (auto* sub : {verify, query}) {
+  auto* prune = audit_cmd->add_subcommand(
+      "prune", "Retention: delete each chain's segments older than a cutoff, leaving a signed "
+               "anchor so the rest still verifies");
+  for (auto* sub : {verify, query, prune}) {
     sub->add_option("--dir", args->dir, "Directory of SQLite stores (<jurisdiction>.db)");
     sub->add_option("--dsn", args->dsns, "PostgreSQL DSN of a store (repeatable)");
     sub->add_option("--jurisdiction", args->jurisdiction, "Only this jurisdiction's store");
   }
-  verify->add_option("--key-file", args->key_file, "Checkpoint HMAC key (audit.checkpoint_key_file)");
+  for (auto* sub : {verify, prune})
+    sub->add_option("--key-file", args->key_file,
+                    "Checkpoint HMAC key (audit.checkpoint_key_file)");
+  prune->add_option("--before", args->before,
+                    "Delete records older than this (RFC 3339 or unix seconds)");
+  prune->add_option("--older-than-days", args->older_than_days,
+                    "Delete records older than N days")
+      ->check(CLI::NonNegativeNumber);
+  prune->add_flag("--dry-run", args->dry_run, "Report what would be deleted; change nothing");
   query->add_flag("--violations", args->violations, "Only records with a residency violation");
   query->add_option("--since", args->since, "From this time on (RFC 3339 or unix seconds)");
   query->add_option("--tenant", args->tenant, "Only this tenant");
   query->add_option("--format", args->format, "table | jsonl")
       ->check(CLI::IsMember({"table", "jsonl"}));
   query->add_option("--limit", args->limit, "At most N records (oldest first)");
-  return [args, verify, query]() -> int {
+  return [args, verify, query, prune]() -> int {
     if (verify->parsed()) return runVerify(*args);
+    if (prune->parsed()) return runPrune(*args);
     if (query->parsed()) return runQuery(*args);
     return 2;
   };

@@ -396,6 +396,75 @@ TEST_F(PostgresAudit, FailedMigrationLeavesTheOldTable) {
   EXPECT_EQ(reps[0].records, 12);
 }
 
+// Retention on PostgreSQL (src/audit/prune.h): two replicas' chains pruned by the CLI, each keeps
+// verifying from its anchor, a writer continues its chain afterwards, and a read-only verify of a
+// database without the anchor table (written before retention existed) still works.
+TEST_F(PostgresAudit, PruneKeepsEveryChainVerifiable) {
+  {
+    PostgresStore store(dsn());
+    ASSERT_TRUE(store.open().ok());
+    for (const std::string replica : {"replica-a", "replica-b"}) {
+      std::string prev(kGenesisHash);
+      int seq = 0;
+      for (int s = 0; s < 10; ++s) {
+        std::vector<Record> batch;
+        for (int i = 0; i < 5; ++i) {
+          Record r = makeRecord(++seq);
+          r.replica_id = replica;
+          r.seq = seq;
+          normalizeRecord(r);
+          r.prev_hash = prev;
+          r.hash = recordHash(prev, r);
+          prev = r.hash;
+          batch.push_back(std::move(r));
+        }
+        ASSERT_TRUE(store.append(batch, nullptr).ok());
+      }
+    }
+  }
+  const std::string bin = REGIONGATE_BIN;
+  // Record 23's time: segments 1..4 of each chain (records 1..20) are wholly older.
+  auto out = runCmd(bin + " audit prune --dsn '" + dsn() + "' --before 2023-11-14T22:13:20.023Z");
+  ASSERT_EQ(out.exit_code, 0) << out.out;
+  EXPECT_NE(out.out.find("replica=replica-a deleted segments=4 records=20"), std::string::npos)
+      << out.out;
+  EXPECT_NE(out.out.find("replica=replica-b deleted segments=4 records=20"), std::string::npos)
+      << out.out;
+  EXPECT_EQ(queryOnDb("SELECT count(*) FROM audit_records"), "60");
+  EXPECT_EQ(queryOnDb("SELECT count(*) FROM audit_prunes"), "2");
+  {
+    auto log = AuditLog::open(config("replica-a"), SystemClock::instance());
+    ASSERT_TRUE(log.ok()) << log.error().message;
+    std::atomic<int> durable{0};
+    for (int i = 51; i <= 60; ++i)
+      ASSERT_TRUE((*log)->submit(makeRecord(i), [&](bool ok) { durable += ok; }));
+    ASSERT_TRUE(pollUntil([&] { return durable == 10; }));
+    (*log)->stop();
+  }
+  auto reps = verify();
+  ASSERT_EQ(reps.size(), 2u);
+  for (const auto& r : reps) {
+    EXPECT_TRUE(r.ok) << formatReport(r);
+    EXPECT_EQ(r.pruned_through_seq, 20);
+  }
+  EXPECT_EQ(reps[0].last_seq, 60);  // replica-a continued
+  EXPECT_EQ(reps[1].last_seq, 50);
+  // Deleting more of a pruned chain by hand is still caught.
+  ASSERT_EQ(sqlOnDb("DELETE FROM audit_segments WHERE replica_id='replica-b' AND first_seq=21"),
+            "");
+  auto bad = runCmd(bin + " audit verify --dsn '" + dsn() + "'");
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("seq 21"), std::string::npos) << bad.out;
+  // Read-only verify of a database that has no anchor table.
+  ASSERT_EQ(sqlOnDb("DROP TABLE audit_prunes"), "");
+  PostgresStore ro(dsn(), 3, /*read_only=*/true);
+  auto ro_reps = verifyStore(ro, "");
+  ASSERT_TRUE(ro_reps.ok()) << ro_reps.error().message;
+  ASSERT_EQ(ro_reps->size(), 2u);
+  EXPECT_FALSE(ro_reps->front().ok);  // without its anchor, replica-a's chain lacks 1..20
+  EXPECT_EQ(ro_reps->front().broken_seq, 1);
+}
+
 TEST_F(PostgresAudit, ReplicasWriteConcurrentlyEachWithItsOwnChain) {
   constexpr int kPer = 400;
   std::vector<std::unique_ptr<AuditLog>> logs;
