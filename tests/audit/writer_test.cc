@@ -94,6 +94,13 @@ TEST(AuditWriter, RejectPolicyRefusesWhileFailingAndLosesNothingOnRecovery) {
   EXPECT_EQ(h.lost, 0);
   EXPECT_EQ(h.st().dropped, 0u);
   EXPECT_TRUE(h.chainOk(11));
+  std::string after;
+  h.log->renderMetrics(after);
+  EXPECT_NE(after.find("# TYPE regiongate_audit_records_total counter"), std::string::npos);
+  EXPECT_NE(after.find("regiongate_audit_records_total{jurisdiction=\"EU\"} 11"),
+            std::string::npos)
+      << after;
+  EXPECT_NE(after.find("regiongate_audit_store_up{jurisdiction=\"EU\"} 1"), std::string::npos);
 }
 
 TEST(AuditWriter, RejectPolicyRefusesWhenQueueIsFull) {
