@@ -1,7 +1,7 @@
 // libFuzzer target for the audit parsers: stored segments (decodeSegment: the JSON array of
 // records a store row holds, and SegmentScanner over it), the stored attempts column
-// (parseAttemptsJson) and the --since time argument (parseTimeArg). Checks round trips, not just
-// absence of crashes.
+// (parseAttemptsJson), the --since time argument (parseTimeArg) and exported chain heads
+// (parseHeads, verify --heads). Checks round trips, not just absence of crashes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/heads.h"
 #include "audit/query.h"
 #include "audit/record.h"
 #include "audit/segment.h"
@@ -52,6 +53,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     scanner.add("r", 1, recs.empty() ? 0 : recs.front().ts_us, in);
     scanner.finish();
     if (n != recs.size()) std::abort();
+  }
+  // Exported heads: what parses is printed back by headToJson to the same set.
+  auto heads = parseHeads(in);
+  if (heads.ok()) {
+    std::string text;
+    for (const auto& [chain, at] : heads->by_chain)
+      for (const auto& [seq, hash] : at)
+        text += headToJson(ExportedHead{chain.first, chain.second, seq, hash, 0}) + "\n";
+    auto back = parseHeads(text);
+    if (!back.ok() || back->by_chain != heads->by_chain) std::abort();
   }
   auto t = parseTimeArg(in);
   if (t.ok() && t.value() >= 0 && t.value() < 253402300800000000LL) {

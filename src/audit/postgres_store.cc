@@ -279,13 +279,17 @@ Result<ChainHead> PostgresStore::chainHead(const std::string& replica_id) {
   const char* p[] = {replica_id.c_str()};
   if (legacy_) {
     PgRes r(PQexecParams(
-        conn_, "SELECT seq, hash FROM audit_records WHERE replica_id=$1 ORDER BY seq DESC LIMIT 1",
+        conn_,
+        "SELECT seq, hash, jurisdiction, ts_us FROM audit_records WHERE replica_id=$1 "
+        "ORDER BY seq DESC LIMIT 1",
         1, nullptr, p, nullptr, nullptr, 0));
     if (PQresultStatus(r.r) != PGRES_TUPLES_OK) return pgError("chain head");
     ChainHead head;
     if (PQntuples(r.r) == 1) {
       head.seq = toI64(PQgetvalue(r.r, 0, 0));
       head.hash = PQgetvalue(r.r, 0, 1);
+      head.jurisdiction = PQgetvalue(r.r, 0, 2);
+      head.ts_us = toI64(PQgetvalue(r.r, 0, 3));
     }
     return head;
   }
@@ -307,7 +311,11 @@ Result<ChainHead> PostgresStore::chainHead(const std::string& replica_id) {
                       std::string_view(PQgetvalue(r.r, 0, 2),
                                        static_cast<size_t>(PQgetlength(r.r, 0, 2))));
     head.seq = toI64(PQgetvalue(r.r, 0, 1));
-    if (!recs.empty()) head.hash = recs.back().hash;
+    if (!recs.empty()) {
+      head.hash = recs.back().hash;
+      head.jurisdiction = recs.back().jurisdiction;
+      head.ts_us = recs.back().ts_us;
+    }
   }
   return head;
 }

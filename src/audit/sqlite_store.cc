@@ -235,7 +235,8 @@ Result<ChainHead> SqliteStore::chainHead(const std::string& replica_id) {
   if (auto st = open(); !st.ok()) return st.error();
   Stmt s;
   const char* sql =
-      legacy_ ? "SELECT seq, hash FROM audit_records WHERE replica_id=? ORDER BY seq DESC LIMIT 1"
+      legacy_ ? "SELECT seq, hash, jurisdiction, ts_us FROM audit_records WHERE replica_id=? "
+                "ORDER BY seq DESC LIMIT 1"
               : "SELECT first_seq, records FROM audit_segments WHERE replica_id=? "
                 "ORDER BY first_seq DESC LIMIT 1";
   int rc = sqlite3_prepare_v2(db_, sql, -1, &s.st, nullptr);
@@ -247,11 +248,15 @@ Result<ChainHead> SqliteStore::chainHead(const std::string& replica_id) {
     if (legacy_) {
       head.seq = sqlite3_column_int64(s.st, 0);
       head.hash = colText(s.st, 1);
+      head.jurisdiction = colText(s.st, 2);
+      head.ts_us = sqlite3_column_int64(s.st, 3);
     } else {
       // The head is the newest segment's last record (decoded: the stored bytes are the truth).
       auto recs = decodeSegment(replica_id, sqlite3_column_int64(s.st, 0), colText(s.st, 1));
       head.seq = recs.back().seq;
       head.hash = recs.back().hash;
+      head.jurisdiction = recs.back().jurisdiction;
+      head.ts_us = recs.back().ts_us;
     }
   } else if (rc != SQLITE_DONE) {
     return sqlError("chain head", rc);

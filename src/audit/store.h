@@ -19,6 +19,8 @@ namespace regiongate::audit {
 struct ChainHead {
   int64_t seq = 0;
   std::string hash{kGenesisHash};
+  std::string jurisdiction;  // the newest record's ("" when the chain is empty)
+  int64_t ts_us = 0;         // the newest record's
 };
 
 // What scan() returns. Order: by (replica_id, seq) when `chain_order`, else by (ts_us, replica_id,

@@ -6,7 +6,7 @@ namespace regiongate::audit {
 namespace {
 
 ChainReport verifyChain(Store& store, const std::string& replica, const std::string& key,
-                        Status& io) {
+                        ExpectedHeads* heads, Status& io) {
   ChainReport rep;
   rep.store = store.name();
   rep.replica_id = replica;
@@ -81,9 +81,18 @@ ChainReport verifyChain(Store& store, const std::string& replica, const std::str
   ScanQuery q;
   q.replica_id = replica;
   q.chain_order = true;
+  const std::map<int64_t, std::string>* chain_heads = nullptr;  // this chain's exported heads
   Status st = store.scan(q, [&](const Record& r) {
     ++rep.records;
     rep.last_seq = r.seq;
+    if (r.jurisdiction != rep.jurisdiction) {
+      rep.jurisdiction = r.jurisdiction;
+      chain_heads = nullptr;
+      if (heads) {
+        if (auto it = heads->by_chain.find({r.jurisdiction, replica}); it != heads->by_chain.end())
+          chain_heads = &it->second;
+      }
+    }
     if (broken) return true;  // keep counting
     if (rep.records == 1 && r.seq > 1) {
       // The oldest records were pruned: the chain continues from the anchor naming r.seq - 1.
@@ -119,6 +128,16 @@ ChainReport verifyChain(Store& store, const std::string& replica, const std::str
       breakAt(r.seq, "record differs from its prune anchor", it->second, r.hash);
       return true;
     }
+    if (chain_heads) {
+      if (auto it = chain_heads->find(r.seq); it != chain_heads->end()) {
+        ++rep.heads_checked;
+        if (it->second != r.hash) {
+          breakAt(r.seq, "record differs from an exported head (chain rewritten)", it->second,
+                  r.hash);
+          return true;
+        }
+      }
+    }
     prev = r.hash;
     ++expected_seq;
     return true;
@@ -136,6 +155,22 @@ ChainReport verifyChain(Store& store, const std::string& replica, const std::str
                 " (prune keeps each chain's newest records: they were deleted)",
             "seq " + std::to_string(rep.last_seq + 1), "(no record)");
   }
+  if (heads && !rep.jurisdiction.empty()) {
+    auto it = heads->by_chain.find({rep.jurisdiction, replica});
+    if (it != heads->by_chain.end()) {
+      heads->seen.insert(it->first);
+      for (const auto& [seq, hash] : it->second) {
+        if (seq <= rep.pruned_through_seq) ++rep.heads_pruned;
+      }
+      const auto newest = it->second.rbegin();
+      if (!broken && newest->first > rep.last_seq) {
+        breakAt(rep.last_seq + 1,
+                "truncated: exported head at seq " + std::to_string(newest->first) +
+                    " but the chain ends at seq " + std::to_string(rep.last_seq),
+                newest->second, "(no record)");
+      }
+    }
+  }
   if (!broken && !trusted.empty() && rep.newest_checkpoint_seq > rep.last_seq) {
     breakAt(rep.last_seq + 1,
             "truncated: checkpoint at seq " + std::to_string(rep.newest_checkpoint_seq) +
@@ -147,14 +182,15 @@ ChainReport verifyChain(Store& store, const std::string& replica, const std::str
 
 }  // namespace
 
-Result<std::vector<ChainReport>> verifyStore(Store& store, const std::string& key) {
+Result<std::vector<ChainReport>> verifyStore(Store& store, const std::string& key,
+                                             ExpectedHeads* heads) {
   if (auto st = store.open(); !st.ok()) return st.error();
   auto replicas = store.replicas();
   if (!replicas.ok()) return replicas.error();
   std::vector<ChainReport> out;
   for (const auto& replica : replicas.value()) {
     Status io;
-    ChainReport rep = verifyChain(store, replica, key, io);
+    ChainReport rep = verifyChain(store, replica, key, heads, io);
     if (!io.ok()) return io.error();
     out.push_back(std::move(rep));
   }
@@ -172,6 +208,8 @@ std::string formatReport(const ChainReport& r) {
   if (r.checkpoints_unsigned)
     s += " unsigned_checkpoints_ignored=" + std::to_string(r.checkpoints_unsigned);
   if (r.pruned_through_seq) s += " pruned_through_seq=" + std::to_string(r.pruned_through_seq);
+  if (r.heads_checked) s += " exported_heads_checked=" + std::to_string(r.heads_checked);
+  if (r.heads_pruned) s += " exported_heads_pruned=" + std::to_string(r.heads_pruned);
   if (r.anchors_unsigned)
     s += " unsigned_prune_anchors_ignored=" + std::to_string(r.anchors_unsigned);
   if (!r.ok)

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/heads.h"
 #include "audit/store.h"
 #include "common/result.h"
 
@@ -20,6 +21,9 @@ struct ChainReport {
   int64_t newest_checkpoint_seq = 0;
   int64_t pruned_through_seq = 0;   // the chain starts after this prune anchor (0 = at genesis)
   int64_t anchors_unsigned = 0;     // prune anchors ignored: a key was given, they carry no MAC
+  std::string jurisdiction;         // of the chain's records ("" when it has none)
+  int64_t heads_checked = 0;        // exported heads (verify --heads) found in the chain
+  int64_t heads_pruned = 0;         // exported heads older than the prune anchor (not checkable)
   bool ok = true;
   // The first broken link (when !ok): which record, what verify expected and what it found.
   std::string problem;      // e.g. "hash mismatch (record edited)"
@@ -29,7 +33,9 @@ struct ChainReport {
 
 // key: the checkpoint HMAC key; "" = MACs are not checked (checkpoints are then only as
 // trustworthy as the store itself). Returns an error when the store cannot be read at all.
-Result<std::vector<ChainReport>> verifyStore(Store& store, const std::string& key);
+// heads: exported chain heads to check (heads.h); their chains are added to heads->seen.
+Result<std::vector<ChainReport>> verifyStore(Store& store, const std::string& key,
+                                             ExpectedHeads* heads = nullptr);
 
 // One line per report: "OK ..." or "FAIL ...".
 std::string formatReport(const ChainReport& r);

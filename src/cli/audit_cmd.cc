@@ -1,13 +1,17 @@
-// `regiongate audit verify|query|prune`: offline tools over the audit stores (docs/audit.md).
+// `regiongate audit verify|query|prune|heads`: offline tools over the audit stores
+// (docs/audit.md).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "audit/checkpoint.h"
+#include "audit/heads.h"
 #include "audit/postgres_store.h"
 #include "audit/prune.h"
 #include "audit/query.h"
@@ -35,6 +39,7 @@ struct AuditArgs {
   std::string before;           // prune
   int64_t older_than_days = -1; // prune
   bool dry_run = false;         // prune
+  std::string heads_file;       // verify --heads
 };
 
 struct NamedStore {
@@ -144,10 +149,61 @@ int runPrune(const AuditArgs& a) {
   return all_ok ? 0 : 1;
 }
 
+int runHeads(const AuditArgs& a) {
+  int rc = 0;
+  auto stores = collectStores(a, a.jurisdiction, rc);
+  if (!stores) return rc;
+  bool failed = false;
+  for (auto& ns : *stores) {
+    auto replicas = ns.store->replicas();
+    if (!replicas.ok()) {
+      std::fprintf(stderr, "regiongate audit heads: %s\n", replicas.error().message.c_str());
+      failed = true;
+      continue;
+    }
+    for (const auto& replica : replicas.value()) {
+      auto head = ns.store->chainHead(replica);
+      if (!head.ok()) {
+        std::fprintf(stderr, "regiongate audit heads: %s\n", head.error().message.c_str());
+        failed = true;
+        continue;
+      }
+      if (head->seq == 0) continue;  // no records (only checkpoints or anchors)
+      audit::ExportedHead h;
+      h.jurisdiction = head->jurisdiction.empty() ? ns.jurisdiction : head->jurisdiction;
+      h.replica_id = replica;
+      h.seq = head->seq;
+      h.hash = head->hash;
+      h.ts_us = head->ts_us;
+      if (!a.jurisdiction.empty() && h.jurisdiction != a.jurisdiction) continue;
+      std::printf("%s\n", audit::headToJson(h).c_str());
+    }
+  }
+  return failed ? 1 : 0;
+}
+
 int runVerify(const AuditArgs& a) {
   int rc = 0;
   std::string key;
   if (!loadKey(a, "verify", key)) return 2;
+  std::optional<audit::ExpectedHeads> heads;
+  if (!a.heads_file.empty()) {
+    std::ifstream in(a.heads_file, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "regiongate audit verify: --heads %s: cannot read\n",
+                   a.heads_file.c_str());
+      return 2;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto parsed = audit::parseHeads(text.str());
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "regiongate audit verify: --heads %s: %s\n", a.heads_file.c_str(),
+                   parsed.error().message.c_str());
+      return 2;
+    }
+    heads = std::move(parsed.value());
+  }
   auto stores = collectStores(a, a.jurisdiction, rc);
   if (!stores) return rc;
   if (stores->empty()) {
@@ -157,7 +213,7 @@ int runVerify(const AuditArgs& a) {
   bool all_ok = true;
   size_t chains = 0;
   for (auto& ns : *stores) {
-    auto reports = audit::verifyStore(*ns.store, key);
+    auto reports = audit::verifyStore(*ns.store, key, heads ? &*heads : nullptr);
     if (!reports.ok()) {
       std::printf("FAIL %s: cannot read: %s\n", ns.store->name().c_str(),
                   reports.error().message.c_str());
@@ -171,8 +227,25 @@ int runVerify(const AuditArgs& a) {
       ++chains;
     }
   }
+  size_t heads_count = 0;
+  if (heads) {
+    // A chain named in the heads file that no store holds was deleted (a store or a replica).
+    for (const auto& [chain, at] : heads->by_chain) {
+      if (!a.jurisdiction.empty() && chain.first != a.jurisdiction) continue;
+      heads_count += at.size();
+      if (heads->seen.count(chain)) continue;
+      std::printf("FAIL chain jurisdiction=%s replica=%s: exported head at seq %lld, but no store "
+                  "given holds this chain (store or replica deleted?)\n",
+                  chain.first.c_str(), chain.second.c_str(),
+                  static_cast<long long>(at.rbegin()->first));
+      all_ok = false;
+    }
+  }
+  std::string notes;
+  if (key.empty()) notes += ", checkpoint MACs not checked (no --key-file)";
+  if (heads) notes += ", " + std::to_string(heads_count) + " exported head(s) from " + a.heads_file;
   std::printf("%s: %zu store(s), %zu chain(s)%s\n", all_ok ? "verified" : "verification FAILED",
-              stores->size(), chains, key.empty() ? ", checkpoint MACs not checked (no --key-file)" : "");
+              stores->size(), chains, notes.c_str());
   return all_ok ? 0 : 1;
 }
 
@@ -238,7 +311,10 @@ Run addAuditCommand(CLI::App& app) {
   auto* prune = audit_cmd->add_subcommand(
       "prune", "Retention: delete each chain's segments older than a cutoff, leaving a signed "
                "anchor so the rest still verifies");
-  for (auto* sub : {verify, query, prune}) {
+  auto* heads = audit_cmd->add_subcommand(
+      "heads", "Print each chain's newest (seq, hash) as JSON lines, to keep off the host for "
+               "verify --heads");
+  for (auto* sub : {verify, query, prune, heads}) {
     sub->add_option("--dir", args->dir, "Directory of SQLite stores (<jurisdiction>.db)");
     sub->add_option("--dsn", args->dsns, "PostgreSQL DSN of a store (repeatable)");
     sub->add_option("--jurisdiction", args->jurisdiction, "Only this jurisdiction's store");
@@ -246,6 +322,8 @@ Run addAuditCommand(CLI::App& app) {
   for (auto* sub : {verify, prune})
     sub->add_option("--key-file", args->key_file,
                     "Checkpoint HMAC key (audit.checkpoint_key_file)");
+  verify->add_option("--heads", args->heads_file,
+                     "File of exported heads (audit heads): each must still be in its chain");
   prune->add_option("--before", args->before,
                     "Delete records older than this (RFC 3339 or unix seconds)");
   prune->add_option("--older-than-days", args->older_than_days,
@@ -258,8 +336,9 @@ Run addAuditCommand(CLI::App& app) {
   query->add_option("--format", args->format, "table | jsonl")
       ->check(CLI::IsMember({"table", "jsonl"}));
   query->add_option("--limit", args->limit, "At most N records (oldest first)");
-  return [args, verify, query, prune]() -> int {
+  return [args, verify, query, prune, heads]() -> int {
     if (verify->parsed()) return runVerify(*args);
+    if (heads->parsed()) return runHeads(*args);
     if (prune->parsed()) return runPrune(*args);
     if (query->parsed()) return runQuery(*args);
     return 2;
