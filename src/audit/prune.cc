@@ -52,8 +52,9 @@ PruneReport pruneChain(Store& store, const ChainReport& chain, const PruneOption
     if (s.max_ts_us >= opts.cutoff_us) break;
     doomed.push_back(s);
   }
-  const int64_t step = std::max<int64_t>(1, opts.max_segments_per_txn);
-  for (size_t begin = 0; begin < doomed.size(); begin += static_cast<size_t>(step)) {
+  const int64_t cap = std::max<int64_t>(1, opts.max_segments_per_txn);
+  int64_t step = std::clamp<int64_t>(opts.first_segments_per_txn, 1, cap);
+  for (size_t begin = 0; begin < doomed.size();) {
     const size_t end = std::min(doomed.size(), begin + static_cast<size_t>(step));
     int64_t records = 0;
     for (size_t i = begin; i < end; ++i) records += doomed[i].record_count;
@@ -72,16 +73,25 @@ PruneReport pruneChain(Store& store, const ChainReport& chain, const PruneOption
       a.ts_us = opts.now_us;
       a.cutoff_us = opts.cutoff_us;
       signPruneAnchor(a, opts.key);
+      const int64_t t1 = opts.clock->nowNanos();
       if (Status st = store.prune(a); !st.ok()) {
         rep.ok = false;
         rep.problem = st.error().message;
         return rep;
       }
+      // Size the next transaction by how long this one held the store (the delete, not the
+      // read before it).
+      const int64_t ms = (opts.clock->nowNanos() - t1) / 1'000'000;
+      ++rep.transactions;
+      rep.longest_txn_ms = std::max(rep.longest_txn_ms, ms);
+      if (ms * 2 < opts.target_txn_ms) step = std::min(cap, step * 2);
+      else if (ms > opts.target_txn_ms) step = std::max<int64_t>(1, step / 2);
     }
     rep.segments_deleted += static_cast<int64_t>(end - begin);
     rep.records_deleted += records;
     rep.records_kept -= records;
     rep.through_seq = through;
+    begin = end;
   }
   return rep;
 }
@@ -104,6 +114,9 @@ std::string formatPruneReport(const PruneReport& r, bool dry_run) {
        std::to_string(r.segments_deleted) + " records=" + std::to_string(r.records_deleted) +
        " kept records=" + std::to_string(r.records_kept);
   if (r.through_seq) s += " pruned_through_seq=" + std::to_string(r.through_seq);
+  if (r.transactions)
+    s += " transactions=" + std::to_string(r.transactions) +
+         " longest_ms=" + std::to_string(r.longest_txn_ms);
   return s;
 }
 

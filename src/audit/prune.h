@@ -10,14 +10,17 @@
 // - Only whole segments go, oldest first, and only a prefix of the chain (the first segment that
 //   holds a record at or after the cutoff stops it). A chain's newest segment is always kept, so
 //   its head (and the writer's next prev_hash) stays in the store.
-// - At most max_segments_per_txn segments per transaction, each with its own anchor: a gateway
-//   writing to the same store waits for one short transaction at a time, never for the whole
-//   prune. Safe while gateways run: they only append after the kept head.
+// - Many short transactions, each with its own anchor, sized so that each takes about
+//   target_txn_ms (segments differ in size by 100x: a group commit of one record or of 512 with
+//   opted-in text): a gateway writing to the same store waits for one short transaction at a
+//   time (its SQLite busy timeout is 200 ms), never for the whole prune. Safe while gateways
+//   run: they only append after the kept head.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "audit/store.h"
+#include "common/clock.h"
 #include "common/result.h"
 
 namespace regiongate::audit {
@@ -27,7 +30,10 @@ struct PruneOptions {
   int64_t now_us = 0;      // the anchors' ts_us
   std::string key;         // checkpoint HMAC key: verify with it and sign the anchors ("" = none)
   bool dry_run = false;    // plan and report, change nothing
-  int64_t max_segments_per_txn = 1000;
+  int64_t max_segments_per_txn = 1000;  // cap of the adaptive transaction size
+  int64_t first_segments_per_txn = 8;   // the first transaction's size
+  int64_t target_txn_ms = 25;           // grow while faster than half this, shrink when slower
+  const Clock* clock = &SystemClock::instance();  // measures the transactions
 };
 
 struct PruneReport {
@@ -39,6 +45,8 @@ struct PruneReport {
   int64_t records_deleted = 0;
   int64_t through_seq = 0;      // the newest anchor after this run (0 = never pruned)
   int64_t records_kept = 0;
+  int64_t transactions = 0;
+  int64_t longest_txn_ms = 0;
 };
 
 // Fails only when the store cannot be opened or listed; per-chain failures are in the reports.

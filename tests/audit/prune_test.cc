@@ -66,6 +66,7 @@ protected:
                                          int64_t per_txn = 1000, const std::string& key = kKey) {
     SqliteStore store(db(), "normal");
     PruneOptions o;
+    o.first_segments_per_txn = per_txn;
     o.cutoff_us = cutoff_us;
     o.now_us = 1'800'000'000'000'000;
     o.key = key;
@@ -173,6 +174,61 @@ TEST_F(Prune, LargePrunesGoInShortTransactionsEachWithItsAnchor) {
   ChainReport v = verify();
   EXPECT_TRUE(v.ok) << formatReport(v);
   EXPECT_EQ(v.pruned_through_seq, 45);
+}
+
+// Transactions grow while they are fast and shrink when one holds the store too long (the
+// clock is injected: each store.prune() "takes" step_ns, the time between the two reads around
+// it).
+class SteppingClock final : public Clock {
+public:
+  explicit SteppingClock(int64_t step_ns) : step_ns_(step_ns) {}
+  int64_t nowNanos() const override { return now_ += step_ns_; }
+  int64_t wallMicros() const override { return 0; }
+
+private:
+  mutable int64_t now_ = 0;
+  int64_t step_ns_;
+};
+
+TEST_F(Prune, TransactionSizeAdaptsToHowLongTheStoreIsHeld) {
+  auto run = [&](int64_t txn_ms, int64_t first) {
+    writeSegments();
+    SteppingClock clock(txn_ms * 1'000'000);
+    SqliteStore store(db(), "normal");
+    PruneOptions o;
+    o.cutoff_us = tsOf(50) + 1;  // segments 1..9 (records 1..45) go
+    o.now_us = 1;
+    o.first_segments_per_txn = first;
+    o.max_segments_per_txn = 4;
+    o.target_txn_ms = 20;
+    o.clock = &clock;
+    o.key = kKey;
+    auto r = pruneStore(store, o);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r->front().segments_deleted, 9);
+    EXPECT_TRUE(verify().ok);
+    std::string anchors;
+    sqlite3* h = nullptr;
+    sqlite3_open(db().c_str(), &h);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(h, "SELECT through_seq FROM audit_prunes ORDER BY through_seq", -1, &st,
+                       nullptr);
+    while (st && sqlite3_step(st) == SQLITE_ROW)
+      anchors += std::to_string(sqlite3_column_int64(st, 0)) + " ";
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    std::filesystem::remove(db());
+    std::filesystem::remove(db() + "-wal");
+    std::filesystem::remove(db() + "-shm");
+    hashes_.clear();
+    return anchors;
+  };
+  // 5 ms per transaction (< target/2): 1, 2, 4 segments, then the 2 left.
+  EXPECT_EQ(run(5, 1), "5 15 35 45 ");
+  // 30 ms (> target): 4, 2, 1, 1, 1 segments.
+  EXPECT_EQ(run(30, 4), "20 30 35 40 45 ");
+  // 15 ms (between): the size stays.
+  EXPECT_EQ(run(15, 3), "15 30 45 ");
 }
 
 TEST_F(Prune, ABrokenChainIsNotPruned) {
