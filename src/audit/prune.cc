@@ -45,11 +45,12 @@ PruneReport pruneChain(Store& store, const ChainReport& chain, const PruneOption
     rep.problem = segs.error().message;
     return rep;
   }
-  // The prefix of whole segments entirely older than the cutoff, never the newest segment.
+  // The prefix of whole segments entirely older than the cutoff, never the newest segment, and
+  // only what verify saw (a gateway may have appended since).
   std::vector<SegmentInfo> doomed;
   for (size_t i = 0; i + 1 < segs->size(); ++i) {
     const SegmentInfo& s = (*segs)[i];
-    if (s.max_ts_us >= opts.cutoff_us) break;
+    if (s.max_ts_us >= opts.cutoff_us || s.last_seq > chain.last_seq) break;
     doomed.push_back(s);
   }
   const int64_t cap = std::max<int64_t>(1, opts.max_segments_per_txn);
