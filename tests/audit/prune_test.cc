@@ -8,6 +8,7 @@
 
 #include "audit/audit_log.h"
 #include "audit/prune.h"
+#include "audit/schema.h"
 #include "audit/sqlite_store.h"
 #include "audit/verify.h"
 #include "test_util.h"
@@ -257,9 +258,7 @@ TEST_F(Prune, AForgedAnchorDoesNotHideADeletionFromTheKeyHolder) {
   writeSegments();
   // Deletes records 1..10 by hand and writes an unsigned anchor that links to record 11.
   sql("DELETE FROM audit_segments WHERE last_seq <= 10");
-  sql("CREATE TABLE IF NOT EXISTS audit_prunes (replica_id TEXT NOT NULL, through_seq BIGINT NOT "
-      "NULL, hash TEXT NOT NULL, ts_us BIGINT NOT NULL, cutoff_us BIGINT NOT NULL, mac TEXT NOT "
-      "NULL, PRIMARY KEY (replica_id, through_seq))");
+  sql(schema::kCreatePrunes);
   sql("INSERT INTO audit_prunes VALUES ('replica-a', 10, '" + hashes_[9] + "', 1, 1, '')");
   ChainReport with_key = verify();
   EXPECT_FALSE(with_key.ok);
