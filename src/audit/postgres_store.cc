@@ -387,6 +387,10 @@ Status PostgresStore::scan(const ScanQuery& q, const std::function<bool(const Re
     params.add(std::to_string(*q.since_us));
     where.push_back("max_ts_us >= $" + std::to_string(params.v.size()));
   }
+  if (q.until_us) {
+    params.add(std::to_string(*q.until_us));
+    where.push_back("min_ts_us < $" + std::to_string(params.v.size()));
+  }
   if (q.violations_only) where.push_back("violations > 0");
   for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
   sql += q.chain_order ? " ORDER BY replica_id, first_seq"
@@ -452,6 +456,14 @@ Status PostgresStore::scanLegacy(const ScanQuery& q,
   if (q.tenant) {
     params.add(*q.tenant);
     where.push_back("tenant = $" + std::to_string(params.v.size()));
+  }
+  if (q.until_us) {
+    params.add(std::to_string(*q.until_us));
+    where.push_back("ts_us < $" + std::to_string(params.v.size()));
+  }
+  if (q.request_id) {
+    params.add(*q.request_id);
+    where.push_back("request_id = $" + std::to_string(params.v.size()));
   }
   if (q.violations_only) where.push_back("violation <> ''");
   for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];

@@ -169,6 +169,8 @@ SegmentScanner::SegmentScanner(const ScanQuery& q, const std::function<bool(cons
 
 bool SegmentScanner::matches(const Record& r) const {
   if (q_.since_us && r.ts_us < *q_.since_us) return false;
+  if (q_.until_us && r.ts_us >= *q_.until_us) return false;
+  if (q_.request_id && r.request_id != *q_.request_id) return false;
   if (q_.tenant && r.tenant != *q_.tenant) return false;
   if (q_.violations_only && r.violation.empty()) return false;
   return true;

@@ -81,6 +81,7 @@ private:
 // each sink formats them); documented here so they stay in step with SegmentScanner::matches.
 //   replica_id = <p>          when q.replica_id
 //   max_ts_us >= <p>          when q.since_us (a segment wholly before `since` is skipped)
+//   min_ts_us < <p>           when q.until_us (a segment wholly at/after `until` is skipped)
 //   violations > 0            when q.violations_only
 
 }  // namespace regiongate::audit

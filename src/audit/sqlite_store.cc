@@ -321,6 +321,7 @@ Status SqliteStore::scan(const ScanQuery& q, const std::function<bool(const Reco
   std::vector<std::string> where;  // the pieces segment.h lists
   if (q.replica_id) where.push_back("replica_id = ?1");
   if (q.since_us) where.push_back("max_ts_us >= ?2");
+  if (q.until_us) where.push_back("min_ts_us < ?4");
   if (q.violations_only) where.push_back("violations > 0");
   for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
   sql += q.chain_order ? " ORDER BY replica_id, first_seq"
@@ -330,6 +331,7 @@ Status SqliteStore::scan(const ScanQuery& q, const std::function<bool(const Reco
   if (rc != SQLITE_OK) return sqlError("scan", rc);
   if (q.replica_id) bindText(s.st, 1, *q.replica_id);
   if (q.since_us) sqlite3_bind_int64(s.st, 2, *q.since_us);
+  if (q.until_us) sqlite3_bind_int64(s.st, 4, *q.until_us);
   SegmentScanner scanner(q, fn);
   while ((rc = sqlite3_step(s.st)) == SQLITE_ROW) {
     const auto* replica = reinterpret_cast<const char*>(sqlite3_column_text(s.st, 0));
@@ -355,6 +357,8 @@ Status SqliteStore::scanLegacy(const ScanQuery& q, const std::function<bool(cons
   if (q.replica_id) where.push_back("replica_id = ?1");
   if (q.since_us) where.push_back("ts_us >= ?2");
   if (q.tenant) where.push_back("tenant = ?3");
+  if (q.until_us) where.push_back("ts_us < ?4");
+  if (q.request_id) where.push_back("request_id = ?5");
   if (q.violations_only) where.push_back("violation <> ''");
   for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
   sql += q.chain_order ? " ORDER BY replica_id, seq" : " ORDER BY ts_us, replica_id, seq";
@@ -365,6 +369,8 @@ Status SqliteStore::scanLegacy(const ScanQuery& q, const std::function<bool(cons
   if (q.replica_id) bindText(s.st, 1, *q.replica_id);
   if (q.since_us) sqlite3_bind_int64(s.st, 2, *q.since_us);
   if (q.tenant) bindText(s.st, 3, *q.tenant);
+  if (q.until_us) sqlite3_bind_int64(s.st, 4, *q.until_us);
+  if (q.request_id) bindText(s.st, 5, *q.request_id);
   while ((rc = sqlite3_step(s.st)) == SQLITE_ROW)
     if (!fn(rowToRecord(s.st))) return {};
   if (rc != SQLITE_DONE) return sqlError("scan", rc);

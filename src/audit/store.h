@@ -27,7 +27,9 @@ struct ChainHead {
 // seq).
 struct ScanQuery {
   std::optional<std::string> replica_id;
-  std::optional<int64_t> since_us;
+  std::optional<int64_t> since_us;  // ts_us >= since_us
+  std::optional<int64_t> until_us;  // ts_us < until_us
+  std::optional<std::string> request_id;
   std::optional<std::string> tenant;
   bool violations_only = false;
   bool chain_order = true;

@@ -33,6 +33,8 @@ struct AuditArgs {
   std::string jurisdiction;
   bool violations = false;
   std::string since;
+  std::string until;
+  std::string request_id;
   std::string tenant;
   std::string format = "table";
   int64_t limit = -1;
@@ -267,6 +269,19 @@ int runQuery(const AuditArgs& a) {
     }
     q.since_us = t.value();
   }
+  if (!a.until.empty()) {
+    auto t = audit::parseTimeArg(a.until);
+    if (!t.ok()) {
+      std::fprintf(stderr, "regiongate audit query: %s\n", t.error().message.c_str());
+      return 2;
+    }
+    q.until_us = t.value();
+  }
+  if (q.since_us && q.until_us && *q.until_us <= *q.since_us) {
+    std::fprintf(stderr, "regiongate audit query: --until must be after --since\n");
+    return 2;
+  }
+  if (!a.request_id.empty()) q.request_id = a.request_id;
   auto stores = collectStores(a, a.jurisdiction, rc);
   if (!stores) return rc;
   std::vector<audit::Record> records;
@@ -332,7 +347,10 @@ Run addAuditCommand(CLI::App& app) {
   prune->add_flag("--dry-run", args->dry_run, "Report what would be deleted; change nothing");
   query->add_flag("--violations", args->violations, "Only records with a residency violation");
   query->add_option("--since", args->since, "From this time on (RFC 3339 or unix seconds)");
+  query->add_option("--until", args->until, "Before this time (RFC 3339 or unix seconds)");
   query->add_option("--tenant", args->tenant, "Only this tenant");
+  query->add_option("--request-id", args->request_id,
+                    "Only this request (the x-regiongate-request-id a client got)");
   query->add_option("--format", args->format, "table | jsonl")
       ->check(CLI::IsMember({"table", "jsonl"}));
   query->add_option("--limit", args->limit, "At most N records (oldest first)");

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "audit/audit_log.h"
+#include "audit/query.h"
 #include "audit/sqlite_store.h"
 #include "audit/verify.h"
 #include "test_util.h"
@@ -283,6 +284,23 @@ TEST_F(ChainTamper, CliQueryFilters) {
   auto table = runCmd(bin + " audit query --dir " + store_dir_ + " --limit 2");
   ASSERT_EQ(table.exit_code, 0);
   EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 3);  // header + 2
+  // A time window [since, until) and one request (what an incident review asks for).
+  auto w = runCmd(bin + " audit query --dir " + store_dir_ + " --jurisdiction EU --since "
+                  "2023-11-14T22:13:20.010Z --until 2023-11-14T22:13:20.020Z --format jsonl");
+  ASSERT_EQ(w.exit_code, 0) << w.out;
+  EXPECT_EQ(std::count(w.out.begin(), w.out.end(), '\n'), 10);  // records 10..19
+  EXPECT_NE(w.out.find("\"request_id\":\"req-10\""), std::string::npos);
+  EXPECT_EQ(w.out.find("\"request_id\":\"req-20\""), std::string::npos);
+  auto one = runCmd(bin + " audit query --dir " + store_dir_ + " --request-id req-17 --format jsonl");
+  ASSERT_EQ(one.exit_code, 0) << one.out;
+  EXPECT_EQ(std::count(one.out.begin(), one.out.end(), '\n'), 2);  // EU and US each have one
+  EXPECT_NE(one.out.find("\"jurisdiction\":\"US\""), std::string::npos) << one.out;
+  EXPECT_EQ(runCmd(bin + " audit query --dir " + store_dir_ + " --request-id nope").out,
+            formatTable({}));
+  EXPECT_EQ(runCmd(bin + " audit query --dir " + store_dir_ + " --since 1700000001 --until "
+                   "1700000000").exit_code,
+            2);
+  EXPECT_EQ(runCmd(bin + " audit query --dir " + store_dir_ + " --until soon").exit_code, 2);
   EXPECT_EQ(runCmd(bin + " audit query --dir " + store_dir_ + " --since yesterday").exit_code, 2);
   EXPECT_EQ(runCmd(bin + " audit query --dir " + store_dir_ + " --format xml").exit_code, 2);
 }

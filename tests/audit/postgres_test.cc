@@ -271,6 +271,22 @@ TEST_F(PostgresAudit, ScanFiltersOrdersAndStopsEarly) {
   ASSERT_GT(expected, 0u);
   EXPECT_EQ(got.size(), expected);
   for (auto& g : got) EXPECT_GE(g.second, 1000);
+  // A window [since, until) in time order across both chains, and one request id.
+  ScanQuery window;
+  window.chain_order = false;
+  window.since_us = a[99].ts_us;
+  window.until_us = a[109].ts_us;
+  auto in_window = collect(window);
+  EXPECT_EQ(in_window.size(), 20u);  // records 100..109 of each chain
+  for (auto& g : in_window) {
+    EXPECT_GE(g.second, 100);
+    EXPECT_LE(g.second, 109);
+  }
+  ScanQuery by_id;
+  by_id.request_id = a[700].request_id;
+  auto one = collect(by_id);
+  ASSERT_EQ(one.size(), 1u);  // replica-b has 600 records
+  EXPECT_EQ(one[0], std::make_pair(std::string("replica-a"), int64_t{701}));
   auto head = store.chainHead("replica-a");
   ASSERT_TRUE(head.ok());
   EXPECT_EQ(head->seq, 1200);
