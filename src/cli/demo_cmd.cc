@@ -418,8 +418,10 @@ Run addDemoCommand(CLI::App& app) {
       }
     }
     std::printf("verify yourself: regiongate audit verify --dir %s/audit ; "
-                "regiongate audit query --dir %s/audit --jurisdiction EU --format table --limit 5\n",
-                dir.c_str(), dir.c_str());
+                "regiongate audit query --dir %s/audit --jurisdiction EU --format table --limit 5\n"
+                "keep proof off this host: regiongate audit heads --dir %s/audit > heads.jsonl, "
+                "later: regiongate audit verify --dir %s/audit --heads heads.jsonl\n",
+                dir.c_str(), dir.c_str(), dir.c_str(), dir.c_str());
 
     if (opts->keep_running && !g_interrupted) {
       // Bring the gateway back up on the same config and wait for Ctrl-C.
