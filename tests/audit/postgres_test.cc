@@ -465,6 +465,33 @@ TEST_F(PostgresAudit, PruneKeepsEveryChainVerifiable) {
   }
   EXPECT_EQ(reps[0].last_seq, 60);  // replica-a continued
   EXPECT_EQ(reps[1].last_seq, 50);
+  // Exported heads over a DSN: both chains, then checked by verify --heads.
+  auto heads = runCmd(bin + " audit heads --dsn '" + dsn() + "'");
+  ASSERT_EQ(heads.exit_code, 0) << heads.out;
+  EXPECT_NE(heads.out.find("\"jurisdiction\":\"EU\",\"replica_id\":\"replica-a\",\"seq\":60"),
+            std::string::npos)
+      << heads.out;
+  EXPECT_NE(heads.out.find("\"replica_id\":\"replica-b\",\"seq\":50"), std::string::npos)
+      << heads.out;
+  const std::string heads_file = "/tmp/rg-pg-heads-" + std::to_string(getpid()) + ".jsonl";
+  {
+    FILE* f = std::fopen(heads_file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(heads.out.c_str(), f);
+    std::fclose(f);
+  }
+  auto with_heads = runCmd(bin + " audit verify --dsn '" + dsn() + "' --heads " + heads_file);
+  EXPECT_EQ(with_heads.exit_code, 0) << with_heads.out;
+  EXPECT_NE(with_heads.out.find("exported_heads_checked=1"), std::string::npos) << with_heads.out;
+  // The newest records of replica-a deleted together with its checkpoints: only the heads see it.
+  ASSERT_EQ(sqlOnDb("DELETE FROM audit_segments WHERE replica_id='replica-a' AND last_seq > 50; "
+                    "DELETE FROM audit_checkpoints WHERE replica_id='replica-a'"),
+            "");
+  EXPECT_EQ(runCmd(bin + " audit verify --dsn '" + dsn() + "'").exit_code, 0);
+  auto cut = runCmd(bin + " audit verify --dsn '" + dsn() + "' --heads " + heads_file);
+  std::remove(heads_file.c_str());
+  EXPECT_EQ(cut.exit_code, 1) << cut.out;
+  EXPECT_NE(cut.out.find("truncated: exported head at seq 60"), std::string::npos) << cut.out;
   // Deleting more of a pruned chain by hand is still caught.
   ASSERT_EQ(sqlOnDb("DELETE FROM audit_segments WHERE replica_id='replica-b' AND first_seq=21"),
             "");
