@@ -81,6 +81,18 @@ std::optional<std::vector<NamedStore>> collectStores(const AuditArgs& a, const s
   return out;
 }
 
+// Parses a time option (empty = not given); false, after printing why, when it is malformed.
+bool parseTimeOption(const std::string& text, const char* cmd, std::optional<int64_t>& out) {
+  if (text.empty()) return true;
+  auto t = audit::parseTimeArg(text);
+  if (!t.ok()) {
+    std::fprintf(stderr, "regiongate audit %s: %s\n", cmd, t.error().message.c_str());
+    return false;
+  }
+  out = t.value();
+  return true;
+}
+
 // Reads --key-file when given; false (after printing why) when it cannot be used.
 bool loadKey(const AuditArgs& a, const char* cmd, std::string& key) {
   if (a.key_file.empty()) return true;
@@ -104,12 +116,9 @@ int runPrune(const AuditArgs& a) {
     return 2;
   }
   if (!a.before.empty()) {
-    auto t = audit::parseTimeArg(a.before);
-    if (!t.ok()) {
-      std::fprintf(stderr, "regiongate audit prune: %s\n", t.error().message.c_str());
-      return 2;
-    }
-    opts.cutoff_us = t.value();
+    std::optional<int64_t> before;
+    if (!parseTimeOption(a.before, "prune", before)) return 2;
+    opts.cutoff_us = *before;
   } else {
     if (a.older_than_days > 365LL * 1000) {
       std::fprintf(stderr, "regiongate audit prune: --older-than-days %lld is out of range\n",
@@ -261,22 +270,9 @@ int runQuery(const AuditArgs& a) {
   q.chain_order = false;
   q.violations_only = a.violations;
   if (!a.tenant.empty()) q.tenant = a.tenant;
-  if (!a.since.empty()) {
-    auto t = audit::parseTimeArg(a.since);
-    if (!t.ok()) {
-      std::fprintf(stderr, "regiongate audit query: %s\n", t.error().message.c_str());
-      return 2;
-    }
-    q.since_us = t.value();
-  }
-  if (!a.until.empty()) {
-    auto t = audit::parseTimeArg(a.until);
-    if (!t.ok()) {
-      std::fprintf(stderr, "regiongate audit query: %s\n", t.error().message.c_str());
-      return 2;
-    }
-    q.until_us = t.value();
-  }
+  if (!parseTimeOption(a.since, "query", q.since_us) ||
+      !parseTimeOption(a.until, "query", q.until_us))
+    return 2;
   if (q.since_us && q.until_us && *q.until_us <= *q.since_us) {
     std::fprintf(stderr, "regiongate audit query: --until must be after --since\n");
     return 2;
