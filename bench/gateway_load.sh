@@ -7,6 +7,8 @@
 #                 wait_durable: true, i.e. a response completes after its group commit;
 #                 flush_interval_ms: 0)
 #   gw+async      the same with audit.wait_durable: false (records committed in the background)
+#   gw+plainwal   gw+audit with audit.sqlite_wal_coalesce: false (SQLite's own VFS: two writes
+#                 per WAL page); not in the default targets: BENCH_TARGETS="... gw+plainwal ..."
 #   gw-noaudit    regiongate with audit.sink: none (residency + metrics still on)
 #   gw-bare       regiongate with residency evidence checks off (evidence: endpoint,
 #                 require_evidence: false) and audit.sink: none (bench/configs/gateway-bare.yaml.in;
@@ -21,6 +23,13 @@
 #        BENCH_TARGETS="direct nginx gw+audit gw+async gw-noaudit gw-bare"
 #        BENCH_BACKEND_BIN=PATH (another binary for the mock backend, for A/B runs)
 #        BENCH_OUT=FILE (also write the raw results as TSV)  BENCH_KEEP_TMP=1 (keep logs)
+#        BENCH_AUDIT_ROUNDS=N (interleaved audit on/off rounds, below; 0 = skip; default 3, quick 2)
+#
+# Interleaved audit on/off (issue 4): the targets above run one after the other, so a machine
+# that slows down during the run (a shared VM) shifts the ratio between two targets measured
+# minutes apart. The last block starts gw-noaudit and gw+audit side by side (same core, only one
+# loaded at a time) and alternates non-streaming saturation runs, off/on/off/on..., each pair
+# seconds apart; gateway_table.py prints each pair's ratio and the median.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -32,6 +41,7 @@ TTFT_N=${BENCH_TTFT_N:-$([[ $QUICK == 1 ]] && echo 100 || echo 1000)}
 CPU_LOAD=${BENCH_CPU_LOAD:-0}
 CPU_PROXY=${BENCH_CPU_PROXY:-1}
 WORKERS=${BENCH_PROXY_WORKERS:-1}
+AUDIT_ROUNDS=${BENCH_AUDIT_ROUNDS:-$([[ $QUICK == 1 ]] && echo 2 || echo 3)}
 TARGETS=${BENCH_TARGETS:-"direct nginx gw+audit gw+async gw-noaudit gw-bare"}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
@@ -165,6 +175,23 @@ print(int(total))
 PY
 }
 
+# start_gateway_target TARGET [NAME]: a gateway variant (the targets' table above) on $CPU_PROXY;
+# sets GW_PID, GW_PORT, GW_ADMIN and GW_DESC.
+start_gateway_target() {
+  local target=$1 name=${2:-${1//+/p}} sink=sqlite durable=true coalesce=true
+  local template=gateway-bench.yaml.in
+  [[ $target == gw-noaudit || $target == gw-bare ]] && sink=none
+  [[ $target == gw+async ]] && durable=false
+  [[ $target == gw+plainwal ]] && coalesce=false
+  [[ $target == gw-bare ]] && template=gateway-bare.yaml.in
+  mkdir -p "$BENCH_TMP/$name-audit"
+  BENCH_CONFIG_TEMPLATE=$template BENCH_WAIT_DURABLE=$durable BENCH_WAL_COALESCE=$coalesce \
+    bench_gateway_config "$BENCH_TMP/$name.yaml" "$BACKEND_PORT" "$sink" "$BENCH_TMP/$name-audit" \
+    0 "$WORKERS" 10000
+  bench_start_gateway "$CPU_PROXY" "$BENCH_TMP/$name.yaml" "$BENCH_TMP" "$name"
+  GW_DESC="workers $WORKERS, audit sink $sink, wait_durable $durable, sqlite_wal_coalesce $coalesce"
+}
+
 for target in $TARGETS; do
   case $target in
     direct)
@@ -177,17 +204,9 @@ for target in $TARGETS; do
       SERVER_PID=$NGINX_PID
       measure nginx "$NGINX_PORT" "$NGINX_SPORT"
       bench_stop "$NGINX_PID" ;;
-    gw+audit|gw+async|gw-noaudit|gw-bare)
-      sink=sqlite; flush=0; durable=true; template=gateway-bench.yaml.in
-      [[ $target == gw-noaudit || $target == gw-bare ]] && sink=none
-      [[ $target == gw+async ]] && durable=false
-      [[ $target == gw-bare ]] && template=gateway-bare.yaml.in
-      name=${target//+/p}
-      mkdir -p "$BENCH_TMP/$name-audit"
-      BENCH_CONFIG_TEMPLATE=$template BENCH_WAIT_DURABLE=$durable bench_gateway_config "$BENCH_TMP/$name.yaml" "$BACKEND_PORT" "$sink" "$BENCH_TMP/$name-audit" \
-        "$flush" "$WORKERS" 10000
-      bench_start_gateway "$CPU_PROXY" "$BENCH_TMP/$name.yaml" "$BENCH_TMP" "$name"
-      echo "== $target: regiongate (workers $WORKERS, audit sink $sink, wait_durable $durable) on :$GW_PORT"
+    gw+audit|gw+async|gw+plainwal|gw-noaudit|gw-bare)
+      start_gateway_target "$target"
+      echo "== $target: regiongate ($GW_DESC) on :$GW_PORT"
       SERVER_PID=$GW_PID
       measure "$target" "$GW_PORT"
       echo "  (gateway metrics: requests_total=$(gateway_metric "$GW_ADMIN" regiongate_requests_total)" \
@@ -197,6 +216,25 @@ for target in $TARGETS; do
     *) echo "unknown target $target" >&2; exit 2 ;;
   esac
 done
+if (( AUDIT_ROUNDS > 0 )); then
+  echo "== interleaved audit on/off: gw-noaudit and gw+audit side by side, $AUDIT_ROUNDS rounds"
+  declare -A AB_PID AB_PORT
+  for target in gw-noaudit gw+audit; do
+    start_gateway_target "$target" "ab-${target//+/p}"
+    AB_PID[$target]=$GW_PID
+    AB_PORT[$target]=$GW_PORT
+    BENCH_STREAM=0 timeout 30 taskset -c "$CPU_LOAD" wrk -t1 -c"$SAT" -d1s \
+      -s "$BENCH_HERE/lua/chat.lua" "http://127.0.0.1:$GW_PORT" >/dev/null 2>&1 || true
+  done
+  for ((round = 1; round <= AUDIT_ROUNDS; ++round)); do
+    for target in gw-noaudit gw+audit; do
+      SERVER_PID=${AB_PID[$target]}
+      wrk_run "$target" "ab$round" "$SAT" "${AB_PORT[$target]}"
+    done
+  done
+  bench_stop "${AB_PID[gw-noaudit]}"
+  bench_stop "${AB_PID[gw+audit]}"
+fi
 echo "# load avg at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Prints the table of bench/gateway_load.sh from its raw TSV results (docs/benchmarks.md)."""
 import argparse
+import statistics
 import sys
 
-GATEWAYS = ("gw+audit", "gw+async", "gw-noaudit", "gw-bare")
+GATEWAYS = ("gw+audit", "gw+async", "gw+plainwal", "gw-noaudit", "gw-bare")
 
 
 def load(path):
@@ -160,7 +161,7 @@ def main():
               f"< 10 %)")
         print(f"  {'gateway':<12} {'thr@' + str(a.saturation):>9} {'stream thr':>10} "
               f"{'cpu/req':>8} {'+cpu us':>8}  verdict")
-        for g in ("gw+audit", "gw+async"):
+        for g in ("gw+audit", "gw+async", "gw+plainwal"):
             if (base, g) not in rows:
                 continue
             r, o = rows[(base, g)], rows[(base, off)]
@@ -190,6 +191,40 @@ def main():
             print(f"  (budget for < 10 % non-streaming: at most {budget:.1f} us of audit CPU per "
                   f"request, all threads; audit_bench's BM_AuditStorageFloor and "
                   f"BM_AuditWriterCpu give the floor)")
+    # Interleaved audit on/off (gateway_load.sh, BENCH_AUDIT_ROUNDS): pairs measured seconds apart,
+    # so a machine that drifts during the run does not bias the ratio; the median pair decides.
+    rounds = sorted({int(k[2:].split("@")[0]) for (k, _) in rows
+                     if k.startswith("ab") and k.endswith(f"@{a.saturation}")})
+    pairs = []
+    for n in rounds:
+        key = f"ab{n}@{a.saturation}"
+        on, off_r = rows.get((key, "gw+audit")), rows.get((key, "gw-noaudit"))
+        if not on or not off_r:
+            continue
+        for r in (on, off_r):
+            if r["requests"] == 0 or (r["connect_err"] + r["read_err"] + r["write_err"] +
+                                      r["status_err"] + r["timeout_err"]):
+                bad = True
+        pairs.append((n, off_r, on, ratio(on["rps"], off_r["rps"]),
+                      ratio(on.get("cpu_us"), off_r.get("cpu_us"))))
+    if pairs:
+        print(f"Audit on vs off, interleaved (non-streaming, {a.saturation} connections; issue 4 "
+              f"target: req/s ratio >= 0.90)")
+        print(f"  {'round':<6} {'off req/s':>10} {'on req/s':>10} {'ratio':>6} {'off cpu':>8} "
+              f"{'on cpu':>7} {'cpu ratio':>9}")
+        for n, o, r, t, c in pairs:
+            print(f"  {n:<6} {o['rps']:>10.0f} {r['rps']:>10.0f} {fmt_ratio(t):>6} "
+                  f"{o.get('cpu_us', 0):>8.0f} {r.get('cpu_us', 0):>7.0f} {fmt_ratio(c):>9}")
+        ts = [t for _, _, _, t, _ in pairs if t is not None]
+        cs = [c for _, _, _, _, c in pairs if c is not None]
+        med = statistics.median(ts) if ts else None
+        cmed = statistics.median(cs) if cs else None
+        verdict = "MEETS" if med is not None and med >= 0.9 else "MISSES"
+        print(f"  median ratio {fmt_ratio(med)} (cpu {fmt_ratio(cmed)}): non-streaming {verdict}")
+        print(f"  (gw+audit / gw-noaudit; cpu = proxy CPU per request in us, all threads)")
+        print(f"SUMMARY\tgateway_load\tgw+audit vs gw-noaudit interleaved\trounds={len(pairs)} "
+              f"median_throughput={fmt_ratio(med)} median_cpu_per_req={fmt_ratio(cmed)} "
+              f"non-streaming {verdict}")
     for g, r_thr, p1, ps, rc, v in summary:
         print(f"SUMMARY\tgateway_load\t{g}\tthroughput_vs_nginx={fmt_ratio(r_thr)} "
               f"added_p99_vs_nginx@1={fmt_ratio(p1)} added_p99_vs_nginx@{a.saturation}="

@@ -2,6 +2,7 @@
 
 #include "audit/schema.h"
 #include "audit/segment.h"
+#include "audit/wal_coalesce.h"
 
 namespace regiongate::audit {
 namespace {
@@ -62,8 +63,12 @@ struct Stmt {
 
 }  // namespace
 
-SqliteStore::SqliteStore(std::string path, std::string durability, bool read_only)
-    : path_(std::move(path)), durability_(std::move(durability)), read_only_(read_only) {}
+SqliteStore::SqliteStore(std::string path, std::string durability, bool read_only,
+                         bool coalesce_wal)
+    : path_(std::move(path)),
+      durability_(std::move(durability)),
+      read_only_(read_only),
+      coalesce_wal_(coalesce_wal) {}
 
 SqliteStore::~SqliteStore() { close(); }
 
@@ -99,7 +104,9 @@ Status SqliteStore::open() {
   close();
   int flags = read_only_ ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;  // one thread at a time (class comment)
-  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+  // A writer's WAL frames go out in one write per commit (wal_coalesce.h); readers need nothing.
+  const char* vfs = read_only_ || !coalesce_wal_ ? nullptr : walCoalescingVfs();
+  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, vfs);
   if (rc != SQLITE_OK) {
     Error e = sqlError("open", rc);
     close();
@@ -377,25 +384,33 @@ Status SqliteStore::scanLegacy(const ScanQuery& q, const std::function<bool(cons
   return {};
 }
 
+Status SqliteStore::forEachReplicaRow(const std::string& sql, const std::string& replica_id,
+                                      const char* what,
+                                      const std::function<void(sqlite3_stmt*)>& row) {
+  Stmt s;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &s.st, nullptr);
+  if (rc != SQLITE_OK) return sqlError(what, rc);
+  bindText(s.st, 1, replica_id);
+  while ((rc = sqlite3_step(s.st)) == SQLITE_ROW) row(s.st);
+  if (rc != SQLITE_DONE) return sqlError(what, rc);
+  return {};
+}
+
 Result<std::vector<Checkpoint>> SqliteStore::checkpoints(const std::string& replica_id) {
   if (auto st = open(); !st.ok()) return st.error();
-  Stmt s;
-  std::string sql = std::string("SELECT ") + schema::kCheckpointColumns +
-                    " FROM audit_checkpoints WHERE replica_id=? ORDER BY seq";
-  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &s.st, nullptr);
-  if (rc != SQLITE_OK) return sqlError("checkpoints", rc);
-  bindText(s.st, 1, replica_id);
   std::vector<Checkpoint> out;
-  while ((rc = sqlite3_step(s.st)) == SQLITE_ROW) {
-    Checkpoint cp;
-    cp.replica_id = colText(s.st, 0);
-    cp.seq = sqlite3_column_int64(s.st, 1);
-    cp.hash = colText(s.st, 2);
-    cp.ts_us = sqlite3_column_int64(s.st, 3);
-    cp.mac = colText(s.st, 4);
-    out.push_back(std::move(cp));
-  }
-  if (rc != SQLITE_DONE) return sqlError("checkpoints", rc);
+  Status st = forEachReplicaRow(std::string("SELECT ") + schema::kCheckpointColumns +
+                                    " FROM audit_checkpoints WHERE replica_id=? ORDER BY seq",
+                                replica_id, "checkpoints", [&](sqlite3_stmt* r) {
+                                  Checkpoint cp;
+                                  cp.replica_id = colText(r, 0);
+                                  cp.seq = sqlite3_column_int64(r, 1);
+                                  cp.hash = colText(r, 2);
+                                  cp.ts_us = sqlite3_column_int64(r, 3);
+                                  cp.mac = colText(r, 4);
+                                  out.push_back(std::move(cp));
+                                });
+  if (!st.ok()) return st.error();
   return out;
 }
 
@@ -404,24 +419,20 @@ Result<std::vector<SegmentInfo>> SqliteStore::segmentIndex(const std::string& re
   if (legacy_)
     return Error::internal(path_ + ": store in the layout before segments (opened read-only)",
                            "audit_prune");
-  Stmt s;
-  int rc = sqlite3_prepare_v2(db_,
-                              "SELECT first_seq, last_seq, min_ts_us, max_ts_us, record_count "
-                              "FROM audit_segments WHERE replica_id=? ORDER BY first_seq",
-                              -1, &s.st, nullptr);
-  if (rc != SQLITE_OK) return sqlError("segment index", rc);
-  bindText(s.st, 1, replica_id);
   std::vector<SegmentInfo> out;
-  while ((rc = sqlite3_step(s.st)) == SQLITE_ROW) {
-    SegmentInfo i;
-    i.first_seq = sqlite3_column_int64(s.st, 0);
-    i.last_seq = sqlite3_column_int64(s.st, 1);
-    i.min_ts_us = sqlite3_column_int64(s.st, 2);
-    i.max_ts_us = sqlite3_column_int64(s.st, 3);
-    i.record_count = sqlite3_column_int64(s.st, 4);
-    out.push_back(i);
-  }
-  if (rc != SQLITE_DONE) return sqlError("segment index", rc);
+  Status st = forEachReplicaRow(
+      "SELECT first_seq, last_seq, min_ts_us, max_ts_us, record_count "
+      "FROM audit_segments WHERE replica_id=? ORDER BY first_seq",
+      replica_id, "segment index", [&](sqlite3_stmt* r) {
+        SegmentInfo i;
+        i.first_seq = sqlite3_column_int64(r, 0);
+        i.last_seq = sqlite3_column_int64(r, 1);
+        i.min_ts_us = sqlite3_column_int64(r, 2);
+        i.max_ts_us = sqlite3_column_int64(r, 3);
+        i.record_count = sqlite3_column_int64(r, 4);
+        out.push_back(i);
+      });
+  if (!st.ok()) return st.error();
   return out;
 }
 
@@ -432,23 +443,19 @@ Result<std::vector<PruneAnchor>> SqliteStore::pruneAnchors(const std::string& re
   auto has = hasTable("audit_prunes");
   if (!has.ok()) return has.error();
   if (!has.value()) return out;
-  Stmt s;
-  std::string sql = std::string("SELECT ") + schema::kPruneColumns +
-                    " FROM audit_prunes WHERE replica_id=? ORDER BY through_seq";
-  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &s.st, nullptr);
-  if (rc != SQLITE_OK) return sqlError("prune anchors", rc);
-  bindText(s.st, 1, replica_id);
-  while ((rc = sqlite3_step(s.st)) == SQLITE_ROW) {
-    PruneAnchor a;
-    a.replica_id = colText(s.st, 0);
-    a.through_seq = sqlite3_column_int64(s.st, 1);
-    a.hash = colText(s.st, 2);
-    a.ts_us = sqlite3_column_int64(s.st, 3);
-    a.cutoff_us = sqlite3_column_int64(s.st, 4);
-    a.mac = colText(s.st, 5);
-    out.push_back(std::move(a));
-  }
-  if (rc != SQLITE_DONE) return sqlError("prune anchors", rc);
+  Status st = forEachReplicaRow(std::string("SELECT ") + schema::kPruneColumns +
+                                    " FROM audit_prunes WHERE replica_id=? ORDER BY through_seq",
+                                replica_id, "prune anchors", [&](sqlite3_stmt* r) {
+                                  PruneAnchor a;
+                                  a.replica_id = colText(r, 0);
+                                  a.through_seq = sqlite3_column_int64(r, 1);
+                                  a.hash = colText(r, 2);
+                                  a.ts_us = sqlite3_column_int64(r, 3);
+                                  a.cutoff_us = sqlite3_column_int64(r, 4);
+                                  a.mac = colText(r, 5);
+                                  out.push_back(std::move(a));
+                                });
+  if (!st.ok()) return st.error();
   return out;
 }
 

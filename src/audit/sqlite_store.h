@@ -4,6 +4,7 @@
 // thread-safe: owned by one writer thread (or the CLI).
 #include <sqlite3.h>
 
+#include <functional>
 #include <string>
 
 #include "audit/store.h"
@@ -13,8 +14,10 @@ namespace regiongate::audit {
 class SqliteStore final : public Store {
 public:
   // durability: off | normal | full. read_only: open an existing file for verify/query (never
-  // creates it, never changes the schema).
-  SqliteStore(std::string path, std::string durability, bool read_only = false);
+  // creates it, never changes the schema). coalesce_wal: a writable open goes through the WAL
+  // write-coalescing VFS (wal_coalesce.h; audit.sqlite_wal_coalesce).
+  SqliteStore(std::string path, std::string durability, bool read_only = false,
+              bool coalesce_wal = true);
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -39,6 +42,9 @@ private:
   Status scanLegacy(const ScanQuery& q, const std::function<bool(const Record&)>& fn);
   // Inserts batch as segments of at most kMaxRecordsPerSegment (inside the caller's transaction).
   Status insertSegments(const std::vector<Record>& batch);
+  // Runs `sql` (one `?`: the replica id) and calls `row` for each result row.
+  Status forEachReplicaRow(const std::string& sql, const std::string& replica_id, const char* what,
+                           const std::function<void(sqlite3_stmt*)>& row);
   Error sqlError(const std::string& what, int rc) const;
   Status exec(const char* sql);
   void close();
@@ -46,6 +52,7 @@ private:
   std::string path_;
   std::string durability_;
   bool read_only_;
+  bool coalesce_wal_;
   bool legacy_ = false;  // read-only open of a store written before segments
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;

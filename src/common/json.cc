@@ -51,6 +51,45 @@ void appendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+char* writeJsonString(char* out, std::string_view s) {
+  *out++ = '"';
+  const char* d = s.data();
+  size_t run = 0;  // start of the pending run of bytes that need no escape (copied at once)
+  auto flush = [&](size_t end) {  // end >= run
+    if (end > run) {
+      std::memcpy(out, d + run, end - run);
+      out += end - run;
+    }
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    while (i + 8 <= s.size() && plain8(d + i)) i += 8;  // the common case: plain text
+    if (i >= s.size()) break;
+    const auto c = static_cast<unsigned char>(d[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    flush(i);
+    run = i + 1;
+    *out++ = '\\';
+    switch (c) {
+      case '"': *out++ = '"'; break;
+      case '\\': *out++ = '\\'; break;
+      case '\n': *out++ = 'n'; break;
+      case '\r': *out++ = 'r'; break;
+      case '\t': *out++ = 't'; break;
+      case '\b': *out++ = 'b'; break;
+      case '\f': *out++ = 'f'; break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        const char esc[5] = {'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+        std::memcpy(out, esc, 5);
+        out += 5;
+      }
+    }
+  }
+  flush(s.size());
+  *out++ = '"';
+  return out;
+}
+
 std::string jsonString(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);

@@ -10,6 +10,11 @@ namespace regiongate {
 void appendJsonString(std::string& out, std::string_view s);
 std::string jsonString(std::string_view s);
 
+// The same literal written at `out`, which must have room for jsonStringMaxBytes(s.size());
+// returns the end. For encoders that size their buffer once per record (audit/record.cc).
+char* writeJsonString(char* out, std::string_view s);
+constexpr size_t jsonStringMaxBytes(size_t n) { return 2 + 6 * n; }
+
 // The OpenAI-shaped error body: {"error":{"message":..,"type":..,"code":..<extra>}}.
 // `extra_fields` is raw JSON members (already encoded) appended inside "error", e.g.
 // R"("jurisdiction":"EU","regions_tried":["eu-central-1"])". Empty for none.

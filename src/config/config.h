@@ -111,6 +111,7 @@ struct AuditConfig {
   std::map<std::string, std::string> dsn;      // jurisdiction -> PostgreSQL DSN
   std::string on_audit_failure = "reject";     // reject | drop
   std::string durability = "normal";           // off | normal | full (SQLite synchronous)
+  bool sqlite_wal_coalesce = true;             // one WAL write per commit (audit/wal_coalesce.h)
   uint32_t queue_capacity = 65536;
   uint32_t batch_max = 512;
   uint32_t flush_interval_ms = 0;   // 0: commit what is queued at once (records arriving during a commit form the next batch)

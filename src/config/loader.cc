@@ -485,7 +485,8 @@ class Loader {
     auto e = entries(n, "audit",
                      {"dir", "sink", "dsn", "on_audit_failure", "durability", "queue_capacity",
                       "batch_max", "flush_interval_ms", "replica_id", "checkpoint_key_file",
-                      "wait_durable", "checkpoint_interval_ms", "stop_timeout_ms"});
+                      "wait_durable", "checkpoint_interval_ms", "stop_timeout_ms",
+                      "sqlite_wal_coalesce"});
     auto& a = cfg_.audit;
     if (auto v = get(e, "dir")) a.dir = str(*v, "audit.dir");
     if (auto v = get(e, "sink")) a.sink = oneOf(*v, "audit.sink", {"sqlite", "postgres", "none"});
@@ -508,6 +509,8 @@ class Loader {
       a.on_audit_failure = oneOf(*v, "audit.on_audit_failure", {"reject", "drop"});
     if (auto v = get(e, "durability"))
       a.durability = oneOf(*v, "audit.durability", {"off", "normal", "full"});
+    if (auto v = get(e, "sqlite_wal_coalesce"))
+      a.sqlite_wal_coalesce = boolean(*v, "audit.sqlite_wal_coalesce");
     if (auto v = get(e, "queue_capacity"))
       a.queue_capacity = uint32(*v, "audit.queue_capacity", 1, 1u << 26);
     if (auto v = get(e, "batch_max")) a.batch_max = uint32(*v, "audit.batch_max", 1, 1u << 20);

@@ -59,6 +59,99 @@ TEST(CanonicalEncoding, LengthPrefixingPreventsFieldShifting) {
   EXPECT_NE(canonicalEncoding(c), canonicalEncoding(d));
 }
 
+// A fixed record with literal values (not makeRecord, so that changing the test helpers cannot
+// move the golden copies below).
+Record goldenRecord() {
+  Record r;
+  r.replica_id = "gw-1";
+  r.seq = 42;
+  r.ts_us = 1764000000123456;
+  r.request_id = "req-42";
+  r.tenant = "acme-bank";
+  r.jurisdiction = "EU";
+  r.model = "llama-3.1-8b";
+  r.model_version = "v2";
+  r.intended_region = "eu-central-1";
+  r.actual_region = "eu-west-1";
+  r.evidence = "header:x-inference-region";
+  r.evidence_value = "eu-west-1";
+  r.endpoint = "dub-a";
+  r.attempts = {{"fra-a", "eu-central-1", "status_503", 12.5}, {"dub-a", "eu-west-1", "ok", 0.25}};
+  r.status = 200;
+  r.ttft_ms = 87.125;
+  r.duration_ms = 1503.0;
+  r.prompt_tokens = 1200;
+  r.cached_tokens = 1024;
+  r.completion_tokens = 96;
+  r.prompt_text = "Bonjour \"monde\"\n\xc3\xa9t\xc3\xa9";
+  return r;
+}
+
+// The canonical encoding defines every stored hash: a store written by any earlier build must
+// keep verifying. This pins its exact bytes and one chained hash.
+TEST(CanonicalEncoding, GoldenBytesAndHashNeverChange) {
+  const Record r = goldenRecord();
+  const std::string expected =
+      "regiongate-audit-v1\n"
+      "replica_id=4:gw-1\n"
+      "seq=2:42\n"
+      "ts_us=16:1764000000123456\n"
+      "request_id=6:req-42\n"
+      "tenant=9:acme-bank\n"
+      "jurisdiction=2:EU\n"
+      "model=12:llama-3.1-8b\n"
+      "model_version=2:v2\n"
+      "intended_region=12:eu-central-1\n"
+      "actual_region=9:eu-west-1\n"
+      "evidence=25:header:x-inference-region\n"
+      "evidence_value=9:eu-west-1\n"
+      "endpoint=5:dub-a\n"
+      "attempts=1:2\n"
+      "attempt.endpoint=5:fra-a\n"
+      "attempt.region=12:eu-central-1\n"
+      "attempt.outcome=10:status_503\n"
+      "attempt.ms=6:12.500\n"
+      "attempt.endpoint=5:dub-a\n"
+      "attempt.region=9:eu-west-1\n"
+      "attempt.outcome=2:ok\n"
+      "attempt.ms=5:0.250\n"
+      "status=3:200\n"
+      "ttft_ms=6:87.125\n"
+      "duration_ms=8:1503.000\n"
+      "prompt_tokens=4:1200\n"
+      "cached_tokens=4:1024\n"
+      "completion_tokens=2:96\n"
+      "violation=0:\n"
+      "error_type=0:\n"
+      "prompt_text=21:Bonjour \"monde\"\n\xc3\xa9t\xc3\xa9\n"
+      "completion_text=-\n";
+  EXPECT_EQ(canonicalEncoding(r), expected);
+  EXPECT_EQ(recordHash(std::string(kGenesisHash), r),
+            "65db52376f25d24e0f845d20da8bd6e51a6347eb2100af9e60b50a41e9a97562");
+}
+
+// The stored segment JSON (what `audit query --format jsonl` prints): escaping and number
+// formats pinned.
+TEST(RecordJson, GoldenText) {
+  Record r = goldenRecord();
+  r.prompt_text = "Bonjour \"monde\"\n\xc3\xa9t\xc3\xa9\t\x01\\";
+  r.completion_text = "";
+  r.prev_hash = std::string(kGenesisHash);
+  r.hash = "ab";
+  EXPECT_EQ(
+      recordToJson(r),
+      R"({"replica_id":"gw-1","seq":42,"ts_us":1764000000123456,"request_id":"req-42",)"
+      R"("tenant":"acme-bank","jurisdiction":"EU","model":"llama-3.1-8b","model_version":"v2",)"
+      R"("intended_region":"eu-central-1","actual_region":"eu-west-1",)"
+      R"("evidence":"header:x-inference-region","evidence_value":"eu-west-1","endpoint":"dub-a",)"
+      R"("attempts":[{"endpoint":"fra-a","region":"eu-central-1","outcome":"status_503",)"
+      R"("ms":12.500},{"endpoint":"dub-a","region":"eu-west-1","outcome":"ok","ms":0.250}],)"
+      R"("status":200,"ttft_ms":87.125,"duration_ms":1503.000,"prompt_tokens":1200,)"
+      R"("cached_tokens":1024,"completion_tokens":96,"violation":"","error_type":"",)"
+      "\"prompt_text\":\"Bonjour \\\"monde\\\"\\n\xc3\xa9t\xc3\xa9\\t\\u0001\\\\\","
+      R"("completion_text":"","prev_hash":")" + std::string(kGenesisHash) + R"(","hash":"ab"})");
+}
+
 TEST(RecordHash, IsSha256OfPrevAndEncoding) {
   Record r = makeRecord(3);
   std::string prev(kGenesisHash);

@@ -54,7 +54,19 @@ TEST(Json, EscapesEveryByteAtEveryOffset) {
         std::string s(len, 'a');
         s[pos] = static_cast<char>(byte);
         ASSERT_EQ(jsonString(s), reference(s)) << "byte " << byte << " len " << len << " at " << pos;
+        // The raw writer (audit encoder) gives the same bytes within its stated bound, and no
+        // byte past what it returns is touched.
+        std::string buf(jsonStringMaxBytes(s.size()) + 1, '\xee');
+        char* end = writeJsonString(buf.data(), s);
+        ASSERT_LE(static_cast<size_t>(end - buf.data()), jsonStringMaxBytes(s.size()));
+        ASSERT_EQ(std::string(buf.data(), end), reference(s)) << "byte " << byte << " at " << pos;
+        ASSERT_EQ(buf.back(), '\xee');
       }
+  // Worst case: every byte a control character (6 bytes each).
+  const std::string ctl(40, '\x01');
+  std::string buf(jsonStringMaxBytes(ctl.size()), '\0');
+  EXPECT_EQ(writeJsonString(buf.data(), ctl), buf.data() + buf.size());
+  EXPECT_EQ(writeJsonString(buf.data(), ""), buf.data() + 2);
 }
 
 TEST(Json, ErrorBodyShape) {

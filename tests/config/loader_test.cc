@@ -41,7 +41,7 @@ tenants:
 routing: { policy: round_robin, retries: 3, upstream_timeout_ms: 5000, per_try_timeout_ms: 1000 }
 health: { consecutive_failures: 5, path: /ready, interval_ms: 0 }
 residency: { on_violation: block, require_evidence: false, geo_labels: { eu: [EU], US: [US] } }
-audit: { dir: /tmp/a, sink: postgres, dsn: { EU: "host=/tmp dbname=eu" }, durability: full }
+audit: { dir: /tmp/a, sink: postgres, dsn: { EU: "host=/tmp dbname=eu" }, durability: full, sqlite_wal_coalesce: false }
 limits: { max_body_bytes: 2048, drain_timeout_ms: 0 }
 rollouts:
   - { region: eu-central-1, model: llama-3.1-8b, from: v1, to: v2, green_endpoints: [fra-a] }
@@ -98,6 +98,7 @@ TEST(LoaderTest, LoadsEveryKey) {
   EXPECT_EQ(c.audit.sink, "postgres");
   EXPECT_EQ(c.audit.dsn.at("EU"), "host=/tmp dbname=eu");
   EXPECT_EQ(c.audit.durability, "full");
+  EXPECT_FALSE(c.audit.sqlite_wal_coalesce);
   EXPECT_EQ(c.limits.max_body_bytes, 2048u);
   EXPECT_EQ(c.limits.drain_timeout_ms, 0u);
   ASSERT_EQ(c.rollouts.size(), 1u);
@@ -113,6 +114,7 @@ TEST(LoaderTest, DefaultsWhenSectionsAbsent) {
   EXPECT_EQ((*r)->listen, defaults.listen);
   EXPECT_EQ((*r)->routing.retries, defaults.routing.retries);
   EXPECT_EQ((*r)->audit.sink, defaults.audit.sink);
+  EXPECT_TRUE((*r)->audit.sqlite_wal_coalesce);
   EXPECT_EQ((*r)->jurisdictions[0].resolved.size(), 27u);
   EXPECT_TRUE((*r)->endpoints.empty());
 }
@@ -298,6 +300,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "gw.yaml:9: health.max_ejection_ms: must be at least health.base_ejection_ms"},
         BadCase{"geo_label_bad_country", base() + "residency: { geo_labels: { eu: [EU, XY] } }\n",
                 "gw.yaml:9: residency.geo_labels.eu[1]: 'XY' is not an ISO 3166-1 alpha-2"},
+        BadCase{"audit_coalesce_not_bool", base() + "audit: { sqlite_wal_coalesce: often }\n",
+                "gw.yaml:9: audit.sqlite_wal_coalesce: expected"},
         BadCase{"string_expected", base() + "audit: { dir: [a, b] }\n",
                 "gw.yaml:9: audit.dir: expected a string"}),
     [](const testing::TestParamInfo<BadCase>& i) { return std::string(i.param.name); });
