@@ -20,73 +20,50 @@ inline bool plain8(const char* p) {
   return !anyLess(x, 0x20) && !anyZero(x ^ (kOnes * '"')) && !anyZero(x ^ (kOnes * '\\'));
 }
 
-}  // namespace
-
-void appendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  size_t run = 0;  // start of the pending run of bytes that need no escape (appended at once)
-  for (size_t i = 0; i < s.size(); ++i) {
-    while (i + 8 <= s.size() && plain8(s.data() + i)) i += 8;  // the common case: plain text
-    if (i >= s.size()) break;
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default: {
-        static constexpr char kHex[] = "0123456789abcdef";
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-        out.append(esc, 6);
-      }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
-char* writeJsonString(char* out, std::string_view s) {
-  *out++ = '"';
+// One escaper for both writers below: `emit(data, n)` receives the literal's bytes in order
+// (runs of plain text at once, then each escape).
+template <class Emit>
+inline void emitJsonString(std::string_view s, Emit&& emit) {
+  emit("\"", 1);
   const char* d = s.data();
-  size_t run = 0;  // start of the pending run of bytes that need no escape (copied at once)
-  auto flush = [&](size_t end) {  // end >= run
-    if (end > run) {
-      std::memcpy(out, d + run, end - run);
-      out += end - run;
-    }
-  };
+  size_t run = 0;  // start of the pending run of bytes that need no escape (emitted at once)
   for (size_t i = 0; i < s.size(); ++i) {
     while (i + 8 <= s.size() && plain8(d + i)) i += 8;  // the common case: plain text
     if (i >= s.size()) break;
     const auto c = static_cast<unsigned char>(d[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    flush(i);
+    if (i > run) emit(d + run, i - run);
     run = i + 1;
-    *out++ = '\\';
     switch (c) {
-      case '"': *out++ = '"'; break;
-      case '\\': *out++ = '\\'; break;
-      case '\n': *out++ = 'n'; break;
-      case '\r': *out++ = 'r'; break;
-      case '\t': *out++ = 't'; break;
-      case '\b': *out++ = 'b'; break;
-      case '\f': *out++ = 'f'; break;
+      case '"': emit("\\\"", 2); break;
+      case '\\': emit("\\\\", 2); break;
+      case '\n': emit("\\n", 2); break;
+      case '\r': emit("\\r", 2); break;
+      case '\t': emit("\\t", 2); break;
+      case '\b': emit("\\b", 2); break;
+      case '\f': emit("\\f", 2); break;
       default: {
         static constexpr char kHex[] = "0123456789abcdef";
-        const char esc[5] = {'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-        std::memcpy(out, esc, 5);
-        out += 5;
+        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+        emit(esc, 6);
       }
     }
   }
-  flush(s.size());
-  *out++ = '"';
+  if (s.size() > run) emit(d + run, s.size() - run);
+  emit("\"", 1);
+}
+
+}  // namespace
+
+void appendJsonString(std::string& out, std::string_view s) {
+  emitJsonString(s, [&](const char* p, size_t n) { out.append(p, n); });
+}
+
+char* writeJsonString(char* out, std::string_view s) {
+  emitJsonString(s, [&](const char* p, size_t n) {
+    std::memcpy(out, p, n);
+    out += n;
+  });
   return out;
 }
 
