@@ -1,5 +1,7 @@
 #include "audit/sqlite_store.h"
 
+#include <spdlog/spdlog.h>
+
 #include "audit/schema.h"
 #include "audit/segment.h"
 #include "audit/wal_coalesce.h"
@@ -129,6 +131,7 @@ Status SqliteStore::open() {
       return st;
     }
   }
+  installWalHook();
   std::string ins = std::string("INSERT INTO audit_segments (") + schema::kSegmentColumns +
                     ") VALUES (?,?,?,?,?,?,?,?)";
   rc = sqlite3_prepare_v2(db_, ins.c_str(), -1, &insert_, nullptr);
@@ -297,6 +300,37 @@ Status SqliteStore::append(const std::vector<Record>& batch, const Checkpoint* c
   sqlite3_reset(commit_);
   if (rc != SQLITE_DONE) return fail(sqlError("commit", rc));
   return {};
+}
+
+int SqliteStore::onWalCommit(void* self, sqlite3*, const char*, int pages) {
+  static_cast<SqliteStore*>(self)->wal_pages_ = pages;
+  return SQLITE_OK;
+}
+
+void SqliteStore::installWalHook() {
+  if (!db_ || read_only_) return;
+  // sqlite3_wal_autocheckpoint is itself a WAL hook: installing ours replaces it, and setting
+  // it back replaces ours.
+  if (defer_checkpoint_)
+    sqlite3_wal_hook(db_, &SqliteStore::onWalCommit, this);
+  else
+    sqlite3_wal_autocheckpoint(db_, kCheckpointPages);
+}
+
+void SqliteStore::setDeferredMaintenance(bool on) {
+  defer_checkpoint_ = on;
+  installWalHook();
+}
+
+void SqliteStore::maintain() {
+  if (!defer_checkpoint_ || !db_ || read_only_ || wal_pages_ < kCheckpointPages) return;
+  wal_pages_ = 0;
+  int log = 0, done = 0;
+  // As SQLite's automatic checkpoint: PASSIVE (never waits for readers) and a failure is not
+  // the commit's (the records are already in the WAL); the next commits try again.
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  if (rc != SQLITE_OK)
+    spdlog::debug("audit store {}: WAL checkpoint: {}", path_, sqlite3_errstr(rc));
 }
 
 Result<std::vector<std::string>> SqliteStore::replicas() {

@@ -33,6 +33,11 @@ public:
   Result<std::vector<SegmentInfo>> segmentIndex(const std::string& replica_id) override;
   Result<std::vector<PruneAnchor>> pruneAnchors(const std::string& replica_id) override;
   Status prune(const PruneAnchor& anchor) override;
+  // Deferred: commits only note the WAL's size; maintain() checkpoints once it holds
+  // kCheckpointPages (SQLite's own automatic checkpoint threshold), PASSIVE as SQLite's is.
+  void setDeferredMaintenance(bool on) override;
+  void maintain() override;
+  static constexpr int kCheckpointPages = 1000;
 
 private:
   // The layout before segments: audit_records was a table, one row per record (schema.h).
@@ -48,6 +53,8 @@ private:
   Error sqlError(const std::string& what, int rc) const;
   Status exec(const char* sql);
   void close();
+  void installWalHook();
+  static int onWalCommit(void* self, sqlite3* db, const char* name, int pages);
 
   std::string path_;
   std::string durability_;
@@ -59,6 +66,8 @@ private:
   sqlite3_stmt* insert_cp_ = nullptr;
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
+  bool defer_checkpoint_ = false;
+  int wal_pages_ = 0;  // frames in the WAL after the last commit (deferred mode)
 };
 
 }  // namespace regiongate::audit

@@ -60,6 +60,15 @@ public:
   virtual Status scan(const ScanQuery& q, const std::function<bool(const Record&)>& fn) = 0;
   virtual Result<std::vector<Checkpoint>> checkpoints(const std::string& replica_id) = 0;
 
+  // The writer splits a commit in two: append() makes the batch durable, maintain() then does
+  // the housekeeping that a sink would otherwise do inside the commit before returning (SQLite:
+  // the WAL checkpoint and its two fsyncs), so that the requests waiting for their records
+  // (audit.wait_durable) are answered first. Only a caller that enables it and then calls
+  // maintain() after its commits gets the split; every other caller keeps the sink's own
+  // behaviour (SQLite's automatic checkpoint inside the commit).
+  virtual void setDeferredMaintenance(bool on) {}
+  virtual void maintain() {}
+
   // Retention (audit/prune.h). A sink without it keeps every record: no anchors, and prune()
   // refuses.
   // The replica's segments in chain order (first_seq ascending).

@@ -19,7 +19,10 @@ StoreWriter::StoreWriter(std::string jurisdiction, std::unique_ptr<Store> store,
       store_(std::move(store)),
       opts_(std::move(opts)),
       clock_(clock),
-      last_checkpoint_nanos_(clock.nowNanos()) {}
+      last_checkpoint_nanos_(clock.nowNanos()) {
+  // The writer answers waiting requests before the store's housekeeping (commit()).
+  store_->setDeferredMaintenance(true);
+}
 
 StoreWriter::~StoreWriter() { stop(); }
 
@@ -227,6 +230,9 @@ bool StoreWriter::commit(std::vector<Pending>& batch, bool final_checkpoint) {
   written_.fetch_add(n, std::memory_order_relaxed);
   depth_.fetch_sub(n, std::memory_order_relaxed);
   finish(batch, true);
+  // After the notifications: requests waiting for these records (wait_durable) are answered
+  // while SQLite checkpoints its WAL (page copies and two fsyncs, milliseconds on a disk).
+  store_->maintain();
   return true;
 }
 

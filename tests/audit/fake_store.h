@@ -3,6 +3,8 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "audit/store.h"
 
@@ -20,6 +22,10 @@ public:
     std::atomic<int> appends{0};
     std::atomic<int> failed_appends{0};
     std::atomic<int> failed_opens{0};
+    // What the writer did, in order ("append", "maintain"), and whether it deferred maintenance;
+    // tests add their own entries (e.g. "durable") under `mu` to check the order.
+    std::vector<std::string> events;
+    std::atomic<bool> deferred{false};
   };
   explicit FakeStore(std::shared_ptr<Shared> s) : s_(std::move(s)) {}
 
@@ -40,8 +46,17 @@ public:
       if (k.first == replica_id && r.seq > h.seq) h = ChainHead{r.seq, r.hash};
     return h;
   }
+  void setDeferredMaintenance(bool on) override { s_->deferred = on; }
+  void maintain() override {
+    std::lock_guard lk(s_->mu);
+    s_->events.push_back("maintain");
+  }
   Status append(const std::vector<Record>& batch, const Checkpoint* cp) override {
     ++s_->appends;
+    {
+      std::lock_guard lk(s_->mu);
+      s_->events.push_back("append");
+    }
     if (s_->failing) {
       ++s_->failed_appends;
       return down();

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
 #include <mutex>
 
@@ -296,6 +298,51 @@ TEST(AuditWriter, SubmitManyReportsEachCookieOnceAndBatchesNotifications) {
   EXPECT_LT(a.callCount(), 21u);
 }
 
+// The store's housekeeping (SQLite: the WAL checkpoint and its fsyncs) runs after the records of
+// a commit are reported durable, never between the commit and the report.
+TEST(AuditWriter, CommitsAreReportedDurableBeforeTheStoreIsMaintained) {
+  Harness h(fakeConfig("reject", 1000));
+  EXPECT_TRUE(h.shared->deferred);  // the writer asked the store to leave housekeeping to it
+  auto note = [&](bool ok) {
+    std::lock_guard lk(h.shared->mu);
+    h.shared->events.push_back(ok ? "durable" : "lost");
+  };
+  for (int i = 1; i <= 20; ++i) ASSERT_TRUE(h.log->submit(makeRecord(i), note));
+  auto events = [&] {
+    std::lock_guard lk(h.shared->mu);
+    return h.shared->events;
+  };
+  auto count = [](const std::vector<std::string>& ev, const std::string& what) {
+    return std::count(ev.begin(), ev.end(), what);
+  };
+  ASSERT_TRUE(pollUntil([&] {
+    auto ev = events();
+    return count(ev, "durable") == 20 && count(ev, "maintain") == count(ev, "append");
+  }));
+  // Every append is followed by its records' reports and then one maintain, before the next
+  // append.
+  const auto ev = events();
+  bool in_commit = false;
+  int reported_in_commit = 0, commits_with_reports = 0;
+  for (const std::string& e : ev) {
+    if (e == "append") {
+      EXPECT_FALSE(in_commit) << "append before the previous commit was maintained";
+      in_commit = true;
+      reported_in_commit = 0;
+    } else if (e == "durable") {
+      EXPECT_TRUE(in_commit) << "reported durable outside a commit";
+      ++reported_in_commit;
+    } else if (e == "maintain") {
+      EXPECT_TRUE(in_commit) << "maintain without a commit";
+      commits_with_reports += reported_in_commit > 0;
+      in_commit = false;
+    }
+  }
+  EXPECT_FALSE(in_commit);
+  EXPECT_GE(commits_with_reports, 3);  // batch_max 8: 20 records take at least 3 commits
+  EXPECT_EQ(count(ev, "lost"), 0);
+}
+
 TEST(AuditWriter, SubmitManyDropsBeyondCapacityAndReportsIt) {
   Harness h(fakeConfig("drop", 4));
   h.shared->failing = true;  // nothing commits: the queue fills
@@ -329,6 +376,63 @@ TEST(AuditWriter, SubmitManyWithSinkNoneIsDurableAtOnce) {
   ASSERT_EQ(out.size(), 3u);
   for (auto& [c, ok] : out) EXPECT_TRUE(ok);
   EXPECT_EQ(sink.callCount(), 1u);
+}
+
+}  // namespace
+}  // namespace regiongate::audit
+
+namespace regiongate::audit {
+namespace {
+
+// With deferred maintenance a commit never checkpoints (the pages stay in the WAL, the database
+// file does not grow) and maintain() does, once the WAL holds SQLite's automatic threshold; without
+// it SQLite checkpoints inside the commits as before.
+TEST(AuditSqliteStore, DeferredMaintenanceMovesTheCheckpointOutOfTheCommit) {
+  TempDir dir;
+  std::vector<Record> batch;
+  for (int i = 1; i <= 512; ++i) {
+    batch.push_back(makeRecord(i));
+    batch.back().replica_id = "r1";
+    batch.back().prompt_text = std::string(1000, 'p');  // ~1.7 KB per record: 512 -> ~220 pages
+  }
+  auto fill = [&](SqliteStore& store) {
+    int64_t seq = 0;
+    for (int k = 0; k < 30; ++k) {  // ~6 600 pages: several times the 1 000-page threshold
+      for (auto& r : batch) r.seq = ++seq;
+      if (!store.append(batch, nullptr).ok()) return false;
+    }
+    return true;
+  };
+  namespace fs = std::filesystem;
+  constexpr uintmax_t kThresholdBytes = SqliteStore::kCheckpointPages * 4096u;
+
+  const std::string deferred_path = dir.file("deferred.db");
+  SqliteStore deferred(deferred_path, "normal");
+  deferred.setDeferredMaintenance(true);
+  ASSERT_TRUE(deferred.open().ok());
+  ASSERT_TRUE(fill(deferred));
+  EXPECT_LT(fs::file_size(deferred_path), kThresholdBytes / 4);  // nothing checkpointed yet
+  EXPECT_GT(fs::file_size(deferred_path + "-wal"), 2 * kThresholdBytes);
+  deferred.maintain();
+  EXPECT_GT(fs::file_size(deferred_path), 2 * kThresholdBytes);  // the WAL went into the file
+
+  const std::string auto_path = dir.file("auto.db");
+  SqliteStore automatic(auto_path, "normal");
+  ASSERT_TRUE(automatic.open().ok());
+  ASSERT_TRUE(fill(automatic));
+  EXPECT_GT(fs::file_size(auto_path), 2 * kThresholdBytes);  // checkpointed inside the commits
+  // The WAL is reused from its start after each checkpoint: it stays near the threshold.
+  EXPECT_LT(fs::file_size(auto_path + "-wal"), 2 * kThresholdBytes);
+
+  // Both hold every record.
+  for (const std::string& path : {deferred_path, auto_path}) {
+    SqliteStore reader(path, "normal", /*read_only=*/true);
+    ASSERT_TRUE(reader.open().ok());
+    int64_t n = 0;
+    ScanQuery q;
+    ASSERT_TRUE(reader.scan(q, [&](const Record& r) { return ++n == r.seq; }).ok());
+    EXPECT_EQ(n, 30 * 512) << path;
+  }
 }
 
 }  // namespace
