@@ -329,8 +329,16 @@ void SqliteStore::maintain() {
   // As SQLite's automatic checkpoint: PASSIVE (never waits for readers) and a failure is not
   // the commit's (the records are already in the WAL); the next commits try again.
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-  if (rc != SQLITE_OK)
-    spdlog::debug("audit store {}: WAL checkpoint: {}", path_, sqlite3_errstr(rc));
+  // BUSY (another connection checkpointing) is routine. Anything else (disk full, I/O error) is
+  // said once when it starts and once when it ends: the WAL grows meanwhile, and if the disk
+  // fills, the commits fail and the store reports itself unhealthy.
+  const bool failing = rc != SQLITE_OK && rc != SQLITE_BUSY;
+  if (failing && !checkpoint_failing_)
+    spdlog::warn("audit store {}: WAL checkpoint failed: {} (the WAL grows until one succeeds)",
+                 path_, sqlite3_errmsg(db_));
+  else if (!failing && checkpoint_failing_ && rc == SQLITE_OK)
+    spdlog::info("audit store {}: WAL checkpoint succeeded again", path_);
+  if (failing || rc == SQLITE_OK) checkpoint_failing_ = failing;
 }
 
 Result<std::vector<std::string>> SqliteStore::replicas() {

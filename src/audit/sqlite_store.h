@@ -68,6 +68,7 @@ private:
   sqlite3_stmt* commit_ = nullptr;
   bool defer_checkpoint_ = false;
   int wal_pages_ = 0;  // frames in the WAL after the last commit (deferred mode)
+  bool checkpoint_failing_ = false;
 };
 
 }  // namespace regiongate::audit
