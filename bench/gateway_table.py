@@ -58,7 +58,7 @@ def main():
             add50 = f"{r['p50'] - d['p50']:+.0f}" if d and t != "direct" else "-"
             add99 = f"{r['p99'] - d['p99']:+.0f}" if d and t != "direct" else "-"
             print(f"  {t:<12} {conns:>5} {r['rps']:>9.0f} {r['p50']:>8.0f} {r['p99']:>8.0f} "
-                  f"{r['p999']:>9.0f} {add50:>8} {add99:>8} {r.get('cpu_us', 0):>10.0f} {errs:>6}")
+                  f"{r['p999']:>9.0f} {add50:>8} {add99:>8} {r.get('cpu_us', 0):>10.1f} {errs:>6}")
         print()
 
     wrk_table("nonstream", 1, "Non-streaming chat, 1 connection (wrk)")
@@ -177,7 +177,7 @@ def main():
                     parts.append(f"{name} {'MEETS' if t >= 0.9 else 'MISSES'}")
             print(f"  {g:<12} {fmt_ratio(t_ns):>9} {fmt_ratio(t_st):>10} "
                   f"{fmt_ratio(ratio(r.get('cpu_us'), o.get('cpu_us'))):>8} "
-                  f"{'n/a' if d_cpu is None else f'{d_cpu:+.0f}':>8}  {', '.join(parts)}")
+                  f"{'n/a' if d_cpu is None else f'{d_cpu:+.1f}':>8}  {', '.join(parts)}")
             print(f"SUMMARY\tgateway_load\t{g} vs {off}\tthroughput={fmt_ratio(t_ns)} "
                   f"stream_throughput={fmt_ratio(t_st)} "
                   f"cpu_per_req={fmt_ratio(ratio(r.get('cpu_us'), o.get('cpu_us')))} "
@@ -211,17 +211,23 @@ def main():
         print(f"Audit on vs off, interleaved (non-streaming, {a.saturation} connections; issue 4 "
               f"target: req/s ratio >= 0.90)")
         print(f"  {'round':<6} {'off req/s':>10} {'on req/s':>10} {'ratio':>6} {'off cpu':>8} "
-              f"{'on cpu':>7} {'cpu ratio':>9}")
+              f"{'on cpu':>7} {'cpu ratio':>9} {'off busy':>8} {'on busy':>8}")
+
+        def busy(r):  # share of the proxy's core in use: req/s x CPU seconds per request
+            return f"{r['rps'] * r.get('cpu_us', 0) / 1e4:.1f}%"
+
         for n, o, r, t, c in pairs:
             print(f"  {n:<6} {o['rps']:>10.0f} {r['rps']:>10.0f} {fmt_ratio(t):>6} "
-                  f"{o.get('cpu_us', 0):>8.0f} {r.get('cpu_us', 0):>7.0f} {fmt_ratio(c):>9}")
+                  f"{o.get('cpu_us', 0):>8.1f} {r.get('cpu_us', 0):>7.1f} {fmt_ratio(c):>9} "
+                  f"{busy(o):>8} {busy(r):>8}")
         ts = [t for _, _, _, t, _ in pairs if t is not None]
         cs = [c for _, _, _, _, c in pairs if c is not None]
         med = statistics.median(ts) if ts else None
         cmed = statistics.median(cs) if cs else None
         verdict = "MEETS" if med is not None and med >= 0.9 else "MISSES"
         print(f"  median ratio {fmt_ratio(med)} (cpu {fmt_ratio(cmed)}): non-streaming {verdict}")
-        print(f"  (gw+audit / gw-noaudit; cpu = proxy CPU per request in us, all threads)")
+        print(f"  (gw+audit / gw-noaudit; cpu = proxy CPU per request in us, all threads; busy = "
+              f"req/s x cpu: below 100 % the proxy's core also idled)")
         print(f"SUMMARY\tgateway_load\tgw+audit vs gw-noaudit interleaved\trounds={len(pairs)} "
               f"median_throughput={fmt_ratio(med)} median_cpu_per_req={fmt_ratio(cmed)} "
               f"non-streaming {verdict}")
