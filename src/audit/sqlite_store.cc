@@ -332,13 +332,15 @@ void SqliteStore::maintain() {
   // BUSY (another connection checkpointing) is routine. Anything else (disk full, I/O error) is
   // said once when it starts and once when it ends: the WAL grows meanwhile, and if the disk
   // fills, the commits fail and the store reports itself unhealthy.
-  const bool failing = rc != SQLITE_OK && rc != SQLITE_BUSY;
-  if (failing && !checkpoint_failing_)
+  if (rc == SQLITE_BUSY) return;
+  const bool failing = rc != SQLITE_OK;
+  if (failing == checkpoint_failing_) return;
+  checkpoint_failing_ = failing;
+  if (failing)
     spdlog::warn("audit store {}: WAL checkpoint failed: {} (the WAL grows until one succeeds)",
                  path_, sqlite3_errmsg(db_));
-  else if (!failing && checkpoint_failing_ && rc == SQLITE_OK)
+  else
     spdlog::info("audit store {}: WAL checkpoint succeeded again", path_);
-  if (failing || rc == SQLITE_OK) checkpoint_failing_ = failing;
 }
 
 Result<std::vector<std::string>> SqliteStore::replicas() {
