@@ -20,6 +20,7 @@
 # Env:   BENCH_QUICK=1 (2 s runs, for CI)  BENCH_DURATION=S  BENCH_CONNECTIONS=N (saturation)
 #        BENCH_TTFT_N=N  BENCH_CPU_LOAD=0 (backend + load generators)  BENCH_CPU_PROXY=1 (proxy)
 #        BENCH_PROXY_WORKERS=1 (gateway workers = nginx worker_processes)
+#        BENCH_FLUSH_MS=2 (audit.flush_interval_ms of the gateway targets; 2 is the default)
 #        BENCH_TARGETS="direct nginx gw+audit gw+async gw-noaudit gw-bare"
 #        BENCH_BACKEND_BIN=PATH (another binary for the mock backend, for A/B runs)
 #        BENCH_OUT=FILE (also write the raw results as TSV)  BENCH_KEEP_TMP=1 (keep logs)
@@ -188,7 +189,7 @@ start_gateway_target() {
   mkdir -p "$BENCH_TMP/$name-audit"
   BENCH_CONFIG_TEMPLATE=$template BENCH_WAIT_DURABLE=$durable BENCH_WAL_COALESCE=$coalesce \
     bench_gateway_config "$BENCH_TMP/$name.yaml" "$BACKEND_PORT" "$sink" "$BENCH_TMP/$name-audit" \
-    0 "$WORKERS" 10000
+    "${BENCH_FLUSH_MS:-2}" "$WORKERS" 10000
   bench_start_gateway "$CPU_PROXY" "$BENCH_TMP/$name.yaml" "$BENCH_TMP" "$name"
   GW_DESC="workers $WORKERS, audit sink $sink, wait_durable $durable, sqlite_wal_coalesce $coalesce"
 }

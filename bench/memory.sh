@@ -52,7 +52,7 @@ PY
 
 bench_start_backend "$CPU_LOAD" "$BENCH_TMP"
 mkdir -p "$BENCH_TMP/audit"
-bench_gateway_config "$BENCH_TMP/gw.yaml" "$BACKEND_PORT" sqlite "$BENCH_TMP/audit" 0 "$WORKERS" \
+bench_gateway_config "$BENCH_TMP/gw.yaml" "$BACKEND_PORT" sqlite "$BENCH_TMP/audit" 2 "$WORKERS" \
   $((IDLE + 1000))
 bench_start_gateway "$CPU_PROXY" "$BENCH_TMP/gw.yaml" "$BENCH_TMP" gw
 echo "# regiongate memory benchmark: $RG_BIN (pid $GW_PID, $WORKERS worker, audit sqlite)"

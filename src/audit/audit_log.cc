@@ -133,6 +133,12 @@ bool AuditLog::admit(std::string_view jurisdiction) const {
   return w && w->admit();
 }
 
+Expectation AuditLog::expect(std::string_view jurisdiction) {
+  if (none_) return {};
+  StoreWriter* w = find(jurisdiction);
+  return w ? w->expect() : Expectation{};
+}
+
 bool AuditLog::submit(Record rec, std::function<void(bool durable)> on_durable) {
   if (none_) {
     if (on_durable) on_durable(true);
@@ -187,6 +193,10 @@ void AuditLog::renderMetrics(std::string& out) const {
   const Family families[] = {
       {"regiongate_audit_records_total", "counter", "Audit records committed to their store.",
        [](const StoreWriter& w) { return std::to_string(w.written()); }},
+      {"regiongate_audit_commits_total", "counter",
+       "Group commits (transactions) that stored audit records; records_total / commits_total is "
+       "the mean group size (see audit.flush_interval_ms).",
+       [](const StoreWriter& w) { return std::to_string(w.commits()); }},
       {"regiongate_audit_queue_depth", "gauge", "Audit records queued or in flight, not durable.",
        [](const StoreWriter& w) { return std::to_string(w.queueDepth()); }},
       {"regiongate_audit_dropped_total", "counter",

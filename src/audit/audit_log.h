@@ -38,6 +38,10 @@ public:
   // Admission for a new request of this jurisdiction: false when on_audit_failure=reject and the
   // store is failing or its queue is full. Lock-free (atomics).
   bool admit(std::string_view jurisdiction) const;
+  // An admitted request announces the record it will submit (Expectation, store_writer.h): a
+  // writer lingering for its batch (audit.flush_interval_ms) commits as soon as every announced
+  // record is queued. Lock-free. Empty for sink none or an unknown jurisdiction.
+  Expectation expect(std::string_view jurisdiction);
   // Never blocks. Queues the record for its jurisdiction's store. on_durable (may be empty) is
   // called exactly once from the writer thread: true once the record's transaction committed,
   // false if it was dropped. Returns false if not queued (queue full / unknown jurisdiction /
@@ -57,7 +61,8 @@ public:
     uint64_t written, dropped;
   };
   std::vector<StoreStatus> status() const;
-  // Appends regiongate_audit_records_total{jurisdiction}, regiongate_audit_queue_depth,
+  // Appends regiongate_audit_records_total{jurisdiction}, regiongate_audit_commits_total,
+  // regiongate_audit_queue_depth,
   // regiongate_audit_dropped_total and regiongate_audit_store_up (with # HELP / # TYPE).
   void renderMetrics(std::string& out) const;
   // Drains what it can (audit.stop_timeout_ms per store, in parallel), joins writer threads.

@@ -49,6 +49,23 @@ bool StoreWriter::admit() const {
          depth_.load(std::memory_order_relaxed) < opts_.queue_capacity;
 }
 
+Expectation StoreWriter::expect() {
+  expected_.fetch_add(1, std::memory_order_relaxed);
+  return Expectation(this);
+}
+
+void StoreWriter::unexpect() {
+  std::unique_lock lk(mu_);
+  expected_.fetch_sub(1, std::memory_order_relaxed);
+  const bool wake = wakeWriterLocked();
+  lk.unlock();
+  if (wake) cv_.notify_one();
+}
+
+void Expectation::reset() {
+  if (StoreWriter* w = std::exchange(w_, nullptr)) w->unexpect();
+}
+
 bool StoreWriter::submit(Record rec, OnDurable on_durable) {
   std::unique_lock lk(mu_);
   if (stopping_ || depth_.load(std::memory_order_relaxed) >= opts_.queue_capacity) {
@@ -58,6 +75,7 @@ bool StoreWriter::submit(Record rec, OnDurable on_durable) {
     return false;
   }
   queue_.push_back(Pending{std::move(rec), std::move(on_durable)});
+  ++unannounced_;
   depth_.fetch_add(1, std::memory_order_relaxed);
   const bool wake = wakeWriterLocked();
   lk.unlock();
@@ -65,9 +83,16 @@ bool StoreWriter::submit(Record rec, OnDurable on_durable) {
   return true;
 }
 
+bool StoreWriter::lingerOverLocked() const {
+  // Records submitted without an Expectation say nothing about what is still to come: while one
+  // is queued the writer waits out the interval (flush_interval_ms as documented).
+  return queue_.size() >= opts_.batch_max || stopping_ ||
+         (unannounced_ == 0 && expected_.load(std::memory_order_relaxed) <= 0);
+}
+
 bool StoreWriter::wakeWriterLocked() {
   const bool wake = writer_waits_ == Wait::AnyRecord ||
-                    (writer_waits_ == Wait::FullBatch && queue_.size() >= opts_.batch_max);
+                    (writer_waits_ == Wait::FullBatch && lingerOverLocked());
   if (wake) writer_waits_ = Wait::No;  // one notify per sleep, not one per record
   return wake;
 }
@@ -75,20 +100,28 @@ bool StoreWriter::wakeWriterLocked() {
 size_t StoreWriter::submitMany(std::vector<Submission>& subs, std::vector<uint8_t>& taken) {
   std::vector<Pending> rejected;
   size_t n = 0;
+  int64_t arrived = 0;  // expected records among those taken
   std::unique_lock lk(mu_);
   for (size_t i = 0; i < subs.size(); ++i) {
     if (taken[i] || subs[i].rec.jurisdiction != jurisdiction_) continue;
     taken[i] = 1;
     ++n;
     Pending p{std::move(subs[i].rec), {}, subs[i].sink, subs[i].cookie};
+    if (subs[i].expected.writer() == this) {
+      subs[i].expected.release();
+      ++arrived;
+      p.announced = true;
+    }
     if (stopping_ || depth_.load(std::memory_order_relaxed) >= opts_.queue_capacity) {
       rejected.push_back(std::move(p));
       continue;
     }
+    if (!p.announced) ++unannounced_;
     queue_.push_back(std::move(p));
     depth_.fetch_add(1, std::memory_order_relaxed);
   }
-  const bool wake = n > rejected.size() && wakeWriterLocked();
+  if (arrived) expected_.fetch_sub(arrived, std::memory_order_relaxed);
+  const bool wake = (n > rejected.size() || arrived) && wakeWriterLocked();
   lk.unlock();
   if (wake) cv_.notify_one();
   if (!rejected.empty()) {
@@ -113,6 +146,7 @@ void StoreWriter::stop() {
   {
     std::lock_guard lk(mu_);
     rest.swap(queue_);
+    unannounced_ = 0;
   }
   std::vector<Pending> lost(std::make_move_iterator(rest.begin()),
                             std::make_move_iterator(rest.end()));
@@ -228,6 +262,7 @@ bool StoreWriter::commit(std::vector<Pending>& batch, bool final_checkpoint) {
   if (!healthy_.exchange(true, std::memory_order_relaxed))
     spdlog::info("audit store {} ({}) recovered", jurisdiction_, sink_);
   written_.fetch_add(n, std::memory_order_relaxed);
+  if (n) commits_.fetch_add(1, std::memory_order_relaxed);
   depth_.fetch_sub(n, std::memory_order_relaxed);
   finish(batch, true);
   // After the notifications: requests waiting for these records (wait_durable) are answered
@@ -258,16 +293,18 @@ void StoreWriter::run() {
                        [&] { return !queue_.empty() || stopping_; });
           writer_waits_ = Wait::No;
         }
-        // Group commit: give the batch up to flush_interval_ms to fill.
-        if (!queue_.empty() && !stopping_ && queue_.size() < opts_.batch_max &&
-            opts_.flush_interval_ms > 0) {
+        // Group commit: give the batch up to flush_interval_ms to fill, as long as admitted
+        // requests may still add to it (Expectation): with every expected record queued,
+        // waiting longer would only delay them.
+        if (!queue_.empty() && opts_.flush_interval_ms > 0 && !lingerOverLocked()) {
           writer_waits_ = Wait::FullBatch;
           cv_.wait_for(lk, milliseconds(opts_.flush_interval_ms),
-                       [&] { return queue_.size() >= opts_.batch_max || stopping_; });
+                       [&] { return lingerOverLocked(); });
           writer_waits_ = Wait::No;
         }
         const size_t take = std::min(queue_.size(), opts_.batch_max);
         for (size_t i = 0; i < take; ++i) {
+          if (!queue_.front().announced) --unannounced_;
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
@@ -278,6 +315,7 @@ void StoreWriter::run() {
         // Out of time: what is not durable now never will be. Counted, never silent.
         for (auto& p : queue_) batch.push_back(std::move(p));
         queue_.clear();
+        unannounced_ = 0;
         lk.unlock();
         if (!batch.empty())
           spdlog::error("audit store {} ({}): stop timed out, dropping {} records",

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "audit/store.h"
@@ -41,17 +42,55 @@ private:
   std::vector<std::pair<DurableSink*, std::vector<uint64_t>>> groups_;  // few sinks: linear
 };
 
+class StoreWriter;
+
+// A request that will hand its store a record (StoreWriter::expect, AuditLog::expect): admitted,
+// not yet submitted. While a writer lingers for its batch to fill (flush_interval_ms), these are
+// the records that may still join it; once none is left (every admitted request's record is
+// queued, as with one sequential client) it commits at once instead of waiting out the interval.
+// Move-only. Handed over with its record (Submission::expected), or dropped when the request ends
+// without one (reset(), the destructor). Must not outlive its writer (the gateway's requests end
+// before its AuditLog is destroyed).
+class Expectation {
+public:
+  Expectation() = default;
+  explicit Expectation(StoreWriter* w) : w_(w) {}
+  Expectation(Expectation&& o) noexcept : w_(std::exchange(o.w_, nullptr)) {}
+  Expectation& operator=(Expectation&& o) noexcept {
+    if (this != &o) {
+      reset();
+      w_ = std::exchange(o.w_, nullptr);
+    }
+    return *this;
+  }
+  Expectation(const Expectation&) = delete;
+  Expectation& operator=(const Expectation&) = delete;
+  ~Expectation() { reset(); }
+  // No record will come: the writer stops counting on it.
+  void reset();
+  StoreWriter* writer() const { return w_; }
+  // Given up by the writer that accounts for it itself (StoreWriter::submitMany).
+  void release() { w_ = nullptr; }
+
+private:
+  StoreWriter* w_ = nullptr;
+};
+
 // One record handed over in bulk (AuditLog::submitMany). sink may be null (no notification).
+// expected: the request's Expectation, if it took one (released when its writer takes the
+// record, dropped otherwise).
 struct Submission {
   Record rec;
   DurableSink* sink = nullptr;
   uint64_t cookie = 0;
+  Expectation expected;
 };
 
 struct WriterOptions {
   size_t queue_capacity = 65536;     // records queued or in flight, not yet durable
   size_t batch_max = 512;            // records per transaction
-  int64_t flush_interval_ms = 0;    // longest a record waits for its batch to fill
+  int64_t flush_interval_ms = 0;    // longest a record waits for its batch to fill (ends early
+                                     // when no expected record is left, see Expectation)
   bool reject_when_failing = true;   // on_audit_failure: reject (admit() false) | drop
   std::string replica_id;
   std::string checkpoint_key;        // "" = checkpoints unsigned
@@ -78,6 +117,8 @@ public:
   void start();
   // Any thread; lock-free.
   bool admit() const;
+  // Any thread; lock-free (one atomic increment). See Expectation.
+  Expectation expect();
   // Any thread; never blocks on I/O.
   bool submit(Record rec, OnDurable on_durable);
   // Any thread; never blocks on I/O. Takes (moves out) the submissions in [begin, end) whose
@@ -92,16 +133,25 @@ public:
   std::string sink() const { return sink_; }
   bool healthy() const { return healthy_.load(std::memory_order_acquire); }
   size_t queueDepth() const { return depth_.load(std::memory_order_relaxed); }
+  // Admitted requests whose record is not queued yet (Expectation).
+  int64_t expected() const { return expected_.load(std::memory_order_relaxed); }
+  // Group commits so far (transactions that committed records); written() / commits() is the
+  // mean group size.
+  uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
   uint64_t written() const { return written_.load(std::memory_order_relaxed); }
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   std::string lastError() const;
 
 private:
+  friend class Expectation;
+  void unexpect();  // Expectation::reset
+
   struct Pending {
     Record rec;
     OnDurable cb;
     DurableSink* sink = nullptr;
     uint64_t cookie = 0;
+    bool announced = false;  // its request took an Expectation
   };
 
   void run();
@@ -129,11 +179,13 @@ private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;
+  size_t unannounced_ = 0;  // queued records without an Expectation (lingerOverLocked)
   bool stopping_ = false;
   bool started_ = false;
   // What the sleeping writer waits for; submitters notify cv_ only when that is met, so a busy
   // writer costs its submitters no futex call.
   enum class Wait { No, AnyRecord, FullBatch };
+  bool lingerOverLocked() const;  // mu_ held: the batch is full or nothing more is expected
   Wait writer_waits_ = Wait::No;
   std::chrono::steady_clock::time_point stop_deadline_;
   mutable std::mutex error_mu_;
@@ -142,6 +194,11 @@ private:
   std::atomic<bool> healthy_{true};
   std::atomic<size_t> depth_{0};
   std::atomic<uint64_t> written_{0};
+  std::atomic<uint64_t> commits_{0};
+  // Incremented lock-free (expect); decremented under mu_ (submitMany, unexpect) so that a
+  // lingering writer's wake-up condition cannot be missed. A missed increment only ends a
+  // linger early.
+  std::atomic<int64_t> expected_{0};
   std::atomic<uint64_t> dropped_{0};
   std::thread thread_;
 };

@@ -114,7 +114,7 @@ struct AuditConfig {
   bool sqlite_wal_coalesce = true;             // one WAL write per commit (audit/wal_coalesce.h)
   uint32_t queue_capacity = 65536;
   uint32_t batch_max = 512;
-  uint32_t flush_interval_ms = 0;   // 0: commit what is queued at once (records arriving during a commit form the next batch)
+  uint32_t flush_interval_ms = 2;   // longest wait for a group to fill while admitted requests may still add to it (0: never wait)
   std::string replica_id;                      // default: hostname
   std::string checkpoint_key_file;             // HMAC key for signed checkpoints ("" = unsigned)
   // true: a response completes (last byte / terminating chunk) only after its audit record is

@@ -150,11 +150,13 @@ private:
   std::string newRequestId(WorkerState& w, size_t worker);
   // Hands a finished request's record to the audit (batched per event-loop round, see
   // WorkerState::audit_out); with a waiter the request resumes once it is durable.
-  void queueAudit(WorkerState& w, size_t worker, audit::Record rec, uint64_t cookie = 0);
+  void queueAudit(WorkerState& w, size_t worker, audit::Record rec, audit::Expectation expected,
+                  uint64_t cookie = 0);
   void flushAudit(WorkerState& w);
   // queueAudit, then (wait_durable) resume once the record is durable or dropped.
+  // `expected`: the request's announcement from admission (AuditLog::expect).
   asio::awaitable<void> recordAudit(WorkerState& w, size_t worker, audit::Record rec,
-                                    bool wait_durable);
+                                    audit::Expectation expected, bool wait_durable);
 
   GatewayOptions options_;
   const Clock& clock_;

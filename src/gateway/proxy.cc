@@ -79,9 +79,10 @@ void AuditWaiters::complete(const std::vector<uint64_t>& cookies, bool durable) 
   }
 }
 
-void Gateway::queueAudit(WorkerState& w, size_t worker, audit::Record rec, uint64_t cookie) {
-  w.audit_out.push_back(
-      audit::Submission{std::move(rec), cookie ? w.audit_waiters.get() : nullptr, cookie});
+void Gateway::queueAudit(WorkerState& w, size_t worker, audit::Record rec,
+                         audit::Expectation expected, uint64_t cookie) {
+  w.audit_out.push_back(audit::Submission{std::move(rec), cookie ? w.audit_waiters.get() : nullptr,
+                                          cookie, std::move(expected)});
   if (w.audit_flush_posted) return;
   w.audit_flush_posted = true;
   // Runs after the handlers already queued on this worker: the records of every request that
@@ -90,16 +91,16 @@ void Gateway::queueAudit(WorkerState& w, size_t worker, audit::Record rec, uint6
 }
 
 asio::awaitable<void> Gateway::recordAudit(WorkerState& w, size_t worker, audit::Record rec,
-                                           bool wait_durable) {
+                                           audit::Expectation expected, bool wait_durable) {
   if (!audit_ || !audit_->enabled()) co_return;
   if (!wait_durable) {
-    queueAudit(w, worker, std::move(rec));
+    queueAudit(w, worker, std::move(rec), std::move(expected));
     co_return;
   }
   if (!w.audit_waiters)
     w.audit_waiters = std::make_unique<AuditWaiters>(server_->worker(worker).get_executor());
   AuditWaiters::Waiter wait(*w.audit_waiters, server_->worker(worker).get_executor());
-  queueAudit(w, worker, std::move(rec), wait.cookie);
+  queueAudit(w, worker, std::move(rec), std::move(expected), wait.cookie);
   co_await wait.timer.async_wait(use_nothrow);  // cancelled by AuditWaiters::complete
 }
 
@@ -285,6 +286,8 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
                   "\"jurisdiction\":" + jsonString(jur.name));
     co_return;
   }
+  // This request's record is on its way (lets a lingering writer know when nothing more is).
+  audit::Expectation audit_expected = audit_ ? audit_->expect(jur.name) : audit::Expectation{};
   const auto& pool = snap.residency->pool(tenant, body.model);
   std::vector<uint32_t> members;
   members.reserve(pool.size());
@@ -446,7 +449,8 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
     rec.status = 503;
     rec.error_type = "residency_pool_exhausted";
     rec.duration_ms = msSince(clock_, t0);
-    co_await recordAudit(w, worker, std::move(rec), cfg.audit.wait_durable);
+    co_await recordAudit(w, worker, std::move(rec), std::move(audit_expected),
+                       cfg.audit.wait_durable);
     metrics_.pool_exhausted.with({jur.name, body.model}).inc();
     metrics_.requests.with({jur.name, "none", body.model, "503"}).inc();
     metrics_.errors.with({"residency_pool_exhausted"}).inc();
@@ -637,7 +641,8 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   for (const auto& a : rec.attempts) attempts_ms += a.ms;
   rec.ttft_ms = ttft_ms;
   rec.duration_ms = msSince(clock_, t0);
-  co_await recordAudit(w, worker, std::move(rec), cfg.audit.wait_durable);
+  co_await recordAudit(w, worker, std::move(rec), std::move(audit_expected),
+                       cfg.audit.wait_durable);
 
   std::string code = std::to_string(client_status);
   metrics_.requests.with({jur.name, actual_region, body.model, code}).inc();

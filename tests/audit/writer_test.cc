@@ -275,6 +275,83 @@ struct RecordingSink : DurableSink {
   }
 };
 
+// Group commit with a linger (audit.flush_interval_ms) and announced records (Expectation).
+// The interval here is a minute: a writer that waited it out would fail every bounded wait below
+// (pollUntil gives up after 20 s).
+Config lingeringConfig() {
+  Config cfg = fakeConfig("reject", 1000);
+  cfg.audit.batch_max = 512;
+  cfg.audit.flush_interval_ms = 60000;
+  return cfg;
+}
+
+TEST(AuditWriter, LingerEndsOnceEveryAnnouncedRecordIsQueued) {
+  Harness h(lingeringConfig());
+  RecordingSink sink;
+  Expectation a = h.log->expect("EU"), b = h.log->expect("EU");
+  EXPECT_FALSE(h.log->expect("MARS").writer());  // no store: nothing to announce to
+  std::vector<Submission> subs;
+  subs.push_back({makeRecord(1), &sink, 1, std::move(a)});
+  h.log->submitMany(subs);
+  // b is still to come, so the writer keeps the batch open for it...
+  subs.push_back({makeRecord(2), &sink, 2, std::move(b)});
+  h.log->submitMany(subs);
+  // ...and commits as soon as it is queued: both in one group, long before the interval.
+  ASSERT_TRUE(pollUntil([&] { return sink.outcomes().size() == 2; }));
+  EXPECT_EQ(h.shared->appends.load(), 1);
+  std::string metrics;
+  h.log->renderMetrics(metrics);
+  EXPECT_NE(metrics.find("regiongate_audit_commits_total{jurisdiction=\"EU\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("regiongate_audit_records_total{jurisdiction=\"EU\"} 2"),
+            std::string::npos);
+  EXPECT_TRUE(h.chainOk(2));
+}
+
+TEST(AuditWriter, AnnouncementDroppedWithoutARecordEndsTheLinger) {
+  Harness h(lingeringConfig());
+  RecordingSink sink;
+  Expectation a = h.log->expect("EU");
+  Expectation gone = h.log->expect("EU");  // a request that ends without a record
+  std::vector<Submission> subs;
+  subs.push_back({makeRecord(1), &sink, 1, std::move(a)});
+  h.log->submitMany(subs);
+  gone.reset();
+  ASSERT_TRUE(pollUntil([&] { return sink.outcomes().size() == 1; }));
+  EXPECT_TRUE(sink.outcomes().at(1));
+  // A moved-from or already reset announcement announces nothing more.
+  gone.reset();
+  Expectation moved = h.log->expect("EU");
+  Expectation into = std::move(moved);
+  into = Expectation{};  // move-assigning resets the previous one
+  subs.push_back({makeRecord(2), &sink, 2, h.log->expect("EU")});
+  h.log->submitMany(subs);
+  ASSERT_TRUE(pollUntil([&] { return sink.outcomes().size() == 2; }));
+  EXPECT_EQ(h.shared->appends.load(), 2);
+}
+
+TEST(AuditWriter, UnannouncedRecordsWaitOutTheInterval) {
+  // Without announcements the writer cannot know whether more records are coming: a record
+  // submitted alone waits the whole flush interval (as documented for audit.flush_interval_ms).
+  Config cfg = lingeringConfig();
+  cfg.audit.flush_interval_ms = 300;
+  Harness h(cfg);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(h.submit(1));
+  ASSERT_TRUE(pollUntil([&] { return h.durable == 1; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(290));
+  // An announced record queued behind an unannounced one does not end that wait either.
+  Expectation a = h.log->expect("EU");
+  const auto t1 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(h.submit(2));
+  std::vector<Submission> subs;
+  subs.push_back({makeRecord(3), nullptr, 0, std::move(a)});
+  h.log->submitMany(subs);
+  ASSERT_TRUE(pollUntil([&] { return h.st().written == 3; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - t1, std::chrono::milliseconds(290));
+}
+
 TEST(AuditWriter, SubmitManyReportsEachCookieOnceAndBatchesNotifications) {
   Harness h(fakeConfig("reject", 1000));
   RecordingSink a, b;

@@ -250,5 +250,27 @@ TEST(GatewayReload, UnsafeConfigIsRefusedVisiblyAndTheOldOneKeepsServing) {
   EXPECT_GE(Deployment::metricSum(m, "regiongate_config_reloads_total", {"result=\"error\""}), 1);
 }
 
+// audit.flush_interval_ms lets the writer wait for a fuller group, but only while admitted
+// requests may still add to it: a sequential client's record is the only one on its way, so it
+// is committed at once. A gateway that waited out the (20 s) interval would time out the
+// client (15 s), and commit the requests' records otherwise than one group each.
+TEST(GatewayAudit, SequentialRequestsDoNotWaitOutTheFlushInterval) {
+  Deployment d;
+  GatewaySettings s;
+  s.audit_extra = ", flush_interval_ms: 20000";
+  ASSERT_TRUE(d.startGateway(s));
+  for (int i = 0; i < 3; ++i) {
+    auto r = d.chat(kEuKey, "one at a time " + std::to_string(i));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  // A request refused before admission announces nothing and leaves no record.
+  EXPECT_EQ(d.chat("sk-unknown", "who").status, 401);
+  auto r = d.chat(kEuKey, "after the refusal");
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::string m = d.metrics();
+  EXPECT_NE(m.find("regiongate_audit_records_total{jurisdiction=\"EU\"} 4"), std::string::npos) << m;
+  EXPECT_NE(m.find("regiongate_audit_commits_total{jurisdiction=\"EU\"} 4"), std::string::npos) << m;
+}
+
 }  // namespace
 }  // namespace regiongate::testing
