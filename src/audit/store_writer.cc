@@ -91,7 +91,9 @@ bool StoreWriter::lingerOverLocked() const {
 }
 
 bool StoreWriter::wakeWriterLocked() {
-  const bool wake = writer_waits_ == Wait::AnyRecord ||
+  // An idle writer is woken by a queued record only: a wake-up that finds nothing to do would
+  // clear writer_waits_ and leave the writer asleep for the next record (unexpect()).
+  const bool wake = (writer_waits_ == Wait::AnyRecord && !queue_.empty()) ||
                     (writer_waits_ == Wait::FullBatch && lingerOverLocked());
   if (wake) writer_waits_ = Wait::No;  // one notify per sleep, not one per record
   return wake;

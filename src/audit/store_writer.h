@@ -54,7 +54,6 @@ class StoreWriter;
 class Expectation {
 public:
   Expectation() = default;
-  explicit Expectation(StoreWriter* w) : w_(w) {}
   Expectation(Expectation&& o) noexcept : w_(std::exchange(o.w_, nullptr)) {}
   Expectation& operator=(Expectation&& o) noexcept {
     if (this != &o) {
@@ -73,6 +72,8 @@ public:
   void release() { w_ = nullptr; }
 
 private:
+  friend class StoreWriter;  // the only one that counts an Expectation in (expect())
+  explicit Expectation(StoreWriter* w) : w_(w) {}
   StoreWriter* w_ = nullptr;
 };
 
@@ -133,8 +134,6 @@ public:
   std::string sink() const { return sink_; }
   bool healthy() const { return healthy_.load(std::memory_order_acquire); }
   size_t queueDepth() const { return depth_.load(std::memory_order_relaxed); }
-  // Admitted requests whose record is not queued yet (Expectation).
-  int64_t expected() const { return expected_.load(std::memory_order_relaxed); }
   // Group commits so far (transactions that committed records); written() / commits() is the
   // mean group size.
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
