@@ -102,7 +102,6 @@ private:
   asio::awaitable<void> answer(RequestContext& ctx, http::ResponseWriter& out);
   asio::awaitable<void> fail(RequestContext& ctx, http::ResponseWriter& out, const Failure& f);
   http::ResponseWriter::HeaderList responseHeaders(const RequestContext& ctx) const;
-  static std::string versionHeader(const RequestContext& ctx);
   static bool blockMode(const Config& cfg);
 
   upstream::ConnectionPool& poolFor(WorkerState& w, uint32_t endpoint, size_t worker);

@@ -597,17 +597,15 @@ http::ResponseWriter::HeaderList Gateway::responseHeaders(const RequestContext& 
           {"x-regiongate-region", ctx.actual_region},
           {"x-regiongate-endpoint", ctx.endpoint->name},
           {"x-regiongate-attempts", std::to_string(ctx.tried.size())},
-          {"x-regiongate-model-version", versionHeader(ctx)}};
+          {"x-regiongate-model-version", std::string(versionHeaderValue(ctx.version))}};
 }
 
-// The version header carries a configured or discovered version; either way a value that is not
-// a plain token (peers can send anything) is replaced, never echoed.
-std::string Gateway::versionHeader(const RequestContext& ctx) {
-  if (ctx.version.empty()) return "unversioned";
-  if (ctx.version.size() > 128) return "invalid";
-  for (unsigned char c : ctx.version)
+std::string_view versionHeaderValue(std::string_view version) {
+  if (version.empty()) return "unversioned";
+  if (version.size() > 128) return "invalid";
+  for (unsigned char c : version)
     if (c <= 0x20 || c >= 0x7f) return "invalid";
-  return ctx.version;
+  return version;
 }
 
 asio::awaitable<void> Gateway::relayStream(RequestContext& ctx, const http::Request& req,
@@ -788,7 +786,7 @@ asio::awaitable<void> Gateway::answer(RequestContext& ctx, http::ResponseWriter&
                                             ? std::string_view(ct->value())
                                             : std::string_view("application/json");
   const std::string attempts = std::to_string(ctx.tried.size());
-  const std::string version = versionHeader(ctx);
+  const std::string_view version = versionHeaderValue(ctx.version);
   const http::ResponseWriter::HeaderView hs[] = {
       {"x-regiongate-request-id", ctx.request_id}, {"x-regiongate-jurisdiction", ctx.jur->name},
       {"x-regiongate-region", ctx.actual_region},  {"x-regiongate-endpoint", ctx.endpoint->name},
