@@ -12,8 +12,8 @@
 #include <set>
 #include <sstream>
 
-#include "residency/countries.h"
-#include "residency/legal_basis.h"
+#include "legal/countries.h"
+#include "legal/legal_basis.h"
 
 namespace regiongate {
 
@@ -216,14 +216,14 @@ class Loader {
   // An ISO code or a preset name, expanded into `out`.
   void countryOrPreset(const YAML::Node& n, const std::string& path, const std::string& s,
                        std::set<std::string>& out) {
-    if (const auto* p = residency::findPreset(s)) {
+    if (const auto* p = legal::findPreset(s)) {
       for (const auto& b : p->countries) out.emplace(b.country);
       return;
     }
     out.insert(countryCode(n, path, s));
   }
   std::string countryCode(const YAML::Node& n, const std::string& path, const std::string& s) {
-    const auto* c = residency::findCountry(s);
+    const auto* c = legal::findCountry(s);
     if (c == nullptr) fail(n, path, "'" + s + "' is not an ISO 3166-1 alpha-2 country code");
     return std::string(c->code);
   }
@@ -260,7 +260,7 @@ class Loader {
       auto e = entries(val, path, {"preset", "countries"});
       if (auto v = get(e, "preset")) {
         j.preset = str(*v, path + ".preset");
-        const auto* p = residency::findPreset(j.preset);
+        const auto* p = legal::findPreset(j.preset);
         if (p == nullptr)
           fail(*v, path + ".preset",
                "unknown preset '" + j.preset + "' (known: EEA, EU, EEA+adequacy)");

@@ -14,7 +14,7 @@
 #include "admin/dashboard.h"  // issue 9: the page served at /
 #include "common/json.h"
 #include "config/loader.h"
-#include "residency/date.h"
+#include "legal/date.h"
 #include "residency/proof.h"
 
 namespace regiongate::gateway {
@@ -36,7 +36,7 @@ Gateway::~Gateway() { stop(0); }
 
 Result<std::unique_ptr<Gateway>> Gateway::create(ConfigPtr config, GatewayOptions options) {
   auto proof = residency::requireResidencyProof(
-      *config, residency::Date::fromWallMicros(options.clock->wallMicros()));
+      *config, legal::dateFromWallMicros(options.clock->wallMicros()));
   if (!proof.ok()) return proof.error();
   std::unique_ptr<Gateway> gw(new Gateway(config, std::move(options)));
   auto audit = audit::AuditLog::open(*config, gw->clock_);
@@ -133,7 +133,7 @@ void Gateway::installSnapshot(SnapshotPtr snap) {
 
 Status Gateway::reload(ConfigPtr config) {
   auto proof = residency::requireResidencyProof(
-      *config, residency::Date::fromWallMicros(clock_.wallMicros()));
+      *config, legal::dateFromWallMicros(clock_.wallMicros()));
   if (!proof) {
     std::lock_guard lock(control_mu_);
     last_reload_error_ = proof.error().message;

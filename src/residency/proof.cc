@@ -5,7 +5,7 @@
 #include <set>
 
 #include "common/json.h"
-#include "residency/legal_basis.h"
+#include "legal/legal_basis.h"
 #include "residency/residency_index.h"
 
 namespace regiongate::residency {
@@ -57,11 +57,11 @@ class Prover {
   std::string basisFor(const JurisdictionConfig& j, const std::string& country) {
     relied_.emplace(j.name, country);
     bool listed = std::find(j.countries.begin(), j.countries.end(), country) != j.countries.end();
-    if (const Preset* p = findPreset(j.preset)) {
-      if (const LegalBasis* b = findBasis(*p, country)) {
+    if (const legal::Preset* p = legal::findPreset(j.preset)) {
+      if (const legal::LegalBasis* b = legal::findBasis(*p, country)) {
         std::string s(b->basis);
         if (!b->qualifier.empty()) s += "; qualifier: " + std::string(b->qualifier);
-        if (b->expires) s += "; expires " + b->expires->str();
+        if (b->expires) s += "; expires " + legal::formatDate(*b->expires);
         return s;
       }
     }
@@ -308,8 +308,8 @@ class Prover {
     for (const auto& [jname, country] : relied_) {
       const JurisdictionConfig* j = config_.jurisdiction(jname);
       if (!j) continue;
-      const Preset* p = findPreset(j->preset);
-      const LegalBasis* b = p ? findBasis(*p, country) : nullptr;
+      const legal::Preset* p = legal::findPreset(j->preset);
+      const legal::LegalBasis* b = p ? legal::findBasis(*p, country) : nullptr;
       if (!b) continue;
       bool listed =
           std::find(j->countries.begin(), j->countries.end(), country) != j->countries.end();
@@ -318,7 +318,7 @@ class Prover {
                  "jurisdiction " + jname + " relies on " + country + " (" + std::string(b->basis) +
                      "), which has a qualifier to confirm: " + std::string(b->qualifier)});
       if (b->expires) {
-        int64_t left = b->expires->days() - report_.today.days();
+        int64_t left = legal::daysBetween(report_.today, *b->expires);
         if (left < 0) {
           ProofFinding f{"basis_expired",
                          "",
@@ -328,7 +328,7 @@ class Prover {
                          "",
                          country,
                          "jurisdiction " + jname + " relies on " + country + " (" +
-                             std::string(b->basis) + "), which expired on " + b->expires->str()};
+                             std::string(b->basis) + "), which expired on " + legal::formatDate(*b->expires)};
           if (listed) {
             f.message += " (the country is also listed explicitly: confirm your own basis)";
             warning(std::move(f));
@@ -338,7 +338,7 @@ class Prover {
         } else if (left <= kExpiryWarningDays) {
           warning({"basis_expiring", "", jname, "", "", "", country,
                    "jurisdiction " + jname + " relies on " + country + " (" +
-                       std::string(b->basis) + "), which expires on " + b->expires->str() +
+                       std::string(b->basis) + "), which expires on " + legal::formatDate(*b->expires) +
                        " (in " + std::to_string(left) + " days)"});
         }
       }
@@ -391,7 +391,7 @@ std::string ProofReport::json() const {
   std::string out = "{";
   bool first = true;
   appendField(out, "config", config_file, first);
-  appendField(out, "today", today.str(), first);
+  appendField(out, "today", legal::formatDate(today), first);
   out += ",\"ok\":";
   out += ok() ? "true" : "false";
   out += ",\"paths\":[";
@@ -455,7 +455,7 @@ std::string ProofReport::table() const {
     }
     return s + "\n";
   };
-  std::string out = "Residency proof for " + config_file + " (as of " + today.str() + ")\n\n";
+  std::string out = "Residency proof for " + config_file + " (as of " + legal::formatDate(today) + ")\n\n";
   out += "Reachable paths (first pick, retries and failover stay in the pool):\n";
   out += line(head);
   for (const auto& r : rows) out += line(r);

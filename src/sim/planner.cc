@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "residency/date.h"
+#include "legal/date.h"
 #include "residency/proof.h"
 #include "routing/policy.h"
 
@@ -276,9 +276,9 @@ Result<PlanReport> runPlan(const Deployment& d, const Trace& original, const Pro
       rep.budget.infrastructure_usd + rep.budget.cache_penalty_usd + rep.budget.rollout_ops_usd;
 
   // Residency verdict over the implied gateway config.
-  residency::Date today = residency::Date::fromWallMicros(SystemClock::instance().wallMicros());
+  legal::Date today = legal::dateFromWallMicros(SystemClock::instance().wallMicros());
   if (!d.proof_date.empty()) {
-    auto parsed = residency::Date::parse(d.proof_date);
+    auto parsed = legal::parseDate(d.proof_date);
     if (!parsed) return Error::config("proof_date: not YYYY-MM-DD");
     today = *parsed;
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Regenerates countries.cc's table from Debian's iso-codes package (apt-get install iso-codes).
-Usage: python3 src/residency/gen_countries.py > /tmp/table.txt  (paste into kCountries)."""
+Usage: python3 src/legal/gen_countries.py > /tmp/table.txt  (paste into kCountries)."""
 import json
 
 data = json.load(open('/usr/share/iso-codes/json/iso_3166-1.json'))['3166-1']

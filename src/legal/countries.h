@@ -4,7 +4,7 @@
 #include <span>
 #include <string_view>
 
-namespace regiongate::residency {
+namespace regiongate::legal {
 
 struct CountryInfo {
   std::string_view code;  // upper-case alpha-2, e.g. "DE"
@@ -16,4 +16,4 @@ std::span<const CountryInfo> allCountries();
 // Case-insensitive lookup ("de" and "DE" both find Germany); nullptr when not an assigned code.
 const CountryInfo* findCountry(std::string_view code);
 
-}  // namespace regiongate::residency
+}  // namespace regiongate::legal

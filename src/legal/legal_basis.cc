@@ -1,8 +1,8 @@
-#include "residency/legal_basis.h"
+#include "legal/legal_basis.h"
 
 #include <vector>
 
-namespace regiongate::residency {
+namespace regiongate::legal {
 
 namespace {
 
@@ -47,7 +47,7 @@ const LegalBasis kAdequacy[] = {
     {"GB",
      "EU adequacy decision: Commission Implementing Decision (EU) 2021/1772 of 28 June 2021 "
      "(GDPR), as renewed",
-     "", Date{2031, 12, 27}},
+     "", std::chrono::year{2031} / 12 / 27},
     {"GG", "EU adequacy decision: Commission Decision 2003/821/EC of 21 November 2003", "",
      std::nullopt},
     {"IL", "EU adequacy decision: Commission Decision 2011/61/EU of 31 January 2011",
@@ -115,4 +115,4 @@ const LegalBasis* findBasis(const Preset& preset, std::string_view country) {
   return nullptr;
 }
 
-}  // namespace regiongate::residency
+}  // namespace regiongate::legal

@@ -1,12 +1,12 @@
 // ISO 3166-1 alpha-2 code table. GENERATED from Debian's iso-codes package
 // (/usr/share/iso-codes/json/iso_3166-1.json, iso-codes 4.15.0; it follows the ISO 3166
 // Maintenance Agency's list of officially assigned codes). Regenerate with
-// src/residency/gen_countries.py if ISO assigns or withdraws a code.
-#include "residency/countries.h"
+// src/legal/gen_countries.py if ISO assigns or withdraws a code.
+#include "legal/countries.h"
 
 #include <algorithm>
 
-namespace regiongate::residency {
+namespace regiongate::legal {
 
 namespace {
 // Sorted by code (binary search below).
@@ -276,4 +276,4 @@ const CountryInfo* findCountry(std::string_view code) {
   return &*it;
 }
 
-}  // namespace regiongate::residency
+}  // namespace regiongate::legal

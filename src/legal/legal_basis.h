@@ -9,9 +9,9 @@
 #include <span>
 #include <string_view>
 
-#include "residency/date.h"
+#include "legal/date.h"
 
-namespace regiongate::residency {
+namespace regiongate::legal {
 
 struct LegalBasis {
   std::string_view country;     // ISO 3166-1 alpha-2
@@ -31,4 +31,4 @@ const Preset* findPreset(std::string_view name);  // exact, case-sensitive
 // The basis for `country` within `preset`, or nullptr if the preset does not contain it.
 const LegalBasis* findBasis(const Preset& preset, std::string_view country);
 
-}  // namespace regiongate::residency
+}  // namespace regiongate::legal
