@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "mock/tokenizer.h"
+#include "inference/tokenizer.h"
 
 namespace regiongate::mock {
 namespace {
@@ -77,10 +77,10 @@ Result<InferenceRequest> parseInferenceRequest(std::string_view body, ApiKind ki
     simdjson::dom::array messages;
     if (obj["messages"].get_array().get(messages) != simdjson::SUCCESS)
       return bad("'messages' is required and must be an array");
-    std::vector<ChatMessage> msgs;
+    std::vector<inference::ChatMessage> msgs;
     size_t i = 0;
     for (simdjson::dom::element m : messages) {
-      ChatMessage cm;
+      inference::ChatMessage cm;
       std::string_view role;
       if (m["role"].get_string().get(role) != simdjson::SUCCESS)
         return bad("'messages[" + std::to_string(i) + "].role' must be a string");
@@ -92,7 +92,7 @@ Result<InferenceRequest> parseInferenceRequest(std::string_view body, ApiKind ki
       ++i;
     }
     if (msgs.empty()) return bad("'messages' must not be empty");
-    req.prompt_text = chatPromptText(msgs);
+    req.prompt_text = inference::chatPromptText(msgs);
   } else {
     if (obj["prompt"].get(el) != simdjson::SUCCESS) return bad("'prompt' is required");
     std::string_view s;

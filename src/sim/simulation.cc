@@ -192,7 +192,7 @@ private:
   EventEngine engine_;
   std::vector<Instance> instances_;
   std::vector<routing::Candidate> cands_;
-  mock::BlockSeq seq_;
+  inference::BlockSeq seq_;
   double origin_ms_ = 0;
   SimResult result_;
 };
@@ -220,8 +220,8 @@ CeilingResult sharedCacheCeiling(const Trace& trace, uint64_t capacity_tokens) {
       cached += std::min<uint64_t>(uint64_t(h) * trace.tokens_per_block, r.input_tokens);
     }
   } else {
-    mock::KvCache cache(capacity_tokens, trace.tokens_per_block);
-    mock::BlockSeq seq;
+    inference::KvCache cache(capacity_tokens, trace.tokens_per_block);
+    inference::BlockSeq seq;
     seq.block_tokens = trace.tokens_per_block;
     for (const auto& r : trace.requests) {
       seq.hashes.assign(r.blocks.begin(), r.blocks.end());

@@ -1,8 +1,8 @@
-#include "mock/tokenizer.h"
+#include "inference/tokenizer.h"
 
 #include "common/hash.h"
 
-namespace regiongate::mock {
+namespace regiongate::inference {
 
 TokenId Tokenizer::idOf(std::string_view piece) {
   return static_cast<TokenId>(xxh3(piece) & 0x7fffffffu);
@@ -36,4 +36,4 @@ std::string chatPromptText(const std::vector<ChatMessage>& messages) {
   return out;
 }
 
-}  // namespace regiongate::mock
+}  // namespace regiongate::inference

@@ -1,8 +1,8 @@
-#include "mock/latency_model.h"
+#include "inference/latency_model.h"
 
 #include <gtest/gtest.h>
 
-namespace regiongate::mock {
+namespace regiongate::inference {
 namespace {
 
 LatencyParams simple(uint32_t slots, double scale = 1.0) {
@@ -80,4 +80,4 @@ TEST(LatencyModel, DefaultsComeFromTheSplitwiseFit) {
 }
 
 }  // namespace
-}  // namespace regiongate::mock
+}  // namespace regiongate::inference

@@ -19,9 +19,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "mock/tokenizer.h"
+#include "inference/tokenizer.h"
 
-namespace regiongate::mock {
+namespace regiongate::inference {
 
 // A prompt cut into blocks: the tokens and one chained hash per full block.
 struct BlockSeq {
@@ -42,23 +42,23 @@ BlockSeq makeBlocks(std::vector<TokenId> tokens, uint32_t block_tokens);
 struct KvEvent {
   enum class Kind { BlockStored, BlockRemoved, AllBlocksCleared };
   Kind kind = Kind::BlockStored;
-  std::vector<uint64_t> block_hashes;        // Stored / Removed
-  std::optional<uint64_t> parent_block_hash; // Stored: the block before the first; none at root
-  std::vector<TokenId> token_ids;            // Stored: the tokens of all stored blocks
-  uint32_t block_size = 0;                   // Stored
+  std::vector<uint64_t> block_hashes;         // Stored / Removed
+  std::optional<uint64_t> parent_block_hash;  // Stored: the block before the first; none at root
+  std::vector<TokenId> token_ids;             // Stored: the tokens of all stored blocks
+  uint32_t block_size = 0;                    // Stored
 };
 
 struct KvCacheStats {
   uint64_t lookups = 0;
-  uint64_t hit_blocks = 0;     // blocks found by lookup()
-  uint64_t miss_blocks = 0;    // full blocks looked up and not found
-  uint64_t stored_blocks = 0;  // blocks inserted
-  uint64_t evicted_blocks = 0; // blocks removed by LRU eviction
+  uint64_t hit_blocks = 0;      // blocks found by lookup()
+  uint64_t miss_blocks = 0;     // full blocks looked up and not found
+  uint64_t stored_blocks = 0;   // blocks inserted
+  uint64_t evicted_blocks = 0;  // blocks removed by LRU eviction
   uint64_t clears = 0;
 };
 
 class KvCache {
-public:
+ public:
   using EventSink = std::function<void(const KvEvent&)>;
 
   KvCache(uint64_t capacity_tokens, uint32_t block_tokens);
@@ -83,7 +83,7 @@ public:
   // Called synchronously from insert()/clear(), under the owner's serialisation.
   void setEventSink(EventSink sink) { sink_ = std::move(sink); }
 
-private:
+ private:
   void touch(std::list<uint64_t>::iterator it);
   void evictToCapacity();
 
@@ -95,4 +95,4 @@ private:
   EventSink sink_;
 };
 
-}  // namespace regiongate::mock
+}  // namespace regiongate::inference

@@ -1,9 +1,9 @@
 // LatencyParams::serial_prefill: the planner's instance model in the mock (docs/mock-backend.md).
 #include <gtest/gtest.h>
 
-#include "mock/latency_model.h"
+#include "inference/latency_model.h"
 
-namespace regiongate::mock {
+namespace regiongate::inference {
 namespace {
 
 LatencyParams serial(uint32_t slots) {
@@ -65,4 +65,4 @@ TEST(LatencySerialPrefill, TimeScaleAppliesToTheSerialQueue) {
 }
 
 }  // namespace
-}  // namespace regiongate::mock
+}  // namespace regiongate::inference

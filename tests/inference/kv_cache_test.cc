@@ -1,10 +1,10 @@
-#include "mock/kv_cache.h"
+#include "inference/kv_cache.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace regiongate::mock {
+namespace regiongate::inference {
 namespace {
 
 // A prompt of `n` distinct tokens starting at `first`.
@@ -47,7 +47,7 @@ TEST(KvCache, MissThenHitThenPartialHit) {
 }
 
 TEST(KvCache, EvictsLeastRecentlyUsedLeavesFirst) {
-  KvCache cache(4 * 16, 16);  // 4 blocks
+  KvCache cache(4 * 16, 16);                    // 4 blocks
   auto a = makeBlocks(seqTokens(100, 32), 16);  // 2 blocks
   auto b = makeBlocks(seqTokens(200, 32), 16);  // 2 blocks
   cache.insert(a);
@@ -125,4 +125,4 @@ TEST(KvCache, EventsForExtensionAndEviction) {
 }
 
 }  // namespace
-}  // namespace regiongate::mock
+}  // namespace regiongate::inference

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-namespace regiongate::mock {
+namespace regiongate::inference {
 
 using TokenId = uint32_t;
 
@@ -25,13 +25,14 @@ struct ChatMessage {
 };
 
 class Tokenizer {
-public:
+ public:
   // Token ids of `text` in order.
   static std::vector<TokenId> encode(std::string_view text);
   // Same as encode(text).size(), without allocating the ids.
   static size_t count(std::string_view text);
   // Calls fn(piece) for each piece in order.
-  template <class Fn> static void forEachPiece(std::string_view text, Fn&& fn);
+  template <class Fn>
+  static void forEachPiece(std::string_view text, Fn&& fn);
   static TokenId idOf(std::string_view piece);
 };
 
@@ -46,7 +47,8 @@ inline bool isSpaceByte(unsigned char c) {
   return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
-template <class Fn> void Tokenizer::forEachPiece(std::string_view text, Fn&& fn) {
+template <class Fn>
+void Tokenizer::forEachPiece(std::string_view text, Fn&& fn) {
   size_t i = 0;
   const size_t n = text.size();
   while (i < n) {
@@ -65,4 +67,4 @@ template <class Fn> void Tokenizer::forEachPiece(std::string_view text, Fn&& fn)
   }
 }
 
-}  // namespace regiongate::mock
+}  // namespace regiongate::inference

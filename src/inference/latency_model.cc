@@ -1,9 +1,9 @@
-#include "mock/latency_model.h"
+#include "inference/latency_model.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace regiongate::mock {
+namespace regiongate::inference {
 
 LatencyModel::LatencyModel(LatencyParams params, const Clock& clock) : clock_(clock) {
   setParams(params);
@@ -20,9 +20,8 @@ LatencyPlan LatencyModel::admit(uint64_t uncached_prompt_tokens, uint32_t output
   LatencyPlan plan;
   const double s = params_.time_scale;
   plan.output_tokens = output_tokens;
-  plan.prefill_ms =
-      s * (params_.ttft_fixed_ms + params_.prefill_ms_per_token *
-                                       static_cast<double>(uncached_prompt_tokens));
+  plan.prefill_ms = s * (params_.ttft_fixed_ms + params_.prefill_ms_per_token *
+                                                     static_cast<double>(uncached_prompt_tokens));
   plan.decode_ms_per_token = s * params_.decode_ms_per_token;
   if (s == 0) return plan;
   const int64_t now = clock_.nowNanos();
@@ -47,8 +46,8 @@ LatencyPlan LatencyModel::admit(uint64_t uncached_prompt_tokens, uint32_t output
 
 uint32_t LatencyModel::busySlots() const {
   const int64_t now = clock_.nowNanos();
-  return static_cast<uint32_t>(
-      std::count_if(slot_free_at_.begin(), slot_free_at_.end(), [now](int64_t t) { return t > now; }));
+  return static_cast<uint32_t>(std::count_if(slot_free_at_.begin(), slot_free_at_.end(),
+                                             [now](int64_t t) { return t > now; }));
 }
 
 uint32_t LatencyModel::queued() const {
@@ -57,4 +56,4 @@ uint32_t LatencyModel::queued() const {
                                              [now](int64_t t) { return t > now; }));
 }
 
-}  // namespace regiongate::mock
+}  // namespace regiongate::inference

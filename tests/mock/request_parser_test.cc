@@ -1,28 +1,12 @@
-#include "mock/tokenizer.h"
+#include "mock/request_parser.h"
 
 #include <gtest/gtest.h>
 
+#include "inference/tokenizer.h"
 #include "mock/completion_body.h"
-#include "mock/request_parser.h"
 
 namespace regiongate::mock {
 namespace {
-
-TEST(Tokenizer, SplitsWordsAndPunctuation) {
-  EXPECT_EQ(Tokenizer::count("Hello, world!"), 4u);
-  EXPECT_EQ(Tokenizer::count("  \n\t "), 0u);
-  EXPECT_EQ(Tokenizer::count("snake_case x2 ünïcode"), 3u);
-  auto a = Tokenizer::encode("a b a");
-  ASSERT_EQ(a.size(), 3u);
-  EXPECT_EQ(a[0], a[2]);
-  EXPECT_NE(a[0], a[1]);
-  EXPECT_EQ(Tokenizer::encode("Hello, world!"), Tokenizer::encode("Hello ,world !"));
-}
-
-TEST(Tokenizer, ChatPromptTextIsCanonical) {
-  std::vector<ChatMessage> m = {{"system", "Be brief."}, {"user", "Hi"}};
-  EXPECT_EQ(chatPromptText(m), "<|system|>\nBe brief.\n<|user|>\nHi\n");
-}
 
 TEST(RequestParser, ChatAndTextShapes) {
   auto chat = parseInferenceRequest(
@@ -52,8 +36,8 @@ TEST(RequestParser, RejectsBadBodiesNamingTheMember) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("stream"), std::string::npos);
   EXPECT_FALSE(parseInferenceRequest(R"({"model":"m","prompt":5})", ApiKind::Text).ok());
-  EXPECT_FALSE(parseInferenceRequest(R"({"model":"m","max_tokens":-1,"prompt":"x"})",
-                                     ApiKind::Text).ok());
+  EXPECT_FALSE(
+      parseInferenceRequest(R"({"model":"m","max_tokens":-1,"prompt":"x"})", ApiKind::Text).ok());
 }
 
 TEST(CompletionBody, OutputIsDeterministicAndDivergenceChangesIt) {
@@ -63,7 +47,7 @@ TEST(CompletionBody, OutputIsDeterministicAndDivergenceChangesIt) {
   EXPECT_NE(a, outputWords(42, 8, true));
   std::string text;
   for (auto w : a) text += std::string(w) + " ";
-  EXPECT_EQ(Tokenizer::count(text), 8u);  // one token per word
+  EXPECT_EQ(inference::Tokenizer::count(text), 8u);  // one token per word
   int diverged = 0;
   for (uint64_t h = 0; h < 2000; ++h) diverged += divergesFor(h * 7919, 0.25) ? 1 : 0;
   EXPECT_GT(diverged, 400);

@@ -26,7 +26,7 @@
 
 #include "common/clock.h"
 
-namespace regiongate::mock {
+namespace regiongate::inference {
 
 struct LatencyParams {
   double prefill_ms_per_token = 0.3617;
@@ -50,13 +50,11 @@ struct LatencyPlan {
   double ttftMs() const { return queue_ms + prefill_ms; }
   // Time from admission until output token i (0-based) is ready.
   double tokenReadyMs(uint32_t i) const { return ttftMs() + decode_ms_per_token * i; }
-  double totalMs() const {
-    return output_tokens == 0 ? ttftMs() : tokenReadyMs(output_tokens - 1);
-  }
+  double totalMs() const { return output_tokens == 0 ? ttftMs() : tokenReadyMs(output_tokens - 1); }
 };
 
 class LatencyModel {
-public:
+ public:
   LatencyModel(LatencyParams params, const Clock& clock);
 
   // Admits a request now: reserves the earliest-free slot and returns its schedule.
@@ -69,12 +67,12 @@ public:
   const LatencyParams& params() const { return params_; }
   void setParams(LatencyParams params);
 
-private:
+ private:
   LatencyParams params_;
   const Clock& clock_;
-  std::vector<int64_t> slot_free_at_;  // nanos when each slot frees
+  std::vector<int64_t> slot_free_at_;    // nanos when each slot frees
   std::vector<int64_t> pending_starts_;  // start times of queued requests (pruned lazily)
   int64_t prefill_free_at_ = 0;          // serial_prefill: nanos when the running prefill ends
 };
 
-}  // namespace regiongate::mock
+}  // namespace regiongate::inference

@@ -1,4 +1,4 @@
-#include "mock/kv_cache.h"
+#include "inference/kv_cache.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -6,7 +6,7 @@
 
 #include "common/hash.h"
 
-namespace regiongate::mock {
+namespace regiongate::inference {
 
 BlockSeq makeBlocks(std::vector<TokenId> tokens, uint32_t block_tokens) {
   BlockSeq seq;
@@ -113,4 +113,4 @@ void KvCache::clear() {
 
 std::vector<uint64_t> KvCache::lruOrder() const { return {lru_.rbegin(), lru_.rend()}; }
 
-}  // namespace regiongate::mock
+}  // namespace regiongate::inference
