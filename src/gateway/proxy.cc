@@ -7,14 +7,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 
 #include "common/hash.h"
 #include "common/json.h"
+#include "gateway/error_table.h"
 #include "gateway/gateway.h"
 #include "gateway/request_body.h"
 #include "gateway/response_info.h"
@@ -272,9 +273,9 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
   if (auto it = req.find("x-regiongate-region"); it != req.end()) {
     auto nr = snap.residency->narrow(tenant, it->value());
     if (!nr) {
-      int st = residency::ResidencyIndex::httpStatus(nr.error());
-      co_await fail(st, st == 403 ? "residency_error" : "invalid_request_error", nr.error().code,
-                    nr.error().message, "\"jurisdiction\":" + jsonString(jur.name));
+      const ErrorSpec spec = specFor(narrowErrorKind(nr.error()));
+      co_await fail(spec.status, spec.type, nr.error().code, nr.error().message,
+                    "\"jurisdiction\":" + jsonString(jur.name));
       co_return;
     }
     narrow_region = nr.value();
@@ -308,9 +309,9 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
 
   // ---- 5/6. pick, send, retry inside the pool
   routing::RouteRequest rreq;
-  if (!w.policy || w.policy_name != cfg.routing.policy) {
+  if (!w.policy || w.policy_kind != cfg.routing.policy) {
     w.policy = routing::makePolicy(cfg.routing.policy, routing::PolicyOptions{}, clock_);
-    w.policy_name = cfg.routing.policy;
+    w.policy_kind = cfg.routing.policy;
   }
   // Per request, not per worker: other requests on this worker run between our co_awaits.
   std::vector<uint64_t> blocks;
@@ -487,7 +488,7 @@ asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& 
     auto it = ex->head().find(ep.evidence.header);
     if (it != ex->head().end()) evidence_value = std::string(it->value());
   }
-  const bool block_mode = cfg.residency.on_violation == "block";
+  const bool block_mode = cfg.residency.on_violation == ViolationMode::Block;
   bool upstream_stream = body.stream && status == 200;
   ResponseInfo info;
   std::string held;     // body held back (non-stream, or stream in block mode with body evidence)

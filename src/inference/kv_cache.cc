@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "common/hash.h"
+#include "routing/prompt_blocks.h"
 
 namespace regiongate::inference {
 
@@ -12,22 +12,8 @@ BlockSeq makeBlocks(std::vector<TokenId> tokens, uint32_t block_tokens) {
   BlockSeq seq;
   seq.block_tokens = block_tokens == 0 ? 1 : block_tokens;
   seq.tokens = std::move(tokens);
-  const size_t n = seq.tokens.size() / seq.block_tokens;
-  seq.hashes.reserve(n);
-  uint64_t parent = 0;
-  std::vector<unsigned char> bytes(seq.block_tokens * 4);
-  for (size_t b = 0; b < n; ++b) {
-    for (uint32_t k = 0; k < seq.block_tokens; ++k) {
-      TokenId t = seq.tokens[b * seq.block_tokens + k];
-      bytes[4 * k] = static_cast<unsigned char>(t);
-      bytes[4 * k + 1] = static_cast<unsigned char>(t >> 8);
-      bytes[4 * k + 2] = static_cast<unsigned char>(t >> 16);
-      bytes[4 * k + 3] = static_cast<unsigned char>(t >> 24);
-    }
-    parent = chainHash(parent,
-                       std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    seq.hashes.push_back(parent);
-  }
+  // The router's precise-mode token-block hash: a gateway holding the token ids matches exactly.
+  seq.hashes = routing::tokenBlocks(seq.tokens, seq.block_tokens);
   return seq;
 }
 
@@ -59,7 +45,7 @@ void KvCache::insert(const BlockSeq& seq) {
   size_t run_start = SIZE_MAX;
   auto flush_run = [&](size_t end) {
     if (run_start == SIZE_MAX) return;
-    if (sink_) {
+    if (on_event_) {
       KvEvent ev;
       ev.kind = KvEvent::Kind::BlockStored;
       ev.block_size = block_tokens_;
@@ -67,7 +53,7 @@ void KvCache::insert(const BlockSeq& seq) {
       ev.block_hashes.assign(seq.hashes.begin() + run_start, seq.hashes.begin() + end);
       ev.token_ids.assign(seq.tokens.begin() + run_start * block_tokens_,
                           seq.tokens.begin() + end * block_tokens_);
-      sink_(ev);
+      on_event_(ev);
     }
     run_start = SIZE_MAX;
   };
@@ -97,17 +83,17 @@ void KvCache::evictToCapacity() {
     ++stats_.evicted_blocks;
     ev.block_hashes.push_back(victim);
   }
-  if (sink_) sink_(ev);
+  if (on_event_) on_event_(ev);
 }
 
 void KvCache::clear() {
   lru_.clear();
   index_.clear();
   ++stats_.clears;
-  if (sink_) {
+  if (on_event_) {
     KvEvent ev;
     ev.kind = KvEvent::Kind::AllBlocksCleared;
-    sink_(ev);
+    on_event_(ev);
   }
 }
 

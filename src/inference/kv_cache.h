@@ -59,7 +59,7 @@ struct KvCacheStats {
 
 class KvCache {
  public:
-  using EventSink = std::function<void(const KvEvent&)>;
+  using EventCallback = std::function<void(const KvEvent&)>;
 
   KvCache(uint64_t capacity_tokens, uint32_t block_tokens);
 
@@ -81,7 +81,7 @@ class KvCache {
   // Hashes from least to most recently used (for tests and debugging).
   std::vector<uint64_t> lruOrder() const;
   // Called synchronously from insert()/clear(), under the owner's serialisation.
-  void setEventSink(EventSink sink) { sink_ = std::move(sink); }
+  void setEventCallback(EventCallback callback) { on_event_ = std::move(callback); }
 
  private:
   void touch(std::list<uint64_t>::iterator it);
@@ -92,7 +92,7 @@ class KvCache {
   std::list<uint64_t> lru_;  // front = most recently used
   std::unordered_map<uint64_t, std::list<uint64_t>::iterator> index_;
   KvCacheStats stats_;
-  EventSink sink_;
+  EventCallback on_event_;
 };
 
 }  // namespace regiongate::inference

@@ -21,19 +21,4 @@ size_t Tokenizer::count(std::string_view text) {
   return n;
 }
 
-std::string chatPromptText(const std::vector<ChatMessage>& messages) {
-  std::string out;
-  size_t total = 0;
-  for (const auto& m : messages) total += m.role.size() + m.content.size() + 6;
-  out.reserve(total);
-  for (const auto& m : messages) {
-    out += "<|";
-    out += m.role;
-    out += "|>\n";
-    out += m.content;
-    out += '\n';
-  }
-  return out;
-}
-
 }  // namespace regiongate::inference

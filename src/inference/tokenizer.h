@@ -6,9 +6,8 @@
 // non-whitespace byte (punctuation). Whitespace separates pieces and is not a token. A piece's
 // token id is the low 31 bits of xxh3(piece). The token count is the number of pieces.
 //
-// The prompt of a chat request is the canonical text chatPromptText(): for each message in
-// order "<|ROLE|>\n" CONTENT "\n"; a text completion's prompt is the prompt string itself.
-// The simulator and the gateway can call the same functions to predict block hashes.
+// What is tokenized is a request's canonical prompt text (openai/prompt.h), the same text the
+// gateway hashes; the simulator can call the same functions to predict block hashes.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -18,11 +17,6 @@
 namespace regiongate::inference {
 
 using TokenId = uint32_t;
-
-struct ChatMessage {
-  std::string role;
-  std::string content;
-};
 
 class Tokenizer {
  public:
@@ -35,9 +29,6 @@ class Tokenizer {
   static void forEachPiece(std::string_view text, Fn&& fn);
   static TokenId idOf(std::string_view piece);
 };
-
-// Canonical prompt text of a chat request (see the header comment).
-std::string chatPromptText(const std::vector<ChatMessage>& messages);
 
 inline bool isWordByte(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||

@@ -542,7 +542,7 @@ Status MockBackend::start() {
     std::lock_guard lock(m->mu);
     if (im.publisher) {
       KvEventPublisher* pub = im.publisher.get();
-      m->cache.setEventSink([pub](const inference::KvEvent& e) { pub->publish(e); });
+      m->cache.setEventCallback([pub](const inference::KvEvent& e) { pub->publish(e); });
     }
   }
   im.rngs.clear();
@@ -574,7 +574,7 @@ void MockBackend::stop(uint32_t deadline_ms) {
   impl_->server.reset();
   for (auto& m : impl_->models) {
     std::lock_guard lock(m->mu);
-    m->cache.setEventSink(nullptr);
+    m->cache.setEventCallback(nullptr);
   }
   impl_->publisher.reset();
   impl_->log.reset();

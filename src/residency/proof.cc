@@ -1,6 +1,7 @@
 #include "residency/proof.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <map>
 #include <set>
 
@@ -155,8 +156,8 @@ class Prover {
                foreign_country.empty() ? "*" : foreign_country,
                "tenant " + quote(tenant.name) + ", model " + quote(model) + ": endpoint " +
                    quote(ep.name) + " may forward inference " + where + "; evidence (" +
-                   ep.evidence.raw +
-                   ") detects it after the fact (on_violation: " + config_.residency.on_violation +
+                   ep.evidence.raw + ") detects it after the fact (on_violation: " +
+                   std::string(violationModeName(config_.residency.on_violation)) +
                    ") but cannot stop the prompt from leaving " + j.name});
     }
   }
@@ -360,18 +361,24 @@ void appendField(std::string& out, const char* name, const std::string& value, b
   appendJsonString(out, value);
 }
 
-void appendFinding(std::string& out, const ProofFinding& f) {
+// {"name":"value",...} of string fields, in order.
+void appendObject(std::string& out,
+                  std::initializer_list<std::pair<const char*, const std::string*>> fields) {
   bool first = true;
   out += '{';
-  appendField(out, "code", f.code, first);
-  appendField(out, "tenant", f.tenant, first);
-  appendField(out, "jurisdiction", f.jurisdiction, first);
-  appendField(out, "model", f.model, first);
-  appendField(out, "endpoint", f.endpoint, first);
-  appendField(out, "region", f.region, first);
-  appendField(out, "country", f.country, first);
-  appendField(out, "message", f.message, first);
+  for (const auto& [name, value] : fields) appendField(out, name, *value, first);
   out += '}';
+}
+
+void appendFinding(std::string& out, const ProofFinding& f) {
+  appendObject(out, {{"code", &f.code},
+                     {"tenant", &f.tenant},
+                     {"jurisdiction", &f.jurisdiction},
+                     {"model", &f.model},
+                     {"endpoint", &f.endpoint},
+                     {"region", &f.region},
+                     {"country", &f.country},
+                     {"message", &f.message}});
 }
 
 void appendStrings(std::string& out, const std::vector<std::string>& v) {
@@ -398,17 +405,14 @@ std::string ProofReport::json() const {
   for (size_t i = 0; i < paths.size(); ++i) {
     const auto& p = paths[i];
     if (i) out += ',';
-    bool f = true;
-    out += '{';
-    appendField(out, "tenant", p.tenant, f);
-    appendField(out, "jurisdiction", p.jurisdiction, f);
-    appendField(out, "model", p.model, f);
-    appendField(out, "endpoint", p.endpoint, f);
-    appendField(out, "region", p.region, f);
-    appendField(out, "country", p.country, f);
-    appendField(out, "via", p.via, f);
-    appendField(out, "basis", p.basis, f);
-    out += '}';
+    appendObject(out, {{"tenant", &p.tenant},
+                       {"jurisdiction", &p.jurisdiction},
+                       {"model", &p.model},
+                       {"endpoint", &p.endpoint},
+                       {"region", &p.region},
+                       {"country", &p.country},
+                       {"via", &p.via},
+                       {"basis", &p.basis}});
   }
   out += "],\"narrowing\":[";
   for (size_t i = 0; i < narrowing.size(); ++i) {

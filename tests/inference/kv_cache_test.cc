@@ -89,7 +89,7 @@ TEST(KvCache, LookupStopsAtFirstMissingBlock) {
 TEST(KvCache, ClearOnVersionChangeEmptiesAndEmitsEvent) {
   KvCache cache(1024, 16);
   std::vector<KvEvent> events;
-  cache.setEventSink([&](const KvEvent& e) { events.push_back(e); });
+  cache.setEventCallback([&](const KvEvent& e) { events.push_back(e); });
   auto p = makeBlocks(seqTokens(1, 32), 16);
   cache.insert(p);
   ASSERT_EQ(events.size(), 1u);
@@ -108,7 +108,7 @@ TEST(KvCache, ClearOnVersionChangeEmptiesAndEmitsEvent) {
 TEST(KvCache, EventsForExtensionAndEviction) {
   KvCache cache(3 * 16, 16);
   std::vector<KvEvent> events;
-  cache.setEventSink([&](const KvEvent& e) { events.push_back(e); });
+  cache.setEventCallback([&](const KvEvent& e) { events.push_back(e); });
   auto p = makeBlocks(seqTokens(1, 32), 16);
   auto longer = makeBlocks(seqTokens(1, 48), 16);  // extends p by one block
   cache.insert(p);

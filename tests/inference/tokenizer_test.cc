@@ -16,10 +16,5 @@ TEST(Tokenizer, SplitsWordsAndPunctuation) {
   EXPECT_EQ(Tokenizer::encode("Hello, world!"), Tokenizer::encode("Hello ,world !"));
 }
 
-TEST(Tokenizer, ChatPromptTextIsCanonical) {
-  std::vector<ChatMessage> m = {{"system", "Be brief."}, {"user", "Hi"}};
-  EXPECT_EQ(chatPromptText(m), "<|system|>\nBe brief.\n<|user|>\nHi\n");
-}
-
 }  // namespace
 }  // namespace regiongate::inference

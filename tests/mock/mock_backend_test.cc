@@ -11,6 +11,7 @@
 
 #include "common/hash.h"
 #include "inference/tokenizer.h"
+#include "openai/prompt.h"
 #include "test_client.h"
 
 namespace regiongate::mock {
@@ -101,7 +102,7 @@ TEST_F(MockBackendTest, NonStreamingChatHasUsageRegionAndVersion) {
   EXPECT_EQ(std::string_view(doc["object"].get_string().value()), "chat.completion");
   auto usage = doc["usage"];
   const uint64_t expected_prompt =
-      inference::Tokenizer::count(inference::chatPromptText({{"user", "Hello, world!"}}));
+      inference::Tokenizer::count(openai::chatPromptText({{"user", "Hello, world!"}}));
   EXPECT_EQ(usage["prompt_tokens"].get_uint64().value(), expected_prompt);
   EXPECT_EQ(usage["completion_tokens"].get_uint64().value(), 6u);
   EXPECT_EQ(usage["total_tokens"].get_uint64().value(), expected_prompt + 6);
@@ -165,7 +166,7 @@ TEST_F(MockBackendTest, CachedTokensGrowWithSharedPrefixAndVersionChangeFlushes)
   startWith(fastOptions());
   Client c(port());
   const std::string prompt = longPrompt(100);
-  const uint64_t n = inference::Tokenizer::count(inference::chatPromptText({{"user", prompt}}));
+  const uint64_t n = inference::Tokenizer::count(openai::chatPromptText({{"user", prompt}}));
   simdjson::dom::parser p;
   auto cached = [&](const Reply& r) {
     return parse(p, r.body())["usage"]["prompt_tokens_details"]["cached_tokens"]
@@ -367,7 +368,7 @@ TEST_F(MockBackendTest, RequestLogHasOneLinePerRequest) {
   EXPECT_EQ(std::string_view(first["region"].get_string().value()), "eu-central-1");
   EXPECT_EQ(first["status"].get_uint64().value(), 200u);
   EXPECT_FALSE(first["stream"].get_bool().value());
-  const std::string text = inference::chatPromptText({{"user", prompt}});
+  const std::string text = openai::chatPromptText({{"user", prompt}});
   EXPECT_EQ(first["prompt_tokens"].get_uint64().value(), inference::Tokenizer::count(text));
   EXPECT_EQ(first["cached_tokens"].get_uint64().value(), 0u);
   char hash[17];

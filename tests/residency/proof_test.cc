@@ -1,4 +1,4 @@
-// The residency proof over good and bad configs, including issue 5's tricky list.
+// The residency proof over good and bad configs, including the tricky ones.
 #include "residency/proof.h"
 
 #include <gtest/gtest.h>

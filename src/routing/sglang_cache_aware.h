@@ -1,7 +1,8 @@
 #pragma once
-// prefix_tree: SGLang's cache-aware router rule, rebuilt from its documented algorithm
-// (sgl-project/sglang, sgl-router/src/policies/cache_aware.rs; docs/routing.md cites it), over
-// our block-granular prefix index instead of a character radix tree:
+// sglang_cache_aware: SGLang's cache-aware router rule (SGLang names it `cache_aware`), rebuilt
+// from its documented algorithm (sgl-project/sglang, sgl-router/src/policies/cache_aware.rs;
+// docs/routing.md cites it), over our block-granular prefix index instead of a character radix
+// tree:
 //   imbalanced = (max_load - min_load) > balance_abs_threshold
 //                && max_load > balance_rel_threshold * min_load      (load = in_flight)
 //   imbalanced        -> least loaded candidate
@@ -13,10 +14,10 @@
 
 namespace regiongate::routing {
 
-class PrefixTreePolicy final : public PrefixPolicyBase {
-public:
+class SglangCacheAwarePolicy final : public PrefixPolicyBase {
+ public:
   using PrefixPolicyBase::PrefixPolicyBase;
-  std::string_view name() const override { return "prefix_tree"; }
+  std::string_view name() const override { return "sglang_cache_aware"; }
   size_t pick(const RouteRequest& req, std::span<const Candidate> candidates) override;
 };
 

@@ -1,4 +1,4 @@
-#include "routing/prefix_tree.h"
+#include "routing/sglang_cache_aware.h"
 
 #include <algorithm>
 
@@ -6,7 +6,7 @@
 
 namespace regiongate::routing {
 
-size_t PrefixTreePolicy::pick(const RouteRequest& req, std::span<const Candidate> c) {
+size_t SglangCacheAwarePolicy::pick(const RouteRequest& req, std::span<const Candidate> c) {
   uint32_t max_load = 0, min_load = UINT32_MAX;
   for (const auto& cand : c) {
     max_load = std::max(max_load, cand.in_flight);

@@ -1,19 +1,19 @@
-#include "routing/cache_aware.h"
+#include "routing/estimated_ttft.h"
 
 #include <algorithm>
 #include <cmath>
 
 namespace regiongate::routing {
 
-double CacheAwarePolicy::prefillRate(const Candidate& c) const {
+double EstimatedTtftPolicy::prefillRate(const Candidate& c) const {
   if (c.prefill_ms_per_token > 0) return c.prefill_ms_per_token;
   if (c.endpoint < learned_rate_.size() && learned_rate_[c.endpoint] > 0)
     return learned_rate_[c.endpoint];
   return options_.default_prefill_ms_per_token;
 }
 
-double CacheAwarePolicy::estimateTtftMs(const RouteRequest& req, std::span<const Candidate> c,
-                                        size_t i) {
+double EstimatedTtftPolicy::estimateTtftMs(const RouteRequest& req, std::span<const Candidate> c,
+                                           size_t i) {
   const bool known = c[i].queue_ms > 0 || c[i].queue_known;
   double queue = known ? c[i].queue_ms : double(c[i].in_flight) * options_.service_ms_per_request;
   // miss_weight prices a miss's later cost against real queue times only; the in-flight fallback
@@ -25,7 +25,7 @@ double CacheAwarePolicy::estimateTtftMs(const RouteRequest& req, std::span<const
   return queue + miss_weight * prefillRate(c[i]) * uncached + options_.fixed_ms;
 }
 
-size_t CacheAwarePolicy::pick(const RouteRequest& req, std::span<const Candidate> c) {
+size_t EstimatedTtftPolicy::pick(const RouteRequest& req, std::span<const Candidate> c) {
   if (c.size() == 1) return 0;
   computeDepths(req, c);
   size_t best = 0;
@@ -43,8 +43,8 @@ size_t CacheAwarePolicy::pick(const RouteRequest& req, std::span<const Candidate
   return best;
 }
 
-void CacheAwarePolicy::onCompleted(uint32_t endpoint, const RouteRequest& req, double ttft_ms,
-                                   uint64_t cached_tokens) {
+void EstimatedTtftPolicy::onCompleted(uint32_t endpoint, const RouteRequest& req, double ttft_ms,
+                                      uint64_t cached_tokens) {
   if (options_.learn_alpha <= 0 || ttft_ms <= 0) return;
   uint64_t uncached = req.prompt_tokens > cached_tokens ? req.prompt_tokens - cached_tokens : 0;
   if (uncached < 64) return;  // too little prefill to say anything about the rate
