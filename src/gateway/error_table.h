@@ -1,8 +1,9 @@
 #pragma once
-// The edge's one table from an error kind to what the client sees: HTTP status, the OpenAI-shape
-// error `type`, the default `code` and whether Retry-After is set. Domain parts return typed
-// errors (residency's narrowing refusals, the rollout admin API's outcomes); only the gateway
-// turns them into HTTP here.
+// Every error the gateway's request path can answer, and the one table that maps each to its HTTP
+// status, OpenAI error `type`, `code` and whether a Retry-After goes with it. Domain parts
+// (residency, rollout, upstream) return typed errors; only this table turns them into HTTP.
+// Limits enforced by the HTTP server itself (413, 408, 431, too many connections, malformed
+// HTTP) are answered by src/http/server.cc before a request reaches the gateway.
 #include <cstdint>
 #include <string_view>
 
@@ -11,29 +12,43 @@
 
 namespace regiongate::gateway {
 
-enum class ErrorKind {
-  UnknownRegion,              // x-regiongate-region names no configured region
-  RegionOutsideJurisdiction,  // x-regiongate-region outside the tenant's jurisdiction
+enum class ErrorKind : uint8_t {
+  NoRoute,                     // unknown method + path
+  MissingApiKey,               // no bearer key
+  InvalidApiKey,               // unknown bearer key
+  GatewayOutsideJurisdiction,  // this gateway's region is outside the tenant's jurisdiction
+  InvalidBody,                 // malformed request body (code from the body parser)
+  UnknownRegion,               // x-regiongate-region names no configured region
+  RegionOutsideJurisdiction,   // x-regiongate-region outside the tenant's jurisdiction
+  ModelNotFound,               // no endpoint anywhere serves the model
+  ModelNotInJurisdiction,      // the model is served, but only outside the jurisdiction
+  AuditUnavailable,            // the jurisdiction's audit store refuses (on_audit_failure: reject)
+  ProviderRefused,             // a provider adapter refused to send (e.g. no geography inside)
+  PoolExhausted,               // deployed in the jurisdiction, every endpoint failed
+  UpstreamTls,                 // pool exhausted and every try failed TLS verification
+  UpstreamBroken,              // the chosen upstream broke after its head (code: what broke)
+  ResidencyViolation,          // block mode: evidence places inference outside (code: kind)
+  // The rollout admin API's refusals (code from the rollout part).
   RolloutBadRequest,
   RolloutNotFound,
   RolloutMethodNotAllowed,
   RolloutConflict,
   RolloutNotReady,
-  Internal,
+  kCount
 };
 
 struct ErrorSpec {
-  unsigned status = 500;
-  std::string_view type = "internal_error";
-  std::string_view code = "internal_error";  // default code when the error carries none
-  bool retry_after = false;
+  unsigned status;
+  std::string_view type;
+  std::string_view code;  // "" = the caller supplies the code (parser / evidence / upstream)
+  bool retry_after;       // a Retry-After header goes with it
 };
 
-ErrorSpec specFor(ErrorKind kind);
+const ErrorSpec& specFor(ErrorKind kind);
 
-// residency::ResidencyIndex::narrow's refusals by their Error::code.
+// residency::ResidencyIndex::narrow's refusals, by their Error::code.
 ErrorKind narrowErrorKind(const Error& e);
-// The rollout admin API's error outcomes.
+// The rollout admin API's refusals.
 ErrorKind rolloutErrorKind(rollout::AdminError::Kind kind);
 
 }  // namespace regiongate::gateway
