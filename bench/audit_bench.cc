@@ -44,7 +44,7 @@ Record benchRecord(int64_t i) {
   return r;
 }
 
-Config benchConfig(const std::string& sink, const std::string& dir, const std::string& durability) {
+Config benchConfig(AuditSink sink, const std::string& dir, AuditDurability durability) {
   Config cfg;
   JurisdictionConfig j;
   j.name = "EU";
@@ -53,7 +53,7 @@ Config benchConfig(const std::string& sink, const std::string& dir, const std::s
   cfg.audit.dir = dir;
   cfg.audit.durability = durability;
   cfg.audit.replica_id = "bench";
-  cfg.audit.on_audit_failure = "reject";
+  cfg.audit.on_audit_failure = AuditFailureMode::Reject;
   cfg.audit.queue_capacity = 1 << 20;
   return cfg;
 }
@@ -87,13 +87,19 @@ std::string tempDir() {
   return mkdtemp(t.data()) ? t : "/tmp";
 }
 
-void BM_AuditSqlite(benchmark::State& state, const char* durability) {
+void BM_AuditSqlite(benchmark::State& state, AuditDurability durability) {
   const std::string dir = tempDir();
-  runThroughput(state, benchConfig("sqlite", dir, durability));
+  runThroughput(state, benchConfig(AuditSink::Sqlite, dir, durability));
   std::filesystem::remove_all(dir);
 }
-BENCHMARK_CAPTURE(BM_AuditSqlite, normal, "normal")->Iterations(200000)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_AuditSqlite, full, "full")->Iterations(50000)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_AuditSqlite, normal, AuditDurability::Normal)
+    ->Iterations(200000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_AuditSqlite, full, AuditDurability::Full)
+    ->Iterations(50000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // Started on first use; a static owner, so the server is stopped when the benchmark exits (a
 // heap pointer that is never deleted left one PostgreSQL server running per bench run).
@@ -116,7 +122,7 @@ void BM_AuditPostgres(benchmark::State& state) {
   static int db = 0;
   const std::string name = "bench" + std::to_string(++db);
   pg->exec("CREATE DATABASE " + name);
-  Config cfg = benchConfig("postgres", "", "normal");
+  Config cfg = benchConfig(AuditSink::Postgres, "", AuditDurability::Normal);
   cfg.audit.dsn["EU"] = "host=127.0.0.1 port=" + std::to_string(pg->port()) +
                         " user=postgres dbname=" + name;
   runThroughput(state, cfg);
@@ -129,7 +135,7 @@ void BM_AuditSubmitCost(benchmark::State& state) {
   static std::string dir;
   if (state.thread_index() == 0) {
     dir = tempDir();
-    Config cfg = benchConfig("sqlite", dir, "off");
+    Config cfg = benchConfig(AuditSink::Sqlite, dir, AuditDurability::Off);
     cfg.audit.queue_capacity = 1 << 22;
     cfg.audit.stop_timeout_ms = 60000;
     auto r = AuditLog::open(cfg, SystemClock::instance());

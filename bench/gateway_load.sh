@@ -26,7 +26,7 @@
 #        BENCH_OUT=FILE (also write the raw results as TSV)  BENCH_KEEP_TMP=1 (keep logs)
 #        BENCH_AUDIT_ROUNDS=N (interleaved audit on/off rounds, below; 0 = skip; default 3, quick 2)
 #
-# Interleaved audit on/off (issue 4): the targets above run one after the other, so a machine
+# Interleaved audit on/off: the targets above run one after the other, so a machine
 # that slows down during the run (a shared VM) shifts the ratio between two targets measured
 # minutes apart. The last block starts gw-noaudit and gw+audit side by side (same core, only one
 # loaded at a time) and alternates non-streaming saturation runs, off/on/off/on..., each pair

@@ -80,7 +80,7 @@ bench_free_port() {
 bench_gateway_config() {
   sed -e "s|@BACKEND_PORT@|$2|" -e "s|@AUDIT_SINK@|$3|" -e "s|@AUDIT_DIR@|$4|" \
       -e "s|@AUDIT_FLUSH_MS@|${5:-2}|" -e "s|@WAIT_DURABLE@|${BENCH_WAIT_DURABLE:-true}|" -e "s|@WAL_COALESCE@|${BENCH_WAL_COALESCE:-true}|" -e "s|@WORKERS@|${6:-1}|" \
-      -e "s|@MAX_CONNECTIONS@|${7:-10000}|" -e "s|@POLICY@|${BENCH_POLICY:-cache_aware}|" \
+      -e "s|@MAX_CONNECTIONS@|${7:-10000}|" -e "s|@POLICY@|${BENCH_POLICY:-estimated_ttft}|" \
       "$BENCH_HERE/configs/${BENCH_CONFIG_TEMPLATE:-gateway-bench.yaml.in}" > "$1"
 }
 

@@ -51,7 +51,7 @@ for b in "${micro[@]}"; do
     # A plain main, not Google Benchmark: sim_bench [requests] [instances] [policy].
     reqs=1000000
     [[ $MIN_TIME == 0.05 ]] && reqs=100000
-    if timeout 600 "$b" "$reqs" 8 cache_aware | tee "$LOGS/$name.txt"; then
+    if timeout 600 "$b" "$reqs" 8 estimated_ttft | tee "$LOGS/$name.txt"; then
       printf 'micro:%s	%s requests	%s\n' "$name" "$reqs" \
         "$(grep -o 'CPU time: .*' "$LOGS/$name.txt" | head -1)" >> "$SUMMARY"
     else

@@ -108,7 +108,7 @@ size_t StoreWriter::submitMany(std::vector<Submission>& subs, std::vector<uint8_
     if (taken[i] || subs[i].rec.jurisdiction != jurisdiction_) continue;
     taken[i] = 1;
     ++n;
-    Pending p{std::move(subs[i].rec), {}, subs[i].sink, subs[i].cookie};
+    Pending p{std::move(subs[i].rec), {}, subs[i].listener, subs[i].cookie};
     if (subs[i].expected.writer() == this) {
       subs[i].expected.release();
       ++arrived;
@@ -183,25 +183,25 @@ bool StoreWriter::loadHead() {
   return true;
 }
 
-void SinkBatch::add(DurableSink* sink, uint64_t cookie) {
+void ListenerBatch::add(DurabilityListener* listener, uint64_t cookie) {
   auto it = std::find_if(groups_.begin(), groups_.end(),
-                         [&](const auto& g) { return g.first == sink; });
-  if (it == groups_.end()) it = groups_.insert(groups_.end(), {sink, {}});
+                         [&](const auto& g) { return g.first == listener; });
+  if (it == groups_.end()) it = groups_.insert(groups_.end(), {listener, {}});
   it->second.push_back(cookie);
 }
 
-void SinkBatch::send(bool durable) {
-  for (auto& [sink, cookies] : groups_) sink->onDurable(std::move(cookies), durable);
+void ListenerBatch::send(bool durable) {
+  for (auto& [listener, cookies] : groups_) listener->onDurable(std::move(cookies), durable);
   groups_.clear();
 }
 
 void StoreWriter::notify(std::vector<Pending>& batch, bool durable) {
-  SinkBatch sinks;
+  ListenerBatch listeners;
   for (Pending& p : batch) {
     if (p.cb) p.cb(durable);
-    if (p.sink) sinks.add(p.sink, p.cookie);
+    if (p.listener) listeners.add(p.listener, p.cookie);
   }
-  sinks.send(durable);
+  listeners.send(durable);
 }
 
 void StoreWriter::finish(std::vector<Pending>& batch, bool durable) {

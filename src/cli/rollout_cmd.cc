@@ -6,8 +6,9 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/host_port.h"
 #include "common/json.h"
-#include "rollout/http_call.h"
+#include "http/client.h"
 
 namespace regiongate::cli {
 
@@ -57,7 +58,7 @@ Run addRolloutCommand(CLI::App& app) {
       "  regiongate rollout status --admin 127.0.0.1:9901\n"
       "  regiongate rollout abort --admin 127.0.0.1:9901 --region eu-central-1 --model llama-3.1-8b");
   return [a]() -> int {
-    auto hp = rollout::splitHostPort(a->admin);
+    auto hp = parseHostPortRequired(a->admin);
     if (!hp) {
       std::fprintf(stderr, "regiongate rollout: --admin: %s\n", hp.error().message.c_str());
       return 2;
@@ -74,12 +75,14 @@ Run addRolloutCommand(CLI::App& app) {
       if (!a->from.empty()) body += ",\"from\":" + jsonString(a->from);
       if (!a->steps.empty()) {
         body += ",\"steps\":[";
-        for (size_t i = 0; i < a->steps.size(); ++i) body += (i ? "," : "") + std::to_string(a->steps[i]);
+        for (size_t i = 0; i < a->steps.size(); ++i)
+          body += (i ? "," : "") + std::to_string(a->steps[i]);
         body += "]";
       }
       if (!a->green.empty()) {
         body += ",\"green_endpoints\":[";
-        for (size_t i = 0; i < a->green.size(); ++i) body += (i ? "," : "") + jsonString(a->green[i]);
+        for (size_t i = 0; i < a->green.size(); ++i)
+          body += (i ? "," : "") + jsonString(a->green[i]);
         body += "]";
       }
       if (a->step_ms) body += ",\"step_ms\":" + std::to_string(a->step_ms);
@@ -96,7 +99,8 @@ Run addRolloutCommand(CLI::App& app) {
       method = "POST";
       target += "/" + a->region + "/" + a->model + "/" + a->action;
     }
-    auto r = rollout::httpCall(hp->first, hp->second, method, target, body, {}, a->timeout_ms);
+    auto r = http::call(hp->host, *hp->port,
+                        http::ClientRequest{method, target, body, {}, a->timeout_ms});
     if (!r) {
       std::fprintf(stderr, "regiongate rollout: %s: %s\n", a->admin.c_str(), r.error().message.c_str());
       return 2;

@@ -3,7 +3,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,16 +14,13 @@
 #include "admin/dashboard.h"  // issue 9: the page served at /
 #include "common/json.h"
 #include "config/loader.h"
-#include "residency/date.h"
+#include "http/client.h"
+#include "legal/date.h"
 #include "residency/proof.h"
 
 namespace regiongate::gateway {
 
 namespace bhttp = boost::beast::http;
-
-namespace {
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-}  // namespace
 
 Gateway::Gateway(ConfigPtr config, GatewayOptions options)
     : options_(std::move(options)), clock_(*options_.clock), metrics_(registry_) {
@@ -37,7 +33,7 @@ Gateway::~Gateway() { stop(0); }
 
 Result<std::unique_ptr<Gateway>> Gateway::create(ConfigPtr config, GatewayOptions options) {
   auto proof = residency::requireResidencyProof(
-      *config, residency::Date::fromWallMicros(options.clock->wallMicros()));
+      *config, legal::dateFromWallMicros(options.clock->wallMicros()));
   if (!proof.ok()) return proof.error();
   std::unique_ptr<Gateway> gw(new Gateway(config, std::move(options)));
   auto audit = audit::AuditLog::open(*config, gw->clock_);
@@ -139,7 +135,7 @@ void Gateway::installSnapshot(SnapshotPtr snap) {
 
 Status Gateway::reload(ConfigPtr config) {
   auto proof = residency::requireResidencyProof(
-      *config, residency::Date::fromWallMicros(clock_.wallMicros()));
+      *config, legal::dateFromWallMicros(clock_.wallMicros()));
   if (!proof) {
     std::lock_guard lock(control_mu_);
     last_reload_error_ = proof.error().message;
@@ -207,7 +203,6 @@ void Gateway::updateHealthGauges() {
 // every endpoint each interval; a failing check takes the endpoint out until a check passes.
 void Gateway::runHealthChecks() {
   asio::io_context ioc(1);
-  std::vector<std::unique_ptr<upstream::ConnectionPool>> pools;
   while (!stopping_) {
     auto snap = currentSnapshot();
     const auto& cfg = *snap->config;
@@ -216,30 +211,15 @@ void Gateway::runHealthChecks() {
       for (size_t i = 0; i < cfg.endpoints.size(); ++i) {
         const auto& ep = cfg.endpoints[i];
         auto health = snap->health[i];
-        std::string target = ep.base_path + cfg.health.path;
-        auto timeout = std::chrono::milliseconds(cfg.health.timeout_ms);
+        http::ClientRequest req;
+        req.target = ep.base_path + cfg.health.path;
+        req.timeout_ms = cfg.health.timeout_ms;
         asio::co_spawn(
             ioc,
-            [host = ep.host, port = ep.port, target, timeout, health,
-             &ioc]() -> asio::awaitable<void> {
-              upstream::ConnectionPool pool(ioc.get_executor(), host, port, 0);
-              auto conn = co_await pool.connect(timeout);
-              bool ok = false;
-              if (conn) {
-                auto& c = *conn.value();
-                bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
-                req.set(bhttp::field::host, host);
-                req.set(bhttp::field::connection, "close");
-                c.deadline.arm(timeout);
-                auto [wec, wn] = co_await bhttp::async_write(c.stream, req, use_nothrow);
-                if (!wec) {
-                  bhttp::response<bhttp::string_body> res;
-                  auto [rec, rn] = co_await bhttp::async_read(c.stream, c.buffer, res, use_nothrow);
-                  ok = !rec && res.result_int() >= 200 && res.result_int() < 300;
-                }
-                c.deadline.disarm();
-              }
-              health->onActiveCheck(ok);
+            [host = ep.host, port = ep.port, req = std::move(req),
+             health]() mutable -> asio::awaitable<void> {
+              auto res = co_await http::asyncCall(std::move(host), port, std::move(req));
+              health->onActiveCheck(res.ok() && res->status >= 200 && res->status < 300);
             },
             asio::detached);
       }
@@ -265,8 +245,9 @@ std::string Gateway::statusJson() const {
            ",\"last_reload_error\":" + jsonString(last_reload_error_) + "}";
   }
   out += ",\"gateway_region\":" + jsonString(cfg.gateway_region);
-  out += ",\"routing_policy\":" + jsonString(cfg.routing.policy);
-  out += ",\"residency\":{\"on_violation\":" + jsonString(cfg.residency.on_violation) + "}";
+  out += ",\"routing_policy\":" + jsonString(routing::policyName(cfg.routing.policy));
+  out += ",\"residency\":{\"on_violation\":" +
+         jsonString(violationModeName(cfg.residency.on_violation)) + "}";
   out += ",\"endpoints\":[";
   for (size_t i = 0; i < cfg.endpoints.size(); ++i) {
     const auto& ep = cfg.endpoints[i];

@@ -319,10 +319,8 @@ std::optional<Failure> Gateway::resolvePool(RequestContext& ctx, const http::Req
   if (auto it = req.find("x-regiongate-region"); it != req.end()) {
     auto nr = idx.narrow(ctx.tenant, it->value());
     if (!nr) {
-      ErrorKind kind = nr.error().code == residency::kRegionOutsideJurisdiction
-                           ? ErrorKind::RegionOutsideJurisdiction
-                           : ErrorKind::UnknownRegion;
-      return Failure{kind, nr.error().message, {}, jurisdictionField(*ctx.jur)};
+      return Failure{narrowErrorKind(nr.error()), nr.error().message, {},
+                     jurisdictionField(*ctx.jur)};
     }
     narrow_region = nr.value();
     ctx.narrowed = true;
@@ -384,9 +382,9 @@ void Gateway::pinVersion(RequestContext& ctx) {
 // endpoint (passive health) and the next pick comes from the same pool, within `retries`.
 
 routing::Policy& Gateway::policyFor(WorkerState& w, const Config& cfg) {
-  if (!w.policy || w.policy_name != cfg.routing.policy) {
+  if (!w.policy || w.policy_kind != cfg.routing.policy) {
     w.policy = routing::makePolicy(cfg.routing.policy, routing::PolicyOptions{}, clock_);
-    w.policy_name = cfg.routing.policy;
+    w.policy_kind = cfg.routing.policy;
   }
   return *w.policy;
 }
@@ -565,7 +563,9 @@ void Gateway::chooseResponder(RequestContext& ctx) {
   workers_[ctx.worker]->policy->onRouted(ctx.route, ctx.chosen);
 }
 
-bool Gateway::blockMode(const Config& cfg) { return cfg.residency.on_violation == "block"; }
+bool Gateway::blockMode(const Config& cfg) {
+  return cfg.residency.on_violation == ViolationMode::Block;
+}
 
 void Gateway::judge(RequestContext& ctx) {
   std::optional<std::string_view> v;

@@ -47,8 +47,14 @@ public:
                    uint32_t block_chars, std::string_view body);
 
   bool isAdminPath(std::string_view target) const { return target.starts_with("/admin/rollouts"); }
-  rollout::AdminReply admin(std::string_view method, std::string_view target, std::string_view body);
-  std::string statusMembers() const { return manager_.statusMembers(); }
+  // The admin API rendered for the edge: status and JSON body (errors via gateway/error_table.h).
+  struct AdminResponse {
+    unsigned status = 200;
+    std::string body;
+  };
+  AdminResponse admin(std::string_view method, std::string_view target, std::string_view body);
+  // `"rollouts":[...],"versions":[...],"version_skew":{...}` members for /admin/status.
+  std::string statusMembers() const;
   rollout::RolloutManager& manager() { return manager_; }
 
 private:

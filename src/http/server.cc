@@ -1,22 +1,23 @@
 #include "http/server.h"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
-#include <array>
-#include <boost/asio/write.hpp>
 #include <charconv>
 #include <chrono>
 #include <list>
 
+#include "common/host_port.h"
 #include "common/json.h"
 
 namespace regiongate::http {
@@ -40,20 +41,13 @@ std::string_view limitName(LimitKind k) {
 }
 
 Result<asio::ip::tcp::endpoint> parseListen(const std::string& listen) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
-    return Error::config("listen address '" + listen + "' is not HOST:PORT");
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host == "localhost") host = "127.0.0.1";
-  unsigned port = 0;
-  auto [p, ec] = std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port);
-  if (ec != std::errc() || p != listen.data() + listen.size() || port > 65535)
-    return Error::config("listen address '" + listen + "' has a bad port");
+  auto hp = parseHostPortRequired(listen);
+  if (!hp.ok()) return hp.error();
+  std::string host = hp->host == "localhost" ? "127.0.0.1" : hp->host;
   boost::system::error_code aec;
   auto addr = asio::ip::make_address(host, aec);
   if (aec) return Error::config("listen address '" + listen + "': '" + host + "' is not an IP address");
-  return tcp::endpoint(addr, static_cast<uint16_t>(port));
+  return tcp::endpoint(addr, *hp->port);
 }
 
 // ---------------------------------------------------------------- ResponseWriter
@@ -164,12 +158,13 @@ struct Session {
   bool busy = false;  // a request is being read or handled
 };
 
+struct HttpServer::Worker {
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::list<Session> sessions;
+  DeadlineService* deadlines = nullptr;
+};
+
 struct HttpServer::Impl {
-  struct Worker {
-    std::unique_ptr<tcp::acceptor> acceptor;
-    std::list<Session> sessions;
-    DeadlineService* deadlines = nullptr;
-  };
   std::vector<Worker> workers;
 };
 
@@ -260,7 +255,7 @@ Status HttpServer::start() {
               continue;
             }
             active_connections_.fetch_add(1, std::memory_order_relaxed);
-            asio::co_spawn(acceptor.get_executor(), session(std::move(socket), worker, i),
+            asio::co_spawn(acceptor.get_executor(), session(std::move(socket), *worker, i),
                            asio::detached);
           }
         },
@@ -275,9 +270,9 @@ Status HttpServer::start() {
   return {};
 }
 
-asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* worker_ptr,
+asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, Worker& w,
                                           size_t worker_index) {
-  auto* worker = static_cast<Impl::Worker*>(worker_ptr);
+  Worker* worker = &w;
   tcp::socket& stream = socket;
   // One coarse deadline per connection (deadline.h): idle wait, request read and every response
   // write each arm it; no timer system call per request.

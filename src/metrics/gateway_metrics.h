@@ -1,5 +1,5 @@
 #pragma once
-// Every metric family the gateway exports (DESIGN.md "Metrics"), registered once with the exact
+// Every metric family the gateway exports (docs/metrics.md), registered once with the exact
 // names and labels of the external contract. The gateway keeps one GatewayMetrics for the
 // process and calls e.g. `m.requests.with({jurisdiction, region, model, "200"}).inc()`.
 // regiongate_audit_records_total / regiongate_audit_queue_depth are rendered by the audit log

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "common/json.h"
-#include "rollout/http_call.h"
+#include "http/client.h"
 
 namespace regiongate::rollout {
 
@@ -175,7 +175,8 @@ ParityFetch httpParityFetch(uint32_t timeout_ms) {
     std::string target = ep.base_path + "/v1/" +
                          (body.find("\"messages\":") != std::string::npos ? "chat/completions"
                                                                          : "completions");
-    auto r = httpCall(ep.host, ep.port, "POST", target, body, headers, timeout_ms);
+    auto r = http::call(ep.host, ep.port,
+                        http::ClientRequest{"POST", target, body, std::move(headers), timeout_ms});
     if (!r) return r.error();
     if (r->status != 200)
       return Error{ErrorSource::Upstream, "status_" + std::to_string(r->status),

@@ -213,7 +213,7 @@ TEST(GatewayShutdown, SigtermDrainsInFlightStream) {
 namespace regiongate::testing {
 namespace {
 
-// Issue 5: an UNSAFE config (valid YAML, but its residency proof fails) is refused on reload
+// An UNSAFE config (valid YAML, but its residency proof fails) is refused on reload
 // while the old config keeps serving; the refusal shows in the logs, /admin/status, and
 // `regiongate check`'s exit code.
 TEST(GatewayReload, UnsafeConfigIsRefusedVisiblyAndTheOldOneKeepsServing) {

@@ -1,4 +1,4 @@
-// Integration (issue 10): hostile clients against the real `regiongate serve` on loopback:
+// Integration: hostile clients against the real `regiongate serve` on loopback:
 // slowloris, pipelined garbage, huge headers and 10k idle connections. In each case the hostile
 // connections get the typed answer of src/http/server.cc (408 request_timeout, 400 bad_request,
 // 431 headers_too_large, 503 too_many_connections) or a silent close, the limit counter moves,
