@@ -5,9 +5,11 @@
 #include <sqlite3.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "audit/store.h"
+#include "audit/wal_checkpointer.h"
 
 namespace regiongate::audit {
 
@@ -33,11 +35,29 @@ public:
   Result<std::vector<SegmentInfo>> segmentIndex(const std::string& replica_id) override;
   Result<std::vector<PruneAnchor>> pruneAnchors(const std::string& replica_id) override;
   Status prune(const PruneAnchor& anchor) override;
-  // Deferred: commits only note the WAL's size; maintain() checkpoints once it holds
-  // kCheckpointPages (SQLite's own automatic checkpoint threshold), PASSIVE as SQLite's is.
+  // Deferred (the gateway's writer): SQLite's automatic checkpoint is off on this connection and
+  // a WalCheckpointer (wal_checkpointer.h) checkpoints from its own connection and thread, PASSIVE,
+  // once kCheckpointPages frames (SQLite's own threshold) wait to be copied, or after a second
+  // with new commits. maintain() (after each commit, once its records are reported) tells it
+  // the WAL's size. Only if the WAL still reaches kWalLimitPages (the background checkpoints
+  // never caught up with the commits, or fail) does maintain() checkpoint on this connection,
+  // which lets the next commit restart the WAL: the bound on its size.
   void setDeferredMaintenance(bool on) override;
   void maintain() override;
   static constexpr int kCheckpointPages = 1000;
+  static constexpr int kWalLimitPages = 4 * kCheckpointPages;
+  // Called on the checkpointer thread before each background checkpoint (tests hold one there).
+  // Takes effect for checkpointers started afterwards (open(), setDeferredMaintenance(true)).
+  void setBeforeBackgroundCheckpoint(std::function<void()> hook) {
+    before_checkpoint_ = std::move(hook);
+  }
+  // The WAL's frames after the newest commit (deferred mode; 0 before the first).
+  int walPages() const { return wal_pages_; }
+  // Checkpoints run on the writer's connection because the WAL reached kWalLimitPages.
+  uint64_t writerCheckpoints() const { return writer_checkpoints_; }
+  uint64_t backgroundCheckpoints() const {
+    return checkpointer_ ? checkpointer_->checkpoints() : 0;
+  }
 
 private:
   // The layout before segments: audit_records was a table, one row per record (schema.h).
@@ -54,6 +74,10 @@ private:
   Status exec(const char* sql);
   void close();
   void installWalHook();
+  void startCheckpointer();
+  void checkpointOnWriter();
+  const char* vfs() const;
+  std::string synchronous() const;
   static int onWalCommit(void* self, sqlite3* db, const char* name, int pages);
 
   std::string path_;
@@ -69,6 +93,9 @@ private:
   bool defer_checkpoint_ = false;
   int wal_pages_ = 0;  // frames in the WAL after the last commit (deferred mode)
   bool checkpoint_failing_ = false;
+  uint64_t writer_checkpoints_ = 0;
+  std::function<void()> before_checkpoint_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // deferred mode, writable opens
 };
 
 }  // namespace regiongate::audit

@@ -268,7 +268,8 @@ bool StoreWriter::commit(std::vector<Pending>& batch, bool final_checkpoint) {
   depth_.fetch_sub(n, std::memory_order_relaxed);
   finish(batch, true);
   // After the notifications: requests waiting for these records (wait_durable) are answered
-  // while SQLite checkpoints its WAL (page copies and two fsyncs, milliseconds on a disk).
+  // before the store's housekeeping (SQLite: telling its background checkpointer the WAL's size;
+  // a checkpoint here only when the WAL reached its bound).
   store_->maintain();
   return true;
 }
