@@ -9,7 +9,7 @@ import argparse
 import statistics
 import sys
 
-TARGETS = ("direct", "nginx", "gw", "gw-none", "gw-plainwal")
+TARGETS = ("direct", "nginx", "gw", "gw-none", "gw-plainwal", "gw-base")
 
 
 def load(path):
@@ -83,24 +83,24 @@ def main():
         return None if x is None or y is None else x - y
 
     w = lambda t, r, c, k: get("wrk", t, r, c, k)
-    checks = [
-        ("audit: added p99 at 1 connection, gw - gw-none (us)", "<=", 500,
+    checks = [  # (summary key, line, op, target, per-round value)
+        ("audit_added_p99@1_us", "audit: added p99 at 1 connection, gw - gw-none (us)", "<=", 500,
          lambda r: sub(w("gw", r, 1, "p99"), w("gw-none", r, 1, "p99"))),
-        (f"audit: req/s at {sat} connections, gw / gw-none", ">=", 0.85,
+        ("audit_thr", f"audit: req/s at {sat} connections, gw / gw-none", ">=", 0.85,
          lambda r: div(w("gw", r, sat, "rps"), w("gw-none", r, sat, "rps"))),
-        (f"gateway: req/s at {sat} connections, gw / nginx", ">=", 0.90,
+        ("thr_vs_nginx", f"gateway: req/s at {sat} connections, gw / nginx", ">=", 0.90,
          lambda r: div(w("gw", r, sat, "rps"), w("nginx", r, sat, "rps"))),
-        ("gateway: added p99 at 1 connection (over direct), gw / nginx", "<=", 1.50,
+        ("added_p99@1_vs_nginx", "gateway: added p99 at 1 connection (over direct), gw / nginx", "<=", 1.50,
          lambda r: div(sub(w("gw", r, 1, "p99"), w("direct", r, 1, "p99")),
                        sub(w("nginx", r, 1, "p99"), w("direct", r, 1, "p99")))),
-        (f"gateway: CPU per request at {sat} connections, gw / nginx", "<=", 1.10,
+        ("cpu_vs_nginx", f"gateway: CPU per request at {sat} connections, gw / nginx", "<=", 1.10,
          lambda r: div(w("gw", r, sat, "cpu_us"), w("nginx", r, sat, "cpu_us"))),
-        ("streaming: added TTFT p99 (first byte), gw - direct (us)", "<=", 300,
+        ("ttft_added_p99_us", "streaming: added TTFT p99 (first byte), gw - direct (us)", "<=", 300,
          lambda r: sub(get("ttft", "gw", r, 1, "ttfb_p99"), get("ttft", "direct", r, 1, "ttfb_p99"))),
     ]
     print(f"Verdicts (median of per-round values; load avg at end {a.load})")
     summary = []
-    for name, op, target, f in checks:
+    for key, name, op, target, f in checks:
         vals = per_round(f)
         m = med(vals)
         if m is None:
@@ -110,12 +110,17 @@ def main():
         rounds_txt = " ".join(fmt(v, spec) for v in vals)
         print(f"  {'MEETS ' if ok else 'MISSES'} {name}: {fmt(m, spec)} (target {op} {target}; "
               f"rounds: {rounds_txt})")
-        summary.append(f"{name.split(':')[0]} {fmt(m, spec)} {'ok' if ok else 'MISS'}")
+        summary.append(f"{key}={fmt(m, spec)}{'' if ok else ' (MISS)'}")
     if "gw-plainwal" in present:
         thr = med(per_round(lambda r: div(w("gw", r, sat, "rps"), w("gw-plainwal", r, sat, "rps"))))
         cpu = med(per_round(lambda r: div(w("gw", r, sat, "cpu_us"),
                                           w("gw-plainwal", r, sat, "cpu_us"))))
         print(f"  (WAL coalescing: gw / gw-plainwal req/s {fmt(thr)}, CPU per request {fmt(cpu)})")
+    if "gw-base" in present:
+        add = med(per_round(lambda r: sub(w("gw-base", r, 1, "p99"), w("gw-none", r, 1, "p99"))))
+        thr = med(per_round(lambda r: div(w("gw-base", r, sat, "rps"), w("gw-none", r, sat, "rps"))))
+        print(f"  (baseline binary: added p99 at 1 connection over gw-none {fmt(add, '.0f')} us, "
+              f"req/s at {sat} vs gw-none {fmt(thr)})")
     print()
     print("SUMMARY\tgateway_defaults\tdefaults, unpinned, vs nginx\t" + "; ".join(summary))
     return 1 if failed else 0

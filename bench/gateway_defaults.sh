@@ -13,6 +13,8 @@
 #   gw         regiongate, defaults
 #   gw-none    regiongate, defaults but audit.sink: none
 #   gw-plainwal regiongate, defaults but audit.sqlite_wal_coalesce: false (BENCH_TARGETS to add)
+#   gw-base    BENCH_BASELINE_BIN (another regiongate build, e.g. the previous commit) with the
+#              defaults, for a before/after in the same run (BENCH_TARGETS to add)
 # Per target and round: non-streaming at 1 connection and at BENCH_CONNECTIONS (wrk), CPU per
 # request of the whole server process tree (/proc, every thread: workers, audit writer and
 # checkpointer, nginx's workers), and streaming time to first body byte (ttft_client.py).
@@ -23,6 +25,11 @@
 # Env:   BENCH_QUICK=1 (1 round of 1 s runs, for CI)  BENCH_ROUNDS=N (default 3)
 #        BENCH_DURATION=S (default 5)  BENCH_CONNECTIONS=N (default 32)  BENCH_TTFT_N=N
 #        BENCH_TARGETS="direct nginx gw gw-none"  BENCH_WORKDIR=DIR  BENCH_OUT=FILE (raw TSV)
+#        BENCH_NICE=N: run every process of the benchmark (backend, proxies, load generators)
+#        at this nice value, and its session's autogroup too (Linux gives each session an equal
+#        share of CPU whatever its processes' nice values, /proc/<pid>/autogroup). On a machine
+#        shared with other work, `setsid env BENCH_NICE=-20 bench/gateway_defaults.sh` (as root)
+#        keeps the others' load mostly out of the figures without pinning anything.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -35,6 +42,10 @@ TTFT_N=${BENCH_TTFT_N:-$([[ $QUICK == 1 ]] && echo 50 || echo 500)}
 TARGETS=${BENCH_TARGETS:-"direct nginx gw gw-none"}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 ALL_CPUS="0-$(($(nproc) - 1))"
+NICE=(nice -n "${BENCH_NICE:-0}")
+if [[ -n "${BENCH_NICE:-}" && -w /proc/$$/autogroup ]]; then
+  echo "$BENCH_NICE" > "/proc/$$/autogroup" 2>/dev/null || echo "# could not set the autogroup's nice" >&2
+fi
 
 for tool in wrk python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool (scripts/bootstrap.sh installs it)" >&2; exit 2; }
@@ -54,10 +65,10 @@ echo "# regiongate defaults vs nginx, unpinned, one interleaved run"
 echo "# binary: $RG_BIN"
 echo "# cpus: $(nproc)  load avg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# audit dir: $BENCH_TMP/<target>/audit on $(df -T "$BENCH_TMP" | awk 'NR==2 {print $1 " (" $2 ")"}')"
-echo "# $ROUNDS rounds; wrk runs ${DURATION}s; saturation = $SAT connections; ttft: $TTFT_N sequential streams"
+echo "# nice ${BENCH_NICE:-0} ($(cat /proc/$$/autogroup 2>/dev/null || echo 'no autogroup')); $ROUNDS rounds; wrk runs ${DURATION}s; saturation = $SAT connections; ttft: $TTFT_N sequential streams"
 
 # The backend gets 2 workers like the proxies, so that it is not the first to saturate.
-BENCH_BACKEND_WORKERS=${BENCH_BACKEND_WORKERS:-2} bench_start_backend "$ALL_CPUS" "$BENCH_TMP"
+BENCH_BACKEND_WORKERS=${BENCH_BACKEND_WORKERS:-2} BENCH_BACKEND_PREFIX="${NICE[*]}" bench_start_backend "$ALL_CPUS" "$BENCH_TMP"
 echo "# mock backend on 127.0.0.1:$BACKEND_PORT (pid $BACKEND_PID)"
 
 declare -A PID PORT SPORT
@@ -66,7 +77,7 @@ start_gateway() {  # start_gateway TARGET AUDIT_LINE: in its own working directo
   mkdir -p "$dir"
   sed -e "s|@BACKEND_PORT@|$BACKEND_PORT|" -e "s|@AUDIT@|$audit|" \
     "$BENCH_HERE/configs/gateway-defaults.yaml.in" > "$dir/gateway.yaml"
-  (cd "$dir" && exec "$RG_BIN" serve --config gateway.yaml --log-level warn \
+  (cd "$dir" && exec "${NICE[@]}" "${3:-$RG_BIN}" serve --config gateway.yaml --log-level warn \
      --port-file "$dir/port") >"$dir/gateway.log" 2>&1 &
   PID[$target]=$!
   BENCH_PIDS+=("${PID[$target]}")
@@ -105,7 +116,7 @@ http {
   }
 }
 NGX
-  "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" >"$d/logs/stdout.log" 2>&1 &
+  "${NICE[@]}" "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" >"$d/logs/stdout.log" 2>&1 &
   PID[nginx]=$!
   BENCH_PIDS+=("${PID[nginx]}")
   if ! bench_wait_port "${PORT[nginx]}" 10 || ! bench_wait_port "${SPORT[nginx]}" 10; then
@@ -121,6 +132,7 @@ for t in $TARGETS; do
     gw) start_gateway gw "" ;;
     gw-none) start_gateway gw-none "audit: { sink: none }" ;;
     gw-plainwal) start_gateway gw-plainwal "audit: { sqlite_wal_coalesce: false }" ;;
+    gw-base) start_gateway gw-base "" "${BENCH_BASELINE_BIN:?gw-base needs BENCH_BASELINE_BIN}" ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
 done
@@ -130,7 +142,7 @@ wrk_run() {
   local t=$1 round=$2 conns=$3 out line c0 c1 reqs cpu
   out=$BENCH_TMP/wrk-$t-$round-$conns.txt
   c0=$(bench_cpu_ticks "${PID[$t]}")
-  BENCH_STREAM=0 timeout $((DURATION + 30)) wrk -t1 -c"$conns" -d"${DURATION}s" --timeout 10s \
+  BENCH_STREAM=0 timeout $((DURATION + 30)) "${NICE[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" --timeout 10s \
     -s "$BENCH_HERE/lua/chat.lua" "http://127.0.0.1:${PORT[$t]}" >"$out" 2>&1 || true
   c1=$(bench_cpu_ticks "${PID[$t]}")
   line=$(grep '^RESULT' "$out" || echo "RESULT requests=0 rps=0 p50=0 p99=0 p999=0 max=0 connect_err=1 read_err=0 write_err=0 status_err=0 timeout_err=0")
@@ -144,7 +156,7 @@ wrk_run() {
 ttft_run() {  # ttft_run TARGET ROUND
   local t=$1 round=$2 out line
   out=$BENCH_TMP/ttft-$t-$round.txt
-  timeout 300 python3 "$BENCH_HERE/ttft_client.py" --port "${SPORT[$t]}" -n "$TTFT_N" \
+  timeout 300 "${NICE[@]}" python3 "$BENCH_HERE/ttft_client.py" --port "${SPORT[$t]}" -n "$TTFT_N" \
     >"$out" 2>&1 || true
   line=$(grep '^RESULT' "$out" || echo "RESULT n=$TTFT_N ok=0 ttfb_p50=0 ttfb_p99=0 ttfb_p999=0 total_p50=0 total_p99=0")
   printf 'ttft\t%s\t%s\t1\t%s\n' "$t" "$round" "${line#RESULT }" >> "$RESULTS"

@@ -85,9 +85,11 @@ bench_gateway_config() {
 }
 
 # bench_start_backend CPU OUTDIR -> sets BACKEND_PORT, BACKEND_PID
+#   (env BENCH_BACKEND_WORKERS, default 1; BENCH_BACKEND_PREFIX, e.g. "nice -n -10")
 bench_start_backend() {
   local cpu=$1 dir=$2
-  taskset -c "$cpu" "${BENCH_BACKEND_BIN:-$RG_BIN}" mock-backend --region eu-central-1 --listen 127.0.0.1:0 \
+  # shellcheck disable=SC2086  # BENCH_BACKEND_PREFIX: words of a command prefix (nice -n N)
+  ${BENCH_BACKEND_PREFIX:-} taskset -c "$cpu" "${BENCH_BACKEND_BIN:-$RG_BIN}" mock-backend --region eu-central-1 --listen 127.0.0.1:0 \
     --model llama-3.1-8b --time-scale 0 --workers "${BENCH_BACKEND_WORKERS:-1}" \
     --port-file "$dir/backend.port" >"$dir/backend.log" 2>&1 &
   BACKEND_PID=$!

@@ -63,7 +63,7 @@ void WalCheckpointer::noteCommit(int wal_frames) {
 }
 
 void WalCheckpointer::run() {
-  // Like the writer: a woken checkpointer does not preempt the request threads.
+  // Background work nobody waits for: a woken checkpointer does not preempt request threads.
   sched_param param{};
   (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
   pthread_setname_np(pthread_self(), "rg-audit-ckpt");
