@@ -9,7 +9,7 @@ import argparse
 import statistics
 import sys
 
-TARGETS = ("direct", "nginx", "gw", "gw-none", "gw-plainwal", "gw-base")
+TARGETS = ("direct", "nginx", "gw", "gw-none", "gw-base")
 
 
 def load(path):
@@ -111,11 +111,6 @@ def main():
         print(f"  {'MEETS ' if ok else 'MISSES'} {name}: {fmt(m, spec)} (target {op} {target}; "
               f"rounds: {rounds_txt})")
         summary.append(f"{key}={fmt(m, spec)}{'' if ok else ' (MISS)'}")
-    if "gw-plainwal" in present:
-        thr = med(per_round(lambda r: div(w("gw", r, sat, "rps"), w("gw-plainwal", r, sat, "rps"))))
-        cpu = med(per_round(lambda r: div(w("gw", r, sat, "cpu_us"),
-                                          w("gw-plainwal", r, sat, "cpu_us"))))
-        print(f"  (WAL coalescing: gw / gw-plainwal req/s {fmt(thr)}, CPU per request {fmt(cpu)})")
     if "gw-base" in present:
         add = med(per_round(lambda r: sub(w("gw-base", r, 1, "p99"), w("gw-none", r, 1, "p99"))))
         thr = med(per_round(lambda r: div(w("gw-base", r, sat, "rps"), w("gw-none", r, sat, "rps"))))

@@ -12,7 +12,6 @@
 #   nginx      nginx, worker_processes 2, upstream keepalive (proxy_buffering off for SSE)
 #   gw         regiongate, defaults
 #   gw-none    regiongate, defaults but audit.sink: none
-#   gw-plainwal regiongate, defaults but audit.sqlite_wal_coalesce: false (BENCH_TARGETS to add)
 #   gw-base    BENCH_BASELINE_BIN (another regiongate build, e.g. the previous commit) with the
 #              defaults, for a before/after in the same run (BENCH_TARGETS to add)
 # Per target and round: non-streaming at 1 connection and at BENCH_CONNECTIONS (wrk), CPU per
@@ -131,7 +130,6 @@ for t in $TARGETS; do
     nginx) start_nginx ;;
     gw) start_gateway gw "" ;;
     gw-none) start_gateway gw-none "audit: { sink: none }" ;;
-    gw-plainwal) start_gateway gw-plainwal "audit: { sqlite_wal_coalesce: false }" ;;
     gw-base) start_gateway gw-base "" "${BENCH_BASELINE_BIN:?gw-base needs BENCH_BASELINE_BIN}" ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
@@ -180,6 +178,20 @@ for ((round = 1; round <= ROUNDS; ++round)); do
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "# load avg at end: $LOAD_END"
+if [[ -s $BENCH_TMP/gw/port ]]; then  # the audit's mean group size over the whole run
+  python3 - "$(awk '{print $2}' "$BENCH_TMP/gw/port")" <<'PY' || true
+import sys, urllib.request
+text = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode()
+v = {}
+for ln in text.splitlines():
+    for name in ("regiongate_audit_records_total", "regiongate_audit_commits_total"):
+        if ln.startswith(name + "{"):
+            v[name] = v.get(name, 0) + float(ln.rsplit(" ", 1)[1])
+recs, commits = v.get("regiongate_audit_records_total", 0), v.get("regiongate_audit_commits_total", 0)
+print(f"# gw audit: {recs:.0f} records in {commits:.0f} group commits"
+      + (f" ({recs / commits:.1f} per commit)" if commits else ""))
+PY
+fi
 if [[ -d $BENCH_TMP/gw/audit ]]; then
   echo "# gw audit files: $(cd "$BENCH_TMP/gw/audit" && ls -l --block-size=K | awk 'NR>1 {printf "%s %s  ", $9, $5}')"
 fi

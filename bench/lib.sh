@@ -74,12 +74,11 @@ bench_free_port() {
 }
 
 # bench_gateway_config OUT BACKEND_PORT AUDIT_SINK AUDIT_DIR [FLUSH_MS] [WORKERS] [MAX_CONN]
-#   (env BENCH_WAIT_DURABLE=true|false, default true; BENCH_WAL_COALESCE=true|false
-#   (audit.sqlite_wal_coalesce), default true; BENCH_CONFIG_TEMPLATE=file name under
+#   (env BENCH_WAIT_DURABLE=true|false, default true; BENCH_CONFIG_TEMPLATE=file name under
 #   bench/configs/, default gateway-bench.yaml.in)
 bench_gateway_config() {
   sed -e "s|@BACKEND_PORT@|$2|" -e "s|@AUDIT_SINK@|$3|" -e "s|@AUDIT_DIR@|$4|" \
-      -e "s|@AUDIT_FLUSH_MS@|${5:-2}|" -e "s|@WAIT_DURABLE@|${BENCH_WAIT_DURABLE:-true}|" -e "s|@WAL_COALESCE@|${BENCH_WAL_COALESCE:-true}|" -e "s|@WORKERS@|${6:-1}|" \
+      -e "s|@AUDIT_FLUSH_MS@|${5:-2}|" -e "s|@WAIT_DURABLE@|${BENCH_WAIT_DURABLE:-true}|" -e "s|@WORKERS@|${6:-1}|" \
       -e "s|@MAX_CONNECTIONS@|${7:-10000}|" -e "s|@POLICY@|${BENCH_POLICY:-cache_aware}|" \
       "$BENCH_HERE/configs/${BENCH_CONFIG_TEMPLATE:-gateway-bench.yaml.in}" > "$1"
 }

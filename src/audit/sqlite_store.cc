@@ -4,7 +4,6 @@
 
 #include "audit/schema.h"
 #include "audit/segment.h"
-#include "audit/wal_coalesce.h"
 
 namespace regiongate::audit {
 namespace {
@@ -65,12 +64,8 @@ struct Stmt {
 
 }  // namespace
 
-SqliteStore::SqliteStore(std::string path, std::string durability, bool read_only,
-                         bool coalesce_wal)
-    : path_(std::move(path)),
-      durability_(std::move(durability)),
-      read_only_(read_only),
-      coalesce_wal_(coalesce_wal) {}
+SqliteStore::SqliteStore(std::string path, std::string durability, bool read_only)
+    : path_(std::move(path)), durability_(std::move(durability)), read_only_(read_only) {}
 
 SqliteStore::~SqliteStore() { close(); }
 
@@ -107,7 +102,7 @@ Status SqliteStore::open() {
   close();
   int flags = read_only_ ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;  // one thread at a time (class comment)
-  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, vfs());
+  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     Error e = sqlError("open", rc);
     close();
@@ -125,7 +120,7 @@ Status SqliteStore::open() {
   // cut back when it restarts; below that the file is reused as it is.
   const std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + synchronous() +
                               "; PRAGMA journal_size_limit=" +
-                              std::to_string(int64_t{2} * kWalLimitPages * 4096) + ";";
+                              std::to_string(int64_t{2} * wal_limit_pages_ * 4096) + ";";
   for (const char* sql : {pragmas.c_str(), schema::kCreateSegments, schema::kCreateCheckpoints,
                           schema::kCreatePrunes}) {
     if (auto st = exec(sql); !st.ok()) {
@@ -163,11 +158,6 @@ Status SqliteStore::open() {
   }
   startCheckpointer();
   return {};
-}
-
-const char* SqliteStore::vfs() const {
-  // A writer's WAL frames go out in one write per commit (wal_coalesce.h); readers need nothing.
-  return read_only_ || !coalesce_wal_ ? nullptr : walCoalescingVfs();
 }
 
 std::string SqliteStore::synchronous() const {
@@ -343,7 +333,6 @@ void SqliteStore::startCheckpointer() {
   WalCheckpointer::Options o;
   o.path = path_;
   o.synchronous = synchronous();
-  o.vfs = vfs();
   o.threshold_pages = kCheckpointPages;
   o.before_checkpoint = before_checkpoint_;
   auto cp = std::make_unique<WalCheckpointer>(std::move(o));
@@ -358,7 +347,7 @@ void SqliteStore::startCheckpointer() {
 
 void SqliteStore::maintain() {
   if (!defer_checkpoint_ || !db_ || read_only_) return;
-  const int limit = checkpointer_ ? kWalLimitPages : kCheckpointPages;
+  const int limit = checkpointer_ ? wal_limit_pages_ : kCheckpointPages;
   if (wal_pages_ >= limit)
     checkpointOnWriter();
   else if (checkpointer_)

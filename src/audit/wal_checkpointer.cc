@@ -13,7 +13,7 @@ WalCheckpointer::~WalCheckpointer() { stop(); }
 Status WalCheckpointer::start() {
   if (db_) return {};
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;  // only its own thread uses it
-  int rc = sqlite3_open_v2(opts_.path.c_str(), &db_, flags, opts_.vfs);
+  int rc = sqlite3_open_v2(opts_.path.c_str(), &db_, flags, nullptr);
   if (rc == SQLITE_OK) {
     sqlite3_busy_timeout(db_, 200);
     const std::string sync = "PRAGMA synchronous=" + opts_.synchronous + ";";

@@ -35,7 +35,6 @@ public:
   struct Options {
     std::string path;
     std::string synchronous;      // OFF | NORMAL | FULL: the fsyncs of a checkpoint follow it
-    const char* vfs = nullptr;    // the writer's VFS (nullptr = SQLite's default)
     int threshold_pages = 1000;   // checkpoint once this many frames wait to be copied
     // ...or once this long has passed since the last checkpoint and a commit came meanwhile:
     // with `normal` durability the checkpoint's WAL fsync is what makes commits survive a power

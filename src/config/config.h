@@ -111,7 +111,7 @@ struct AuditConfig {
   std::map<std::string, std::string> dsn;      // jurisdiction -> PostgreSQL DSN
   std::string on_audit_failure = "reject";     // reject | drop
   std::string durability = "normal";           // off | normal | full (SQLite synchronous)
-  bool sqlite_wal_coalesce = true;             // one WAL write per commit (audit/wal_coalesce.h)
+  bool sqlite_wal_coalesce = true;             // accepted for compatibility; has no effect
   uint32_t queue_capacity = 65536;
   uint32_t batch_max = 512;
   uint32_t flush_interval_ms = 2;   // longest wait for a group to fill while admitted requests may still add to it (0: never wait)

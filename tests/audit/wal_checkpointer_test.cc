@@ -123,6 +123,8 @@ TEST(AuditWalCheckpoint, WalStaysBoundedWhenBackgroundCheckpointsFallBehind) {
   const std::string path = dir.file("eu.db");
   auto held = std::make_shared<HeldCheckpoints>();
   SqliteStore store(path, "normal");
+  constexpr int kLimit = 4 * SqliteStore::kCheckpointPages;  // quicker to fill than the default
+  store.setWalLimitPages(kLimit);
   store.setDeferredMaintenance(true);
   store.setBeforeBackgroundCheckpoint([held] { held->hold(); });
   ASSERT_TRUE(store.open().ok());
@@ -139,8 +141,8 @@ TEST(AuditWalCheckpoint, WalStaysBoundedWhenBackgroundCheckpointsFallBehind) {
   EXPECT_GE(store.writerCheckpoints(), 1u);
   // The bound plus one group commit (~220 pages): the writer checkpoints at the bound and its
   // next commit restarts the WAL, so the file is reused instead of growing.
-  EXPECT_LT(max_pages, SqliteStore::kWalLimitPages + 300);
-  EXPECT_LT(fs::file_size(path + "-wal"), uintmax_t{4120} * (SqliteStore::kWalLimitPages + 300));
+  EXPECT_LT(max_pages, kLimit + 300);
+  EXPECT_LT(fs::file_size(path + "-wal"), uintmax_t{4120} * (kLimit + 300));
   EXPECT_EQ(countRecords(path), seq);
 }
 

@@ -508,6 +508,7 @@ TEST(AuditSqliteStore, DeferredMaintenanceMovesTheCheckpointOutOfTheCommit) {
 
   const std::string deferred_path = dir.file("deferred.db");
   SqliteStore deferred(deferred_path, "normal");
+  deferred.setWalLimitPages(4 * SqliteStore::kCheckpointPages);  // below what fill() writes
   deferred.setDeferredMaintenance(true);
   ASSERT_TRUE(deferred.open().ok());
   ASSERT_TRUE(fill(deferred));
