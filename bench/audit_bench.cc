@@ -17,7 +17,6 @@
 #include "audit/record.h"
 #include "audit/schema.h"
 #include "audit/segment.h"
-#include "audit/wal_coalesce.h"
 
 namespace regiongate::audit {
 namespace {
@@ -244,7 +243,6 @@ BENCHMARK(BM_AuditWriterCpu)->ArgName("batch")->Arg(34)->Arg(128);
 void BM_AuditStorageFloor(benchmark::State& state) {
   const int64_t n = state.range(0);
   const bool checkpoint = state.range(1) != 0;
-  const char* vfs = state.range(2) != 0 ? walCoalescingVfs() : nullptr;
   const std::string dir = tempDir();
   const std::string path = dir + "/floor.db";
   sqlite3* db = nullptr;
@@ -253,8 +251,7 @@ void BM_AuditStorageFloor(benchmark::State& state) {
                               (checkpoint ? "" : "PRAGMA wal_autocheckpoint=0;");
   const std::string insert_sql = std::string("INSERT INTO audit_segments (") +
                                  schema::kSegmentColumns + ") VALUES (?,?,?,?,?,?,?,?)";
-  const WalCoalesceStats w0 = walCoalesceStats();
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs) !=
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
           SQLITE_OK ||
       sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK ||
       sqlite3_exec(db, schema::kCreateSegments, nullptr, nullptr, nullptr) != SQLITE_OK ||
@@ -289,11 +286,6 @@ void BM_AuditStorageFloor(benchmark::State& state) {
     state.counters["cpu_us_per_record"] = (threadCpuSeconds() - c0) * 1e6 / records;
     state.counters["bytes_per_record"] =
         static_cast<double>(seg.records.size()) / static_cast<double>(n);
-    const WalCoalesceStats w1 = walCoalesceStats();
-    if (vfs)
-      state.counters["wal_pwrites_per_commit"] =
-          static_cast<double>(w1.wal_writes_out - w0.wal_writes_out) /
-          static_cast<double>(state.iterations());
     if (!ok) state.SkipWithError(sqlite3_errmsg(db));
   }
   sqlite3_finalize(begin);
@@ -304,17 +296,12 @@ void BM_AuditStorageFloor(benchmark::State& state) {
 }
 // 34 records per group commit is what the gateway's writer averages at 64 connections
 // (docs/benchmarks.md); 128 shows how much larger groups would save.
-// coalesce:1 opens the connection through the WAL write-coalescing VFS the store uses
-// (audit/wal_coalesce.h); coalesce:0 is SQLite's own VFS, for the comparison.
 BENCHMARK(BM_AuditStorageFloor)
-    ->ArgNames({"batch", "checkpoint", "coalesce"})
-    ->Args({34, 1, 0})
-    ->Args({34, 1, 1})
-    ->Args({128, 1, 0})
-    ->Args({128, 1, 1})
-    ->Args({1, 1, 0})
-    ->Args({1, 1, 1})
-    ->Args({34, 0, 1})
+    ->ArgNames({"batch", "checkpoint"})
+    ->Args({34, 1})
+    ->Args({128, 1})
+    ->Args({1, 1})
+    ->Args({34, 0})
     ->Iterations(3000);
 
 }  // namespace

@@ -4,7 +4,7 @@ import argparse
 import statistics
 import sys
 
-GATEWAYS = ("gw+audit", "gw+async", "gw+plainwal", "gw-noaudit", "gw-bare")
+GATEWAYS = ("gw+audit", "gw+async", "gw-noaudit", "gw-bare")
 
 
 def load(path):
@@ -161,7 +161,7 @@ def main():
               f"< 10 %)")
         print(f"  {'gateway':<12} {'thr@' + str(a.saturation):>9} {'stream thr':>10} "
               f"{'cpu/req':>8} {'+cpu us':>8}  verdict")
-        for g in ("gw+audit", "gw+async", "gw+plainwal"):
+        for g in ("gw+audit", "gw+async"):
             if (base, g) not in rows:
                 continue
             r, o = rows[(base, g)], rows[(base, off)]

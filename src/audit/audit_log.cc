@@ -56,8 +56,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const Config& cfg, const Clock&
                              ": name cannot be used as an audit file name");
       stores.emplace_back(j.name, std::make_unique<SqliteStore>(
                                       (std::filesystem::path(a.dir) / (j.name + ".db")).string(),
-                                      std::string(auditDurabilityName(a.durability)),
-                                      /*read_only=*/false, a.sqlite_wal_coalesce));
+                                      std::string(auditDurabilityName(a.durability))));
     }
   } else {
     for (const auto& j : cfg.jurisdictions) {

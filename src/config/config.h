@@ -130,7 +130,7 @@ struct AuditConfig {
   std::map<std::string, std::string> dsn;      // jurisdiction -> PostgreSQL DSN
   AuditFailureMode on_audit_failure = AuditFailureMode::Reject;
   AuditDurability durability = AuditDurability::Normal;  // SQLite `synchronous`
-  bool sqlite_wal_coalesce = true;             // one WAL write per commit (audit/wal_coalesce.h)
+  bool sqlite_wal_coalesce = true;             // accepted for compatibility; has no effect
   uint32_t queue_capacity = 65536;
   uint32_t batch_max = 512;
   uint32_t flush_interval_ms = 2;   // longest wait for a group to fill while admitted requests may still add to it (0: never wait)

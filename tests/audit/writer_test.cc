@@ -477,8 +477,9 @@ namespace regiongate::audit {
 namespace {
 
 // With deferred maintenance a commit never checkpoints (the pages stay in the WAL, the database
-// file does not grow) and maintain() does, once the WAL holds SQLite's automatic threshold; without
-// it SQLite checkpoints inside the commits as before.
+// file does not grow; the background checkpoints only start from maintain()) and maintain() on a
+// WAL past its bound checkpoints on the writer's connection; without it SQLite checkpoints inside
+// the commits as before.
 TEST(AuditSqliteStore, DeferredMaintenanceMovesTheCheckpointOutOfTheCommit) {
   TempDir dir;
   std::vector<Record> batch;
@@ -500,6 +501,7 @@ TEST(AuditSqliteStore, DeferredMaintenanceMovesTheCheckpointOutOfTheCommit) {
 
   const std::string deferred_path = dir.file("deferred.db");
   SqliteStore deferred(deferred_path, "normal");
+  deferred.setWalLimitPages(4 * SqliteStore::kCheckpointPages);  // below what fill() writes
   deferred.setDeferredMaintenance(true);
   ASSERT_TRUE(deferred.open().ok());
   ASSERT_TRUE(fill(deferred));
