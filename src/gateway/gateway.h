@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "admin/admin_access.h"
 #include "audit/audit_log.h"
 #include "common/clock.h"
 #include "gateway/rollout_hooks.h"  // issue 8
@@ -137,6 +138,9 @@ public:
 private:
   Gateway(ConfigPtr config, GatewayOptions options);
   asio::awaitable<void> handleAdmin(http::Request& req, http::ResponseWriter& out);
+  // The allowed request's route (access already granted by handleAdmin).
+  asio::awaitable<void> serveAdmin(const admin::AdminDecision& d, http::Request& req,
+                                   http::ResponseWriter& out);
   asio::awaitable<void> handleModels(http::Request& req, http::ResponseWriter& out, WorkerState& w,
                                      uint32_t tenant);
   upstream::ConnectionPool& poolFor(WorkerState& w, uint32_t endpoint, size_t worker);
@@ -145,6 +149,7 @@ private:
   // are never cached (always hashed), so the cache holds at most the configured tenants' keys.
   uint32_t tenantFor(WorkerState& w, std::string_view key);
   void installSnapshot(SnapshotPtr snap);
+  void warnAboutAdminAccess(const AdminConfig& admin_cfg) const;
   void runHealthChecks();
   void updateHealthGauges();
   std::string newRequestId(WorkerState& w, size_t worker);
