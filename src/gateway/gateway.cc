@@ -45,7 +45,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(ConfigPtr config, GatewayOption
   if (!audit) return audit.error();
   gw->audit_ = std::move(audit.value());
   // [rollout hook] versions + rollouts (issue 8; gateway/rollout_hooks.h)
-  gw->rollouts_ = std::make_unique<RolloutHooks>(gw->clock_, gw->registry_, gw->metrics_.model_version_info);
+  gw->rollouts_ = std::make_unique<RolloutHooks>(gw->clock_, gw->registry_, gw->metrics_.model_version_info,
+                                                gw->metrics_.peer_strings_refused);
   if (auto st = gw->rollouts_->configure(config); !st) return st.error();
   auto* log = gw->audit_.get();
   gw->registry_.addCollector([log](std::string& out) { log->renderMetrics(out); });
