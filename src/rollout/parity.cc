@@ -208,7 +208,8 @@ std::map<std::string, std::string> parseModelVersions(std::string_view body,
   std::map<std::string, std::string> out;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS) return out;
+  if (body.empty() || parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS)
+    return out;
   simdjson::dom::array data;
   if (doc["data"].get(data) != simdjson::SUCCESS) return out;
   for (auto m : data) {

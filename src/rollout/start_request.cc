@@ -51,7 +51,9 @@ Result<std::vector<uint32_t>> parseSteps(simdjson::dom::array arr) {
 Result<StartRequest> parseStartRequest(std::string_view body) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS || !doc.is_object())
+  // An empty view may have no data pointer at all, which simdjson must not be given.
+  if (body.empty() || parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS ||
+      !doc.is_object())
     return bad("invalid_json", "expected a JSON object {region, model, to, ...}");
   StartRequest r;
   r.region = field(doc, "region");
