@@ -1,6 +1,8 @@
 // `regiongate rollout start|status|promote|abort|resume`: a client of the gateway's admin API
 // (POST/GET /admin/rollouts..., docs/rollouts.md).
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,7 +17,7 @@ namespace regiongate::cli {
 namespace {
 
 struct RolloutArgs {
-  std::string action, admin = "127.0.0.1:9901", region, model, to, from;
+  std::string action, admin = "127.0.0.1:9901", region, model, to, from, token_file;
   std::vector<uint32_t> steps;
   std::vector<std::string> green;
   uint32_t step_ms = 0, min_requests = 0, timeout_ms = 10000;
@@ -29,7 +31,23 @@ error rate and TTFT p99 at each step. Failed gates roll back, inconclusive ones 
 person (resume continues, abort rolls back, promote skips the remaining gates).
 
 Exit codes: 0 the gateway accepted the request, 1 it refused (e.g. 409: a rollout is already
-running), 2 usage error or the admin listener is unreachable.)";
+running; 401/403: no token, or a token without scope operate), 2 usage error or the admin
+listener is unreachable.)";
+
+// The admin token: the first line of --token-file, else $REGIONGATE_ADMIN_TOKEN, else none.
+Result<std::string> adminToken(const std::string& token_file) {
+  if (token_file.empty()) {
+    const char* env = std::getenv("REGIONGATE_ADMIN_TOKEN");
+    return std::string(env ? env : "");
+  }
+  std::ifstream in(token_file);
+  if (!in) return Error::config("--token-file: cannot read '" + token_file + "'");
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) return Error::config("--token-file: '" + token_file + "' is empty");
+  return token;
+}
 
 }  // namespace
 
@@ -52,9 +70,12 @@ Run addRolloutCommand(CLI::App& app) {
   cmd->add_option("--step-ms", a->step_ms, "start: dwell per step before the gates judge it");
   cmd->add_option("--min-requests", a->min_requests, "start: green requests per step the gates need");
   cmd->add_option("--timeout-ms", a->timeout_ms, "HTTP timeout")->capture_default_str();
+  cmd->add_option("--token-file", a->token_file,
+                  "File holding the admin bearer token (default: $REGIONGATE_ADMIN_TOKEN); "
+                  "start, promote, abort and resume need a token with scope operate");
   cmd->footer(
       "Examples:\n"
-      "  regiongate rollout start --admin 127.0.0.1:9901 --region eu-central-1 --model llama-3.1-8b --to v2\n"
+      "  regiongate rollout start --admin 127.0.0.1:9901 --token-file ops.token --region eu-central-1 --model llama-3.1-8b --to v2\n"
       "  regiongate rollout status --admin 127.0.0.1:9901\n"
       "  regiongate rollout abort --admin 127.0.0.1:9901 --region eu-central-1 --model llama-3.1-8b");
   return [a]() -> int {
@@ -63,6 +84,13 @@ Run addRolloutCommand(CLI::App& app) {
       std::fprintf(stderr, "regiongate rollout: --admin: %s\n", hp.error().message.c_str());
       return 2;
     }
+    auto token = adminToken(a->token_file);
+    if (!token) {
+      std::fprintf(stderr, "regiongate rollout: %s\n", token.error().message.c_str());
+      return 2;
+    }
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!token->empty()) headers.emplace_back("authorization", "Bearer " + *token);
     std::string method = "GET", target = "/admin/rollouts", body;
     if (a->action == "start") {
       if (a->region.empty() || a->model.empty() || a->to.empty()) {
@@ -100,7 +128,7 @@ Run addRolloutCommand(CLI::App& app) {
       target += "/" + a->region + "/" + a->model + "/" + a->action;
     }
     auto r = http::call(hp->host, *hp->port,
-                        http::ClientRequest{method, target, body, {}, a->timeout_ms});
+                        http::ClientRequest{method, target, body, headers, a->timeout_ms});
     if (!r) {
       std::fprintf(stderr, "regiongate rollout: %s: %s\n", a->admin.c_str(), r.error().message.c_str());
       return 2;

@@ -185,6 +185,21 @@ struct RolloutSettings {
   uint32_t tick_ms = 500;                       // control loop period
 };
 
+// Who may use the admin listener (the `admin:` key; docs/security.md). A bearer token's SHA-256
+// is stored, never the token.
+enum class AdminScope { Read, Operate };  // operate includes read
+struct AdminTokenConfig {
+  std::string name;    // written to the log for every admin action (never the token)
+  std::string sha256;  // lower-case hex SHA-256 of the bearer token
+  AdminScope scope = AdminScope::Read;
+  SourceLoc loc;
+};
+struct AdminConfig {
+  std::vector<AdminTokenConfig> tokens;  // none: reads open, mutations refused (403)
+  // Paths anyone may GET without a token (scrapers, probes). Exact matches.
+  std::vector<std::string> public_paths = {"/metrics", "/healthz", "/readyz"};
+};
+
 struct Config {
   std::string source_file;
   std::string listen = "127.0.0.1:8080";
@@ -202,6 +217,7 @@ struct Config {
   LimitsConfig limits;
   std::vector<RolloutConfig> rollouts;
   RolloutSettings rollout;
+  AdminConfig admin;
 
   const JurisdictionConfig* jurisdiction(const std::string& name) const;
   const RegionConfig* region(const std::string& name) const;

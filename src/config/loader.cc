@@ -74,7 +74,8 @@ class Loader {
     auto top = entries(
         root, "",
         {"listen", "admin_listen", "workers", "gateway", "jurisdictions", "regions", "endpoints",
-         "tenants", "routing", "health", "residency", "audit", "limits", "rollouts", "rollout"});
+         "tenants", "routing", "health", "residency", "audit", "limits", "rollouts", "rollout",
+         "admin"});
     // Dependency order, not document order: references are checked as they are read.
     if (auto n = get(top, "listen")) cfg_.listen = listenAddr(*n, "listen");
     if (auto n = get(top, "admin_listen")) cfg_.admin_listen = listenAddr(*n, "admin_listen");
@@ -91,6 +92,7 @@ class Loader {
     if (auto n = get(top, "limits")) limits(*n);
     if (auto n = get(top, "rollouts")) rollouts(*n);
     if (auto n = get(top, "rollout")) rolloutSettings(*n);
+    if (auto n = get(top, "admin")) admin(*n);
     return std::move(cfg_);
   }
 
@@ -445,6 +447,56 @@ class Loader {
       if (auto v = get(e, "allow_mixed_versions"))
         t.allow_mixed_versions = boolean(*v, path + ".allow_mixed_versions");
       cfg_.tenants.push_back(std::move(t));
+    }
+  }
+
+  void admin(const YAML::Node& n) {
+    auto e = entries(n, "admin", {"tokens", "public"});
+    if (auto v = get(e, "tokens")) adminTokens(*v);
+    if (auto v = get(e, "public")) {
+      cfg_.admin.public_paths.clear();
+      for (auto& [node, p] : strList(*v, "admin.public")) {
+        if (p.empty() || p.front() != '/' || p.find_first_of("?# \t\r\n") != std::string::npos)
+          fail(node, "admin.public", "'" + p + "' is not an absolute path (e.g. /metrics)");
+        cfg_.admin.public_paths.push_back(p);
+      }
+    }
+  }
+
+  void adminTokens(const YAML::Node& n) {
+    if (n.IsNull()) return;
+    if (!n.IsSequence()) fail(n, "admin.tokens", "expected a list of tokens");
+    std::map<std::string, size_t> names, digests;
+    for (size_t i = 0; i < n.size(); ++i) {
+      const YAML::Node& tn = n[i];
+      std::string path = idx("admin.tokens", i);
+      auto e = entries(tn, path, {"name", "sha256", "scope"});
+      if (tn.IsNull()) fail(tn, path, "empty token");
+      for (const char* req : {"name", "sha256", "scope"})
+        if (!e.count(req)) fail(tn, sub(path, req), "missing (required for every admin token)");
+      AdminTokenConfig t;
+      t.loc = {file_, line(tn)};
+      auto nameNode = *get(e, "name");
+      t.name = str(nameNode, path + ".name");
+      if (!isToken(t.name))
+        fail(nameNode, path + ".name", "use letters, digits, '-', '_' and '.' only");
+      if (auto [pos, fresh] = names.emplace(t.name, i); !fresh)
+        fail(nameNode, path + ".name",
+             "duplicate token name (also admin.tokens[" + std::to_string(pos->second) + "])");
+      auto digestNode = *get(e, "sha256");
+      t.sha256 = lower(str(digestNode, path + ".sha256"));
+      if (t.sha256.size() != 64 || !isHex(t.sha256))
+        fail(digestNode, path + ".sha256",
+             "expected 64 hex characters (the SHA-256 of the token, e.g. from "
+             "`printf %s TOKEN | sha256sum`), got " + std::to_string(t.sha256.size()) +
+                 " characters");
+      if (auto [pos, fresh] = digests.emplace(t.sha256, i); !fresh)
+        fail(digestNode, path + ".sha256",
+             "same token as admin.tokens[" + std::to_string(pos->second) + "]");
+      t.scope = oneOf(*get(e, "scope"), path + ".scope", {"read", "operate"}) == "operate"
+                    ? AdminScope::Operate
+                    : AdminScope::Read;
+      cfg_.admin.tokens.push_back(std::move(t));
     }
   }
 

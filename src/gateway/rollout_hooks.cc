@@ -8,7 +8,8 @@
 namespace regiongate::gateway {
 
 RolloutHooks::RolloutHooks(const Clock& clock, metrics::Registry& registry,
-                           metrics::GaugeFamily& model_version_info)
+                           metrics::GaugeFamily& model_version_info,
+                           metrics::CounterFamily& peer_strings_refused)
     : manager_(clock),
       version_info_(model_version_info),
       skew_(registry.gauge("regiongate_model_version_skew",
@@ -16,7 +17,8 @@ RolloutHooks::RolloutHooks(const Clock& clock, metrics::Registry& registry,
       green_weight_(registry.gauge("regiongate_rollout_green_weight",
                                    "Share of a region's traffic for a model sent to the green "
                                    "version of its rollout (0..1)",
-                                   {"region", "model"})) {}
+                                   {"region", "model"})),
+      peer_strings_refused_(peer_strings_refused) {}
 
 RolloutHooks::~RolloutHooks() { stop(); }
 
@@ -64,6 +66,10 @@ void RolloutHooks::exportMetrics() {
   for (const auto& cur : now) version_info_.with({cur[0], cur[1], cur[2], cur[3]}).set(1);
   exported_ = std::move(now);
   for (const auto& [model, s] : manager_.skew()) skew_.with({model}).set(s);
+  const uint64_t refused = manager_.refusedDiscoveryStrings();
+  if (refused > refused_exported_)
+    peer_strings_refused_.with({"model_version"}).inc(static_cast<double>(refused - refused_exported_));
+  refused_exported_ = refused;
   if (auto view = manager_.view())
     for (const auto& e : view->entries)
       green_weight_.with({e.region, e.model}).set(e.green_permille / 1000.0);

@@ -19,6 +19,7 @@
 
 #include "common/host_port.h"
 #include "common/json.h"
+#include "http/framing.h"
 
 namespace regiongate::http {
 
@@ -183,6 +184,34 @@ asio::awaitable<void> writeLimitError(tcp::socket& stream, Deadline& deadline, u
   deadline.disarm();
 }
 
+std::string_view bufferView(const beast::flat_buffer& buffer) {
+  auto d = buffer.data();
+  return {static_cast<const char*>(d.data()), d.size()};
+}
+
+// Reads until `buffer` holds a whole request head, refusing ambiguous line framing before the
+// parser sees it (http/framing.h). Returns the read's error, header_limit when the head outgrows
+// `limit`, or success; `problem` is set when the scanner refused the bytes. The caller has armed
+// the read deadline.
+asio::awaitable<beast::error_code> readHead(tcp::socket& stream, beast::flat_buffer& buffer,
+                                            uint32_t limit, std::string_view& problem) {
+  HeadScanner scanner;
+  // Each round reads at least one byte or returns: bounded by the header limit.
+  for (uint64_t round = 0; round <= limit; ++round) {
+    switch (scanner.scan(bufferView(buffer))) {
+      case HeadScanner::State::Complete: co_return beast::error_code{};
+      case HeadScanner::State::Bad: problem = scanner.problem(); co_return beast::error_code{};
+      case HeadScanner::State::NeedMore: break;
+    }
+    if (buffer.size() >= limit) co_return bhttp::error::header_limit;
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+    if (ec == asio::error::eof) co_return bhttp::error::partial_message;  // head cut short
+    if (ec) co_return ec;
+    buffer.commit(n);
+  }
+  co_return bhttp::error::header_limit;
+}
+
 }  // namespace
 
 HttpServer::HttpServer(ServerOptions options, Handler handler)
@@ -300,7 +329,22 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, Worker& 
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(options_.max_header_bytes);
     parser.body_limit(options_.max_body_bytes);
-    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+    std::string_view framing_problem;
+    auto ec = co_await readHead(stream, buffer, options_.max_header_bytes, framing_problem);
+    if (!ec && framing_problem.empty()) {
+      // The head is whole in `buffer`: this parses without reading.
+      auto [ec1, n1] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+      ec = ec1;
+      if (!ec) framing_problem = checkFraming(parser.get().base());
+    }
+    if (!ec && !framing_problem.empty()) {
+      // Never handled nor forwarded: the connection closes after the 400.
+      deadline.disarm();
+      if (options_.on_limit) options_.on_limit(LimitKind::BadRequest);
+      co_await writeLimitError(stream, deadline, 11, 400, LimitKind::BadRequest,
+                               "malformed HTTP request: " + std::string(framing_problem));
+      break;
+    }
     uint64_t filter_note = 0;
     if (!ec && options_.head_filter) {
       if (auto refusal = options_.head_filter(parser.get().base(), worker_index, filter_note)) {

@@ -41,6 +41,11 @@ struct GatewayMetrics {
   CounterFamily& errors;
   // {result}: ok | error
   CounterFamily& config_reloads;
+  // {reason}: admin requests refused (missing_admin_token, invalid_admin_token,
+  // insufficient_scope, admin_mutations_disabled)
+  CounterFamily& admin_denied;
+  // {kind}: strings from peers refused by common/peer_string.h (model_version, ...)
+  CounterFamily& peer_strings_refused;
 };
 
 // Bucket bounds of regiongate_gateway_overhead_seconds: 10 us .. 100 ms.

@@ -9,6 +9,7 @@
 
 #include "common/json.h"
 #include "http/client.h"
+#include "rollout/start_request.h"
 #include "rollout/state_store.h"
 
 namespace regiongate::rollout {
@@ -139,25 +140,16 @@ void RolloutManager::sample(std::string_view jurisdiction, std::string_view regi
 }
 
 AdminReply RolloutManager::startLocked(std::string_view body) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS || !doc.is_object())
-    return err(Kind::BadRequest, "invalid_json", "expected a JSON object {region, model, to, ...}");
-  std::string_view sv;
-  auto str = [&](const char* k) {
-    return doc[k].get(sv) == simdjson::SUCCESS ? std::string(sv) : std::string();
-  };
+  auto req = parseStartRequest(body);
+  if (!req) return err(Kind::BadRequest, req.error().code, req.error().message);
   const Config& cfg = *cfg_;
   const auto& s = cfg.rollout;
   RolloutRecord r;
-  r.region = str("region");
-  r.model = str("model");
-  r.to_version = str("to");
-  r.from_version = str("from");
-  if (r.region.empty() || r.model.empty() || r.to_version.empty())
-    return err(Kind::BadRequest, "missing_field", "region, model and to are required");
-  if (!cfg.region(r.region))
-    return err(Kind::NotFound, "unknown_region", "unknown region '" + r.region + "'");
+  r.region = req->region;
+  r.model = req->model;
+  r.to_version = req->to_version;
+  r.from_version = req->from_version;
+  if (!cfg.region(r.region)) return err(Kind::NotFound, "unknown_region", "unknown region '" + r.region + "'");
   auto key = slotKey(r.region, r.model);
   if (auto it = slots_.find(key); it != slots_.end() && !it->second.machine->record().terminal())
     return err(Kind::Conflict, "rollout_in_progress",
@@ -165,10 +157,8 @@ AdminReply RolloutManager::startLocked(std::string_view body) {
                    std::string(phaseName(it->second.machine->phase())));
   // Green endpoints: given, else declared in config `rollouts:`, else the region's endpoints whose
   // (configured or discovered) version is `to`.
-  simdjson::dom::array arr;
-  if (doc["green_endpoints"].get(arr) == simdjson::SUCCESS) {
-    for (auto x : arr)
-      if (x.get(sv) == simdjson::SUCCESS) r.green_endpoints.emplace_back(sv);
+  if (req->green_endpoints) {
+    r.green_endpoints = *req->green_endpoints;
   } else {
     for (const auto& rc : cfg.rollouts)
       if (rc.region == r.region && rc.model == r.model && rc.to_version == r.to_version)
@@ -210,33 +200,16 @@ AdminReply RolloutManager::startLocked(std::string_view body) {
   }
   if (r.from_version == r.to_version)
     return err(Kind::Conflict, "same_version", "from and to are both '" + r.to_version + "'");
-  r.steps = s.steps;
-  if (doc["steps"].get(arr) == simdjson::SUCCESS) {
-    r.steps.clear();
-    uint64_t u;
-    for (auto x : arr) {
-      if (x.get(u) != simdjson::SUCCESS || u == 0 || u > 100 ||
-          (!r.steps.empty() && u <= r.steps.back()))
-        return err(Kind::BadRequest, "invalid_steps",
-                   "steps must be increasing percentages ending at 100");
-      r.steps.push_back(static_cast<uint32_t>(u));
-    }
-    if (r.steps.empty() || r.steps.back() != 100)
-      return err(Kind::BadRequest, "invalid_steps",
-                 "steps must be increasing percentages ending at 100");
-  }
-  uint64_t u;
-  double d;
-  r.step_ms = s.step_ms;
-  r.step_max_ms = s.step_max_ms;
+  r.steps = req->steps.value_or(s.steps);
+  r.step_ms = req->step_ms.value_or(s.step_ms);
+  r.step_max_ms = req->step_max_ms.value_or(s.step_max_ms);
   r.thresholds = GateThresholds::fromSettings(s);
-  if (doc["step_ms"].get(u) == simdjson::SUCCESS) r.step_ms = static_cast<uint32_t>(u);
-  if (doc["step_max_ms"].get(u) == simdjson::SUCCESS) r.step_max_ms = static_cast<uint32_t>(u);
-  if (doc["min_requests"].get(u) == simdjson::SUCCESS) r.thresholds.min_requests = static_cast<uint32_t>(u);
-  if (doc["max_error_rate"].get(d) == simdjson::SUCCESS) r.thresholds.max_error_rate = d;
-  if (doc["max_error_rate_increase"].get(d) == simdjson::SUCCESS) r.thresholds.max_error_rate_increase = d;
-  if (doc["max_ttft_p99_ratio"].get(d) == simdjson::SUCCESS) r.thresholds.max_ttft_p99_ratio = d;
-  if (doc["max_ttft_p99_ms"].get(u) == simdjson::SUCCESS) r.thresholds.max_ttft_p99_ms = static_cast<uint32_t>(u);
+  auto& t = r.thresholds;
+  t.min_requests = req->min_requests.value_or(t.min_requests);
+  t.max_error_rate = req->max_error_rate.value_or(t.max_error_rate);
+  t.max_error_rate_increase = req->max_error_rate_increase.value_or(t.max_error_rate_increase);
+  t.max_ttft_p99_ratio = req->max_ttft_p99_ratio.value_or(t.max_ttft_p99_ratio);
+  t.max_ttft_p99_ms = req->max_ttft_p99_ms.value_or(t.max_ttft_p99_ms);
   r.id = next_id_++;
   {
     std::lock_guard lock(obs_mu_);
@@ -318,7 +291,13 @@ void RolloutManager::discover(const Config& cfg) {
     req.timeout_ms = std::max<uint32_t>(cfg.health.timeout_ms, 200);
     auto r = http::call(ep.host, ep.port, std::move(req));
     if (!r || r->status != 200) continue;
-    auto models = parseModelVersions(r->body);
+    RefusedModelEntries refused;
+    auto models = parseModelVersions(r->body, &refused);
+    if (refused.count > 0) {
+      refused_discovery_.fetch_add(refused.count, std::memory_order_relaxed);
+      spdlog::warn("endpoint {}: refused {} model id(s)/version(s) from /v1/models, e.g. {}",
+                   ep.name, refused.count, refused.examples.front());
+    }
     for (const auto& m : ep.models)
       if (auto it = models.find(m.name); it != models.end()) found[ep.name][m.name] = it->second;
   }

@@ -79,6 +79,9 @@ public:
   // Tests: replace how parity and pre-warm reach endpoints.
   void setParityFetch(ParityFetch f);
   const PromptSampler& sampler() const { return sampler_; }
+  // Model ids and versions from endpoints' /v1/models refused by validation so far (never
+  // stored; each logged escaped). Any thread.
+  uint64_t refusedDiscoveryStrings() const { return refused_discovery_.load(std::memory_order_relaxed); }
   std::string stateFile() const;
 
 private:
@@ -111,6 +114,7 @@ private:
   ParityFetch fetch_;
   std::atomic<std::shared_ptr<const RolloutView>> view_;
   PromptSampler sampler_{256};
+  std::atomic<uint64_t> refused_discovery_{0};
 
   mutable std::mutex obs_mu_;
   std::map<std::string, VersionObservations> obs_;
