@@ -4,6 +4,8 @@
 #include <sched.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace regiongate::audit {
 
 WalCheckpointer::WalCheckpointer(Options opts) : opts_(std::move(opts)) {}
@@ -67,14 +69,22 @@ void WalCheckpointer::run() {
   sched_param param{};
   (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
   pthread_setname_np(pthread_self(), "rg-audit-ckpt");
-  auto next_timed = std::chrono::steady_clock::now() + opts_.interval;
+  using Clock = std::chrono::steady_clock;
+  // After a failed checkpoint (the writer checkpointing itself: BUSY; a disk error) the next
+  // try waits this long instead of spinning while the WAL is still over the threshold.
+  constexpr auto kRetryDelay = std::chrono::milliseconds(100);
+  auto next_timed = Clock::now() + opts_.interval;
+  Clock::time_point not_before{};
   std::unique_lock lk(mu_);
   while (!stopping_) {
+    const bool backing_off = Clock::now() < not_before;
     sleeping_ = true;
-    cv_.wait_until(lk, next_timed, [&] { return stopping_ || dueLocked(); });
+    cv_.wait_until(lk, backing_off ? std::min(not_before, next_timed) : next_timed,
+                   [&] { return stopping_ || (!backing_off && dueLocked()); });
     sleeping_ = false;
     if (stopping_) break;
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = Clock::now();
+    if (now < not_before) continue;
     const bool timed = now >= next_timed;
     if (timed) next_timed = now + opts_.interval;
     if (!dueLocked() && !(timed && commits_ != commits_at_checkpoint_)) continue;
@@ -83,10 +93,14 @@ void WalCheckpointer::run() {
     lk.unlock();
     const int backfilled = checkpoint();
     lk.lock();
+    if (backfilled < 0) {
+      not_before = Clock::now() + kRetryDelay;
+      continue;
+    }
     commits_at_checkpoint_ = commits;
     // Only frames of the WAL the checkpoint saw count; a WAL rewound meanwhile starts at 0.
-    if (backfilled >= 0 && generation == generation_) backfilled_ = backfilled;
-    next_timed = std::chrono::steady_clock::now() + opts_.interval;
+    if (generation == generation_) backfilled_ = backfilled;
+    next_timed = Clock::now() + opts_.interval;
   }
 }
 
