@@ -137,18 +137,22 @@ TEST(Dashboard, ChromiumShowsWhatMetricsReport) {
   ASSERT_EQ(d.setFaults("fra-a", R"({"error_rate":1.0,"error_status":503})").status, 200);
   ASSERT_EQ(d.setFaults("fra-b", R"({"error_rate":1.0,"error_status":503})").status, 200);
   for (int i = 0; i < 4; ++i) d.chat(kEuKey, "Fallback please", true);
-  // A model no EU endpoint serves: typed 503 (pool exhausted).
+  // A model no endpoint serves: 404 model_not_found (a client error, not an outage).
   HttpClient gw(d.port());
   auto refused = gw.post("/v1/chat/completions",
                          R"({"model":"no-such-model","messages":[{"role":"user","content":"hi"}]})",
                          {{"authorization", "Bearer " + kEuKey}});
-  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.status, 404);
   // dub-a claims to be in the US: a residency violation (delivered, on_violation: alert).
   ASSERT_EQ(d.setFaults("dub-a", R"({"report_region":"us-east-1","report_fraction":1.0})").status, 200);
   // fra-a and fra-b still fail (and may still be ejected), so every one of these ends on dub-a
   // whatever the clock did meanwhile: the faults are cleared only afterwards. (Clearing them
   // first relied on the ejection outlasting the requests, which a slow ASan run broke.)
   for (int i = 0; i < 4; ++i) d.chat(kEuKey, "Where are you?", false);
+  // Every EU endpoint failing: a typed 503 (pool exhausted, region "none").
+  ASSERT_EQ(d.setFaults("dub-a", R"({"error_rate":1.0,"error_status":503})").status, 200);
+  EXPECT_EQ(d.chat(kEuKey, "Anyone there?", false).status, 503);
+  ASSERT_EQ(d.setFaults("dub-a", R"({"error_rate":0})").status, 200);
   ASSERT_EQ(d.setFaults("fra-a", R"({"error_rate":0})").status, 200);
   ASSERT_EQ(d.setFaults("fra-b", R"({"error_rate":0})").status, 200);
 
