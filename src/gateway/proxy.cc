@@ -381,10 +381,14 @@ void Gateway::pinVersion(RequestContext& ctx) {
 // connect error, a timeout before the head, a TLS failure or a retryable status marks the
 // endpoint (passive health) and the next pick comes from the same pool, within `retries`.
 
+// The config's `routing` section builds the worker's policy (the planner builds its policies from
+// the same structure); a reload that keeps the policy and its options keeps its learned state.
 routing::Policy& Gateway::policyFor(WorkerState& w, const Config& cfg) {
-  if (!w.policy || w.policy_kind != cfg.routing.policy) {
-    w.policy = routing::makePolicy(cfg.routing.policy, routing::PolicyOptions{}, clock_);
+  if (!w.policy || w.policy_kind != cfg.routing.policy ||
+      !(w.policy_options == cfg.routing.policy_options)) {
+    w.policy = routing::makePolicy(cfg.routing.policy, cfg.routing.policy_options, clock_);
     w.policy_kind = cfg.routing.policy;
+    w.policy_options = cfg.routing.policy_options;
   }
   return *w.policy;
 }

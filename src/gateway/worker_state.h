@@ -89,6 +89,7 @@ struct WorkerState {
   std::vector<uint8_t> scratch_probe;
   std::unique_ptr<routing::Policy> policy;
   routing::PolicyKind policy_kind = routing::PolicyKind::EstimatedTtft;
+  routing::PolicyOptions policy_options;  // what `policy` was built with
   // keyed by "host:port" so pools survive reloads that keep the endpoint
   std::unordered_map<std::string, std::unique_ptr<upstream::ConnectionPool>> pools;
   uint64_t next_request = 0;

@@ -65,6 +65,8 @@ struct PolicyOptions {
   double miss_weight = 8.0;
   // Precise mode: vLLM KV events (shared, read-locked). Null = approximate index only.
   std::shared_ptr<const KvEventIndex> kv_events;
+
+  bool operator==(const PolicyOptions&) const = default;
 };
 
 class Policy {
