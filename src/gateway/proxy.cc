@@ -768,22 +768,26 @@ asio::awaitable<void> Gateway::answer(RequestContext& ctx, http::ResponseWriter&
     co_return;
   }
   if (ctx.blocked) {
-    const std::string kind(residency::evidenceKindName(ctx.verdict.kind));
-    co_return co_await fail(
-        ctx, out,
-        Failure{ErrorKind::ResidencyViolation,
-                "the upstream's evidence places inference outside jurisdiction '" +
-                    ctx.jur->name + "' (" + ctx.endpoint->evidence.raw + " = " +
-                    printable(ctx.evidence_value) +
-                    "); the response was withheld (on_violation: block)",
-                kind,
-                jurisdictionField(*ctx.jur) + ",\"actual_region\":" + jsonString(ctx.actual_region)});
+    // A named Failure, not a temporary: g++ 12 destroys temporaries of a co_await expression
+    // twice in some forms (a double free seen in block mode).
+    const Failure f{ErrorKind::ResidencyViolation,
+                    "the upstream's evidence places inference outside jurisdiction '" +
+                        ctx.jur->name + "' (" + ctx.endpoint->evidence.raw + " = " +
+                        printable(ctx.evidence_value) +
+                        "); the response was withheld (on_violation: block)",
+                    std::string(residency::evidenceKindName(ctx.verdict.kind)),
+                    jurisdictionField(*ctx.jur) + ",\"actual_region\":" +
+                        jsonString(ctx.actual_region)};
+    co_await fail(ctx, out, f);
+    co_return;
   }
-  if (!ctx.upstream_ok)
-    co_return co_await fail(ctx, out,
-                            Failure{ErrorKind::UpstreamBroken,
-                                    "the upstream response broke after it started: " + ctx.upstream_err,
-                                    ctx.upstream_err});
+  if (!ctx.upstream_ok) {
+    const Failure f{ErrorKind::UpstreamBroken,
+                    "the upstream response broke after it started: " + ctx.upstream_err,
+                    ctx.upstream_err};
+    co_await fail(ctx, out, f);
+    co_return;
+  }
   // Hot path: the head is formatted by hand from views (no Beast fields, no header vector).
   auto ct = ctx.exchange->head().find(bhttp::field::content_type);
   const std::string_view content_type = ct != ctx.exchange->head().end()
