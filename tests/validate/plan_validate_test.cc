@@ -42,7 +42,7 @@ TEST(PlanValidatePrompt, TokensBeyondTheTraceBlocksAreUniquePerRequest) {
 TEST(PlanValidateGateway, ConfigLoadsAndNamesEveryEndpoint) {
   sim::Deployment d;
   d.model = "m";
-  d.policy = "least_load";
+  d.policy = "least_loaded";
   d.jurisdictions.push_back({"EU", "EU", {}, 1.0});
   d.regions.push_back({});
   d.regions.back().name = "eu-west-1";
