@@ -43,15 +43,14 @@ Result<std::optional<std::string>> withInferenceGeo(std::string_view body, const
   return std::optional<std::string>(std::move(out));
 }
 
-void readUsage(const EndpointConfig& ep, simdjson::dom::object usage, ProviderReadout& out) {
+void readUsage(bool body_evidence, simdjson::dom::object usage, ProviderReadout& out) {
   out.has_usage = true;
   int64_t v = 0;
   if (usage["input_tokens"].get_int64().get(v) == simdjson::SUCCESS) out.prompt_tokens = v;
   if (usage["output_tokens"].get_int64().get(v) == simdjson::SUCCESS) out.completion_tokens = v;
   if (usage["cache_read_input_tokens"].get_int64().get(v) == simdjson::SUCCESS) out.cached_tokens = v;
   std::string_view geo;
-  if (ep.evidence.kind == EvidenceSpec::Kind::Body &&
-      usage["inference_geo"].get_string().get(geo) == simdjson::SUCCESS)
+  if (body_evidence && usage["inference_geo"].get_string().get(geo) == simdjson::SUCCESS)
     out.evidence = checkedEvidence(geo);
 }
 
@@ -77,15 +76,27 @@ Result<UpstreamRequest> AnthropicAdapter::buildRequest(const EndpointConfig& ep,
 }
 
 // Whole message: usage at the top. Stream: message_start carries message.usage, message_delta
-// carries usage; both may name inference_geo, the later one wins.
-void AnthropicAdapter::readJson(const EndpointConfig& ep, std::string_view json,
+// carries usage; both may name inference_geo, the later one wins. The evidence is read when the
+// endpoint's body evidence is usage.inference_geo (the default for api: anthropic).
+void AnthropicAdapter::readJson(std::string_view json,
+                                const std::vector<std::string>& evidence_path,
                                 ProviderReadout& out) const {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(json.data(), json.size()).get(doc) != simdjson::SUCCESS) return;
+  const bool body_evidence = evidence_path.size() == 2 && evidence_path[0] == "usage" &&
+                             evidence_path[1] == "inference_geo";
   simdjson::dom::object usage;
-  if (doc["usage"].get_object().get(usage) == simdjson::SUCCESS) readUsage(ep, usage, out);
-  if (doc["message"]["usage"].get_object().get(usage) == simdjson::SUCCESS) readUsage(ep, usage, out);
+  if (doc["usage"].get_object().get(usage) == simdjson::SUCCESS)
+    readUsage(body_evidence, usage, out);
+  if (doc["message"]["usage"].get_object().get(usage) == simdjson::SUCCESS)
+    readUsage(body_evidence, usage, out);
+  std::string_view type, text;
+  if (doc["type"].get_string().get(type) != simdjson::SUCCESS) return;
+  if ((type == "content_block_delta" &&
+       doc["delta"]["text"].get_string().get(text) == simdjson::SUCCESS && !text.empty()) ||
+      type == "message")
+    out.has_content = true;
 }
 
 }  // namespace regiongate::upstream

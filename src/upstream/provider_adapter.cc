@@ -15,14 +15,14 @@ std::string checkedEvidence(std::string_view raw) {
   return std::string(raw);
 }
 
-void UpstreamAdapter::readHead(const EndpointConfig& ep, const boost::beast::http::fields& head,
+void ProviderAdapter::readHead(const EndpointConfig& ep, const boost::beast::http::fields& head,
                                ProviderReadout& out) const {
   if (ep.evidence.kind != EvidenceSpec::Kind::Header) return;
   auto it = head.find(ep.evidence.header);
   if (it != head.end()) out.evidence = checkedEvidence(it->value());
 }
 
-void UpstreamAdapter::readJson(const EndpointConfig& ep, std::string_view json,
+void ProviderAdapter::readJson(std::string_view json, const std::vector<std::string>& evidence_path,
                                ProviderReadout& out) const {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -36,15 +36,15 @@ void UpstreamAdapter::readJson(const EndpointConfig& ep, std::string_view json,
     if (usage["prompt_tokens_details"]["cached_tokens"].get_int64().get(v) == simdjson::SUCCESS)
       out.cached_tokens = v;
   }
-  if (ep.evidence.kind != EvidenceSpec::Kind::Body) return;
+  if (evidence_path.empty()) return;
   simdjson::dom::element cur = doc;
-  for (const auto& key : ep.evidence.path)
+  for (const auto& key : evidence_path)
     if (cur[key].get(cur) != simdjson::SUCCESS) return;
   std::string_view s;
   if (cur.get_string().get(s) == simdjson::SUCCESS) out.evidence = checkedEvidence(s);
 }
 
-const UpstreamAdapter& adapterFor(UpstreamApi api) {
+const ProviderAdapter& providerAdapter(UpstreamApi api) {
   static const OpenAiAdapter openai_compatible(UpstreamApi::OpenAiCompatible);
   static const OpenAiAdapter openai(UpstreamApi::OpenAi);
   static const AzureOpenAiAdapter azure;

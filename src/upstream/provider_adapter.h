@@ -6,7 +6,7 @@
 // JSON body or one SSE event. The request path owns sockets, retries and streaming; adapters
 // only translate, so they are pure, allocation-light and safe to share across workers.
 //
-// Thread affinity: adapters are stateless singletons (adapterFor); the EndpointConfig they read
+// Thread affinity: adapters are stateless singletons (providerAdapter); the EndpointConfig they read
 // lives in the immutable config snapshot of the request that calls them.
 #include <boost/beast/http/fields.hpp>
 
@@ -44,13 +44,14 @@ struct UpstreamRequest {
 // usage wins.
 struct ProviderReadout {
   std::optional<std::string> evidence;  // where the provider says inference ran (checked text)
+  bool has_content = false;             // generated text seen (a stream's first token)
   bool has_usage = false;
   int64_t prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;
 };
 
-class UpstreamAdapter {
+class ProviderAdapter {
  public:
-  virtual ~UpstreamAdapter() = default;
+  virtual ~ProviderAdapter() = default;
   virtual UpstreamApi api() const = 0;
   // Whether the client route passes through this API (others answer 404 before any attempt).
   virtual bool servesRoute(std::string_view route) const = 0;
@@ -64,11 +65,12 @@ class UpstreamAdapter {
   virtual void readHead(const EndpointConfig& endpoint, const boost::beast::http::fields& head,
                         ProviderReadout& out) const;
   // Usage and body evidence from one JSON object: a whole response or one SSE event's data.
-  virtual void readJson(const EndpointConfig& endpoint, std::string_view json,
+  // `evidence_path` is the endpoint's body evidence path (empty: no body evidence).
+  virtual void readJson(std::string_view json, const std::vector<std::string>& evidence_path,
                         ProviderReadout& out) const;
 };
 
-const UpstreamAdapter& adapterFor(UpstreamApi api);
+const ProviderAdapter& providerAdapter(UpstreamApi api);
 
 // An evidence value as received, if it is short printable ASCII (at most 64 bytes, no control
 // characters); otherwise "" so it judges as unknown_region and never reaches a header or label.

@@ -22,7 +22,7 @@ namespace {
 
 using testing::HttpClient;
 using testing::HttpReply;
-using upstream::adapterFor;
+using upstream::providerAdapter;
 using upstream::AttemptInput;
 using upstream::ProviderReadout;
 
@@ -95,7 +95,7 @@ TEST_F(StandInTest, AzureAcceptsTheAdaptersApiKeyAndReportsItsRegion) {
       " azure: { deployment: gpt4o, api_version: 2024-10-21 } }\n");
   ASSERT_TRUE(cfg);
   const auto& ep = cfg->endpoints[0];
-  const auto& az = adapterFor(UpstreamApi::AzureOpenAi);
+  const auto& az = providerAdapter(UpstreamApi::AzureOpenAi);
   std::string body = R"({"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]})";
   auto req = az.buildRequest(ep, AttemptInput{"/v1/chat/completions", body, "EEA", "127.0.0.1"});
   ASSERT_TRUE(req.ok());
@@ -105,7 +105,7 @@ TEST_F(StandInTest, AzureAcceptsTheAdaptersApiKeyAndReportsItsRegion) {
   head.set("x-ms-region", reply.header("x-ms-region"));
   ProviderReadout out;
   az.readHead(ep, head, out);
-  az.readJson(ep, reply.body, out);
+  az.readJson(reply.body, ep.evidence.path, out);
   EXPECT_EQ(out.evidence.value_or(""), "Sweden Central");
   EXPECT_EQ(out.prompt_tokens, 7);
   EXPECT_EQ(judge(*cfg, "EEA", out, UpstreamApi::AzureOpenAi), residency::EvidenceKind::Ok);
@@ -129,7 +129,7 @@ TEST_F(StandInTest, AzureRegionOutsideTheJurisdictionIsAViolation) {
   auto cfg = config("  - { name: az, url: 'http://127.0.0.1:" + std::to_string(azure.port()) +
                     "', region: swc, models: [gpt-4o], api: azure_openai, credential_env: RG_STANDIN_KEY }\n");
   ASSERT_TRUE(cfg);
-  const auto& az = adapterFor(UpstreamApi::AzureOpenAi);
+  const auto& az = providerAdapter(UpstreamApi::AzureOpenAi);
   auto req = az.buildRequest(cfg->endpoints[0], AttemptInput{"/v1/chat/completions", "{}", "SE", "127.0.0.1"});
   ASSERT_TRUE(req.ok());
   EXPECT_EQ(req->target, "/openai/v1/chat/completions");
@@ -151,7 +151,7 @@ TEST_F(StandInTest, AnthropicChecksHeadersAndReturnsInferenceGeoInStreams) {
                     " credential_env: RG_STANDIN_KEY }\n");
   ASSERT_TRUE(cfg);
   const auto& ep = cfg->endpoints[0];
-  const auto& an = adapterFor(UpstreamApi::Anthropic);
+  const auto& an = providerAdapter(UpstreamApi::Anthropic);
   std::string body = R"({"model":"claude","max_tokens":16,"stream":true,)"
                      R"("messages":[{"role":"user","content":"hello"}]})";
   auto req = an.buildRequest(ep, AttemptInput{"/v1/messages", body, "US", "127.0.0.1", true});
@@ -162,7 +162,7 @@ TEST_F(StandInTest, AnthropicChecksHeadersAndReturnsInferenceGeoInStreams) {
   std::vector<std::string> types;
   http::SseParser sse;
   ASSERT_TRUE(sse.feed(reply.body, [&](std::string_view data) {
-    an.readJson(ep, data, out);
+    an.readJson(data, ep.evidence.path, out);
     auto t = data.find("\"type\": \"");
     if (t != std::string_view::npos) types.emplace_back(data.substr(t + 9, data.find('"', t + 9) - t - 9));
   }));
@@ -192,14 +192,14 @@ TEST_F(StandInTest, AnthropicAnsweringFromOutsideIsAViolation) {
                     "', region: claude-us, models: [claude], api: anthropic,"
                     " credential_env: RG_STANDIN_KEY }\n");
   ASSERT_TRUE(cfg);
-  const auto& an = adapterFor(UpstreamApi::Anthropic);
+  const auto& an = providerAdapter(UpstreamApi::Anthropic);
   std::string body = R"({"model":"claude","max_tokens":16,"messages":[{"role":"user","content":"x"}]})";
   auto req = an.buildRequest(cfg->endpoints[0], AttemptInput{"/v1/messages", body, "US", "127.0.0.1"});
   ASSERT_TRUE(req.ok());
   auto reply = send(claude.port(), *req, body);
   ASSERT_EQ(reply.status, 200) << reply.body;
   ProviderReadout out;
-  an.readJson(cfg->endpoints[0], reply.body, out);
+  an.readJson(reply.body, cfg->endpoints[0].evidence.path, out);
   EXPECT_EQ(out.evidence.value_or(""), "global");
   EXPECT_EQ(judge(*cfg, "US", out, UpstreamApi::Anthropic),
             residency::EvidenceKind::OutsideJurisdiction);
@@ -218,7 +218,7 @@ TEST_F(StandInTest, BedrockVerifiesTheSigV4SignatureWithBotocore) {
                     "/openai', region: fra, models: [eu.m], api: bedrock,"
                     " credential_env: RG_BEDROCK_KEY, bedrock: { region: eu-central-1, auth: api_key } }\n");
   ASSERT_TRUE(cfg);
-  const auto& br = adapterFor(UpstreamApi::Bedrock);
+  const auto& br = providerAdapter(UpstreamApi::Bedrock);
   std::string body = R"({"model":"eu.m","messages":[{"role":"user","content":"hello"}]})";
   AttemptInput in{"/v1/chat/completions", body, "EEA", "127.0.0.1", false, std::time(nullptr)};
   auto req = br.buildRequest(cfg->endpoints[0], in);

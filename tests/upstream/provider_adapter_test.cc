@@ -48,7 +48,7 @@ TEST(OpenAiAdapterTest, RouteUnderBasePathWithBearer) {
       "  - { name: o, url: 'http://eu.api.openai.com', region: fra, models: [m], api: openai,"
       " credential_env: RG_ADAPTER_KEY }\n");
   ASSERT_TRUE(cfg);
-  const auto& generic = adapterFor(UpstreamApi::OpenAiCompatible);
+  const auto& generic = providerAdapter(UpstreamApi::OpenAiCompatible);
   auto r = generic.buildRequest(cfg->endpoints[0], input("/v1/chat/completions", "{}", "EEA"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->target, "/base/v1/chat/completions");
@@ -57,7 +57,7 @@ TEST(OpenAiAdapterTest, RouteUnderBasePathWithBearer) {
   EXPECT_TRUE(generic.servesRoute("/v1/responses"));
   EXPECT_TRUE(generic.servesRoute("/v1/embeddings"));
   EXPECT_FALSE(generic.servesRoute("/v1/messages"));
-  auto o = adapterFor(UpstreamApi::OpenAi).buildRequest(cfg->endpoints[1],
+  auto o = providerAdapter(UpstreamApi::OpenAi).buildRequest(cfg->endpoints[1],
                                                          input("/v1/responses", "{}", "EEA"));
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->target, "/v1/responses");
@@ -71,7 +71,7 @@ TEST(AzureAdapterTest, V1AndDeploymentPathsWithApiKey) {
       "  - { name: dep, url: 'http://h:2', region: swc, models: [m], api: azure_openai,"
       " credential_env: RG_ADAPTER_KEY, azure: { deployment: gpt4o, api_version: 2024-10-21 } }\n");
   ASSERT_TRUE(cfg);
-  const auto& az = adapterFor(UpstreamApi::AzureOpenAi);
+  const auto& az = providerAdapter(UpstreamApi::AzureOpenAi);
   auto v1 = az.buildRequest(cfg->endpoints[0], input("/v1/chat/completions", "{}", "EEA"));
   ASSERT_TRUE(v1.ok());
   EXPECT_EQ(v1->target, "/openai/v1/chat/completions");
@@ -91,9 +91,8 @@ TEST(AzureAdapterTest, V1AndDeploymentPathsWithApiKey) {
   head.set("x-ms-region", "Sweden\x01" "Central");
   az.readHead(cfg->endpoints[0], head, out);
   EXPECT_EQ(*out.evidence, "");  // unprintable: judged unknown_region, never echoed
-  az.readJson(cfg->endpoints[0],
-              R"({"usage":{"prompt_tokens":7,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":2}}})",
-              out);
+  az.readJson(R"({"usage":{"prompt_tokens":7,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":2}}})",
+              cfg->endpoints[0].evidence.path, out);
   EXPECT_TRUE(out.has_usage);
   EXPECT_EQ(out.prompt_tokens, 7);
   EXPECT_EQ(out.completion_tokens, 3);
@@ -106,7 +105,7 @@ TEST(AnthropicAdapterTest, HeadersAndInferenceGeoFromTheJurisdiction) {
       " credential_env: RG_ADAPTER_KEY }\n");
   ASSERT_TRUE(cfg);
   const auto& ep = cfg->endpoints[0];
-  const auto& an = adapterFor(UpstreamApi::Anthropic);
+  const auto& an = providerAdapter(UpstreamApi::Anthropic);
   EXPECT_TRUE(an.servesRoute("/v1/messages"));
   EXPECT_FALSE(an.servesRoute("/v1/chat/completions"));
   auto r = an.buildRequest(ep, input("/v1/messages", R"({"model":"claude","max_tokens":5})", "US"));
@@ -142,12 +141,11 @@ TEST(AnthropicAdapterTest, UsageAndInferenceGeoFromWholeMessagesAndStreams) {
       " credential_env: RG_ADAPTER_KEY }\n");
   ASSERT_TRUE(cfg);
   const auto& ep = cfg->endpoints[0];
-  const auto& an = adapterFor(UpstreamApi::Anthropic);
+  const auto& an = providerAdapter(UpstreamApi::Anthropic);
   ProviderReadout whole;
-  an.readJson(ep,
-              R"({"type":"message","usage":{"input_tokens":9,"output_tokens":4,)"
+  an.readJson(R"({"type":"message","usage":{"input_tokens":9,"output_tokens":4,)"
               R"("cache_read_input_tokens":2,"inference_geo":"us"}})",
-              whole);
+              ep.evidence.path, whole);
   EXPECT_TRUE(whole.has_usage);
   EXPECT_EQ(whole.prompt_tokens, 9);
   EXPECT_EQ(whole.completion_tokens, 4);
@@ -156,15 +154,21 @@ TEST(AnthropicAdapterTest, UsageAndInferenceGeoFromWholeMessagesAndStreams) {
   EXPECT_EQ(*whole.evidence, "us");
 
   ProviderReadout stream;
-  an.readJson(ep,
-              R"({"type":"message_start","message":{"usage":{"input_tokens":9,"output_tokens":1,)"
+  an.readJson(R"({"type":"message_start","message":{"usage":{"input_tokens":9,"output_tokens":1,)"
               R"("inference_geo":"global"}}})",
-              stream);
+              ep.evidence.path, stream);
   EXPECT_EQ(*stream.evidence, "global");
-  an.readJson(ep, R"({"type":"content_block_delta","index":0,"delta":{"text":"hi"}})", stream);
-  an.readJson(ep, R"({"type":"message_delta","usage":{"output_tokens":4,"inference_geo":"us"}})",
-              stream);
-  an.readJson(ep, R"({"type":"message_stop"})", stream);
+  an.readJson(R"({"type":"content_block_delta","index":0,"delta":{"text":"hi"}})",
+              ep.evidence.path, stream);
+  EXPECT_TRUE(stream.has_content);
+  an.readJson(R"({"type":"message_delta","usage":{"output_tokens":4,"inference_geo":"us"}})",
+              ep.evidence.path, stream);
+  an.readJson(R"({"type":"message_stop"})", ep.evidence.path, stream);
+  // With evidence: endpoint configured, the body's geography is not read as evidence.
+  ProviderReadout no_body_evidence;
+  an.readJson(R"({"usage":{"input_tokens":1,"inference_geo":"us"}})", {}, no_body_evidence);
+  EXPECT_FALSE(no_body_evidence.evidence.has_value());
+  EXPECT_EQ(no_body_evidence.prompt_tokens, 1);
   EXPECT_EQ(stream.prompt_tokens, 9);
   EXPECT_EQ(stream.completion_tokens, 4);
   EXPECT_EQ(*stream.evidence, "us");
@@ -177,7 +181,7 @@ TEST(BedrockAdapterTest, SignsEveryAttemptOrSendsTheApiKey) {
       "  - { name: k, url: 'http://h:2/openai', region: fra, models: [eu.m], api: bedrock,"
       " credential_env: RG_ADAPTER_KEY, bedrock: { region: eu-central-1, auth: api_key } }\n");
   ASSERT_TRUE(cfg);
-  const auto& br = adapterFor(UpstreamApi::Bedrock);
+  const auto& br = providerAdapter(UpstreamApi::Bedrock);
   EXPECT_TRUE(br.servesRoute("/v1/chat/completions"));
   EXPECT_FALSE(br.servesRoute("/v1/embeddings"));
   std::string body = R"({"model":"eu.m","messages":[]})";
