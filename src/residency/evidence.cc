@@ -1,7 +1,7 @@
 #include "residency/evidence.h"
 
-#include "residency/countries.h"
-#include "residency/provider_geographies.h"
+#include "legal/countries.h"
+#include "legal/provider_geographies.h"
 
 namespace regiongate::residency {
 
@@ -26,7 +26,7 @@ bool contains(const JurisdictionConfig& j, std::string_view country) {
   return !country.empty() && j.resolved.count(std::string(country)) > 0;
 }
 // Ok when every country of `g` is inside `j`; otherwise the first one outside ("*" if global).
-EvidenceVerdict judgeGeography(const JurisdictionConfig& j, const ProviderGeography& g) {
+EvidenceVerdict judgeGeography(const JurisdictionConfig& j, const legal::ProviderGeography& g) {
   EvidenceVerdict v;
   v.kind = EvidenceKind::Ok;
   if (g.anywhere) {
@@ -89,20 +89,20 @@ EvidenceVerdict judgeEvidence(const Config& config, const JurisdictionConfig& ju
     }
     return v;
   }
-  const auto& table = ProviderGeographies::builtin();
-  if (const ProviderGeography* r = table.region(value)) {
+  const auto& table = legal::ProviderGeographies::builtin();
+  if (const legal::ProviderGeography* r = table.region(value)) {
     v.region = r->name;  // canonical spelling: metric labels never carry the peer's string
     v.country = r->countries.front();
     v.kind = contains(jurisdiction, v.country) ? EvidenceKind::Ok : EvidenceKind::OutsideJurisdiction;
     return v;
   }
   if (std::string_view provider = upstreamApiProvider(api); !provider.empty())
-    if (const ProviderGeography* g = table.geography(provider, value)) {
+    if (const legal::ProviderGeography* g = table.geography(provider, value)) {
       v = judgeGeography(jurisdiction, *g);
       v.region = g->name;
       return v;
     }
-  if (const CountryInfo* c = findCountry(value)) {
+  if (const legal::CountryInfo* c = legal::findCountry(value)) {
     v.country = c->code;
     v.kind = contains(jurisdiction, c->code) ? EvidenceKind::Ok : EvidenceKind::OutsideJurisdiction;
     return v;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "residency/provider_geographies.h"
+#include "legal/provider_geographies.h"
 
 namespace regiongate::residency {
 
@@ -10,7 +10,7 @@ namespace {
 
 using Kind = ForwardingSet::Kind;
 
-ForwardingSet fromRow(const ProviderGeography* g, std::string declared) {
+ForwardingSet fromRow(const legal::ProviderGeography* g, std::string declared) {
   ForwardingSet f;
   f.declared = std::move(declared);
   if (!g) {
@@ -40,13 +40,13 @@ ForwardingSet declaredForwards(const Config& config, const EndpointConfig& ep) {
     return f;
   }
   std::string_view provider = upstreamApiProvider(ep.api);
-  const ProviderGeography* g =
-      provider.empty() ? nullptr : ProviderGeographies::builtin().geography(provider, label);
+  const legal::ProviderGeography* g =
+      provider.empty() ? nullptr : legal::ProviderGeographies::builtin().geography(provider, label);
   return fromRow(g, f.declared);
 }
 
 ForwardingSet azureForwarding(const Config& config, const EndpointConfig& ep) {
-  const auto& table = ProviderGeographies::builtin();
+  const auto& table = legal::ProviderGeographies::builtin();
   const std::string& type = ep.azure.deployment_type;
   if (type == "global")
     return fromRow(table.find("azure", "deployment", "global"), "azure global deployment");
@@ -68,7 +68,7 @@ ForwardingSet anthropicForwarding(const EndpointConfig& ep, const JurisdictionCo
     f.declared = "no anthropic inference_geo inside " + j.name;
     return f;
   }
-  return fromRow(ProviderGeographies::builtin().find("anthropic", "inference_geo", it->second),
+  return fromRow(legal::ProviderGeographies::builtin().find("anthropic", "inference_geo", it->second),
                  "anthropic inference_geo " + it->second);
 }
 
@@ -78,7 +78,7 @@ std::string bedrockProfileGeography(const std::string& model) {
   auto dot = model.find('.');
   if (dot == std::string::npos || dot == 0) return "";
   std::string prefix = model.substr(0, dot);
-  const auto* g = ProviderGeographies::builtin().find("aws", "bedrock_profile", prefix);
+  const auto* g = legal::ProviderGeographies::builtin().find("aws", "bedrock_profile", prefix);
   return g ? prefix : "";
 }
 
@@ -89,7 +89,7 @@ ForwardingSet forwardingSet(const Config& config, const EndpointConfig& ep,
     case UpstreamApi::Bedrock: {
       std::string geo = bedrockProfileGeography(model);
       if (geo.empty()) return {};
-      return fromRow(ProviderGeographies::builtin().find("aws", "bedrock_profile", geo),
+      return fromRow(legal::ProviderGeographies::builtin().find("aws", "bedrock_profile", geo),
                      "bedrock inference profile " + geo + ". of model " + model);
     }
     case UpstreamApi::AzureOpenAi:
@@ -97,7 +97,7 @@ ForwardingSet forwardingSet(const Config& config, const EndpointConfig& ep,
     case UpstreamApi::Anthropic:
       return anthropicForwarding(ep, j);
     case UpstreamApi::OpenAi:
-      return fromRow(ProviderGeographies::builtin().find("openai", "residency", ep.openai.residency),
+      return fromRow(legal::ProviderGeographies::builtin().find("openai", "residency", ep.openai.residency),
                      "openai residency " + ep.openai.residency);
     case UpstreamApi::OpenAiCompatible:
       break;

@@ -1,4 +1,4 @@
-// Issue 7, last acceptance point: the planner agrees with the real gateway. Runs the real binary's
+// The planner agrees with the real gateway. Runs the real binary's
 // `plan-validate` (in-process gateway on loopback + one mock backend per instance, open-loop
 // replay of a Mooncake slice) on a small slice and asserts the per-region agreement from its
 // machine-readable `check` lines: hit rate within 5 points. TTFT p50 is compared by the tool and

@@ -1,7 +1,7 @@
 // The provider geographies table (data/provider_geographies.csv) and the evidence judgement that
 // reads it: a region, a country or a geography; a geography is inside only if all its countries
 // are; an unknown value is unknown_region.
-#include "residency/provider_geographies.h"
+#include "legal/provider_geographies.h"
 
 #include <gtest/gtest.h>
 
@@ -9,10 +9,13 @@
 
 #include "config/loader.h"
 #include "residency/evidence.h"
-#include "residency/legal_basis.h"
 
 namespace regiongate::residency {
 namespace {
+
+using legal::looseEquals;
+using legal::ProviderGeographies;
+using legal::ProviderGeography;
 
 TEST(ProviderGeographiesTest, EmbeddedTableParsesAndEveryRowIsSourced) {
   const auto& t = ProviderGeographies::builtin();

@@ -26,7 +26,7 @@ Result<ConfigPtr> loadExample(const std::string& name) {
   return loadConfigString(yaml, name, LoadOptions{.read_secrets = false});
 }
 
-ProofReport prove(const Config& c) { return proveResidency(c, *Date::parse("2026-12-05")); }
+ProofReport prove(const Config& c) { return proveResidency(c, *legal::parseDate("2026-12-05")); }
 
 const ProofFinding* findError(const ProofReport& r, const std::string& code,
                               const std::string& model) {
