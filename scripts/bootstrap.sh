@@ -14,6 +14,7 @@ PKGS=(
   postgresql nginx-light wrk prometheus
   clang libfuzzer-14-dev
   chromium  # the dashboard's headless browser test (tests/admin)
+  python3-botocore  # SigV4 reference implementation for the Bedrock signer's tests and stand-in
 )
 # The openai client test (tests/clients) needs node + npm; keep a newer node if one is present.
 if ! command -v node >/dev/null 2>&1; then PKGS+=(nodejs npm); fi

@@ -4,6 +4,38 @@
 
 namespace regiongate {
 
+std::string_view upstreamApiName(UpstreamApi api) {
+  switch (api) {
+    case UpstreamApi::OpenAiCompatible:
+      return "openai_compatible";
+    case UpstreamApi::OpenAi:
+      return "openai";
+    case UpstreamApi::AzureOpenAi:
+      return "azure_openai";
+    case UpstreamApi::Anthropic:
+      return "anthropic";
+    case UpstreamApi::Bedrock:
+      return "bedrock";
+  }
+  return "openai_compatible";
+}
+
+std::string_view upstreamApiProvider(UpstreamApi api) {
+  switch (api) {
+    case UpstreamApi::OpenAiCompatible:
+      return "";
+    case UpstreamApi::OpenAi:
+      return "openai";
+    case UpstreamApi::AzureOpenAi:
+      return "azure";
+    case UpstreamApi::Anthropic:
+      return "anthropic";
+    case UpstreamApi::Bedrock:
+      return "aws";
+  }
+  return "";
+}
+
 namespace {
 // Indexed by the enum's value; the loader parses with the same names.
 constexpr std::string_view kViolationModes[] = {"alert", "block"};

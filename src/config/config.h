@@ -49,6 +49,55 @@ struct ModelRef {
   std::string version;  // "" = unversioned / discovered
 };
 
+// Which wire protocol and provider an endpoint speaks (docs/providers.md). The upstream adapters
+// build each attempt's request head from it; the proof reads the provider's forwarding sets.
+enum class UpstreamApi { OpenAiCompatible, OpenAi, AzureOpenAi, Anthropic, Bedrock };
+
+// "openai_compatible", "openai", "azure_openai", "anthropic", "bedrock".
+std::string_view upstreamApiName(UpstreamApi api);
+// The provider column of the provider geographies table: "openai", "azure", "anthropic", "aws";
+// "" for openai_compatible (self-hosted engines have no provider geographies).
+std::string_view upstreamApiProvider(UpstreamApi api);
+
+// A secret read from the environment, a file or (only when explicitly allowed) the YAML.
+// Never printed: it has no stream operator, and `source` (e.g. "env:AZURE_KEY") is what
+// messages, /admin/status and logs may show instead.
+struct Secret {
+  std::string value;
+  std::string source;  // "env:NAME" | "file:PATH" | "inline" | "" (none)
+  bool empty() const { return value.empty(); }
+};
+
+// AWS credentials for SigV4 (from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
+// or a shared credentials file). Read at load time, so every reload re-reads them.
+struct AwsCredentials {
+  std::string access_key_id;
+  Secret secret_access_key;
+  Secret session_token;  // empty for long-term keys
+};
+
+// Provider settings under the endpoint's `azure:`, `bedrock:`, `anthropic:`, `openai:` keys.
+struct AzureSettings {
+  std::string deployment;      // "" = the v1 path (/openai/v1/...); else /openai/deployments/NAME/...
+  std::string api_version;     // required with `deployment` (query parameter api-version)
+  std::string deployment_type = "standard";  // standard | data_zone | global
+};
+struct BedrockSettings {
+  std::string region;          // AWS region the requests are signed for (e.g. eu-central-1)
+  std::string auth = "sigv4";  // sigv4 | api_key (bearer token from credential_env/file)
+  AwsCredentials aws;          // auth: sigv4
+};
+struct AnthropicSettings {
+  std::string version = "2023-06-01";  // anthropic-version header
+  // jurisdiction name -> inference_geo the gateway injects for that jurisdiction's tenants. Filled
+  // by the loader: configured values, else the narrowest table geography inside the jurisdiction.
+  // A jurisdiction missing here has no fitting geography: its requests are refused before sending.
+  std::map<std::string, std::string> inference_geo;
+};
+struct OpenAiSettings {
+  std::string residency;  // openai residency row name ("eu", "us", "global"); from the host if unset
+};
+
 struct EndpointConfig {
   std::string name;
   std::string url;          // http://host:port[/base]
@@ -60,7 +109,17 @@ struct EndpointConfig {
   EvidenceSpec evidence;
   std::string forwards = "none";  // "none" | "global" | "geo:LABEL"
   std::string provider = "self";  // "self" (we run it) | "third_party"
-  std::string credential;         // sent upstream as Authorization (e.g. "Bearer sk-..."); "" = none
+  // Sent upstream as Authorization by the generic (openai_compatible / openai) request path, e.g.
+  // "Bearer sk-...": the inline `credential` (when allowed) or "Bearer " + the resolved secret.
+  // Empty for the other APIs, whose adapters place `secret` in their own header.
+  std::string credential;
+  UpstreamApi api = UpstreamApi::OpenAiCompatible;
+  Secret secret;                  // credential_env / credential_file (or inline, when allowed)
+  std::string health_path;        // active health check path; "" = none (managed providers)
+  AzureSettings azure;
+  BedrockSettings bedrock;
+  AnthropicSettings anthropic;
+  OpenAiSettings openai;
   uint32_t weight = 1;
   uint32_t max_connections = 256; // pooled keep-alive connections per worker
   SourceLoc loc;

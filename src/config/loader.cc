@@ -14,8 +14,10 @@
 #include <sstream>
 
 #include "common/host_port.h"
+#include "config/secrets.h"
 #include "legal/countries.h"
 #include "legal/legal_basis.h"
+#include "legal/provider_geographies.h"
 
 namespace regiongate {
 
@@ -55,7 +57,7 @@ struct LoadFailure {
 
 class Loader {
  public:
-  explicit Loader(std::string file) : file_(std::move(file)) {}
+  Loader(std::string file, LoadOptions options) : file_(std::move(file)), options_(options) {}
 
   Config load(std::string_view text) {
     YAML::Node root;
@@ -70,6 +72,8 @@ class Loader {
       throw LoadFailure{file_ + ":1: (top level): config is empty (expected a mapping)"};
     if (!root.IsMap()) fail(root, "(top level)", "expected a mapping of keys");
     cfg_.source_file = file_;
+    if (const auto& bad = legal::ProviderGeographies::builtin().error(); !bad.empty())
+      throw LoadFailure{file_ + ": the built-in " + bad};
 
     auto top = entries(
         root, "",
@@ -93,6 +97,7 @@ class Loader {
     if (auto n = get(top, "rollouts")) rollouts(*n);
     if (auto n = get(top, "rollout")) rolloutSettings(*n);
     if (auto n = get(top, "admin")) admin(*n);
+    endpointHealthPaths();
     return std::move(cfg_);
   }
 
@@ -339,7 +344,9 @@ class Loader {
       std::string path = idx("endpoints", i);
       auto e = entries(en, path,
                        {"name", "url", "region", "models", "evidence", "forwards", "provider",
-                        "credential", "weight", "max_connections"});
+                        "credential", "weight", "max_connections", "api", "credential_env",
+                        "credential_file", "allow_inline_credential", "health_path", "azure",
+                        "bedrock", "anthropic", "openai"});
       if (en.IsNull()) fail(en, path, "empty endpoint");
       EndpointConfig ep;
       ep.loc = {file_, line(en)};
@@ -374,6 +381,9 @@ class Loader {
             fail(models[m].first, mpath, "model '" + models[m].second + "' listed twice");
         ep.models.push_back(std::move(ref));
       }
+      if (auto v = get(e, "api"))
+        ep.api = upstreamApi(*v, path + ".api");
+      applyApiDefaults(ep);
       if (auto v = get(e, "evidence"))
         ep.evidence = check(*v, path + ".evidence", parseEvidence(str(*v, path + ".evidence")));
       if (auto v = get(e, "forwards")) {
@@ -389,17 +399,275 @@ class Loader {
       }
       if (auto v = get(e, "provider"))
         ep.provider = oneOf(*v, path + ".provider", {"self", "third_party"});
-      if (auto v = get(e, "credential")) {
-        ep.credential = str(*v, path + ".credential", true);
-        if (ep.credential.find_first_of("\r\n") != std::string::npos)
-          fail(*v, path + ".credential", "must not contain line breaks");
-      }
+      endpointCredential(e, en, path, ep);
+      providerSettings(e, path, ep);
+      if (auto v = get(e, "health_path")) explicit_health_[cfg_.endpoints.size()] =
+          healthPath(*v, path + ".health_path");
       if (auto v = get(e, "weight"))
         ep.weight = static_cast<uint32_t>(uint(*v, path + ".weight", 1, 1000000));
       if (auto v = get(e, "max_connections"))
         ep.max_connections = static_cast<uint32_t>(uint(*v, path + ".max_connections", 1, 1000000));
       cfg_.endpoints.push_back(std::move(ep));
     }
+  }
+
+  UpstreamApi upstreamApi(const YAML::Node& n, const std::string& path) {
+    std::string s = oneOf(n, path, {"openai_compatible", "openai", "azure_openai", "anthropic",
+                                    "bedrock"});
+    for (UpstreamApi a : {UpstreamApi::OpenAiCompatible, UpstreamApi::OpenAi,
+                          UpstreamApi::AzureOpenAi, UpstreamApi::Anthropic, UpstreamApi::Bedrock})
+      if (upstreamApiName(a) == s) return a;
+    return UpstreamApi::OpenAiCompatible;
+  }
+
+  // Defaults that depend on `api` (explicit keys read afterwards override them): managed
+  // providers are third parties, and Azure and Anthropic report where inference ran.
+  static void applyApiDefaults(EndpointConfig& ep) {
+    if (ep.api == UpstreamApi::OpenAiCompatible) return;
+    ep.provider = "third_party";
+    if (ep.api == UpstreamApi::AzureOpenAi)
+      ep.evidence = *parseEvidence("header:x-ms-region");
+    else if (ep.api == UpstreamApi::Anthropic)
+      ep.evidence = *parseEvidence("body:usage.inference_geo");
+  }
+
+  std::string healthPath(const YAML::Node& n, const std::string& path) {
+    std::string s = str(n, path);
+    if (s == "none") return "";
+    if (s[0] != '/' || s.find_first_of(" \r\n") != std::string::npos)
+      fail(n, path, "expected an absolute path such as /health, or none");
+    return s;
+  }
+
+  // credential_env / credential_file, or an inline `credential` (refused unless
+  // allow_inline_credential: true). The secret never appears in a message.
+  void endpointCredential(const Entries& e, const YAML::Node& en, const std::string& path,
+                          EndpointConfig& ep) {
+    int sources = (e.count("credential") ? 1 : 0) + (e.count("credential_env") ? 1 : 0) +
+                  (e.count("credential_file") ? 1 : 0);
+    if (sources > 1)
+      fail(en, path, "set at most one of credential, credential_env and credential_file");
+    bool allow_inline = false;
+    if (auto v = get(e, "allow_inline_credential"))
+      allow_inline = boolean(*v, path + ".allow_inline_credential");
+    if (auto v = get(e, "credential")) {
+      if (!allow_inline)
+        fail(*v, path + ".credential",
+             "an inline secret in the config is refused: use credential_env or credential_file "
+             "(or set allow_inline_credential: true)");
+      if (ep.api != UpstreamApi::OpenAiCompatible && ep.api != UpstreamApi::OpenAi)
+        fail(*v, path + ".credential",
+             "an inline credential is an Authorization value: only for api openai_compatible or "
+             "openai; use credential_env or credential_file");
+      std::string c = str(*v, path + ".credential", true);
+      if (c.find_first_of("\r\n") != std::string::npos)
+        fail(*v, path + ".credential", "must not contain line breaks");
+      ep.secret = {c, "inline"};
+      ep.credential = c;  // the full Authorization value, as before
+      return;
+    }
+    if (auto v = get(e, "credential_env")) {
+      std::string name = str(*v, path + ".credential_env");
+      ep.secret = options_.read_secrets ? check(*v, path + ".credential_env", secretFromEnv(name))
+                                        : Secret{"", "env:" + name};
+    } else if (auto f = get(e, "credential_file")) {
+      std::string file = str(*f, path + ".credential_file");
+      ep.secret = options_.read_secrets ? check(*f, path + ".credential_file", secretFromFile(file))
+                                        : Secret{"", "file:" + file};
+    } else {
+      return;
+    }
+    if (ep.secret.empty()) return;  // named, not read (check)
+    // The generic request path sends Authorization: Bearer for these; the Azure and Anthropic
+    // adapters put the secret in their own header, and Bedrock signs unless auth is api_key.
+    if (ep.api == UpstreamApi::OpenAiCompatible || ep.api == UpstreamApi::OpenAi)
+      ep.credential = "Bearer " + ep.secret.value;
+  }
+
+  void providerSettings(const Entries& e, const std::string& path, EndpointConfig& ep) {
+    struct Block {
+      const char* key;
+      UpstreamApi api;
+    };
+    for (Block b : {Block{"azure", UpstreamApi::AzureOpenAi}, Block{"bedrock", UpstreamApi::Bedrock},
+                    Block{"anthropic", UpstreamApi::Anthropic}, Block{"openai", UpstreamApi::OpenAi}})
+      if (auto v = get(e, b.key); v && ep.api != b.api)
+        fail(*v, path + "." + b.key,
+             std::string("only for api: ") + std::string(upstreamApiName(b.api)));
+    switch (ep.api) {
+      case UpstreamApi::AzureOpenAi:
+        azureSettings(get(e, "azure"), path + ".azure", ep);
+        break;
+      case UpstreamApi::Bedrock:
+        bedrockSettings(get(e, "bedrock"), path + ".bedrock", ep);
+        break;
+      case UpstreamApi::Anthropic:
+        anthropicSettings(get(e, "anthropic"), path + ".anthropic", ep);
+        break;
+      case UpstreamApi::OpenAi:
+        openaiSettings(get(e, "openai"), path + ".openai", ep);
+        break;
+      case UpstreamApi::OpenAiCompatible:
+        break;
+    }
+    bool needs_secret = ep.api == UpstreamApi::AzureOpenAi || ep.api == UpstreamApi::Anthropic ||
+                        ep.api == UpstreamApi::OpenAi ||
+                        (ep.api == UpstreamApi::Bedrock && ep.bedrock.auth == "api_key");
+    if (needs_secret && ep.secret.source.empty())
+      failAt(ep.loc.line, path,
+             "api: " + std::string(upstreamApiName(ep.api)) +
+                 " needs a credential: set credential_env or credential_file");
+  }
+
+  void azureSettings(const std::optional<YAML::Node>& n, const std::string& path,
+                     EndpointConfig& ep) {
+    auto& a = ep.azure;
+    if (!n) return;
+    auto e = entries(*n, path, {"deployment", "api_version", "deployment_type"});
+    if (auto v = get(e, "deployment")) {
+      a.deployment = str(*v, path + ".deployment");
+      if (!isToken(a.deployment))
+        fail(*v, path + ".deployment", "may use only letters, digits, '-', '_' and '.'");
+    }
+    if (auto v = get(e, "api_version")) {
+      a.api_version = str(*v, path + ".api_version");
+      if (!isToken(a.api_version))
+        fail(*v, path + ".api_version", "may use only letters, digits, '-', '_' and '.'");
+    }
+    if (!a.deployment.empty() && a.api_version.empty())
+      fail(*n, path + ".api_version", "required with deployment (the deployment path needs it)");
+    if (a.deployment.empty() && !a.api_version.empty())
+      fail(*n, path + ".api_version", "only with deployment (the v1 path takes no api-version)");
+    if (auto v = get(e, "deployment_type")) {
+      a.deployment_type = oneOf(*v, path + ".deployment_type", {"standard", "data_zone", "global"});
+      if (a.deployment_type == "data_zone" && azureDataZone(ep).empty())
+        fail(*v, path + ".deployment_type",
+             "data_zone needs the endpoint's region in an EU member state or the US (the two "
+             "Azure data zones of the provider geographies table)");
+    }
+  }
+  // "eu" or "us": the data zone of the endpoint's country, "" if neither.
+  std::string azureDataZone(const EndpointConfig& ep) const {
+    const RegionConfig* r = cfg_.region(ep.region);
+    if (!r) return "";
+    const auto& table = legal::ProviderGeographies::builtin();
+    for (const char* zone : {"eu", "us"})
+      if (const auto* g = table.find("azure", "data_zone", zone))
+        if (std::binary_search(g->countries.begin(), g->countries.end(), r->country)) return zone;
+    return "";
+  }
+
+  void bedrockSettings(const std::optional<YAML::Node>& n, const std::string& path,
+                       EndpointConfig& ep) {
+    auto& b = ep.bedrock;
+    std::optional<std::string> file, profile;
+    int line_no = ep.loc.line;
+    if (n) {
+      line_no = line(*n);
+      auto e = entries(*n, path, {"region", "auth", "credentials_file", "profile"});
+      if (auto v = get(e, "region")) b.region = str(*v, path + ".region");
+      if (auto v = get(e, "auth")) b.auth = oneOf(*v, path + ".auth", {"sigv4", "api_key"});
+      if (auto v = get(e, "credentials_file")) file = str(*v, path + ".credentials_file");
+      if (auto v = get(e, "profile")) profile = str(*v, path + ".profile");
+    }
+    if (b.region.empty()) b.region = regionFromBedrockHost(ep.host);
+    if (b.region.empty() || !isToken(b.region))
+      failAt(line_no, path + ".region",
+             "required (the AWS region requests are signed for) unless the URL host is "
+             "bedrock-runtime.REGION.amazonaws.com");
+    if (b.auth == "api_key") {
+      if (file || profile)
+        failAt(line_no, path, "credentials_file and profile are for auth: sigv4");
+      if (!ep.secret.empty()) ep.credential = "Bearer " + ep.secret.value;
+      return;
+    }
+    if (!ep.secret.source.empty())
+      failAt(line_no, path + ".auth",
+             "credential_env/credential_file hold a Bedrock API key: set auth: api_key (SigV4 "
+             "reads AWS credentials from the environment or bedrock.credentials_file)");
+    if (!options_.read_secrets) return;
+    auto creds = file ? awsCredentialsFromFile(*file, profile.value_or("default"))
+                      : awsCredentialsFromEnv();
+    if (!creds.ok()) failAt(line_no, path, creds.error().message);
+    b.aws = std::move(*creds);
+  }
+  static std::string regionFromBedrockHost(const std::string& host) {
+    const std::string prefix = "bedrock-runtime.", suffix = ".amazonaws.com";
+    if (host.size() <= prefix.size() + suffix.size() || host.rfind(prefix, 0) != 0 ||
+        host.compare(host.size() - suffix.size(), suffix.size(), suffix) != 0)
+      return "";
+    return host.substr(prefix.size(), host.size() - prefix.size() - suffix.size());
+  }
+
+  void anthropicSettings(const std::optional<YAML::Node>& n, const std::string& path,
+                         EndpointConfig& ep) {
+    auto& a = ep.anthropic;
+    const auto& table = legal::ProviderGeographies::builtin();
+    if (n) {
+      auto e = entries(*n, path, {"version", "inference_geo"});
+      if (auto v = get(e, "version")) {
+        a.version = str(*v, path + ".version");
+        if (!isToken(a.version))
+          fail(*v, path + ".version", "may use only letters, digits, '-', '_' and '.'");
+      }
+      if (auto v = get(e, "inference_geo")) {
+        for (auto& [k, val] : namedEntries(*v, path + ".inference_geo")) {
+          std::string kpath = path + ".inference_geo." + k.Scalar();
+          const JurisdictionConfig* j = cfg_.jurisdiction(k.Scalar());
+          if (!j) fail(k, kpath, "unknown jurisdiction '" + k.Scalar() + "'");
+          std::string geo = str(val, kpath);
+          const auto* g = table.find("anthropic", "inference_geo", geo);
+          if (!g) fail(val, kpath, "'" + geo + "' is not an inference_geo of the provider "
+                                   "geographies table");
+          if (g->anywhere || !std::all_of(g->countries.begin(), g->countries.end(),
+                                          [&](const std::string& c) { return j->resolved.count(c); }))
+            fail(val, kpath, "inference_geo '" + geo + "' reaches outside jurisdiction " + j->name);
+          a.inference_geo[j->name] = geo;
+        }
+      }
+    }
+    // Every other jurisdiction: the narrowest table geography wholly inside it, if any.
+    for (const auto& j : cfg_.jurisdictions) {
+      if (a.inference_geo.count(j.name)) continue;
+      const legal::ProviderGeography* best = nullptr;
+      for (const auto& g : table.all()) {
+        if (g.provider != "anthropic" || g.kind != "inference_geo" || g.anywhere) continue;
+        bool inside = std::all_of(g.countries.begin(), g.countries.end(),
+                                  [&](const std::string& c) { return j.resolved.count(c) > 0; });
+        if (inside && (!best || g.countries.size() < best->countries.size())) best = &g;
+      }
+      if (best) a.inference_geo[j.name] = best->name;
+    }
+  }
+
+  void openaiSettings(const std::optional<YAML::Node>& n, const std::string& path,
+                      EndpointConfig& ep) {
+    auto& o = ep.openai;
+    const auto& table = legal::ProviderGeographies::builtin();
+    if (n) {
+      auto e = entries(*n, path, {"residency"});
+      if (auto v = get(e, "residency")) {
+        o.residency = str(*v, path + ".residency");
+        if (!table.find("openai", "residency", o.residency))
+          fail(*v, path + ".residency",
+               "'" + o.residency + "' is not an OpenAI residency region of the provider "
+               "geographies table");
+      }
+    }
+    if (!o.residency.empty()) return;
+    // The regional hosts are REGION.api.openai.com; api.openai.com is global.
+    const std::string suffix = ".api.openai.com";
+    if (ep.host == "api.openai.com") {
+      o.residency = "global";
+    } else if (ep.host.size() > suffix.size() &&
+               ep.host.compare(ep.host.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      std::string prefix = ep.host.substr(0, ep.host.size() - suffix.size());
+      if (table.find("openai", "residency", prefix)) o.residency = prefix;
+    }
+    if (o.residency.empty())
+      failAt(ep.loc.line, path + ".residency",
+             "required: the host is not one of OpenAI's residency hosts the provider geographies "
+             "table lists (REGION.api.openai.com)");
   }
 
   void tenants(const YAML::Node& n) {
@@ -517,6 +785,19 @@ class Loader {
       r.per_try_timeout_ms = uint32(*v, "routing.per_try_timeout_ms", 1, 3600000);
     if (auto v = get(e, "block_chars")) r.block_chars = uint32(*v, "routing.block_chars", 1, 65536);
   }
+  // Explicit `health_path` values win; otherwise openai_compatible endpoints use health.path and
+  // managed providers (which have no health route) get none.
+  void endpointHealthPaths() {
+    for (size_t i = 0; i < cfg_.endpoints.size(); ++i) {
+      auto& ep = cfg_.endpoints[i];
+      auto it = explicit_health_.find(i);
+      if (it != explicit_health_.end())
+        ep.health_path = it->second;
+      else
+        ep.health_path = ep.api == UpstreamApi::OpenAiCompatible ? cfg_.health.path : "";
+    }
+  }
+
   routing::PolicyKind policyKind(const YAML::Node& n) {
     const std::string s = str(n, "routing.policy");
     auto parsed = routing::parsePolicyName(s);
@@ -748,7 +1029,9 @@ class Loader {
   }
 
   std::string file_;
+  LoadOptions options_;
   Config cfg_;
+  std::map<size_t, std::string> explicit_health_;  // endpoint index -> health_path as written
 };
 
 }  // namespace
@@ -845,9 +1128,10 @@ Result<std::pair<std::string, uint16_t>> parseListenAddress(std::string_view s) 
   return std::make_pair(std::move(hp->host), *hp->port);
 }
 
-Result<ConfigPtr> loadConfigString(std::string_view yaml, std::string filename) {
+Result<ConfigPtr> loadConfigString(std::string_view yaml, std::string filename,
+                                   LoadOptions options) {
   try {
-    Loader loader(filename);
+    Loader loader(filename, options);
     return ConfigPtr(std::make_shared<const Config>(loader.load(yaml)));
   } catch (const LoadFailure& f) {
     return Error::config(f.message);
@@ -858,13 +1142,13 @@ Result<ConfigPtr> loadConfigString(std::string_view yaml, std::string filename) 
   }
 }
 
-Result<ConfigPtr> loadConfigFile(const std::string& path) {
+Result<ConfigPtr> loadConfigFile(const std::string& path, LoadOptions options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::config(path + ": cannot open config file: " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) return Error::config(path + ": cannot read config file");
-  return loadConfigString(ss.str(), path);
+  return loadConfigString(ss.str(), path, options);
 }
 
 }  // namespace regiongate

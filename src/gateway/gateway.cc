@@ -216,8 +216,8 @@ void Gateway::updateHealthGauges() {
   }
 }
 
-// Active health checks on a control-plane thread with its own io_context: GET <health.path> on
-// every endpoint each interval; a failing check takes the endpoint out until a check passes.
+// Active health checks on a control-plane thread with its own io_context: GET the endpoint's
+// health_path (default health.path; none for managed providers) on every endpoint each interval; a failing check takes the endpoint out until a check passes.
 void Gateway::runHealthChecks() {
   asio::io_context ioc(1);
   while (!stopping_) {
@@ -227,9 +227,10 @@ void Gateway::runHealthChecks() {
     if (interval > 0) {
       for (size_t i = 0; i < cfg.endpoints.size(); ++i) {
         const auto& ep = cfg.endpoints[i];
+        if (ep.health_path.empty()) continue;  // health_path: none (managed providers' default)
         auto health = snap->health[i];
         http::ClientRequest req;
-        req.target = ep.base_path + cfg.health.path;
+        req.target = ep.base_path + ep.health_path;
         req.timeout_ms = cfg.health.timeout_ms;
         asio::co_spawn(
             ioc,
@@ -271,7 +272,10 @@ std::string Gateway::statusJson() const {
     const auto& h = *snap->health[i];
     if (i) out += ",";
     out += "{\"name\":" + jsonString(ep.name) + ",\"region\":" + jsonString(ep.region) +
-           ",\"url\":" + jsonString(ep.url) + ",\"healthy\":" + (h.healthy(now) ? "true" : "false") +
+           ",\"url\":" + jsonString(ep.url) + ",\"api\":" + jsonString(upstreamApiName(ep.api)) +
+           // Where the credential comes from ("env:NAME", "file:PATH"), never its value.
+           ",\"credential_source\":" + jsonString(ep.secret.source) +
+           ",\"healthy\":" + (h.healthy(now) ? "true" : "false") +
            ",\"ejected\":" + (h.ejected(now) ? "true" : "false") +
            ",\"active_check_failing\":" + (h.activeDown() ? "true" : "false") +
            ",\"ejections\":" + std::to_string(h.ejections()) + ",\"models\":[";

@@ -574,7 +574,7 @@ bool Gateway::blockMode(const Config& cfg) {
 void Gateway::judge(RequestContext& ctx) {
   std::optional<std::string_view> v;
   if (ctx.evidence_value) v = *ctx.evidence_value;
-  ctx.verdict = residency::judgeEvidence(ctx.cfg, *ctx.jur, v);
+  ctx.verdict = residency::judgeEvidence(ctx.cfg, *ctx.jur, v, ctx.endpoint->api);
   ctx.verdict_known = true;
 }
 

@@ -7,6 +7,7 @@
 
 #include "common/json.h"
 #include "legal/legal_basis.h"
+#include "residency/forwarding.h"
 #include "residency/residency_index.h"
 
 namespace regiongate::residency {
@@ -111,55 +112,75 @@ class Prover {
     }
   }
 
-  // Forwarding: the provider may run the request somewhere other than the endpoint's region.
+  // Forwarding: the provider may run the request somewhere other than the endpoint's region
+  // (residency/forwarding.h). Every country of a forwarding set inside the jurisdiction is a
+  // reachable path; one outside it, or an unknown or global set, is an error: evidence would
+  // only see the violation after the prompt had left.
   void forwarding(const TenantConfig& tenant, const JurisdictionConfig& j, const std::string& model,
-                  const EndpointConfig& ep) {
-    bool has_evidence = ep.evidence.kind != EvidenceSpec::Kind::Endpoint;
-    std::string where;  // "" = stays inside; otherwise a description of where it may go
-    std::string foreign_country;
-    if (ep.forwards == "global") {
-      where = "anywhere (forwards: global)";
-    } else if (ep.forwards.rfind("geo:", 0) == 0) {
-      std::string label = ep.forwards.substr(4);
-      auto it = config_.residency.geo_labels.find(label);
-      if (it == config_.residency.geo_labels.end()) {
-        where = "anywhere (forwards: " + ep.forwards +
-                ", and residency.geo_labels does not say "
-                "which countries '" +
-                label + "' means)";
-      } else {
-        for (const auto& c : it->second)
-          if (!j.resolved.count(c)) {
-            foreign_country = c;
-            where = "to " + c + " (forwards: " + ep.forwards + ")";
-            break;
-          }
-      }
-    } else if (model.rfind("global.", 0) == 0) {
-      if (!has_evidence)
-        warning({"recognisably_global", tenant.name, j.name, model, ep.name, ep.region, "",
-                 "endpoint " + quote(ep.name) + " serves " + quote(model) +
-                     ", which looks like a global (cross-region) deployment, and has no "
-                     "evidence source: set 'forwards' and an evidence header or body field"});
+                  const EndpointConfig& ep, const std::string& via) {
+    ForwardingSet f = forwardingSet(config_, ep, model, j);
+    using Kind = ForwardingSet::Kind;
+    if (f.kind == Kind::None) {
+      recognisablyGlobal(tenant, j, model, ep);
       return;
     }
-    if (where.empty()) return;
-    if (!has_evidence) {
-      error({"forwarding_without_evidence", tenant.name, j.name, model, ep.name, ep.region,
-             foreign_country.empty() ? "*" : foreign_country,
-             "tenant " + quote(tenant.name) + ", model " + quote(model) + ": endpoint " +
-                 quote(ep.name) + " may forward inference " + where + ", outside " + j.name +
+    if (f.kind == Kind::Refused) {
+      warning({"inference_geo_unavailable", tenant.name, j.name, model, ep.name, ep.region, "",
+               "tenant " + quote(tenant.name) + ", model " + quote(model) + ": endpoint " +
+                   quote(ep.name) + " has " + f.declared +
+                   ": its requests are refused before they leave (provider_geography_unavailable)"});
+      return;
+    }
+    std::string foreign;  // "" = all inside; "*" = anywhere / unknown
+    if (f.kind == Kind::Countries) {
+      for (const auto& c : f.countries)
+        if (!j.resolved.count(c)) {
+          foreign = c;
+          break;
+        }
+    } else {
+      foreign = "*";
+    }
+    if (foreign.empty()) {
+      for (const auto& c : f.countries)
+        report_.paths.push_back({tenant.name, j.name, model, ep.name, ep.region, c,
+                                 via + " -> " + f.declared, basisFor(j, c)});
+      return;
+    }
+    outsideForwarding(tenant, j, model, ep, f, foreign);
+  }
+
+  void outsideForwarding(const TenantConfig& tenant, const JurisdictionConfig& j,
+                         const std::string& model, const EndpointConfig& ep,
+                         const ForwardingSet& f, const std::string& foreign) {
+    std::string where = f.kind == ForwardingSet::Kind::Anywhere ? std::string("anywhere")
+                        : f.kind == ForwardingSet::Kind::Unknown
+                            ? std::string("to places nothing defines (unknown geography)")
+                            : "to " + foreign;
+    std::string path = "tenant " + quote(tenant.name) + " -> model " + quote(model) +
+                       " -> endpoint " + quote(ep.name) + " (region " + ep.region + ") -> " +
+                       f.declared;
+    if (ep.evidence.kind == EvidenceSpec::Kind::Endpoint) {
+      error({"forwarding_without_evidence", tenant.name, j.name, model, ep.name, ep.region, foreign,
+             path + ": may forward inference " + where + ", outside " + j.name +
                  ", and has no evidence source to see it (evidence: endpoint); configure "
                  "header:NAME or body:PATH evidence, or take it out of this jurisdiction"});
-    } else {
-      warning({"forwarding_detect_only", tenant.name, j.name, model, ep.name, ep.region,
-               foreign_country.empty() ? "*" : foreign_country,
-               "tenant " + quote(tenant.name) + ", model " + quote(model) + ": endpoint " +
-                   quote(ep.name) + " may forward inference " + where + "; evidence (" +
-                   ep.evidence.raw + ") detects it after the fact (on_violation: " +
-                   std::string(violationModeName(config_.residency.on_violation)) +
-                   ") but cannot stop the prompt from leaving " + j.name});
+      return;
     }
+    error({"forwarding_outside_jurisdiction", tenant.name, j.name, model, ep.name, ep.region,
+           foreign,
+           path + ": may forward inference " + where + ", outside " + j.name + "; evidence (" +
+               ep.evidence.raw + ") would only detect it after the prompt has left; use a "
+               "forwarding set inside " + j.name + " or take the endpoint out of this pool"});
+  }
+
+  void recognisablyGlobal(const TenantConfig& tenant, const JurisdictionConfig& j,
+                          const std::string& model, const EndpointConfig& ep) {
+    if (model.rfind("global.", 0) != 0 || ep.evidence.kind != EvidenceSpec::Kind::Endpoint) return;
+    warning({"recognisably_global", tenant.name, j.name, model, ep.name, ep.region, "",
+             "endpoint " + quote(ep.name) + " serves " + quote(model) +
+                 ", which looks like a global (cross-region) deployment, and has no "
+                 "evidence source: set 'forwards' and an evidence header or body field"});
   }
 
   void tenantModel(uint32_t t, const std::string& model) {
@@ -180,7 +201,7 @@ class Prover {
       regions.insert(ep.region);
       report_.paths.push_back(
           {tenant.name, j.name, model, ep.name, ep.region, country, "pool", basisFor(j, country)});
-      forwarding(tenant, j, model, ep);
+      forwarding(tenant, j, model, ep, "pool");
       if (ep.provider == "third_party" && ep.evidence.kind == EvidenceSpec::Kind::Endpoint)
         warning({"config_evidence_on_third_party", "", j.name, "", ep.name, ep.region, country,
                  "endpoint " + quote(ep.name) +
@@ -225,7 +246,7 @@ class Prover {
         }
         report_.paths.push_back(
             {tenant.name, j.name, model, ep->name, ep->region, country, via, basisFor(j, country)});
-        forwarding(tenant, j, model, *ep);
+        forwarding(tenant, j, model, *ep, via);
         if (ep->region != ro.region)
           warning({"rollout_green_other_region", "", "", model, ep->name, ep->region, country,
                    "rollouts[" + std::to_string(i) + "]: green endpoint " + quote(ep->name) +

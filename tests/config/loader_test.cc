@@ -31,6 +31,7 @@ endpoints:
     forwards: geo:EU
     provider: third_party
     credential: Bearer sk-upstream
+    allow_inline_credential: true
     weight: 3
     max_connections: 16
   - { name: iad-a, url: "http://localhost", region: us-east-1, models: [llama-3.1-8b],

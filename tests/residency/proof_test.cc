@@ -146,9 +146,9 @@ INSTANTIATE_TEST_SUITE_P(
                         " models: [llama@v1], provider: third_party, forwards: global,"
                         " evidence: 'body:usage.inference_geo' }\n"),
                   "2026-01-15",
+                  {{"forwarding_outside_jurisdiction", "acme", "llama", "bedrock-eu", "*"}},
                   {},
-                  {"forwarding_detect_only"},
-                  {"config_evidence_on_third_party"}},
+                  {"config_evidence_on_third_party", "forwarding_detect_only"}},
         ProofCase{"geo_forwarding_inside_label",
                   world("",
                         "  - { name: az-eu, url: 'http://h:9', region: eu-west-1,"
