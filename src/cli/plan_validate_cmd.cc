@@ -246,6 +246,123 @@ struct RegionMeasure {
   std::vector<double> ttft_ms;  // in trace milliseconds (wall / compress)
 };
 
+// What the instance model leaves out: the gateway (parse, route, forward), loopback and the mock's
+// parsing and tokenising, per request, in wall milliseconds, fitted as fixed + per-token. The
+// replay divides every measured TTFT by --compress, so this wall time grows to overhead/compress
+// simulated ms; the planner's side gets the same amount (see applyOverhead).
+struct OverheadModel {
+  double fixed_ms = 0;
+  double per_ktoken_ms = 0;
+  double wallMs(uint32_t tokens) const {
+    return std::max(0.0, fixed_ms + per_ktoken_ms * double(tokens) / 1000.0);
+  }
+};
+
+// Least squares of y on x; a flat line when x does not vary.
+OverheadModel fitOverhead(const std::vector<std::pair<double, double>>& points) {
+  OverheadModel m;
+  if (points.empty()) return m;
+  double sx = 0, sy = 0, sxx = 0, sxy = 0, n = double(points.size());
+  for (auto [x, y] : points) {
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  const double den = n * sxx - sx * sx;
+  const double slope = den > 1e-9 ? (n * sxy - sx * sy) / den : 0.0;
+  m.per_ktoken_ms = std::max(0.0, slope) * 1000.0;
+  m.fixed_ms = (sy - std::max(0.0, slope) * sx) / n;
+  return m;
+}
+
+// Measures OverheadModel on a rig of its own, before the replay: the same gateway configuration
+// in front of one mock per region whose latency model is off (time_scale 0: the first token is
+// ready the moment the prompt is tokenised), so a request's TTFT is nothing but the overhead.
+// Probes are requests of the slice itself at sizes spanning it, sent one at a time, three times
+// each (median), then fitted.
+Result<OverheadModel> measureOverhead(const sim::Deployment& d, const sim::Trace& trace,
+                                      const std::vector<std::string>& bodies,
+                                      const std::vector<uint32_t>& jur_of) {
+  std::vector<std::unique_ptr<mock::MockBackend>> mocks;
+  std::vector<std::pair<std::string, uint16_t>> endpoints;
+  std::vector<std::string> regions;
+  auto stop = [&] {
+    for (auto& m : mocks) m->stop();
+  };
+  for (const auto& r : d.regions) {
+    mock::MockOptions mo;
+    mo.region = r.name;
+    mo.models = {{d.model, "v1"}};
+    mo.block_tokens = trace.tokens_per_block;
+    mo.latency.time_scale = 0;
+    mo.output_tokens = 1;
+    mo.admin = false;
+    auto m = std::make_unique<mock::MockBackend>(mo);
+    if (auto st = m->start(); !st) {
+      stop();
+      return st.error();
+    }
+    endpoints.emplace_back(r.name + "-probe", m->port());
+    regions.push_back(r.name);
+    mocks.push_back(std::move(m));
+  }
+  auto cfg = loadConfigString(gatewayYaml(d, endpoints, regions, 4 * trace.tokens_per_block),
+                              "<plan-validate overhead>");
+  if (!cfg) {
+    stop();
+    return cfg.error();
+  }
+  gateway::GatewayOptions gopts;
+  gopts.quiet = true;
+  auto gw = gateway::Gateway::create(cfg.value(), gopts);
+  if (!gw || !gw.value()->start()) {
+    stop();
+    return Error::internal("overhead rig: the gateway did not start");
+  }
+  std::vector<size_t> order(bodies.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return trace.requests[a].input_tokens < trace.requests[b].input_tokens;
+  });
+  const size_t probes = std::min<size_t>(12, order.size());
+  std::vector<std::pair<double, double>> points;
+  for (size_t p = 0; p < probes; ++p) {
+    const size_t i = order[probes == 1 ? 0 : p * (order.size() - 1) / (probes - 1)];
+    std::vector<double> walls;
+    for (int rep = 0; rep < 3; ++rep) {
+      Sample s = sendOne(gw.value()->port(), "sk-validate-" + d.jurisdictions[jur_of[i]].name,
+                         bodies[i], [] {}, [] {});
+      if (s.status == 200 && s.ttft_wall_ms >= 0) walls.push_back(s.ttft_wall_ms);
+    }
+    if (!walls.empty())
+      points.emplace_back(double(trace.requests[i].input_tokens), sim::percentile(walls, 50));
+  }
+  gw.value()->stop(2000);
+  stop();
+  if (points.empty()) return Error::internal("overhead rig: no probe was answered");
+  return fitOverhead(points);
+}
+
+// The planner's side of the overhead: the instance sees request i overhead_i later than the
+// client sent it (the overhead is mostly before the backend: upload, parse, route, tokenise), and
+// its TTFT, counted from the client's send as the replay counts it, is that much longer. Returns
+// the planner's TTFT p50 per region with it.
+std::map<std::string, double> ttftP50WithOverhead(const sim::PlanReport& plan,
+                                                  const std::vector<double>& overhead_sim_ms) {
+  std::map<std::string, std::vector<double>> by_region;
+  for (size_t i = 0; i < plan.outcomes.size(); ++i) {
+    const auto& o = plan.outcomes[i];
+    if (o.instance >= plan.instance_names.size()) continue;
+    std::string name = plan.instance_names[o.instance];  // "<region>-<i>"
+    name = name.substr(0, name.rfind('-'));
+    by_region[name].push_back(o.ttft_ms + (i < overhead_sim_ms.size() ? overhead_sim_ms[i] : 0));
+  }
+  std::map<std::string, double> p50;
+  for (auto& [region, v] : by_region) p50[region] = sim::percentile(v, 50);
+  return p50;
+}
+
 }  // namespace
 
 Run addPlanValidateCommand(CLI::App& app) {
@@ -378,6 +495,16 @@ Run addPlanValidateCommand(CLI::App& app) {
           d.model, promptText(r, tpb, i + o->skip), std::max<uint32_t>(1, r.output_tokens));
     }
 
+    // The fixed per-request overhead, measured before the replay (OverheadModel).
+    auto overhead = measureOverhead(d, scaled, bodies, jur_of);
+    if (!overhead) {
+      std::fprintf(stderr, "plan-validate: %s\n", overhead.error().message.c_str());
+      return 2;
+    }
+    std::vector<double> overhead_sim_ms(n);  // simulated ms (wall / compress)
+    for (size_t i = 0; i < n; ++i)
+      overhead_sim_ms[i] = overhead->wallMs(scaled.requests[i].input_tokens) / o->compress;
+
     // 3. Mock backends, one per instance.
     std::vector<std::unique_ptr<mock::MockBackend>> mocks;
     std::vector<std::pair<std::string, uint16_t>> endpoints;
@@ -501,7 +628,8 @@ Run addPlanValidateCommand(CLI::App& app) {
     {
       sim::Trace actual = trace;
       for (size_t i = 0; i < n; ++i) {
-        actual.requests[i].arrival_ms += samples[i].late_ms / o->compress / d.time_scale;
+        actual.requests[i].arrival_ms +=
+            (samples[i].late_ms / o->compress + overhead_sim_ms[i]) / d.time_scale;
         if (i) actual.requests[i].arrival_ms =
                    std::max(actual.requests[i].arrival_ms, actual.requests[i - 1].arrival_ms);
       }
@@ -555,12 +683,19 @@ Run addPlanValidateCommand(CLI::App& app) {
                      po.input_tokens, po.output_tokens,
                      po.instance < names.size() ? names[po.instance].c_str() : "-",
                      s.endpoint.c_str(), po.cached_tokens, (long long)s.cached_tokens,
-                     (long long)s.prompt_tokens, po.ttft_ms, s.ttft_wall_ms / o->compress,
+                     (long long)s.prompt_tokens, po.ttft_ms + overhead_sim_ms[i],
+                     s.ttft_wall_ms / o->compress,
                      po.done_ms - po.arrival_ms, s.total_wall_ms / o->compress, s.late_ms,
                      s.status);
       }
       std::fclose(f);
     }
+
+    const auto plan_p50 = ttftP50WithOverhead(plan.value(), overhead_sim_ms);
+    auto planP50 = [&](const std::string& region) {
+      auto it = plan_p50.find(region);
+      return it == plan_p50.end() ? 0.0 : it->second;
+    };
 
     // 7. The comparison.
     std::printf("plan-validate: deployment %s, policy %s (candidate_info %s), %zu requests of %s "
@@ -569,10 +704,14 @@ Run addPlanValidateCommand(CLI::App& app) {
                 trace.source.c_str(), o->skip, o->compress, o->spread_ms,
                 o->parallel_prefill ? "parallel" : "serial");
     std::printf("replay %.1f s wall (planner %.2f s); client send lateness p50 %.2f ms, max %.2f "
-                "ms wall; errors %zu%s%s\n\n",
+                "ms wall; errors %zu%s%s\n",
                 replay_s, plan_s, sim::percentile(late, 50),
                 late.empty() ? 0.0 : *std::max_element(late.begin(), late.end()), errors,
                 first_error.empty() ? "" : " — first: ", first_error.c_str());
+    std::printf("per-request overhead (gateway + loopback + mock parsing, measured before the "
+                "replay): %.2f ms + %.3f ms per 1k prompt tokens wall = %.0f simulated ms at the "
+                "median prompt; added to the planner's arrivals and TTFT\n\n",
+                overhead->fixed_ms, overhead->per_ktoken_ms, sim::percentile(overhead_sim_ms, 50));
     std::printf("| region | requests plan / real | hit rate plan | hit rate real | diff (points) "
                 "| TTFT p50 plan ms | TTFT p50 real ms | diff | verdict |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|\n");
@@ -584,7 +723,7 @@ Run addPlanValidateCommand(CLI::App& app) {
       const double ph = 100.0 * ps.tokenHitRate();
       const double mh =
           m.prompt_tokens > 0 ? 100.0 * double(m.cached_tokens) / double(m.prompt_tokens) : 0;
-      const double pp = ps.ttft_p50;
+      const double pp = planP50(rr.name);
       const double mp = sim::percentile(m.ttft_ms, 50);
       const double hd = mh - ph;
       const double td = pp > 0 ? 100.0 * (mp - pp) / pp : (mp > 0 ? 100.0 : 0.0);
@@ -612,7 +751,7 @@ Run addPlanValidateCommand(CLI::App& app) {
                   rr.name.c_str(), (unsigned long long)rr.summary.served,
                   (unsigned long long)m.requests, rr.summary.tokenHitRate(),
                   m.prompt_tokens > 0 ? double(m.cached_tokens) / double(m.prompt_tokens) : 0.0,
-                  rr.summary.ttft_p50, sim::percentile(m.ttft_ms, 50));
+                  planP50(rr.name), sim::percentile(m.ttft_ms, 50));
     }
     std::printf("errors=%zu\nplan-validate: %s (hit rate within %g points, TTFT p50 within "
                 "%g %%)\n",
