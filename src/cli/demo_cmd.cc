@@ -20,9 +20,9 @@ Run addDemoCommand(CLI::App& app) {
       "demo",
       "Run everything in one process: mock backends in two jurisdictions (EU: eu-central-1 x2,\n"
       "eu-west-1; US: us-east-1, us-west-2) with a calibrated GPU latency model, the gateway, and\n"
-      "a chat workload from a large US and a smaller EU user pool. Part-way one EU region fails,\n"
-      "then every EU endpoint, then all is restored; then a model update rolls out to\n"
-      "eu-central-1 and eu-west-1. Prints a report per jurisdiction and region (requests,\n"
+      "a chat workload from a large US and a smaller EU user pool. A model update rolls out to\n"
+      "eu-central-1, then eu-west-1; then one EU region fails, then every EU endpoint, then all\n"
+      "is restored. Prints a report per jurisdiction and region (requests,\n"
       "KV-cache hit rate, TTFT, fallbacks, typed 503s, violations), the cache-isolation penalty,\n"
       "the rollout's warm-up, the budget, and verifies the audit chains.");
   sub->add_option("--seconds", opts->seconds, "workload duration")->check(CLI::Range(4, 3600))

@@ -300,12 +300,12 @@ int runDemo(const DemoOptions& o, const std::atomic<bool>& interrupted, std::FIL
   };
   std::vector<Step> steps = {
       {0.0, "steady", [] {}},
-      {0.15, "eu-central-1 down", [&] { setDown(backends, "EU", "eu-central-1", true); }},
-      {0.22, "all EU down", [&] { setDown(backends, "EU", "", true); }},
-      {0.28, "restored", [&] { setDown(backends, "EU", "", false); }},
-      {0.40, "rollout: eu-central-1 llama-2-70b v1 -> v2 (in place; caches emptied)",
+      {0.30, "rollout: eu-central-1 llama-2-70b v1 -> v2 (in place; caches emptied)",
        [&] { rollout("eu-central-1"); }},
-      {0.80, "rollout: eu-west-1 follows, v1 -> v2", [&] { rollout("eu-west-1"); }},
+      {0.55, "rollout: eu-west-1 follows, v1 -> v2", [&] { rollout("eu-west-1"); }},
+      {0.70, "eu-central-1 down", [&] { setDown(backends, "EU", "eu-central-1", true); }},
+      {0.78, "all EU down", [&] { setDown(backends, "EU", "", true); }},
+      {0.86, "restored", [&] { setDown(backends, "EU", "", false); }},
   };
 
   Workload work(g.port(), origin);

@@ -3,10 +3,11 @@
 //
 // Five mock backends (EU: eu-central-1 x2, eu-west-1; US: us-east-1, us-west-2) with the mock's
 // calibrated latency model, the gateway in front of them, and the workload of demo/workload.h.
-// The schedule, as fractions of the run: one EU region fails (0.15), then every EU endpoint
-// (0.22), all restored (0.28); then a staged model rollout: eu-central-1 is updated in place to
-// v2 (0.40: its KV caches are emptied, the gateway discovers the new version and keeps each EU
-// request on one version, so eu-west-1 waits), eu-west-1 follows (0.80). The report (demo/report.h) covers residency, the cache-isolation penalty, the
+// The schedule, as fractions of the run: a staged model rollout first, from a steady state:
+// eu-central-1 is updated in place to v2 (0.30: its KV caches are emptied, the gateway discovers
+// the new version and keeps each EU request on one version, so eu-west-1 waits), eu-west-1
+// follows (0.55); then one EU region fails (0.70), then every EU endpoint (0.78), and all is
+// restored (0.86). The report (demo/report.h) covers residency, the cache-isolation penalty, the
 // rollout's warm-up and the budget; then every audit chain is verified.
 //
 // With keep_running the same gateway, backends and audit stay up afterwards with a light
