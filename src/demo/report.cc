@@ -90,6 +90,8 @@ Warmup computeWarmup(const std::vector<Sample>& samples, const ReportInputs::Rol
     cached += before[k]->cached_tokens;
     ttft += before[k]->ttft_wall_ms / time_scale;
   }
+  w.steady_requests = n_steady;
+  if (n_steady == 0) return w;  // nothing to warm back up to
   w.steady_hit = in ? double(cached) / double(in) : 0;
   w.steady_ttft_ms = n_steady ? ttft / double(n_steady) : 0;
   int64_t win_in = 0, win_cached = 0;
@@ -182,6 +184,12 @@ std::string formatReport(const DemoReport& r, const ReportInputs& in) {
        "reuses each less often, its caches cannot use the US's, and its rollout emptied them)\n";
 
   for (const auto& w : r.warmups) {
+    if (w.steady_requests == 0) {
+      s += fmt::format("\nrollout {} {} -> {} at {:.1f}s: the region took no traffic before it, "
+                       "so there is no steady state to warm back up to\n",
+                       w.region, w.from, w.to, w.at_s);
+      continue;
+    }
     std::string versions;
     for (const auto& [v, n] : w.versions_served) versions += fmt::format(" {}:{}", v, n);
     s += fmt::format(

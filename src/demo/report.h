@@ -70,6 +70,7 @@ struct Penalty {
 struct Warmup {
   std::string region, from, to;
   double at_s = 0;
+  size_t steady_requests = 0;  // 0: the region took no traffic before (no steady state)
   double steady_hit = 0;
   double dip_hit = 0;          // the first window after the rollout
   double time_to_90_s = -1;    // wall seconds; -1 = not reached

@@ -120,6 +120,18 @@ TEST(DemoReport, WarmupNotReachedIsSaid) {
   EXPECT_NE(formatReport(r, in).find("not reached"), std::string::npos);
 }
 
+TEST(DemoReport, WarmupWithoutTrafficBeforeHasNoSteadyState) {
+  ReportInputs in = inputs();
+  in.rollouts = {{"eu-west-1", "v1", "v2", 10.0}};
+  std::vector<Sample> s;
+  for (int i = 0; i < 3; ++i) s.push_back(ok(11 + i, "EU", "eu-west-1", 100, 0, 10, "v2"));
+  const DemoReport r = computeReport(s, {}, in);
+  ASSERT_EQ(r.warmups.size(), 1u);
+  EXPECT_EQ(r.warmups[0].steady_requests, 0u);
+  EXPECT_EQ(r.warmups[0].added_request_s, 0);
+  EXPECT_NE(formatReport(r, in).find("no steady state"), std::string::npos);
+}
+
 TEST(DemoReport, ViolationsAndFallbacksComeFromMetrics) {
   const auto m = parseProm(
       "# HELP x\n"
