@@ -8,7 +8,7 @@
 
 #include "cli/commands.h"
 #include "config/loader.h"
-#include "rollout/http_call.h"
+#include "http/client.h"
 #include "rollout/parity.h"
 
 namespace regiongate::cli {
@@ -100,7 +100,8 @@ Run addParityCommand(CLI::App& app) {
       if (!a->no_discover) {
         std::vector<std::pair<std::string, std::string>> h;
         if (!ep.credential.empty()) h.emplace_back("authorization", ep.credential);
-        auto r = rollout::httpCall(ep.host, ep.port, "GET", ep.base_path + "/v1/models", "", h, 2000);
+        auto r = http::call(ep.host, ep.port,
+                            http::ClientRequest{"GET", ep.base_path + "/v1/models", "", h, 2000});
         if (r && r->status == 200) discovered = rollout::parseModelVersions(r->body);
       }
       for (const auto& m : ep.models) {

@@ -196,7 +196,7 @@ Run addPlanCommand(CLI::App& app) {
   cmd->add_option("--kv-tokens", a->kv_tokens, "compare: KV cache per instance, tokens (450000)");
   cmd->add_option("--policies", a->policies, "compare: comma-separated policies (default all)");
   cmd->add_option("--miss-weight", a->miss_weight,
-                  "compare: cache_aware miss_weight (default: PolicyOptions default)");
+                  "compare: estimated_ttft miss_weight (default: PolicyOptions default)");
   cmd->add_flag("--quiet", a->quiet, "No progress on stderr");
   return [a] {
     if (!a->write_trace.empty()) return writeWorkload(*a);

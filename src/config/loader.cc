@@ -1,5 +1,6 @@
 #include "config/loader.h"
 
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,8 +13,9 @@
 #include <set>
 #include <sstream>
 
-#include "residency/countries.h"
-#include "residency/legal_basis.h"
+#include "common/host_port.h"
+#include "legal/countries.h"
+#include "legal/legal_basis.h"
 
 namespace regiongate {
 
@@ -72,7 +74,8 @@ class Loader {
     auto top = entries(
         root, "",
         {"listen", "admin_listen", "workers", "gateway", "jurisdictions", "regions", "endpoints",
-         "tenants", "routing", "health", "residency", "audit", "limits", "rollouts", "rollout"});
+         "tenants", "routing", "health", "residency", "audit", "limits", "rollouts", "rollout",
+         "admin"});
     // Dependency order, not document order: references are checked as they are read.
     if (auto n = get(top, "listen")) cfg_.listen = listenAddr(*n, "listen");
     if (auto n = get(top, "admin_listen")) cfg_.admin_listen = listenAddr(*n, "admin_listen");
@@ -88,7 +91,8 @@ class Loader {
     if (auto n = get(top, "audit")) audit(*n);
     if (auto n = get(top, "limits")) limits(*n);
     if (auto n = get(top, "rollouts")) rollouts(*n);
-    if (auto n = get(top, "rollout")) rolloutSettings(*n);  // issue 8
+    if (auto n = get(top, "rollout")) rolloutSettings(*n);
+    if (auto n = get(top, "admin")) admin(*n);
     return std::move(cfg_);
   }
 
@@ -195,6 +199,17 @@ class Loader {
       fail(n, path, "'" + s + "' is not one of: " + join(values));
     return s;
   }
+  // A config choice parsed into its enum E (values 0..N-1, named by `name`).
+  template <class E, size_t N>
+  E choice(const YAML::Node& n, const std::string& path, std::string_view (*name)(E)) {
+    const std::string s = str(n, path);
+    std::string names;
+    for (size_t i = 0; i < N; ++i) {
+      if (s == name(E(i))) return E(i);
+      names += (i ? ", " : "") + std::string(name(E(i)));
+    }
+    fail(n, path, "'" + s + "' is not one of: " + names);
+  }
   std::vector<std::pair<YAML::Node, std::string>> strList(const YAML::Node& n,
                                                           const std::string& path) {
     std::vector<std::pair<YAML::Node, std::string>> out;
@@ -216,14 +231,14 @@ class Loader {
   // An ISO code or a preset name, expanded into `out`.
   void countryOrPreset(const YAML::Node& n, const std::string& path, const std::string& s,
                        std::set<std::string>& out) {
-    if (const auto* p = residency::findPreset(s)) {
+    if (const auto* p = legal::findPreset(s)) {
       for (const auto& b : p->countries) out.emplace(b.country);
       return;
     }
     out.insert(countryCode(n, path, s));
   }
   std::string countryCode(const YAML::Node& n, const std::string& path, const std::string& s) {
-    const auto* c = residency::findCountry(s);
+    const auto* c = legal::findCountry(s);
     if (c == nullptr) fail(n, path, "'" + s + "' is not an ISO 3166-1 alpha-2 country code");
     return std::string(c->code);
   }
@@ -232,7 +247,7 @@ class Loader {
     auto e = entries(n, "residency", {"on_violation", "require_evidence", "geo_labels"});
     auto& r = cfg_.residency;
     if (auto v = get(e, "on_violation"))
-      r.on_violation = oneOf(*v, "residency.on_violation", {"alert", "block"});
+      r.on_violation = choice<ViolationMode, 2>(*v, "residency.on_violation", violationModeName);
     if (auto v = get(e, "require_evidence"))
       r.require_evidence = boolean(*v, "residency.require_evidence");
     if (auto v = get(e, "geo_labels")) {
@@ -260,7 +275,7 @@ class Loader {
       auto e = entries(val, path, {"preset", "countries"});
       if (auto v = get(e, "preset")) {
         j.preset = str(*v, path + ".preset");
-        const auto* p = residency::findPreset(j.preset);
+        const auto* p = legal::findPreset(j.preset);
         if (p == nullptr)
           fail(*v, path + ".preset",
                "unknown preset '" + j.preset + "' (known: EEA, EU, EEA+adequacy)");
@@ -435,21 +450,112 @@ class Loader {
     }
   }
 
+  void admin(const YAML::Node& n) {
+    auto e = entries(n, "admin", {"tokens", "public"});
+    if (auto v = get(e, "tokens")) adminTokens(*v);
+    if (auto v = get(e, "public")) {
+      cfg_.admin.public_paths.clear();
+      for (auto& [node, p] : strList(*v, "admin.public")) {
+        if (p.empty() || p.front() != '/' || p.find_first_of("?# \t\r\n") != std::string::npos)
+          fail(node, "admin.public", "'" + p + "' is not an absolute path (e.g. /metrics)");
+        cfg_.admin.public_paths.push_back(p);
+      }
+    }
+  }
+
+  void adminTokens(const YAML::Node& n) {
+    if (n.IsNull()) return;
+    if (!n.IsSequence()) fail(n, "admin.tokens", "expected a list of tokens");
+    std::map<std::string, size_t> names, digests;
+    for (size_t i = 0; i < n.size(); ++i) {
+      const YAML::Node& tn = n[i];
+      std::string path = idx("admin.tokens", i);
+      auto e = entries(tn, path, {"name", "sha256", "scope"});
+      if (tn.IsNull()) fail(tn, path, "empty token");
+      for (const char* req : {"name", "sha256", "scope"})
+        if (!e.count(req)) fail(tn, sub(path, req), "missing (required for every admin token)");
+      AdminTokenConfig t;
+      t.loc = {file_, line(tn)};
+      auto nameNode = *get(e, "name");
+      t.name = str(nameNode, path + ".name");
+      if (!isToken(t.name))
+        fail(nameNode, path + ".name", "use letters, digits, '-', '_' and '.' only");
+      if (auto [pos, fresh] = names.emplace(t.name, i); !fresh)
+        fail(nameNode, path + ".name",
+             "duplicate token name (also admin.tokens[" + std::to_string(pos->second) + "])");
+      auto digestNode = *get(e, "sha256");
+      t.sha256 = lower(str(digestNode, path + ".sha256"));
+      if (t.sha256.size() != 64 || !isHex(t.sha256))
+        fail(digestNode, path + ".sha256",
+             "expected 64 hex characters (the SHA-256 of the token, e.g. from "
+             "`printf %s TOKEN | sha256sum`), got " + std::to_string(t.sha256.size()) +
+                 " characters");
+      if (auto [pos, fresh] = digests.emplace(t.sha256, i); !fresh)
+        fail(digestNode, path + ".sha256",
+             "same token as admin.tokens[" + std::to_string(pos->second) + "]");
+      t.scope = oneOf(*get(e, "scope"), path + ".scope", {"read", "operate"}) == "operate"
+                    ? AdminScope::Operate
+                    : AdminScope::Read;
+      cfg_.admin.tokens.push_back(std::move(t));
+    }
+  }
+
   void routing(const YAML::Node& n) {
-    auto e =
-        entries(n, "routing",
-                {"policy", "retries", "upstream_timeout_ms", "per_try_timeout_ms", "block_chars"});
+    auto e = entries(n, "routing",
+                     {"policy", "retries", "upstream_timeout_ms", "per_try_timeout_ms",
+                      "block_chars", "index_capacity_blocks", "index_ttl_ms", "hash_key_blocks",
+                      "virtual_nodes", "bounded_load_factor", "balance_abs_threshold",
+                      "balance_rel_threshold", "cache_threshold", "default_prefill_ms_per_token",
+                      "service_ms_per_request", "fixed_ms", "learn_alpha", "miss_weight"});
     auto& r = cfg_.routing;
-    if (auto v = get(e, "policy"))
-      r.policy =
-          oneOf(*v, "routing.policy",
-                {"cache_aware", "round_robin", "least_loaded", "consistent_hash", "prefix_tree"});
+    if (auto v = get(e, "policy")) r.policy = policyKind(*v);
+    policyOptions(e, r.policy_options);
     if (auto v = get(e, "retries")) r.retries = uint32(*v, "routing.retries", 0, 16);
     if (auto v = get(e, "upstream_timeout_ms"))
       r.upstream_timeout_ms = uint32(*v, "routing.upstream_timeout_ms", 1, 3600000);
     if (auto v = get(e, "per_try_timeout_ms"))
       r.per_try_timeout_ms = uint32(*v, "routing.per_try_timeout_ms", 1, 3600000);
     if (auto v = get(e, "block_chars")) r.block_chars = uint32(*v, "routing.block_chars", 1, 65536);
+  }
+  routing::PolicyKind policyKind(const YAML::Node& n) {
+    const std::string s = str(n, "routing.policy");
+    auto parsed = routing::parsePolicyName(s);
+    if (!parsed) {
+      std::string names;
+      for (auto name : routing::policyNames())
+        names += (names.empty() ? "" : ", ") + std::string(name);
+      fail(n, "routing.policy", "'" + s + "' is not one of: " + names);
+    }
+    if (parsed->deprecated)
+      spdlog::warn("{}:{}: routing.policy '{}' is deprecated, use '{}' (docs/routing.md)", file_,
+                   n.Mark().line + 1, s, routing::policyName(parsed->kind));
+    return parsed->kind;
+  }
+  // Every routing::PolicyOptions field, same names (docs/routing.md "Options").
+  void policyOptions(const Entries& e, routing::PolicyOptions& o) {
+    if (auto v = get(e, "index_capacity_blocks"))
+      o.index_capacity_blocks = uint(*v, "routing.index_capacity_blocks", 1, 1u << 30);
+    if (auto v = get(e, "index_ttl_ms"))
+      o.index_ttl_ms = uint(*v, "routing.index_ttl_ms", 1, 1ull << 40);
+    if (auto v = get(e, "hash_key_blocks"))
+      o.hash_key_blocks = uint32(*v, "routing.hash_key_blocks", 1, 1024);
+    if (auto v = get(e, "virtual_nodes"))
+      o.virtual_nodes = uint32(*v, "routing.virtual_nodes", 1, 4096);
+    if (auto v = get(e, "bounded_load_factor"))
+      o.bounded_load_factor = fraction(*v, "routing.bounded_load_factor", 100);
+    if (auto v = get(e, "balance_abs_threshold"))
+      o.balance_abs_threshold = uint32(*v, "routing.balance_abs_threshold", 0, 1u << 20);
+    if (auto v = get(e, "balance_rel_threshold"))
+      o.balance_rel_threshold = fraction(*v, "routing.balance_rel_threshold", 1000);
+    if (auto v = get(e, "cache_threshold"))
+      o.cache_threshold = fraction(*v, "routing.cache_threshold", 1);
+    if (auto v = get(e, "default_prefill_ms_per_token"))
+      o.default_prefill_ms_per_token = fraction(*v, "routing.default_prefill_ms_per_token", 1000);
+    if (auto v = get(e, "service_ms_per_request"))
+      o.service_ms_per_request = fraction(*v, "routing.service_ms_per_request", 1e6);
+    if (auto v = get(e, "fixed_ms")) o.fixed_ms = fraction(*v, "routing.fixed_ms", 1e6);
+    if (auto v = get(e, "learn_alpha")) o.learn_alpha = fraction(*v, "routing.learn_alpha", 1);
+    if (auto v = get(e, "miss_weight")) o.miss_weight = fraction(*v, "routing.miss_weight", 1000);
   }
   uint32_t uint32(const YAML::Node& n, const std::string& path, uint32_t min, uint32_t max) {
     return static_cast<uint32_t>(uint(n, path, min, max));
@@ -489,7 +595,7 @@ class Loader {
                       "sqlite_wal_coalesce"});
     auto& a = cfg_.audit;
     if (auto v = get(e, "dir")) a.dir = str(*v, "audit.dir");
-    if (auto v = get(e, "sink")) a.sink = oneOf(*v, "audit.sink", {"sqlite", "postgres", "none"});
+    if (auto v = get(e, "sink")) a.sink = choice<AuditSink, 3>(*v, "audit.sink", auditSinkName);
     if (auto v = get(e, "dsn")) {
       for (auto& [k, val] : namedEntries(*v, "audit.dsn")) {
         std::string path = "audit.dsn." + k.Scalar();
@@ -498,7 +604,7 @@ class Loader {
         a.dsn[k.Scalar()] = str(val, path);
       }
     }
-    if (a.sink == "postgres") {
+    if (a.sink == AuditSink::Postgres) {
       for (const auto& t : cfg_.tenants)
         if (!a.dsn.count(t.jurisdiction))
           failAt(keyLine(e, "sink"), "audit.dsn",
@@ -506,9 +612,10 @@ class Loader {
                      "') has no DSN");
     }
     if (auto v = get(e, "on_audit_failure"))
-      a.on_audit_failure = oneOf(*v, "audit.on_audit_failure", {"reject", "drop"});
+      a.on_audit_failure =
+          choice<AuditFailureMode, 2>(*v, "audit.on_audit_failure", auditFailureModeName);
     if (auto v = get(e, "durability"))
-      a.durability = oneOf(*v, "audit.durability", {"off", "normal", "full"});
+      a.durability = choice<AuditDurability, 3>(*v, "audit.durability", auditDurabilityName);
     if (auto v = get(e, "sqlite_wal_coalesce"))
       a.sqlite_wal_coalesce = boolean(*v, "audit.sqlite_wal_coalesce");
     if (auto v = get(e, "queue_capacity"))
@@ -586,7 +693,7 @@ class Loader {
     }
   }
 
-  // `rollout:` settings (issue 8; docs/rollouts.md).
+  // `rollout:` settings (docs/rollouts.md).
   double fraction(const YAML::Node& n, const std::string& path, double max) {
     if (!n.IsScalar()) fail(n, path, "expected a number");
     char* end = nullptr;
@@ -702,59 +809,6 @@ Result<EvidenceSpec> parseEvidence(std::string_view s) {
                        "body:JSON.PATH)");
 }
 
-namespace {
-Result<uint16_t> parsePort(std::string_view p, std::string_view whole) {
-  if (p.empty() || p.size() > 5 ||
-      !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return Error::config("bad port in '" + std::string(whole) + "'");
-  unsigned v = static_cast<unsigned>(std::stoul(std::string(p)));
-  if (v > 65535) return Error::config("port out of range in '" + std::string(whole) + "'");
-  return static_cast<uint16_t>(v);
-}
-// host[:port] with [v6] support; `port` untouched when absent.
-Status splitHostPort(std::string_view hp, std::string_view whole, std::string& host, uint16_t& port,
-                     bool port_required) {
-  std::string_view h = hp, p;
-  bool has_port = false;
-  if (!hp.empty() && hp[0] == '[') {
-    auto close = hp.find(']');
-    if (close == std::string_view::npos)
-      return Error::config("unterminated '[' in '" + std::string(whole) + "'");
-    h = hp.substr(1, close - 1);
-    auto rest = hp.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest[0] != ':')
-        return Error::config("expected ':PORT' after ']' in '" + std::string(whole) + "'");
-      p = rest.substr(1);
-      has_port = true;
-    }
-  } else {
-    auto colon = hp.rfind(':');
-    if (colon != std::string_view::npos) {
-      h = hp.substr(0, colon);
-      p = hp.substr(colon + 1);
-      has_port = true;
-      if (h.find(':') != std::string_view::npos)
-        return Error::config("write IPv6 addresses in brackets, e.g. [::1]:8080");
-    }
-  }
-  if (h.empty()) return Error::config("missing host in '" + std::string(whole) + "'");
-  if (std::any_of(h.begin(), h.end(), [](char c) {
-        return c <= ' ' || c == '/' || c == '?' || c == '#' || c == '@' || c == 0x7f;
-      }))
-    return Error::config("bad host in '" + std::string(whole) + "'");
-  host = std::string(h);
-  if (!has_port) {
-    if (port_required) return Error::config("expected HOST:PORT, got '" + std::string(whole) + "'");
-    return {};
-  }
-  auto pr = parsePort(p, whole);
-  if (!pr.ok()) return pr.error();
-  port = pr.value();
-  return {};
-}
-}  // namespace
-
 Result<ParsedUrl> parseEndpointUrl(std::string_view url) {
   ParsedUrl out;
   if (url.rfind("https://", 0) == 0)
@@ -769,8 +823,10 @@ Result<ParsedUrl> parseEndpointUrl(std::string_view url) {
   if (hostport.find('@') != std::string_view::npos)
     return Error::config("'" + std::string(url) +
                          "': credentials in URLs are not supported; use 'credential'");
-  auto st = splitHostPort(hostport, url, out.host, out.port, false);
-  if (!st.ok()) return st.error();
+  auto hp = parseHostPort(hostport, url);
+  if (!hp.ok()) return hp.error();
+  out.host = std::move(hp->host);
+  if (hp->port) out.port = *hp->port;
   if (slash != std::string_view::npos) {
     std::string_view base = rest.substr(slash);
     if (base.find_first_of("?#") != std::string_view::npos)
@@ -784,10 +840,9 @@ Result<ParsedUrl> parseEndpointUrl(std::string_view url) {
 }
 
 Result<std::pair<std::string, uint16_t>> parseListenAddress(std::string_view s) {
-  std::pair<std::string, uint16_t> out{"", 0};
-  auto st = splitHostPort(s, s, out.first, out.second, true);
-  if (!st.ok()) return st.error();
-  return out;
+  auto hp = parseHostPortRequired(s);
+  if (!hp.ok()) return hp.error();
+  return std::make_pair(std::move(hp->host), *hp->port);
 }
 
 Result<ConfigPtr> loadConfigString(std::string_view yaml, std::string filename) {

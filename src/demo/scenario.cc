@@ -22,6 +22,7 @@
 #include "demo/report.h"
 #include "demo/workload.h"
 #include "gateway/gateway.h"
+#include "inference/latency_model.h"
 #include "mock/mock_backend.h"
 
 namespace regiongate::demo {
@@ -77,7 +78,7 @@ std::string gatewayYaml(const std::vector<Backend>& backends, uint16_t port,
   for (const auto& t : demoTenants())
     y += fmt::format("  - {{ name: {}, key_sha256: {}, jurisdiction: {} }}\n", t.name,
                      sha256Hex(t.key), t.jurisdiction);
-  y += "routing: { policy: cache_aware, retries: 2, per_try_timeout_ms: 5000 }\n"
+  y += "routing: { policy: estimated_ttft, retries: 2, per_try_timeout_ms: 5000 }\n"
        "health: { consecutive_failures: 2, base_ejection_ms: 500, max_ejection_ms: 2000, "
        "interval_ms: 500, timeout_ms: 300 }\n"
        "rollout: { discovery_interval_ms: 500 }\n"  // in-place updates are seen within 0.5 s
@@ -207,7 +208,7 @@ struct Step {
 ReportInputs reportInputs(const std::vector<Backend>& backends, double time_scale, double wall_s) {
   ReportInputs in;
   in.time_scale = time_scale;
-  in.prefill_ms_per_token = mock::LatencyParams{}.prefill_ms_per_token;
+  in.prefill_ms_per_token = inference::LatencyParams{}.prefill_ms_per_token;
   in.wall_seconds = wall_s;
   in.rollout_gate_cost_usd = kRolloutGateUsd;
   in.warmup_window = 10;  // the planner uses 50; the demo's regions see tens of requests
@@ -225,7 +226,7 @@ ReportInputs reportInputs(const std::vector<Backend>& backends, double time_scal
 
 void printHeader(std::FILE* out, const gateway::Gateway& g, const std::string& audit_dir,
                  const DemoOptions& o) {
-  const mock::LatencyParams lp;
+  const inference::LatencyParams lp;
   std::fprintf(out,
                "regiongate demo: gateway on 127.0.0.1:%u (admin 127.0.0.1:%u), 5 mock backends, "
                "audit in %s\n",

@@ -319,10 +319,8 @@ std::optional<Failure> Gateway::resolvePool(RequestContext& ctx, const http::Req
   if (auto it = req.find("x-regiongate-region"); it != req.end()) {
     auto nr = idx.narrow(ctx.tenant, it->value());
     if (!nr) {
-      ErrorKind kind = nr.error().code == residency::kRegionOutsideJurisdiction
-                           ? ErrorKind::RegionOutsideJurisdiction
-                           : ErrorKind::UnknownRegion;
-      return Failure{kind, nr.error().message, {}, jurisdictionField(*ctx.jur)};
+      return Failure{narrowErrorKind(nr.error()), nr.error().message, {},
+                     jurisdictionField(*ctx.jur)};
     }
     narrow_region = nr.value();
     ctx.narrowed = true;
@@ -384,9 +382,9 @@ void Gateway::pinVersion(RequestContext& ctx) {
 // endpoint (passive health) and the next pick comes from the same pool, within `retries`.
 
 routing::Policy& Gateway::policyFor(WorkerState& w, const Config& cfg) {
-  if (!w.policy || w.policy_name != cfg.routing.policy) {
+  if (!w.policy || w.policy_kind != cfg.routing.policy) {
     w.policy = routing::makePolicy(cfg.routing.policy, routing::PolicyOptions{}, clock_);
-    w.policy_name = cfg.routing.policy;
+    w.policy_kind = cfg.routing.policy;
   }
   return *w.policy;
 }
@@ -565,7 +563,9 @@ void Gateway::chooseResponder(RequestContext& ctx) {
   workers_[ctx.worker]->policy->onRouted(ctx.route, ctx.chosen);
 }
 
-bool Gateway::blockMode(const Config& cfg) { return cfg.residency.on_violation == "block"; }
+bool Gateway::blockMode(const Config& cfg) {
+  return cfg.residency.on_violation == ViolationMode::Block;
+}
 
 void Gateway::judge(RequestContext& ctx) {
   std::optional<std::string_view> v;
@@ -597,17 +597,15 @@ http::ResponseWriter::HeaderList Gateway::responseHeaders(const RequestContext& 
           {"x-regiongate-region", ctx.actual_region},
           {"x-regiongate-endpoint", ctx.endpoint->name},
           {"x-regiongate-attempts", std::to_string(ctx.tried.size())},
-          {"x-regiongate-model-version", versionHeader(ctx)}};
+          {"x-regiongate-model-version", std::string(versionHeaderValue(ctx.version))}};
 }
 
-// The version header carries a configured or discovered version; either way a value that is not
-// a plain token (peers can send anything) is replaced, never echoed.
-std::string Gateway::versionHeader(const RequestContext& ctx) {
-  if (ctx.version.empty()) return "unversioned";
-  if (ctx.version.size() > 128) return "invalid";
-  for (unsigned char c : ctx.version)
+std::string_view versionHeaderValue(std::string_view version) {
+  if (version.empty()) return "unversioned";
+  if (version.size() > 128) return "invalid";
+  for (unsigned char c : version)
     if (c <= 0x20 || c >= 0x7f) return "invalid";
-  return ctx.version;
+  return version;
 }
 
 asio::awaitable<void> Gateway::relayStream(RequestContext& ctx, const http::Request& req,
@@ -788,7 +786,7 @@ asio::awaitable<void> Gateway::answer(RequestContext& ctx, http::ResponseWriter&
                                             ? std::string_view(ct->value())
                                             : std::string_view("application/json");
   const std::string attempts = std::to_string(ctx.tried.size());
-  const std::string version = versionHeader(ctx);
+  const std::string_view version = versionHeaderValue(ctx.version);
   const http::ResponseWriter::HeaderView hs[] = {
       {"x-regiongate-request-id", ctx.request_id}, {"x-regiongate-jurisdiction", ctx.jur->name},
       {"x-regiongate-region", ctx.actual_region},  {"x-regiongate-endpoint", ctx.endpoint->name},

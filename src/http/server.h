@@ -134,20 +134,20 @@ public:
   asio::io_context& worker(size_t i) { return *contexts_[i]; }
   size_t workers() const { return contexts_.size(); }
 
-  struct Impl;
-
 private:
-  asio::awaitable<void> session(asio::ip::tcp::socket socket, void* worker, size_t worker_index);
+ struct Worker;  // one worker's acceptor, sessions and deadline service (server.cc)
+ struct Impl;
+ asio::awaitable<void> session(asio::ip::tcp::socket socket, Worker& worker, size_t worker_index);
 
-  ServerOptions options_;
-  Handler handler_;
-  std::vector<std::unique_ptr<asio::io_context>> contexts_;
-  std::vector<std::thread> threads_;
-  std::shared_ptr<Impl> impl_;
-  uint16_t port_ = 0;
-  std::atomic<size_t> active_connections_{0};
-  std::atomic<size_t> in_flight_{0};
-  std::atomic<bool> stopping_{false};
+ ServerOptions options_;
+ Handler handler_;
+ std::vector<std::unique_ptr<asio::io_context>> contexts_;
+ std::vector<std::thread> threads_;
+ std::shared_ptr<Impl> impl_;
+ uint16_t port_ = 0;
+ std::atomic<size_t> active_connections_{0};
+ std::atomic<size_t> in_flight_{0};
+ std::atomic<bool> stopping_{false};
 };
 
 // "host:port" -> endpoint; error names the bad value.

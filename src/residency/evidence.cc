@@ -1,6 +1,6 @@
 #include "residency/evidence.h"
 
-#include "residency/countries.h"
+#include "legal/countries.h"
 
 namespace regiongate::residency {
 
@@ -70,7 +70,7 @@ EvidenceVerdict judgeEvidence(const Config& config, const JurisdictionConfig& ju
     }
     return v;
   }
-  if (const CountryInfo* c = findCountry(value)) {
+  if (const legal::CountryInfo* c = legal::findCountry(value)) {
     v.country = c->code;
     v.kind = contains(jurisdiction, c->code) ? EvidenceKind::Ok : EvidenceKind::OutsideJurisdiction;
     return v;

@@ -1,5 +1,5 @@
 #pragma once
-// Judging the evidence of where inference actually ran (DESIGN.md "Evidence").
+// Judging the evidence of where inference actually ran (docs/residency.md).
 //
 // The rule, in order (values are trimmed of spaces/tabs and compared case-insensitively):
 //   1. no value, or an empty one          -> missing_evidence

@@ -1,11 +1,12 @@
 #include "residency/proof.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <map>
 #include <set>
 
 #include "common/json.h"
-#include "residency/legal_basis.h"
+#include "legal/legal_basis.h"
 #include "residency/residency_index.h"
 
 namespace regiongate::residency {
@@ -57,11 +58,11 @@ class Prover {
   std::string basisFor(const JurisdictionConfig& j, const std::string& country) {
     relied_.emplace(j.name, country);
     bool listed = std::find(j.countries.begin(), j.countries.end(), country) != j.countries.end();
-    if (const Preset* p = findPreset(j.preset)) {
-      if (const LegalBasis* b = findBasis(*p, country)) {
+    if (const legal::Preset* p = legal::findPreset(j.preset)) {
+      if (const legal::LegalBasis* b = legal::findBasis(*p, country)) {
         std::string s(b->basis);
         if (!b->qualifier.empty()) s += "; qualifier: " + std::string(b->qualifier);
-        if (b->expires) s += "; expires " + b->expires->str();
+        if (b->expires) s += "; expires " + legal::formatDate(*b->expires);
         return s;
       }
     }
@@ -155,8 +156,8 @@ class Prover {
                foreign_country.empty() ? "*" : foreign_country,
                "tenant " + quote(tenant.name) + ", model " + quote(model) + ": endpoint " +
                    quote(ep.name) + " may forward inference " + where + "; evidence (" +
-                   ep.evidence.raw +
-                   ") detects it after the fact (on_violation: " + config_.residency.on_violation +
+                   ep.evidence.raw + ") detects it after the fact (on_violation: " +
+                   std::string(violationModeName(config_.residency.on_violation)) +
                    ") but cannot stop the prompt from leaving " + j.name});
     }
   }
@@ -308,8 +309,8 @@ class Prover {
     for (const auto& [jname, country] : relied_) {
       const JurisdictionConfig* j = config_.jurisdiction(jname);
       if (!j) continue;
-      const Preset* p = findPreset(j->preset);
-      const LegalBasis* b = p ? findBasis(*p, country) : nullptr;
+      const legal::Preset* p = legal::findPreset(j->preset);
+      const legal::LegalBasis* b = p ? legal::findBasis(*p, country) : nullptr;
       if (!b) continue;
       bool listed =
           std::find(j->countries.begin(), j->countries.end(), country) != j->countries.end();
@@ -318,7 +319,7 @@ class Prover {
                  "jurisdiction " + jname + " relies on " + country + " (" + std::string(b->basis) +
                      "), which has a qualifier to confirm: " + std::string(b->qualifier)});
       if (b->expires) {
-        int64_t left = b->expires->days() - report_.today.days();
+        int64_t left = legal::daysBetween(report_.today, *b->expires);
         if (left < 0) {
           ProofFinding f{"basis_expired",
                          "",
@@ -328,7 +329,7 @@ class Prover {
                          "",
                          country,
                          "jurisdiction " + jname + " relies on " + country + " (" +
-                             std::string(b->basis) + "), which expired on " + b->expires->str()};
+                             std::string(b->basis) + "), which expired on " + legal::formatDate(*b->expires)};
           if (listed) {
             f.message += " (the country is also listed explicitly: confirm your own basis)";
             warning(std::move(f));
@@ -338,7 +339,7 @@ class Prover {
         } else if (left <= kExpiryWarningDays) {
           warning({"basis_expiring", "", jname, "", "", "", country,
                    "jurisdiction " + jname + " relies on " + country + " (" +
-                       std::string(b->basis) + "), which expires on " + b->expires->str() +
+                       std::string(b->basis) + "), which expires on " + legal::formatDate(*b->expires) +
                        " (in " + std::to_string(left) + " days)"});
         }
       }
@@ -360,18 +361,24 @@ void appendField(std::string& out, const char* name, const std::string& value, b
   appendJsonString(out, value);
 }
 
-void appendFinding(std::string& out, const ProofFinding& f) {
+// {"name":"value",...} of string fields, in order.
+void appendObject(std::string& out,
+                  std::initializer_list<std::pair<const char*, const std::string*>> fields) {
   bool first = true;
   out += '{';
-  appendField(out, "code", f.code, first);
-  appendField(out, "tenant", f.tenant, first);
-  appendField(out, "jurisdiction", f.jurisdiction, first);
-  appendField(out, "model", f.model, first);
-  appendField(out, "endpoint", f.endpoint, first);
-  appendField(out, "region", f.region, first);
-  appendField(out, "country", f.country, first);
-  appendField(out, "message", f.message, first);
+  for (const auto& [name, value] : fields) appendField(out, name, *value, first);
   out += '}';
+}
+
+void appendFinding(std::string& out, const ProofFinding& f) {
+  appendObject(out, {{"code", &f.code},
+                     {"tenant", &f.tenant},
+                     {"jurisdiction", &f.jurisdiction},
+                     {"model", &f.model},
+                     {"endpoint", &f.endpoint},
+                     {"region", &f.region},
+                     {"country", &f.country},
+                     {"message", &f.message}});
 }
 
 void appendStrings(std::string& out, const std::vector<std::string>& v) {
@@ -391,24 +398,21 @@ std::string ProofReport::json() const {
   std::string out = "{";
   bool first = true;
   appendField(out, "config", config_file, first);
-  appendField(out, "today", today.str(), first);
+  appendField(out, "today", legal::formatDate(today), first);
   out += ",\"ok\":";
   out += ok() ? "true" : "false";
   out += ",\"paths\":[";
   for (size_t i = 0; i < paths.size(); ++i) {
     const auto& p = paths[i];
     if (i) out += ',';
-    bool f = true;
-    out += '{';
-    appendField(out, "tenant", p.tenant, f);
-    appendField(out, "jurisdiction", p.jurisdiction, f);
-    appendField(out, "model", p.model, f);
-    appendField(out, "endpoint", p.endpoint, f);
-    appendField(out, "region", p.region, f);
-    appendField(out, "country", p.country, f);
-    appendField(out, "via", p.via, f);
-    appendField(out, "basis", p.basis, f);
-    out += '}';
+    appendObject(out, {{"tenant", &p.tenant},
+                       {"jurisdiction", &p.jurisdiction},
+                       {"model", &p.model},
+                       {"endpoint", &p.endpoint},
+                       {"region", &p.region},
+                       {"country", &p.country},
+                       {"via", &p.via},
+                       {"basis", &p.basis}});
   }
   out += "],\"narrowing\":[";
   for (size_t i = 0; i < narrowing.size(); ++i) {
@@ -455,7 +459,7 @@ std::string ProofReport::table() const {
     }
     return s + "\n";
   };
-  std::string out = "Residency proof for " + config_file + " (as of " + today.str() + ")\n\n";
+  std::string out = "Residency proof for " + config_file + " (as of " + legal::formatDate(today) + ")\n\n";
   out += "Reachable paths (first pick, retries and failover stay in the pool):\n";
   out += line(head);
   for (const auto& r : rows) out += line(r);

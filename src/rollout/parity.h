@@ -103,8 +103,18 @@ PairComparison compareGroups(const ParityGroup& a, const ParityGroup& b,
 ParityReport buildReport(std::vector<ParityGroup> groups, const std::vector<SuitePrompt>& prompts,
                          const ParityOptions& o);
 
+// Entries of a /v1/models answer left out because a model id or version failed validation.
+struct RefusedModelEntries {
+  uint64_t count = 0;
+  std::vector<std::string> examples;  // the first few, as checkPeerString messages (escaped)
+};
+
 // GET /v1/models body -> model name -> version (data[].version, or "NAME@V" in id or root).
-std::map<std::string, std::string> parseModelVersions(std::string_view body);
+// An upstream's strings are checked (common/peer_string.h: kModelIdString, kVersionString)
+// before use: an entry with an invalid id or version is refused, never returned; `refused`
+// (optional) counts them and keeps the first few messages.
+std::map<std::string, std::string> parseModelVersions(std::string_view body,
+                                                      RefusedModelEntries* refused = nullptr);
 
 // True when the prompt's jurisdiction contains `region`'s country under `cfg`.
 bool promptAllowedIn(const Config& cfg, const SuitePrompt& p, const std::string& region);

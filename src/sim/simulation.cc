@@ -1,10 +1,10 @@
 #include "sim/simulation.h"
 
 #include <algorithm>
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <cmath>
 
-#include <boost/unordered/unordered_flat_set.hpp>
-
+#include "common/quantile.h"
 #include "sim/event_engine.h"
 
 namespace regiongate::sim {
@@ -208,7 +208,7 @@ private:
   EventEngine engine_;
   std::vector<Instance> instances_;
   std::vector<routing::Candidate> cands_;
-  mock::BlockSeq seq_;
+  inference::BlockSeq seq_;
   double origin_ms_ = 0;
   SimResult result_;
 };
@@ -236,8 +236,8 @@ CeilingResult sharedCacheCeiling(const Trace& trace, uint64_t capacity_tokens) {
       cached += std::min<uint64_t>(uint64_t(h) * trace.tokens_per_block, r.input_tokens);
     }
   } else {
-    mock::KvCache cache(capacity_tokens, trace.tokens_per_block);
-    mock::BlockSeq seq;
+    inference::KvCache cache(capacity_tokens, trace.tokens_per_block);
+    inference::BlockSeq seq;
     seq.block_tokens = trace.tokens_per_block;
     for (const auto& r : trace.requests) {
       seq.hashes.assign(r.blocks.begin(), r.blocks.end());
@@ -253,16 +253,6 @@ CeilingResult sharedCacheCeiling(const Trace& trace, uint64_t capacity_tokens) {
   c.block_hit_rate = blocks ? double(hits) / double(blocks) : 0;
   c.token_hit_rate = tokens ? double(cached) / double(tokens) : 0;
   return c;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  p = std::clamp(p, 0.0, 100.0);
-  // Nearest rank: the smallest value with at least p% of the values <= it.
-  size_t rank = size_t(std::ceil(p / 100.0 * double(v.size())));
-  rank = std::clamp<size_t>(rank, 1, v.size());
-  std::nth_element(v.begin(), v.begin() + (rank - 1), v.end());
-  return v[rank - 1];
 }
 
 Summary summarise(const SimResult& r, const std::function<bool(const RequestOutcome&)>& keep) {
@@ -284,9 +274,9 @@ Summary summarise(const SimResult& r, const std::function<bool(const RequestOutc
   }
   if (!ttft.empty()) {
     s.ttft_mean = sum / double(ttft.size());
-    s.ttft_p50 = percentile(ttft, 50);
-    s.ttft_p90 = percentile(ttft, 90);
-    s.ttft_p99 = percentile(ttft, 99);
+    s.ttft_p50 = quantile(ttft, 0.50);
+    s.ttft_p90 = quantile(ttft, 0.90);
+    s.ttft_p99 = quantile(ttft, 0.99);
   }
   return s;
 }

@@ -107,7 +107,6 @@ struct CeilingResult {
 CeilingResult sharedCacheCeiling(const Trace& trace, uint64_t capacity_tokens = 0);
 
 // Summary helpers.
-double percentile(std::vector<double> values, double p);  // p in [0, 100]; 0 if empty
 struct Summary {
   uint64_t requests = 0;
   uint64_t served = 0;

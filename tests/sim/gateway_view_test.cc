@@ -81,7 +81,8 @@ regions: { eu-central-1: { country: DE } }
   auto def = parseDeployment(base);
   ASSERT_TRUE(def.ok()) << def.error().message;
   EXPECT_EQ(def.value().candidate_info, "simulator");
-  auto gw = parseDeployment(base + "routing: { policy: cache_aware, candidate_info: gateway }\n");
+  auto gw =
+      parseDeployment(base + "routing: { policy: estimated_ttft, candidate_info: gateway }\n");
   ASSERT_TRUE(gw.ok()) << gw.error().message;
   EXPECT_EQ(gw.value().candidate_info, "gateway");
   auto bad = parseDeployment(base + "routing: { candidate_info: psychic }\n");
