@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/quantile.h"
 #include "sim/simulation.h"
 
 namespace regiongate::demo {
@@ -51,8 +52,8 @@ std::vector<RegionRow> regionRows(const std::vector<Sample>& samples,
       row.cached_tokens += s->cached_tokens;
       if (s->ttft_wall_ms >= 0) ttft.push_back(s->ttft_wall_ms / time_scale);
     }
-    row.ttft_p50_ms = sim::percentile(ttft, 50);
-    row.ttft_p99_ms = sim::percentile(ttft, 99);
+    row.ttft_p50_ms = quantile(ttft, 0.5);
+    row.ttft_p99_ms = quantile(ttft, 0.99);
     if (row.region != "(none)") {
       row.fallbacks_in = promSum(metrics, "regiongate_fallbacks_total",
                                  {{"jurisdiction", row.jurisdiction}, {"to_region", row.region}});
