@@ -303,19 +303,28 @@ std::string formatPlanSummary(const PlanReport& r) {
                      g.summary.ttft_p50, g.summary.ttft_p99, g.utilisation, g.gpu_hours,
                      g.cost_usd, g.cost_per_m_input, g.cost_per_m_output);
   s += "\n| jurisdiction | share | regions | hit rate (pooled) | TTFT p50 ms (pooled) | TTFT p99 ms "
-       "(pooled) | availability | 503s | isolation penalty USD |\n"
-       "|---|---|---|---|---|---|---|---|---|\n";
+       "(pooled) | availability | 503s | isolation penalty USD | points | USD/1M in |\n"
+       "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& j : r.jurisdictions) {
     std::string regions;
     for (const auto& x : j.regions) regions += (regions.empty() ? "" : " ") + x;
     s += fmt::format("| {} | {:.0f}% | {} | {:.1f}% ({:.1f}%) | {:.0f} ({:.0f}) | {:.0f} ({:.0f}) | "
-                     "{:.3f}% | {} | {:.2f} |\n",
+                     "{:.3f}% | {} | {:.2f} | {:+.1f} | {:.4f} |\n",
                      j.name, 100 * j.traffic_share, regions.empty() ? "(none)" : regions,
                      100 * j.isolated.tokenHitRate(), 100 * j.pooled.tokenHitRate(),
                      j.isolated.ttft_p50, j.pooled.ttft_p50, j.isolated.ttft_p99,
                      j.pooled.ttft_p99, 100 * j.isolated.availability(), j.rejected,
-                     j.penalty_usd);
+                     j.penalty_usd, j.penaltyPoints(), j.penaltyPerMInput());
   }
+  for (const auto& j : r.jurisdictions)
+    if (j.penalty_usd < 0)
+      s += fmt::format("\nnote: {}'s isolation penalty is negative: isolated, its requests found "
+                       "more of their prefixes cached than in the single global pool. Isolation "
+                       "also partitions the caches, so a jurisdiction whose prefixes are not "
+                       "shared with the others is not evicted by their traffic; it comes out "
+                       "cheaper when little is shared across jurisdictions and caches are small "
+                       "(docs/planner.md, \"When isolation comes out cheaper\").\n",
+                       j.name);
   if (!r.warmups.empty()) {
     s += "\n| rollout | at s | steady hit | time to 90% s | warm-up TTFT mean ms (steady) | added "
          "request-s |\n|---|---|---|---|---|---|\n";

@@ -13,6 +13,18 @@ namespace {
 
 int64_t msToNanos(double ms) { return static_cast<int64_t>(std::llround(ms * 1e6)); }
 
+// As vLLM's prefix cache and the mock backend (mock_backend.cc): only full blocks are stored, and
+// a lookup never covers the prompt's last token (its logits start the decode, so it is always
+// recomputed). A partial last block is therefore never a hit, nor is a prompt's last full block
+// when the prompt ends exactly on a block boundary.
+size_t storedBlocks(const TraceRequest& r, uint32_t tokens_per_block) {
+  return std::min(r.blocks.size(), size_t(r.input_tokens / tokens_per_block));
+}
+size_t lookupBlocks(const TraceRequest& r, uint32_t tokens_per_block) {
+  if (r.input_tokens == 0) return 0;
+  return std::min(r.blocks.size(), size_t((r.input_tokens - 1) / tokens_per_block));
+}
+
 class Run {
 public:
   Run(const SimConfig& config, const Trace& trace, std::span<const uint32_t> pool_of,
@@ -52,7 +64,10 @@ public:
     }
     scheduleArrival(0);
     engine_.run();
-    result_.end_ms = nowMs();
+    // The span is the traffic's: a rollout or outage scheduled after the last request completes
+    // runs (its events are in the queue) but must not stretch the time the GPUs are paid for.
+    result_.end_ms = origin_ms_;
+    for (const auto& o : result_.outcomes) result_.end_ms = std::max(result_.end_ms, o.done_ms);
     result_.events = engine_.executed();
     for (size_t i = 0; i < instances_.size(); ++i) {
       result_.instances[i].requests = instances_[i].requests_;
@@ -124,7 +139,7 @@ private:
 
     Instance& inst = instances_[id];
     ++inst.requests_;
-    size_t peek = inst.peekCachedBlocks(r.blocks);
+    size_t peek = std::min(inst.peekCachedBlocks(r.blocks), lookupBlocks(r, trace_.tokens_per_block));
     uint64_t est_cached = std::min<uint64_t>(uint64_t(peek) * trace_.tokens_per_block,
                                              r.input_tokens);
     double est = inst.params().prefillMs(r.input_tokens - est_cached);
@@ -141,8 +156,9 @@ private:
     inst.waiting_work_ms_ = std::max(0.0, inst.waiting_work_ms_ - job.est_prefill_ms);
     if (inst.waiting_.empty()) inst.waiting_work_ms_ = 0;
     const TraceRequest& r = trace_.requests[job.request];
-    seq_.hashes.assign(r.blocks.begin(), r.blocks.end());
-    uint64_t hit_tokens = inst.cache().lookup(seq_);
+    const uint32_t tpb = trace_.tokens_per_block;
+    seq_.hashes.assign(r.blocks.begin(), r.blocks.begin() + ptrdiff_t(storedBlocks(r, tpb)));
+    uint64_t hit_tokens = inst.cache().lookup(seq_, lookupBlocks(r, tpb));
     uint32_t hit_blocks = uint32_t(hit_tokens / trace_.tokens_per_block);
     inst.cache().insert(seq_);
     uint64_t cached = std::min<uint64_t>(hit_tokens, r.input_tokens);

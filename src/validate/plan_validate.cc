@@ -275,6 +275,71 @@ Result<std::unique_ptr<gateway::Gateway>> startGateway(const sim::Deployment& d,
   return std::move(gw.value());
 }
 
+// Measures OverheadModel on a rig of its own, before the replay: the same gateway configuration
+// in front of one mock per region whose latency model is off (time_scale 0: the first token is
+// ready the moment the prompt is tokenised), so a request's TTFT is nothing but the overhead.
+// Probes are requests of the slice itself at sizes spanning it, sent one at a time, three times
+// each (median), then fitted.
+Result<OverheadModel> measureOverhead(const sim::Deployment& d, const Workload& w, uint32_t tpb) {
+  Backends rig;
+  for (const auto& r : d.regions) {
+    mock::MockOptions mo;
+    mo.region = r.name;
+    mo.models = {{d.model, "v1"}};
+    mo.block_tokens = tpb;
+    mo.latency.time_scale = 0;
+    mo.output_tokens = 1;
+    mo.admin = false;
+    auto m = std::make_unique<mock::MockBackend>(mo);
+    if (auto st = m->start(); !st)
+      return Error::internal(fmt::format("overhead rig: mock {}: {}", r.name, st.error().message));
+    rig.endpoints.emplace_back(r.name + "-probe", m->port());
+    rig.regions.push_back(r.name);
+    rig.mocks.push_back(std::move(m));
+  }
+  auto gw = startGateway(d, rig, tpb);
+  if (!gw) return Error::internal("overhead rig: " + gw.error().message);
+  const auto& reqs = w.scaled.requests;
+  std::vector<size_t> order(reqs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return reqs[a].input_tokens < reqs[b].input_tokens; });
+  const size_t probes = std::min<size_t>(12, order.size());
+  std::vector<std::pair<double, double>> points;
+  for (size_t p = 0; p < probes; ++p) {
+    const size_t i = order[probes == 1 ? 0 : p * (order.size() - 1) / (probes - 1)];
+    std::vector<double> walls;
+    for (int rep = 0; rep < 3; ++rep) {
+      Sample s = sendOne(gw.value()->port(), "sk-validate-" + d.jurisdictions[w.jurisdiction[i]].name,
+                         w.bodies[i], [] {}, [] {});
+      if (s.status == 200 && s.ttft_wall_ms >= 0) walls.push_back(s.ttft_wall_ms);
+    }
+    if (!walls.empty()) points.emplace_back(double(reqs[i].input_tokens), quantile(walls, 0.5));
+  }
+  gw.value()->stop(2000);
+  if (points.empty()) return Error::internal("overhead rig: no probe was answered");
+  return fitOverhead(points);
+}
+
+// The planner's side of the overhead: the instance sees request i overhead_i later than the
+// client sent it (the overhead is mostly before the backend: upload, parse, route, tokenise), and
+// its TTFT, counted from the client's send as the replay counts it, is that much longer. Returns
+// the planner's TTFT p50 per region with it.
+std::map<std::string, double> ttftP50WithOverhead(const sim::PlanReport& plan,
+                                                  const std::vector<double>& overhead_sim_ms) {
+  std::map<std::string, std::vector<double>> by_region;
+  for (size_t i = 0; i < plan.outcomes.size(); ++i) {
+    const auto& o = plan.outcomes[i];
+    if (o.instance >= plan.instance_names.size()) continue;
+    std::string name = plan.instance_names[o.instance];  // "<region>-<i>"
+    name = name.substr(0, name.rfind('-'));
+    by_region[name].push_back(o.ttft_ms + (i < overhead_sim_ms.size() ? overhead_sim_ms[i] : 0));
+  }
+  std::map<std::string, double> p50;
+  for (auto& [region, v] : by_region) p50[region] = quantile(v, 0.5);
+  return p50;
+}
+
 // Open-loop replay at the scaled arrival times, in trace order.
 std::vector<Sample> replay(const PlanValidateOptions& o, const sim::Deployment& d,
                            const Workload& w, const Backends& b, uint16_t port) {
@@ -335,10 +400,12 @@ std::vector<Sample> replay(const PlanValidateOptions& o, const sim::Deployment& 
 // and a late request meets other cache contents): both runs then see one timeline, so what is
 // compared is routing and caching, not the client's scheduling jitter.
 Result<sim::PlanReport> replan(const PlanValidateOptions& o, const sim::Deployment& d,
-                               const sim::Trace& trace, const std::vector<Sample>& samples) {
+                               const sim::Trace& trace, const std::vector<Sample>& samples,
+                               const std::vector<double>& overhead_sim_ms) {
   sim::Trace actual = trace;
   for (size_t i = 0; i < actual.requests.size(); ++i) {
-    actual.requests[i].arrival_ms += samples[i].late_ms / o.compress / d.time_scale;
+    actual.requests[i].arrival_ms +=
+        (samples[i].late_ms / o.compress + overhead_sim_ms[i]) / d.time_scale;
     if (i)
       actual.requests[i].arrival_ms =
           std::max(actual.requests[i].arrival_ms, actual.requests[i - 1].arrival_ms);
@@ -369,7 +436,8 @@ std::map<std::string, RegionMeasure> measure(const std::vector<Sample>& samples,
 }
 
 Status writeDump(const std::string& path, const PlanValidateOptions& o, const sim::PlanReport& plan,
-                 const Workload& w, const sim::Deployment& d, const std::vector<Sample>& samples) {
+                 const Workload& w, const sim::Deployment& d, const std::vector<Sample>& samples,
+                 const std::vector<double>& overhead_sim_ms) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return Error::config("cannot write " + path);
   std::fprintf(f,
@@ -386,7 +454,7 @@ Status writeDump(const std::string& path, const PlanValidateOptions& o, const si
                  d.jurisdictions[w.jurisdiction[i]].name.c_str(), po.input_tokens, po.output_tokens,
                  po.instance < names.size() ? names[po.instance].c_str() : "-", s.endpoint.c_str(),
                  po.cached_tokens, (long long)s.cached_tokens, (long long)s.prompt_tokens,
-                 po.ttft_ms, s.ttft_wall_ms / o.compress, po.done_ms - po.arrival_ms,
+                 po.ttft_ms + overhead_sim_ms[i], s.ttft_wall_ms / o.compress, po.done_ms - po.arrival_ms,
                  s.total_wall_ms / o.compress, s.late_ms, s.status);
   }
   std::fclose(f);
@@ -395,7 +463,9 @@ Status writeDump(const std::string& path, const PlanValidateOptions& o, const si
 
 std::vector<RegionCheck> compare(const sim::PlanReport& plan,
                                  const std::map<std::string, RegionMeasure>& measured,
-                                 const PlanValidateOptions& o) {
+                                 const PlanValidateOptions& o,
+                                 const std::vector<double>& overhead_sim_ms) {
+  const auto plan_p50 = ttftP50WithOverhead(plan, overhead_sim_ms);
   std::vector<RegionCheck> out;
   for (const auto& rr : plan.regions) {
     RegionMeasure m;
@@ -406,7 +476,8 @@ std::vector<RegionCheck> compare(const sim::PlanReport& plan,
     c.real_requests = m.requests;
     c.plan_hit = rr.summary.tokenHitRate();
     c.real_hit = m.prompt_tokens > 0 ? double(m.cached_tokens) / double(m.prompt_tokens) : 0;
-    c.plan_ttft_p50 = rr.summary.ttft_p50;
+    auto p = plan_p50.find(rr.name);
+    c.plan_ttft_p50 = p == plan_p50.end() ? 0.0 : p->second;
     c.real_ttft_p50 = quantile(m.ttft_ms, 0.5);
     out.push_back(judgeRegion(std::move(c), o.hit_points, o.ttft_percent));
   }
@@ -487,6 +558,28 @@ std::string RegionCheck::verdict() const {
   return hit_ok ? "FAIL (TTFT)" : "FAIL (hit)";
 }
 
+double OverheadModel::wallMs(uint32_t tokens) const {
+  return std::max(0.0, fixed_ms + per_ktoken_ms * double(tokens) / 1000.0);
+}
+
+OverheadModel fitOverhead(const std::vector<std::pair<double, double>>& points) {
+  OverheadModel m;
+  if (points.empty()) return m;
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  const double n = double(points.size());
+  for (auto [x, y] : points) {
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  const double den = n * sxx - sx * sx;
+  const double slope = std::max(0.0, den > 1e-9 ? (n * sxy - sx * sy) / den : 0.0);
+  m.per_ktoken_ms = slope * 1000.0;
+  m.fixed_ms = (sy - slope * sx) / n;
+  return m;
+}
+
 bool PlanValidateReport::pass() const {
   return errors == 0 &&
          std::all_of(regions.begin(), regions.end(), [](const auto& r) { return r.ok(); });
@@ -500,9 +593,14 @@ std::string PlanValidateReport::text() const {
       parallel_prefill ? "parallel" : "serial");
   out += fmt::format(
       "replay {:.1f} s wall (planner {:.2f} s); client send lateness p50 {:.2f} "
-      "ms, max {:.2f} ms wall; errors {}{}{}\n\n",
+      "ms, max {:.2f} ms wall; errors {}{}{}\n",
       replay_s, plan_s, late_p50_ms, late_max_ms, errors,
       first_error.empty() ? "" : " — first: ", first_error);
+  out += fmt::format(
+      "per-request overhead (gateway + loopback + mock parsing, measured before the replay): "
+      "{:.2f} ms + {:.3f} ms per 1k prompt tokens wall = {:.0f} simulated ms at the median "
+      "prompt; added to the planner's arrivals and TTFT\n\n",
+      overhead.fixed_ms, overhead.per_ktoken_ms, overhead_median_sim_ms);
   out +=
       "| region | requests plan / real | hit rate plan | hit rate real | diff (points) "
       "| TTFT p50 plan ms | TTFT p50 real ms | diff | verdict |\n";
@@ -546,6 +644,12 @@ Result<PlanValidateReport> runPlanValidate(const PlanValidateOptions& o) {
   double plan_s = std::chrono::duration<double>(SteadyClock::now() - t_plan).count();
 
   const Workload w = buildWorkload(d, trace, o.skip);
+  // The fixed per-request overhead, measured before the replay (OverheadModel).
+  auto overhead = measureOverhead(d, w, tpb);
+  if (!overhead) return overhead.error();
+  std::vector<double> overhead_sim_ms(w.scaled.requests.size());  // wall / compress
+  for (size_t i = 0; i < overhead_sim_ms.size(); ++i)
+    overhead_sim_ms[i] = overhead->wallMs(w.scaled.requests[i].input_tokens) / o.compress;
   Backends backends;
   if (auto st = startBackends(backends, o, d, tpb, w.max_output); !st) return st.error();
   auto gw = startGateway(d, backends, tpb);
@@ -557,13 +661,13 @@ Result<PlanValidateReport> runPlanValidate(const PlanValidateOptions& o) {
   gw.value()->stop(2000);
 
   const auto t_replan = SteadyClock::now();
-  auto plan = replan(o, d, trace, samples);
+  auto plan = replan(o, d, trace, samples, overhead_sim_ms);
   if (!plan) return plan.error();
   plan_s += std::chrono::duration<double>(SteadyClock::now() - t_replan).count();
 
   const auto measured = measure(samples, o.compress, rep);
   if (!o.dump.empty())
-    if (auto st = writeDump(o.dump, o, plan.value(), w, d, samples); !st) return st.error();
+    if (auto st = writeDump(o.dump, o, plan.value(), w, d, samples, overhead_sim_ms); !st) return st.error();
   rep.deployment = d.name;
   rep.policy = d.policy;
   rep.candidate_info = d.candidate_info;
@@ -576,7 +680,9 @@ Result<PlanValidateReport> runPlanValidate(const PlanValidateOptions& o) {
   rep.plan_s = plan_s;
   rep.hit_points = o.hit_points;
   rep.ttft_percent = o.ttft_percent;
-  rep.regions = compare(plan.value(), measured, o);
+  rep.overhead = overhead.value();
+  rep.overhead_median_sim_ms = quantile(overhead_sim_ms, 0.5);
+  rep.regions = compare(plan.value(), measured, o, overhead_sim_ms);
   return rep;
 }
 

@@ -47,7 +47,19 @@ struct PlanValidateOptions {
   std::string candidate_info;  // overrides the deployment's routing.candidate_info when set
 };
 
-// One region's comparison.
+// What the instance model leaves out: the gateway (parse, route, forward), loopback and the mock's
+// parsing and tokenising, per request, in wall milliseconds, fitted as fixed + per-token. It is
+// measured before the replay on a rig of its own (the same gateway configuration in front of one
+// mock per region whose latency model is off), and the planner's side gets it: the replay divides
+// every measured TTFT by `compress`, so this wall time becomes overhead / compress simulated ms,
+// added to the planner's arrivals and TTFT.
+struct OverheadModel {
+  double fixed_ms = 0;
+  double per_ktoken_ms = 0;
+  double wallMs(uint32_t tokens) const;
+};
+
+
 struct RegionCheck {
   std::string name;
   uint64_t plan_requests = 0, real_requests = 0;
@@ -69,6 +81,8 @@ struct PlanValidateReport {
   size_t errors = 0;
   std::string first_error;
   double hit_points = 0, ttft_percent = 0;
+  OverheadModel overhead;             // wall ms
+  double overhead_median_sim_ms = 0;  // at the median prompt, simulated ms
   std::vector<RegionCheck> regions;
 
   bool pass() const;
@@ -87,6 +101,9 @@ std::string promptText(const sim::TraceRequest& r, uint32_t tokens_per_block, si
 std::string gatewayYaml(const sim::Deployment& d,
                         const std::vector<std::pair<std::string, uint16_t>>& endpoints,
                         const std::vector<std::string>& endpoint_regions, uint32_t block_chars);
+// Least squares of wall ms (y) on prompt tokens (x); a flat line when x does not vary; the
+// per-token slope is never negative.
+OverheadModel fitOverhead(const std::vector<std::pair<double, double>>& points);
 // Judges one region against the tolerances.
 RegionCheck judgeRegion(RegionCheck c, double hit_points, double ttft_percent);
 

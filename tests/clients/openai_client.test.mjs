@@ -7,7 +7,7 @@
 //   REGIONGATE_MODEL model name (default llama-3.1-8b)
 // Run by hand against `regiongate demo --keep-running`:
 //   GATEWAY_URL=http://127.0.0.1:<port>/v1 REGIONGATE_KEY=sk-demo-acme-bank \
-//   ALLOWED_REGIONS=eu-central-1,eu-west-1 npm test
+//   REGIONGATE_MODEL=llama-2-70b ALLOWED_REGIONS=eu-central-1,eu-west-1 npm test
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";

@@ -104,5 +104,26 @@ TEST(PlanValidateReport, TextCarriesTheMachineReadableLines) {
   EXPECT_FALSE(rep.pass());
 }
 
+// The overhead model: fixed + per-token, least squares; never a negative slope; a flat line when
+// every probe has the same size; the report says what it added.
+TEST(PlanValidateOverhead, FitsFixedPlusPerToken) {
+  OverheadModel m = fitOverhead({{0, 2.0}, {1000, 3.0}, {2000, 4.0}});
+  EXPECT_NEAR(m.fixed_ms, 2.0, 1e-9);
+  EXPECT_NEAR(m.per_ktoken_ms, 1.0, 1e-9);
+  EXPECT_NEAR(m.wallMs(500), 2.5, 1e-9);
+  OverheadModel flat = fitOverhead({{800, 3.0}, {800, 5.0}});
+  EXPECT_EQ(flat.per_ktoken_ms, 0.0);
+  EXPECT_NEAR(flat.fixed_ms, 4.0, 1e-9);
+  OverheadModel falling = fitOverhead({{0, 4.0}, {1000, 2.0}});
+  EXPECT_EQ(falling.per_ktoken_ms, 0.0);
+  EXPECT_NEAR(falling.fixed_ms, 3.0, 1e-9);
+  EXPECT_EQ(fitOverhead({}).wallMs(1000), 0.0);
+
+  PlanValidateReport rep;
+  rep.overhead = m;
+  rep.overhead_median_sim_ms = 50;
+  EXPECT_NE(rep.text().find("per-request overhead"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace regiongate::validate
