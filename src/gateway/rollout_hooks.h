@@ -26,9 +26,10 @@ namespace regiongate::gateway {
 class RolloutHooks {
 public:
   // `peer_strings_refused`: counts discovered versions refused by validation (kind model_version).
+  // `replica_id`: this gateway's id in the shared rollout store (audit.replica_id).
   RolloutHooks(const Clock& clock, metrics::Registry& registry,
                metrics::GaugeFamily& model_version_info,
-               metrics::CounterFamily& peer_strings_refused);
+               metrics::CounterFamily& peer_strings_refused, std::string replica_id);
   ~RolloutHooks();
 
   Status configure(ConfigPtr config);  // start and every reload (control plane)
@@ -55,8 +56,11 @@ public:
     std::string body;
   };
   AdminResponse admin(std::string_view method, std::string_view target, std::string_view body);
-  // `"rollouts":[...],"versions":[...],"version_skew":{...}` members for /admin/status.
+  // `"rollouts":[...],"versions":[...],"version_skew":{...}` members for /admin/status, and in
+  // shared mode `"rollout_store":{...},"replicas":[...]`.
   std::string statusMembers() const;
+  // Shared mode: "up" or "unavailable"; "" in single-node mode (for /readyz).
+  std::string storeState() const;
   rollout::RolloutManager& manager() { return manager_; }
 
 private:
@@ -68,6 +72,8 @@ private:
   metrics::GaugeFamily& skew_;
   metrics::GaugeFamily& green_weight_;
   metrics::CounterFamily& peer_strings_refused_;
+  metrics::GaugeFamily& store_up_;
+  metrics::GaugeFamily& leases_held_;
   uint64_t refused_exported_ = 0;  // guarded by export_mu_
   std::set<std::vector<std::string>> exported_;  // version_info label sets set to 1 (control thread)
   std::mutex export_mu_;
@@ -76,6 +82,7 @@ private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool woken_ = false;  // an admin change is queued: tick now
   uint32_t tick_ms_ = 500;
 };
 
