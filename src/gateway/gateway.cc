@@ -370,10 +370,12 @@ asio::awaitable<void> Gateway::serveAdmin(const admin::AdminDecision& d, http::R
       // keeps serving with the last rollout state it knew.
       std::string store = rollouts_ ? rollouts_->storeState() : "";
       std::string extra = store.empty() ? "" : ",\"rollout_store\":\"" + store + "\"";
-      co_await out.sendJson(r ? 200 : 503,
-                            r ? "{\"ready\":true" + extra + "}"
-                              : "{\"ready\":false,\"reason\":\"audit store unavailable or shutting "
-                                "down\"" + extra + "}");
+      // Built before the co_await: g++ 12 destroys a temporary of a conditional inside a
+      // co_await expression twice.
+      std::string body = r ? "{\"ready\":true" + extra + "}"
+                           : "{\"ready\":false,\"reason\":\"audit store unavailable or shutting "
+                             "down\"" + extra + "}";
+      co_await out.sendJson(r ? 200 : 503, std::move(body));
       break;
     }
     case AdminRoute::Status:

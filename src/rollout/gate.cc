@@ -107,7 +107,7 @@ GateResult errorRateGate(const VersionObservations& green, const VersionObservat
 }
 
 GateResult ttftGate(const VersionObservations& green, const VersionObservations& blue,
-                    const GateThresholds& t) {
+                    const GateThresholds& t, bool blue_expected) {
   GateResult r{"ttft_p99", GateOutcome::Inconclusive, ""};
   const size_t n = green.ttft_ms.size();
   if (n < t.min_requests) {
@@ -115,6 +115,11 @@ GateResult ttftGate(const VersionObservations& green, const VersionObservations&
     return r;
   }
   const bool has_blue = blue.ttft_ms.size() >= t.min_requests;
+  if (blue_expected && !has_blue) {
+    r.detail = fmt::format("{} blue TTFT samples in this step, the comparison needs {}",
+                           blue.ttft_ms.size(), t.min_requests);
+    return r;
+  }
   const double g99 = quantile(green.ttft_ms, 0.99);
   std::string detail = fmt::format("green TTFT p99 {:.1f} ms over {} samples", g99, n);
   bool failed = false;

@@ -51,7 +51,10 @@ double binomialUpperTail(uint64_t n, uint64_t k, double p);
 
 GateResult errorRateGate(const VersionObservations& green, const VersionObservations& blue,
                          const GateThresholds& t);
+// `blue_expected`: blue still takes part of the traffic (a step below 100 %), so a comparison
+// with blue is owed: until blue has `min_requests` samples the gate is Inconclusive rather than
+// judged against the absolute limit alone.
 GateResult ttftGate(const VersionObservations& green, const VersionObservations& blue,
-                    const GateThresholds& t);
+                    const GateThresholds& t, bool blue_expected = false);
 
 }  // namespace regiongate::rollout

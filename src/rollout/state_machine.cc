@@ -107,7 +107,7 @@ bool RolloutMachine::tickAt(int64_t elapsed_ms, const VersionObservations& green
   if (rec_.phase != Phase::Shifting) return false;
   if (elapsed_ms < static_cast<int64_t>(rec_.step_ms)) return false;
   GateResult err = errorRateGate(green_step, blue, rec_.thresholds);
-  GateResult ttft = ttftGate(green_step, blue, rec_.thresholds);
+  GateResult ttft = ttftGate(green_step, blue, rec_.thresholds, rec_.steps[rec_.step] < 100);
   if (!source.empty())
     for (auto* g : {&err, &ttft}) g->detail += fmt::format(" ({})", source);
   setGate(err);

@@ -99,6 +99,19 @@ TEST(TtftGate, TooFewGreenSamplesIsInconclusive) {
   EXPECT_EQ(g.outcome, GateOutcome::Inconclusive) << g.detail;
 }
 
+// Below 100 % blue still serves: a slow green must wait for blue's baseline instead of passing
+// because blue happened to be a few samples short when green reached its minimum.
+TEST(TtftGate, WhileBlueServesItsBaselineIsAwaited) {
+  auto slow = withTtft(around(30, 66, 3, 11));
+  auto few_blue = withTtft(around(19, 1, 0.5, 12));
+  EXPECT_EQ(ttftGate(slow, few_blue, defaults(), /*blue_expected=*/true).outcome,
+            GateOutcome::Inconclusive);
+  EXPECT_EQ(ttftGate(slow, few_blue, defaults(), /*blue_expected=*/false).outcome,
+            GateOutcome::Successful);  // nothing to compare with and no absolute limit
+  auto blue = withTtft(around(30, 1, 0.5, 12));
+  EXPECT_EQ(ttftGate(slow, blue, defaults(), true).outcome, GateOutcome::Failed);
+}
+
 TEST(TtftGate, WithoutBlueTheAbsoluteCeilingNeedsEvidenceToo) {
   GateThresholds t = defaults();
   t.max_ttft_p99_ms = 40;

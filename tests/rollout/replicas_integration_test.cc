@@ -98,7 +98,7 @@ public:
     for (auto& m : mocks_) m.proc.reset();
     pg_.stop();
     std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    if (!getenv("REPLICAS_DEBUG")) std::filesystem::remove_all(dir_, ec);
   }
 
   const std::string& skipReason() const { return skip_; }
@@ -226,7 +226,7 @@ public:
   bool waitAll(std::initializer_list<const char*> states, F between, int timeout_ms = 60000) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < deadline; ++i) {
-      bool all = true;
+      bool all = !live().empty();
       for (auto* r : live()) {
         std::string st = jsonField(rollout(*r), "state");
         bool in = false;
@@ -303,6 +303,7 @@ TEST(ReplicatedRollout, StartedThroughOneReplicaShiftsAllAndSurvivesTheLeaseHold
     EXPECT_EQ(jsonField(body, "state"), "promoted") << r->id << ": " << body;
     EXPECT_NE(body.find("pooled from"), std::string::npos) << body;
   }
+  ASSERT_EQ(d.live().size(), 2u) << "only the killed replica may be gone";
   std::string after = leaseHolder(d.status(*d.live().front()));
   EXPECT_NE(after, holder) << "the lease passed to a live replica";
   std::string log;
@@ -326,6 +327,7 @@ TEST(ReplicatedRollout, SlowGreenIsRolledBackByGatesOnEveryReplicasTraffic) {
   int sent = 0;
   ASSERT_TRUE(d.waitAll({"rolled_back", "promoted", "paused"}, [&] { EXPECT_EQ(d.chat(sent++), 200); },
                         120000));
+  ASSERT_EQ(d.live().size(), 3u);
   std::string body = d.rollout(d.replica("r1"));
   ASSERT_EQ(jsonField(body, "state"), "rolled_back") << body;
   ASSERT_NE(body.find("ttft_p99 gate failed"), std::string::npos) << body;
@@ -357,6 +359,7 @@ TEST(ReplicatedRollout, StoreDownFreezesTheRolloutEveryReplicaServesAndItResumes
     for (auto* r : d.live()) all_down = all_down && d.readyz(*r).find("\"rollout_store\":\"unavailable\"") != std::string::npos;
   }
   ASSERT_TRUE(all_down);
+  ASSERT_EQ(d.live().size(), 3u);
   for (auto* r : d.live()) EXPECT_NE(d.readyz(*r).find("\"ready\":true"), std::string::npos);
   std::map<std::string, std::string> frozen;
   for (auto* r : d.live()) frozen[r->id] = jsonField(d.rollout(*r), "state") + "/" +
@@ -379,6 +382,7 @@ TEST(ReplicatedRollout, StoreDownFreezesTheRolloutEveryReplicaServesAndItResumes
   for (auto& [id, v] : d.versionsByReplica()) EXPECT_GT(v["v2"], 0) << id;
   ASSERT_EQ(d.pg().start(), "");
   ASSERT_TRUE(d.waitAll({"promoted", "rolled_back", "paused"}, [&] { EXPECT_EQ(d.chat(sent++), 200); }));
+  ASSERT_EQ(d.live().size(), 3u) << "every replica must survive the store's outage";
   for (auto* r : d.live()) {
     EXPECT_EQ(jsonField(d.rollout(*r), "state"), "promoted") << d.rollout(*r);
     EXPECT_NE(d.readyz(*r).find("\"rollout_store\":\"up\""), std::string::npos);

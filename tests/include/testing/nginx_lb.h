@@ -37,7 +37,9 @@ public:
       << "  fastcgi_temp_path " << dir_ << "/fastcgi;\n  uwsgi_temp_path " << dir_ << "/uwsgi;\n"
       << "  scgi_temp_path " << dir_ << "/scgi;\n  upstream replicas {\n";
     for (uint16_t p : upstream_ports) c << "    server 127.0.0.1:" << p << " max_fails=0;\n";
-    c << "  }\n  server {\n    listen 127.0.0.1:" << port_ << ";\n"
+    // Kept-alive connections to the replicas, as a production balancer keeps them: a new
+    // loopback connection per request churns thousands of ports through TIME_WAIT in a test.
+    c << "    keepalive 16;\n  }\n  server {\n    listen 127.0.0.1:" << port_ << ";\n"
       << "    access_log " << dir_ << "/access.log replica;\n"
       << "    location / {\n      proxy_pass http://replicas;\n      proxy_http_version 1.1;\n"
       << "      proxy_set_header Connection \"\";\n      proxy_buffering off;\n"
