@@ -37,9 +37,9 @@ void endHead(std::string& head, size_t body_size) {
   head += "\r\n\r\n";
 }
 
-bool OpenAiCompatibleAdapter::serves(ApiKind api) const {
-  return api == ApiKind::Chat || api == ApiKind::Completion;
-}
+// vLLM and SGLang serve all four OpenAI APIs (a server without one answers 404 itself);
+// Anthropic's Messages API needs an anthropic endpoint.
+bool OpenAiCompatibleAdapter::serves(ApiKind api) const { return api != ApiKind::Messages; }
 
 Status OpenAiCompatibleAdapter::prepare(const UpstreamCall& call, std::string& head,
                                         std::string& body) const {
@@ -51,20 +51,8 @@ Status OpenAiCompatibleAdapter::prepare(const UpstreamCall& call, std::string& h
   return {};
 }
 
-namespace {
-std::string_view routeOf(ApiKind api) {
-  switch (api) {
-    case ApiKind::Chat:
-      return "/v1/chat/completions";
-    case ApiKind::Completion:
-      return "/v1/completions";
-  }
-  return "";
-}
-}  // namespace
-
 bool ProviderApiAdapter::serves(ApiKind api) const {
-  return upstream::providerAdapter(api_).servesRoute(routeOf(api));
+  return upstream::providerAdapter(api_).servesRoute(openai::apiPath(api));
 }
 
 Status ProviderApiAdapter::prepare(const UpstreamCall& call, std::string& head,

@@ -86,10 +86,145 @@ Status appendCompletion(simdjson::dom::object body, std::string& out) {
   return {};
 }
 
+// An optional top-level string or parts member (`system`, `instructions`) as a system message.
+Status appendSystem(simdjson::dom::object body, const char* member, const char* code,
+                    std::string& out) {
+  simdjson::dom::element el;
+  if (body[member].get(el) != simdjson::SUCCESS || el.is_null()) return {};
+  appendMessageHead("system", out);
+  if (!appendContent(el, out))
+    return bad(code, std::string("'") + member + "' must be a string or an array of blocks");
+  out.push_back('\n');
+  return {};
+}
+
+Status appendMessages(simdjson::dom::object body, std::string& out) {
+  if (auto st = appendSystem(body, "system", "invalid_system", out); !st.ok()) return st;
+  return appendChat(body, out);
+}
+
+// One Responses input item: a message (role + content), or another item type (tool output,
+// reasoning, ...) that marks its place by its type.
+bool appendResponsesItem(simdjson::dom::element item, std::string& out) {
+  simdjson::dom::object obj;
+  if (item.get_object().get(obj) != simdjson::SUCCESS) return false;
+  std::string_view role, type;
+  if (obj["role"].get_string().get(role) == simdjson::SUCCESS) {
+    appendMessageHead(role, out);
+    simdjson::dom::element content;
+    if (obj["content"].get(content) == simdjson::SUCCESS && !appendContent(content, out))
+      return false;
+    out.push_back('\n');
+    return true;
+  }
+  if (obj["type"].get_string().get(type) != simdjson::SUCCESS) return false;
+  out.push_back('<');
+  out.append(type);
+  out += ">\n";
+  return true;
+}
+
+Status appendResponses(simdjson::dom::object body, std::string& out) {
+  if (auto st = appendSystem(body, "instructions", "invalid_instructions", out); !st.ok())
+    return st;
+  simdjson::dom::element input;
+  if (body["input"].get(input) != simdjson::SUCCESS)
+    return bad("missing_input", "'input' is required for responses");
+  std::string_view s;
+  if (input.get_string().get(s) == simdjson::SUCCESS) {
+    appendMessageHead("user", out);
+    out.append(s);
+    out.push_back('\n');
+    return {};
+  }
+  simdjson::dom::array items;
+  if (input.get_array().get(items) != simdjson::SUCCESS)
+    return bad("invalid_input", "'input' must be a string or an array of items");
+  size_t i = 0;
+  for (auto item : items) {
+    if (!appendResponsesItem(item, out))
+      return bad("invalid_input", "input[" + std::to_string(i) +
+                                      "] must be an object with a 'role' or a 'type'");
+    ++i;
+  }
+  return {};
+}
+
+// One embeddings input: a string, or an array of token ids.
+bool appendEmbeddingInput(simdjson::dom::element el, std::string& out) {
+  std::string_view s;
+  if (el.get_string().get(s) == simdjson::SUCCESS) {
+    out.append(s);
+    return true;
+  }
+  simdjson::dom::array tokens;
+  if (el.get_array().get(tokens) != simdjson::SUCCESS) return false;
+  bool first = true;
+  for (auto t : tokens) {
+    int64_t id = 0;
+    if (t.get_int64().get(id) != simdjson::SUCCESS) return false;
+    if (!first) out.push_back(' ');
+    out += std::to_string(id);
+    first = false;
+  }
+  return true;
+}
+
+Status appendEmbeddings(simdjson::dom::object body, std::string& out) {
+  simdjson::dom::element input;
+  if (body["input"].get(input) != simdjson::SUCCESS)
+    return bad("missing_input", "'input' is required for embeddings");
+  const Error invalid = bad("invalid_input",
+                            "'input' must be a string, an array of strings, or token arrays");
+  simdjson::dom::array arr;
+  if (input.get_array().get(arr) != simdjson::SUCCESS)  // one string
+    return appendEmbeddingInput(input, out) ? Status{} : Status{invalid};
+  if (arr.size() == 0) return invalid;
+  for (auto el : arr) {  // one token array, or a list of inputs
+    if (el.is_int64()) return appendEmbeddingInput(input, out) ? Status{} : Status{invalid};
+    break;
+  }
+  bool first = true;
+  for (auto el : arr) {
+    if (!first) out.push_back('\n');
+    if (!appendEmbeddingInput(el, out)) return invalid;
+    first = false;
+  }
+  return {};
+}
+
 }  // namespace
 
+std::string_view apiPath(ApiKind kind) {
+  switch (kind) {
+    case ApiKind::Chat:
+      return "/v1/chat/completions";
+    case ApiKind::Completion:
+      return "/v1/completions";
+    case ApiKind::Messages:
+      return "/v1/messages";
+    case ApiKind::Responses:
+      return "/v1/responses";
+    case ApiKind::Embeddings:
+      return "/v1/embeddings";
+  }
+  return "";
+}
+
 Status appendCanonicalPrompt(simdjson::dom::object body, ApiKind kind, std::string& out) {
-  return kind == ApiKind::Chat ? appendChat(body, out) : appendCompletion(body, out);
+  switch (kind) {
+    case ApiKind::Chat:
+      return appendChat(body, out);
+    case ApiKind::Completion:
+      return appendCompletion(body, out);
+    case ApiKind::Messages:
+      return appendMessages(body, out);
+    case ApiKind::Responses:
+      return appendResponses(body, out);
+    case ApiKind::Embeddings:
+      return appendEmbeddings(body, out);
+  }
+  return {};
 }
 
 std::string chatPromptText(const std::vector<ChatMessage>& messages) {

@@ -10,7 +10,6 @@
 
 #include "common/json.h"
 #include "common/peer_string.h"
-#include "http/client.h"
 
 namespace regiongate::rollout {
 
@@ -166,24 +165,6 @@ Result<std::string> completionText(std::string_view body) {
   if (c0["message"]["content"].get(text) == simdjson::SUCCESS) return std::string(text);
   if (c0["text"].get(text) == simdjson::SUCCESS) return std::string(text);
   return Error{ErrorSource::Upstream, "no_text", "choices[0] has no text", false};
-}
-
-ParityFetch httpParityFetch(uint32_t timeout_ms) {
-  return [timeout_ms](const ParityEndpoint& ep, const std::string& body) -> Result<std::string> {
-    std::vector<std::pair<std::string, std::string>> headers = {
-        {"x-regiongate-request-id", "parity"}};
-    if (!ep.credential.empty()) headers.emplace_back("authorization", ep.credential);
-    std::string target = ep.base_path + "/v1/" +
-                         (body.find("\"messages\":") != std::string::npos ? "chat/completions"
-                                                                         : "completions");
-    auto r = http::call(ep.host, ep.port,
-                        http::ClientRequest{"POST", target, body, std::move(headers), timeout_ms});
-    if (!r) return r.error();
-    if (r->status != 200)
-      return Error{ErrorSource::Upstream, "status_" + std::to_string(r->status),
-                   ep.name + " answered " + std::to_string(r->status), r->status >= 500};
-    return completionText(r->body);
-  };
 }
 
 namespace {
