@@ -490,6 +490,7 @@ asio::awaitable<std::string> Gateway::send(RequestContext& ctx, const http::Requ
   if (auto st = adapter.prepare(call, ctx.up_head, ctx.up_body); !st) {
     ctx.rec.attempts.push_back({ep.name, ep.region, "provider_refused", 0});
     ctx.last_error = st.error().message;
+    ctx.refused_code = st.error().code;
     co_return "provider_refused";
   }
   const std::string_view body = ctx.up_body.empty() ? std::string_view(ctx.client_body)
@@ -553,7 +554,7 @@ Failure Gateway::exhaustedFailure(const RequestContext& ctx) const {
                             : "no endpoint inside jurisdiction '" + ctx.jur->name +
                                   "' could serve the request: " + reason;
   return Failure{kind, std::move(message),
-                 kind == ErrorKind::ProviderRefused ? "provider_refused" : "", std::move(extra)};
+                 kind == ErrorKind::ProviderRefused ? ctx.refused_code : "", std::move(extra)};
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ class ProviderGateway : public ::testing::Test {
         "listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\nworkers: 1\n"
         "jurisdictions: { EU: { preset: EEA }, US: { countries: [US] } }\n"
         "regions: { swedencentral: { country: SE }, eu-central-1: { country: DE },"
-        " anthropic-us: { country: US }, openai-eu: { country: IE } }\n"
+        " anthropic-us: { country: US }, openai-us: { country: US } }\n"
         "endpoints:\n  - " + ep + "\n"
         "tenants:\n  - { name: acme, key_sha256: " + sha256Hex(kTenantKey) + ", jurisdiction: EU }\n"
         "  - { name: shop-us, key_sha256: " + sha256Hex(kUsTenantKey) + ", jurisdiction: US }\n"
@@ -309,21 +309,23 @@ TEST_F(ProviderGateway, MessagesToAPoolWithoutAnthropicIs404ApiNotServed) {
 // -- OpenAI: the Responses and Embeddings APIs ---------------------------------------------------
 
 const std::string kOpenAiEndpoint =
-    "{ name: openai-eu, url: '', region: openai-eu, models: [gpt-4.1], api: openai,"
-    " credential_env: RG_CONF_OPENAI_KEY }";
+    "{ name: openai-us, url: '', region: openai-us, models: [gpt-4.1], api: openai,"
+    " credential_env: RG_CONF_OPENAI_KEY, openai: { residency: us } }";
 
 TEST_F(ProviderGateway, OpenAiResponsesAndEmbeddingsPassThroughAndAreAudited) {
   ::setenv("RG_CONF_OPENAI_KEY", "openai-conformance-key", 1);
   startStandIn({"--api", "openai", "--key", "openai-conformance-key"});
   startGateway(kOpenAiEndpoint);
-  auto r = post("/v1/responses", R"({"model":"gpt-4.1","instructions":"be brief","input":"hi"})");
+  auto r = post("/v1/responses", R"({"model":"gpt-4.1","instructions":"be brief","input":"hi"})",
+                kUsTenantKey);
   ASSERT_EQ(r.status, 200) << r.body << readFile(dir_ + "/gateway.stderr");
   EXPECT_NE(r.body.find("\"object\": \"response\""), std::string::npos) << r.body;
   auto s = post("/v1/responses", R"({"model":"gpt-4.1","stream":true,"input":[)"
-                                 R"({"role":"user","content":[{"type":"input_text","text":"hi"}]}]})");
+                                 R"({"role":"user","content":[{"type":"input_text","text":"hi"}]}]})",
+                kUsTenantKey);
   ASSERT_EQ(s.status, 200) << s.body;
   EXPECT_NE(s.body.find("event: response.completed"), std::string::npos) << s.body;
-  auto e = post("/v1/embeddings", R"({"model":"gpt-4.1","input":["one","two"]})");
+  auto e = post("/v1/embeddings", R"({"model":"gpt-4.1","input":["one","two"]})", kUsTenantKey);
   ASSERT_EQ(e.status, 200) << e.body;
   EXPECT_NE(e.body.find("\"embedding\""), std::string::npos) << e.body;
   std::string seen = received();
@@ -365,13 +367,13 @@ TEST_F(ProviderGateway, MalformedResponsesAndEmbeddingsBodiesGetTypedErrors) {
   ::setenv("RG_CONF_OPENAI_KEY", "openai-conformance-key", 1);
   startStandIn({"--api", "openai", "--key", "openai-conformance-key"});
   startGateway(kOpenAiEndpoint);
-  auto a = post("/v1/responses", R"({"model":"gpt-4.1"})");
+  auto a = post("/v1/responses", R"({"model":"gpt-4.1"})", kUsTenantKey);
   EXPECT_EQ(a.status, 400);
   EXPECT_NE(a.body.find("\"code\":\"missing_input\""), std::string::npos) << a.body;
-  auto b = post("/v1/embeddings", R"({"model":"gpt-4.1","input":[1,"x"]})");
+  auto b = post("/v1/embeddings", R"({"model":"gpt-4.1","input":[1,"x"]})", kUsTenantKey);
   EXPECT_EQ(b.status, 400);
   EXPECT_NE(b.body.find("\"code\":\"invalid_input\""), std::string::npos) << b.body;
-  auto c = post("/v1/responses", R"({"model":"gpt-4.1","input":[42]})");
+  auto c = post("/v1/responses", R"({"model":"gpt-4.1","input":[42]})", kUsTenantKey);
   EXPECT_EQ(c.status, 400);
   EXPECT_NE(c.body.find("\"code\":\"invalid_input\""), std::string::npos) << c.body;
   EXPECT_EQ(received().find("\"path\""), std::string::npos) << received();
