@@ -77,15 +77,10 @@ void ProviderApiAdapter::readInfo(std::string_view json,
     return;
   }
   // Start from what is known, so fields absent from this event keep their values.
-  upstream::ProviderReadout r;
-  r.evidence = info.body_evidence;
-  r.has_content = info.has_content;
-  r.has_usage = info.has_usage;
-  r.prompt_tokens = info.prompt_tokens;
-  r.completion_tokens = info.completion_tokens;
-  r.cached_tokens = info.cached_tokens;
+  upstream::ProviderReadout r{info.body_evidence, info.has_content, info.has_usage,
+                              info.prompt_tokens, info.completion_tokens, info.cached_tokens};
   upstream::providerAdapter(api_).readJson(json, evidence_path, r);
-  info.body_evidence = r.evidence;
+  info.body_evidence = std::move(r.evidence);
   info.has_content = r.has_content;
   info.has_usage = r.has_usage;
   info.prompt_tokens = r.prompt_tokens;
@@ -95,23 +90,13 @@ void ProviderApiAdapter::readInfo(std::string_view json,
 
 const UpstreamAdapter& adapterFor(const EndpointConfig& endpoint) {
   static const OpenAiCompatibleAdapter openai_compatible;
-  static const ProviderApiAdapter openai(UpstreamApi::OpenAi);
-  static const ProviderApiAdapter azure(UpstreamApi::AzureOpenAi);
-  static const ProviderApiAdapter anthropic(UpstreamApi::Anthropic);
-  static const ProviderApiAdapter bedrock(UpstreamApi::Bedrock);
-  switch (endpoint.api) {
-    case UpstreamApi::OpenAiCompatible:
-      return openai_compatible;
-    case UpstreamApi::OpenAi:
-      return openai;
-    case UpstreamApi::AzureOpenAi:
-      return azure;
-    case UpstreamApi::Anthropic:
-      return anthropic;
-    case UpstreamApi::Bedrock:
-      return bedrock;
-  }
-  return openai_compatible;
+  // Indexed by UpstreamApi, in its declaration order.
+  static const ProviderApiAdapter providers[] = {
+      ProviderApiAdapter(UpstreamApi::OpenAiCompatible), ProviderApiAdapter(UpstreamApi::OpenAi),
+      ProviderApiAdapter(UpstreamApi::AzureOpenAi), ProviderApiAdapter(UpstreamApi::Anthropic),
+      ProviderApiAdapter(UpstreamApi::Bedrock)};
+  if (endpoint.api == UpstreamApi::OpenAiCompatible) return openai_compatible;
+  return providers[static_cast<size_t>(endpoint.api)];
 }
 
 }  // namespace regiongate::gateway
