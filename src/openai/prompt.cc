@@ -14,13 +14,17 @@ void appendMessageHead(std::string_view role, std::string& out) {
   out += "|>\n";
 }
 
+// Appends `el` when it is a string.
+bool appendIfString(simdjson::dom::element el, std::string& out) {
+  std::string_view s;
+  if (el.get_string().get(s) != simdjson::SUCCESS) return false;
+  out.append(s);
+  return true;
+}
+
 // A message's `content`: a string, null, or an array of parts (see the header).
 bool appendContent(simdjson::dom::element content, std::string& out) {
-  std::string_view s;
-  if (content.get_string().get(s) == simdjson::SUCCESS) {
-    out.append(s);
-    return true;
-  }
+  if (appendIfString(content, out)) return true;
   simdjson::dom::array parts;
   if (content.get_array().get(parts) != simdjson::SUCCESS) return content.is_null();
   for (auto part : parts) {
@@ -152,11 +156,7 @@ Status appendResponses(simdjson::dom::object body, std::string& out) {
 
 // One embeddings input: a string, or an array of token ids.
 bool appendEmbeddingInput(simdjson::dom::element el, std::string& out) {
-  std::string_view s;
-  if (el.get_string().get(s) == simdjson::SUCCESS) {
-    out.append(s);
-    return true;
-  }
+  if (appendIfString(el, out)) return true;
   simdjson::dom::array tokens;
   if (el.get_array().get(tokens) != simdjson::SUCCESS) return false;
   bool first = true;
@@ -195,36 +195,16 @@ Status appendEmbeddings(simdjson::dom::object body, std::string& out) {
 
 }  // namespace
 
-std::string_view apiPath(ApiKind kind) {
-  switch (kind) {
-    case ApiKind::Chat:
-      return "/v1/chat/completions";
-    case ApiKind::Completion:
-      return "/v1/completions";
-    case ApiKind::Messages:
-      return "/v1/messages";
-    case ApiKind::Responses:
-      return "/v1/responses";
-    case ApiKind::Embeddings:
-      return "/v1/embeddings";
-  }
-  return "";
-}
+// Both indexed by ApiKind, in its declaration order.
+constexpr std::string_view kApiPaths[] = {"/v1/chat/completions", "/v1/completions",
+                                          "/v1/messages", "/v1/responses", "/v1/embeddings"};
+constexpr Status (*kAppenders[])(simdjson::dom::object, std::string&) = {
+    appendChat, appendCompletion, appendMessages, appendResponses, appendEmbeddings};
+
+std::string_view apiPath(ApiKind kind) { return kApiPaths[static_cast<size_t>(kind)]; }
 
 Status appendCanonicalPrompt(simdjson::dom::object body, ApiKind kind, std::string& out) {
-  switch (kind) {
-    case ApiKind::Chat:
-      return appendChat(body, out);
-    case ApiKind::Completion:
-      return appendCompletion(body, out);
-    case ApiKind::Messages:
-      return appendMessages(body, out);
-    case ApiKind::Responses:
-      return appendResponses(body, out);
-    case ApiKind::Embeddings:
-      return appendEmbeddings(body, out);
-  }
-  return {};
+  return kAppenders[static_cast<size_t>(kind)](body, out);
 }
 
 std::string chatPromptText(const std::vector<ChatMessage>& messages) {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/json.h"
+#include "common/lines.h"
 #include "common/peer_string.h"
 
 namespace regiongate::rollout {
@@ -29,10 +30,8 @@ Result<std::vector<SuitePrompt>> parseSuite(std::string_view text,
   simdjson::dom::parser parser;
   size_t line_no = 0;
   size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
+  while (pos < text.size()) {
+    std::string_view line = nextLine(text, pos);
     ++line_no;
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
       line.remove_suffix(1);
