@@ -279,6 +279,10 @@ TEST(ReplicatedRollout, StartedThroughOneReplicaShiftsAllAndSurvivesTheLeaseHold
   ASSERT_TRUE(d.start(", steps: [50, 100], step_ms: 1500, min_requests: 10"));
   auto started = d.startRollout(d.replica("r1"));
   ASSERT_EQ(started.status, 201) << started.body;
+  // A second start through another replica meets the first in the store.
+  auto again = d.startRollout(d.replica("r2"));
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_NE(again.body.find("rollout_in_progress"), std::string::npos) << again.body;
   int sent = 0;
   auto traffic = [&] { EXPECT_EQ(d.chat(sent++), 200); };
   ASSERT_TRUE(d.waitAll({"shifting"}, [] {})) << d.rollout(d.replica("r3"));
@@ -289,6 +293,11 @@ TEST(ReplicatedRollout, StartedThroughOneReplicaShiftsAllAndSurvivesTheLeaseHold
     EXPECT_GT(versions["v2"], 0) << id << " sent nothing to green";
     EXPECT_GT(versions["v1"], 0) << id << " sent nothing to blue at 50 %";
   }
+  // The store knows every replica and its last report.
+  std::string status = d.status(d.replica("r3"));
+  for (const char* id : {"r1", "r2", "r3"})
+    EXPECT_NE(status.find(std::string("{\"replica_id\":\"") + id + "\",\"last_report_age_ms\":"),
+              std::string::npos) << status;
   // Kill the lease holder without letting it release anything.
   std::string holder;
   for (int i = 0; i < 200 && holder.empty(); ++i) holder = leaseHolder(d.status(d.replica("r2")));
@@ -342,6 +351,31 @@ TEST(ReplicatedRollout, SlowGreenIsRolledBackByGatesOnEveryReplicasTraffic) {
   for (auto& [id, v] : by) most = std::max(most, v["v2"]);
   EXPECT_GE(samples, 30);
   EXPECT_GT(samples, most) << "the gate must have pooled the replicas' reports";
+}
+
+TEST(ReplicatedRollout, AbortThroughAnotherReplicaIsFollowedByAll) {
+  ReplicatedDeployment d(GreenSpec{});
+  if (!d.skipReason().empty()) GTEST_SKIP() << d.skipReason();
+  ASSERT_TRUE(d.start(", steps: [50, 100], step_ms: 60000, min_requests: 5"));
+  ASSERT_EQ(d.startRollout(d.replica("r1")).status, 201);
+  ASSERT_TRUE(d.waitAll({"shifting"}, [] {}));
+  HttpClient admin(d.replica("r3").admin);
+  auto aborted = admin.post("/admin/rollouts/eu-central-1/" + kModel + "/abort", "", kAdminAuth);
+  ASSERT_EQ(aborted.status, 200) << aborted.body;
+  EXPECT_EQ(jsonField(aborted.body, "state"), "rolled_back");
+  // Followed by every replica within the documented delay (one tick, 50 ms here; bounded at 5 s).
+  ASSERT_TRUE(d.waitAll({"rolled_back"}, [] {}, 5000));
+  size_t green_before = 0;
+  for (auto& [id, v] : d.versionsByReplica()) green_before += static_cast<size_t>(v["v2"]);
+  int sent = 0;
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(d.chat(sent++), 200);
+  size_t green_after = 0, total = 0;
+  for (auto& [id, v] : d.versionsByReplica()) {
+    green_after += static_cast<size_t>(v["v2"]);
+    total += static_cast<size_t>(v["v1"] + v["v2"]);
+  }
+  EXPECT_EQ(green_after, green_before) << "no replica may send traffic to green after the abort";
+  EXPECT_GE(total, 9u);
 }
 
 TEST(ReplicatedRollout, StoreDownFreezesTheRolloutEveryReplicaServesAndItResumes) {
