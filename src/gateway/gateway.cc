@@ -42,7 +42,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(ConfigPtr config, GatewayOption
   if (!audit) return audit.error();
   gw->audit_ = std::move(audit.value());
   // [rollout hook] versions + rollouts (issue 8; gateway/rollout_hooks.h)
-  gw->rollouts_ = std::make_unique<RolloutHooks>(gw->clock_, gw->registry_, gw->metrics_.model_version_info,
+  gw->rollouts_ = std::make_unique<RolloutHooks>(gw->clock_, gw->registry_,
                                                 gw->metrics_.peer_strings_refused);
   if (auto st = gw->rollouts_->configure(config); !st) return st.error();
   gw->observers_.push_back(std::make_unique<MetricsObserver>(gw->metrics_));
@@ -89,9 +89,6 @@ Status Gateway::start() {
   if (auto st = admin_->start(); !st) return st;
   warnAboutAdminAccess(cfg.admin);
 
-  for (const auto& ep : cfg.endpoints)
-    for (const auto& m : ep.models)
-      metrics_.model_version_info.with({ep.region, ep.name, m.name, m.version.empty() ? "unversioned" : m.version}).set(1);
   updateHealthGauges();
   health_thread_ = std::thread([this] { runHealthChecks(); });
   if (rollouts_) rollouts_->start();  // [rollout hook]
@@ -173,9 +170,6 @@ Status Gateway::reload(ConfigPtr config) {
     last_reload_result_ = "ok";
   }
   auto snap = buildSnapshot(std::move(config), health_, gen);
-  for (const auto& ep : snap->config->endpoints)
-    for (const auto& m : ep.models)
-      metrics_.model_version_info.with({ep.region, ep.name, m.name, m.version.empty() ? "unversioned" : m.version}).set(1);
   installSnapshot(snap);
   if (rollouts_) (void)rollouts_->configure(snap->config);  // [rollout hook]
   metrics_.config_reloads.with({"ok"}).inc();

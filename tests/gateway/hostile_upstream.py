@@ -20,8 +20,9 @@ carries the shape, the other one carries the plain name). POST /v1/chat/completi
   U+00FF, 7 000 and 10 KB strings. Every answer's Content-Type and x-model-version carry a CR/LF
   and an injected header line too, and its "model" a CR/LF and a NUL.
   "stream": true answers with SSE (the body evidence in the last chunk).
-GET /v1/models: per call, the configured models with hostile versions, and 50 new hostile model
-ids (distinct over the run). GET /health: 200.
+GET /v1/models: per call, the configured models (--model) with hostile versions, a valid but new
+version for each --rotating-model (r1, r2, ...: one per call), and 50 new hostile model ids
+(distinct over the run). GET /health: 200.
 
 Listens on 127.0.0.1 (port 0 = any free port) and prints "listening on PORT" when ready."""
 import argparse
@@ -82,8 +83,9 @@ def completion(model, region, stream):
 
 
 class State:
-    def __init__(self, models):
+    def __init__(self, models, rotating):
         self.models = models
+        self.rotating = rotating
         self.lock = threading.Lock()
         self.models_calls = 0
 
@@ -100,6 +102,8 @@ def models_body(state):
     for i, name in enumerate(state.models):
         data.append({'id': name, 'object': 'model', 'version': versions[(call + i) % len(versions)]})
         data.append({'id': name + '@' + 'w' * 10240, 'object': 'model'})
+    for name in state.rotating:
+        data.append({'id': name, 'object': 'model', 'version': 'r%d' % call})
     for i in range(50):
         bad = ['evil-model-%d-%d\r\n%s: id' % (call, i, INJECTED),
                'evil-model-%d-%d\x00' % (call, i),
@@ -159,11 +163,13 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--port', type=int, default=0)
-    p.add_argument('--model', action='append', default=[], help='a configured model name')
+    p.add_argument('--model', action='append', default=[], help='a model announced with hostile versions')
+    p.add_argument('--rotating-model', action='append', default=[],
+                   help='a model announced with a new valid version on every call')
     args = p.parse_args()
     server = ThreadingHTTPServer(('127.0.0.1', args.port), Handler)
     server.daemon_threads = True
-    server.state = State(args.model)
+    server.state = State(args.model, args.rotating_model)
     print('listening on %d' % server.server_address[1], flush=True)
     try:
         server.serve_forever()

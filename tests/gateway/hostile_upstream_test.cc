@@ -3,11 +3,12 @@
 // hostile upstream's model ids and versions (/v1/models, read by discovery every 50 ms) and its
 // region evidence (a response header, a body field) carry CR/LF, NUL, bytes above 0x7f, 10 KB
 // strings and a new invented region name on every answer: more than 10 000 distinct names over
-// the run. Checked from the outside:
+// the run; one model gets a new valid version at every discovery. Checked from the outside:
 //   - every client answer, read raw off the socket, is exactly one response whose head holds only
 //     the header lines the gateway writes, in plain ASCII (no injected line, no split response);
-//   - /metrics holds no label value a peer chose, stays under a bound computed from the config,
-//     and has not grown between the first 100 requests and the last;
+//   - /metrics holds no label value a peer chose (but the version each endpoint serves now, one
+//     series per endpoint and model), stays under a bound computed from the config, and has not
+//     grown between the first 100 requests and the last;
 //   - the other tenant is served 200 throughout and after;
 //   - the gateway is still alive at the end and left no sanitizer report;
 //   - the audit keeps each raw evidence value, escaped (`regiongate audit query`).
@@ -39,7 +40,8 @@ const std::string kHostileKey = "sk-hostile-upstream-eu";
 const std::string kCalmKey = "sk-calm-backend-us";
 const std::string kInjected = "x-injected-by-upstream";  // hostile_upstream.py's marker
 const std::string kHeaderModel = "hostile-header";      // evidence: header:x-upstream-region
-const std::string kBodyModel = "hostile-body";          // evidence: body:hostile.region
+const std::string kBodyModel = "hostile-body";          // evidence: body:hostile.region; its
+                                                        // version changes at every discovery
 const std::string kCalmModel = "llama-3.1-8b";
 // Every answer's shape (hostile_upstream.py). Header values with a NUL or over the 8 KiB head
 // limit never pass the upstream head check: the client gets a typed error instead.
@@ -61,6 +63,13 @@ const std::map<std::string, std::set<std::string>> kConfigLabels = {
 };
 // Labels whose values the gateway itself defines (status codes, kinds, outcomes, buckets).
 constexpr size_t kVocabularyMax = 32;
+// Endpoint x model pairs of the config: the series of regiongate_model_version_info.
+constexpr size_t kServedModels = 3;
+
+// A version of kBodyModel as the upstream announces them: r1, r2, ...
+bool rotatingVersion(const std::string& v) {
+  return v.size() > 1 && v[0] == 'r' && v.find_first_not_of("0123456789", 1) == std::string::npos;
+}
 
 // The header lines the gateway writes on a data-plane answer (lower case).
 const std::set<std::string> kGatewayHeaders = {
@@ -171,8 +180,9 @@ std::string answerProblems(const Planned& p, const Answer& a) {
   }
   if (r.status != 200) return "hostile " + p.shape + " got " + std::to_string(r.status) + ": " + r.body.substr(0, 300);
   if (r.header("x-regiongate-region") != "unknown") return "region header " + r.header("x-regiongate-region").substr(0, 80);
-  if (r.header("x-regiongate-model-version") != "unversioned")
-    return "version header " + r.header("x-regiongate-model-version").substr(0, 80);
+  const std::string version = r.header("x-regiongate-model-version");
+  if (version != "unversioned" && !(p.model == kBodyModel && rotatingVersion(version)))
+    return "version header " + version.substr(0, 80);
   if (r.body.find("hostile reply") == std::string::npos) return "no content: " + r.body.substr(0, 300);
   return "";
 }
@@ -236,6 +246,7 @@ std::vector<std::string> labelProblems(const std::vector<Sample>& samples) {
   for (const auto& s : samples)
     for (const auto& [k, v] : s.labels) {
       auto it = kConfigLabels.find(k);
+      if (k == "version" && rotatingVersion(v)) continue;
       if (it != kConfigLabels.end() && !it->second.count(v))
         problems.push_back(s.family + "{" + k + "=" + v.substr(0, 80) + "}");
       if (it == kConfigLabels.end()) vocabulary[s.family + "/" + k].insert(v);
@@ -306,7 +317,7 @@ class HostileUpstream : public ::testing::Test {
     ASSERT_FALSE(dir_.empty());
     ASSERT_TRUE(hostile_.start({kPython, std::string(REGIONGATE_SOURCE_DIR) +
                                              "/tests/gateway/hostile_upstream.py",
-                                "--model", kHeaderModel, "--model", kBodyModel},
+                                "--model", kHeaderModel, "--rotating-model", kBodyModel},
                                dir_ + "/hostile.stderr"));
     const std::string h = hostile_.waitForLine("listening on ", 30000);
     ASSERT_FALSE(h.empty()) << readFile(dir_ + "/hostile.stderr");
@@ -408,6 +419,13 @@ double sampleValue(const std::string& text, const std::string& prefix,
   return sum;
 }
 
+// The rN that regiongate_model_version_info shows for kBodyModel (-1 if none).
+int announcedVersion(const std::string& text) {
+  const std::string key = "model=\"" + kBodyModel + "\",version=\"r";
+  const size_t at = text.find(key);
+  return at == std::string::npos ? -1 : std::atoi(text.c_str() + at + key.size());
+}
+
 // /metrics after the run: the same lines as after the warm-up, only config names (or the fixed
 // words) where a peer could have chosen a label, under the config's bound; the hostile answers
 // were judged and counted under the one fixed label; discovery refused the hostile ids/versions.
@@ -418,6 +436,10 @@ void expectBoundedMetrics(const std::string& warm, const std::string& end, int h
   const auto bad_labels = labelProblems(samples);
   EXPECT_TRUE(bad_labels.empty()) << ::testing::PrintToString(bad_labels);
   EXPECT_LE(samples.size(), seriesBound(samples, types));
+  size_t version_series = 0;
+  for (const auto& s : samples) version_series += s.family == "regiongate_model_version_info";
+  EXPECT_EQ(version_series, kServedModels) << "one series per endpoint and model";
+  EXPECT_GT(announcedVersion(end), announcedVersion(warm)) << "the rotating version did not change";
   for (const std::string& hostile : {std::string("invented-region"), std::string("evil-model"), kInjected})
     EXPECT_EQ(end.find(hostile), std::string::npos) << hostile;
   EXPECT_EQ(sampleValue(end, "regiongate_residency_violations_total{",
