@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark suite and prints one summary table (docs/benchmarks.md):
 #   gateway_load.sh   gateway vs direct vs nginx (throughput, added latency, TTFT, CPU/request)
+#   tls_load.sh       TLS on both sides: gateway vs nginx doing the same TLS (interleaved rounds)
 #   audit_moderate.sh the audit's CPU per request below saturation (group commit, flush interval)
 #   memory.sh         gateway RSS idle / under load / with 10k idle connections
 #   plan_validate.sh  planner vs gateway + mock backends (per-region hit rate, TTFT p50)
@@ -33,6 +34,7 @@ run_part() {  # run_part NAME CMD...: stream the output, keep the SUMMARY lines
 }
 
 run_part gateway_load "$HERE/gateway_load.sh" "$BUILD_DIR"
+run_part tls_load "$HERE/tls_load.sh" "$BUILD_DIR"
 run_part audit_moderate "$HERE/audit_moderate.sh" "$BUILD_DIR"
 run_part memory "$HERE/memory.sh" "$BUILD_DIR"
 run_part plan_validate "$HERE/plan_validate.sh" "$BUILD_DIR"

@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config ccache git ca-certificates curl python3 procps
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
   libsimdjson-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev
-  libssl-dev libsqlite3-dev sqlite3 libpq-dev
+  libssl-dev openssl libsqlite3-dev sqlite3 libpq-dev  # openssl: the TLS tests make certificates
   libgtest-dev libgmock-dev libbenchmark-dev
   libzmq3-dev cppzmq-dev libmsgpuck-dev
   libgoogle-perftools-dev  # tcmalloc_minimal for the regiongate binary (CMake REGIONGATE_TCMALLOC)

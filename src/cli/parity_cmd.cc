@@ -100,7 +100,7 @@ Run addParityCommand(CLI::App& app) {
       if (!a->no_discover) {
         std::vector<std::pair<std::string, std::string>> h;
         if (!ep.credential.empty()) h.emplace_back("authorization", ep.credential);
-        auto r = rollout::httpCall(ep.host, ep.port, "GET", ep.base_path + "/v1/models", "", h, 2000);
+        auto r = rollout::endpointCall(ep, "GET", ep.base_path + "/v1/models", "", h, 2000);
         if (r && r->status == 200) discovered = rollout::parseModelVersions(r->body);
       }
       for (const auto& m : ep.models) {
@@ -111,7 +111,7 @@ Run addParityCommand(CLI::App& app) {
         g.region = ep.region;
         g.model = m.name;
         g.version = version;
-        g.endpoints.push_back({ep.name, ep.region, version, ep.host, ep.base_path, ep.credential, ep.port});
+        g.endpoints.push_back(rollout::parityEndpoint(ep, version));
       }
     }
     std::vector<rollout::ParityGroup> list;

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "gateway/rollout_hooks.h"  // issue 8
 #include "gateway/snapshot.h"
+#include "gateway/tls_material.h"
 #include "http/server.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/registry.h"
@@ -135,7 +136,9 @@ public:
   std::optional<http::Response> filterHead(http::bhttp::request_header<>& head, size_t worker);
 
 private:
-  Gateway(ConfigPtr config, GatewayOptions options);
+  Gateway(ConfigPtr config, GatewayOptions options, TlsMaterial tls);
+  // New listener certificates for new connections, after a reload read them.
+  void rotateListenerTls(const Config& old_cfg, const Config& cfg, const TlsMaterial& tls);
   asio::awaitable<void> handleAdmin(http::Request& req, http::ResponseWriter& out);
   asio::awaitable<void> handleModels(http::Request& req, http::ResponseWriter& out, WorkerState& w,
                                      uint32_t tenant);
@@ -167,6 +170,7 @@ private:
   std::unique_ptr<RolloutHooks> rollouts_;  // issue 8: versions + rollouts (rollout_hooks.h)
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<http::HttpServer> admin_;
+  TlsMaterial start_tls_;  // the listeners' contexts until start() hands them to the servers
   std::vector<WorkerState> workers_;
 
   mutable std::mutex control_mu_;  // control plane only: snapshot swaps, status

@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
 
 namespace regiongate::rollout {
@@ -23,10 +24,59 @@ std::string HttpCallReply::header(const std::string& name) const {
   return "";
 }
 
+namespace {
+
+// One request and its whole response on a connected stream (a socket, or TLS over it).
+template <class SyncStream>
+Result<HttpCallReply> exchange(SyncStream& stream, const std::string& host, const std::string& method,
+                               const std::string& target, const std::string& body,
+                               const std::vector<std::pair<std::string, std::string>>& headers) {
+  boost::system::error_code ec;
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
+  req.set(bhttp::field::host, host);
+  req.set(bhttp::field::connection, "close");
+  for (const auto& [k, v] : headers) req.set(k, v);
+  if (!body.empty() || method == "POST") {
+    if (req.find(bhttp::field::content_type) == req.end())
+      req.set(bhttp::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+  }
+  bhttp::write(stream, req, ec);
+  if (ec) return Error{ErrorSource::Upstream, "write_failed", ec.message(), true};
+  boost::beast::flat_buffer buf;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64u << 20);
+  bhttp::read(stream, buf, parser, ec);
+  if (ec) return Error{ErrorSource::Upstream, "read_failed", ec.message(), true};
+  HttpCallReply reply;
+  auto& res = parser.get();
+  reply.status = res.result_int();
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    reply.headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  reply.body = std::move(res.body());
+  return reply;
+}
+
+}  // namespace
+
+Result<HttpCallReply> endpointCall(const EndpointConfig& ep, const std::string& method,
+                                   const std::string& target, const std::string& body,
+                                   const std::vector<std::pair<std::string, std::string>>& headers,
+                                   uint32_t timeout_ms) {
+  if (!ep.https) return httpCall(ep.host, ep.port, method, target, body, headers, timeout_ms);
+  auto tls = upstream::makeClientTls(ep, "endpoint " + ep.name + " tls");
+  if (!tls) return tls.error();
+  return httpCall(ep.host, ep.port, method, target, body, headers, timeout_ms, tls->get());
+}
+
 Result<HttpCallReply> httpCall(const std::string& host, uint16_t port, const std::string& method,
                                const std::string& target, const std::string& body,
                                const std::vector<std::pair<std::string, std::string>>& headers,
-                               uint32_t timeout_ms) {
+                               uint32_t timeout_ms, upstream::ClientTls* tls) {
   // Third-party exceptions stop here (STYLE.md #4).
   try {
     asio::io_context ioc;
@@ -69,33 +119,14 @@ Result<HttpCallReply> httpCall(const std::string& host, uint16_t port, const std
     setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(sock.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
-    bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
-    req.set(bhttp::field::host, host);
-    req.set(bhttp::field::connection, "close");
-    for (const auto& [k, v] : headers) req.set(k, v);
-    if (!body.empty() || method == "POST") {
-      if (req.find(bhttp::field::content_type) == req.end())
-        req.set(bhttp::field::content_type, "application/json");
-      req.body() = body;
-      req.prepare_payload();
-    }
-    bhttp::write(sock, req, ec);
-    if (ec) return Error{ErrorSource::Upstream, "write_failed", ec.message(), true};
-    boost::beast::flat_buffer buf;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(64u << 20);
-    bhttp::read(sock, buf, parser, ec);
-    if (ec) return Error{ErrorSource::Upstream, "read_failed", ec.message(), true};
-    HttpCallReply reply;
-    auto& res = parser.get();
-    reply.status = res.result_int();
-    for (const auto& f : res) {
-      std::string name(f.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      reply.headers.emplace_back(std::move(name), std::string(f.value()));
-    }
-    reply.body = std::move(res.body());
-    return reply;
+    if (!tls) return exchange(sock, host, method, target, body, headers);
+    boost::beast::ssl_stream<tcp::socket&> stream(sock, tls->context);
+    upstream::prepareClientSsl(stream.native_handle(), *tls);
+    stream.handshake(asio::ssl::stream_base::client, ec);
+    if (ec)
+      return upstream::handshakeError(stream.native_handle(), ec,
+                                      host + ":" + std::to_string(port) + " (" + tls->server_name + ")");
+    return exchange(stream, host, method, target, body, headers);
   } catch (const std::exception& e) {
     return Error{ErrorSource::Upstream, "http_error", e.what(), true};
   }

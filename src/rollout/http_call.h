@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "common/result.h"
+#include "config/config.h"
+#include "upstream/tls_client.h"
 
 namespace regiongate::rollout {
 
@@ -19,10 +21,19 @@ struct HttpCallReply {
 };
 
 // method "GET" / "POST"; target includes the base path. Transport errors -> Error (retryable).
+// `tls` set: the call speaks TLS with that endpoint context's verification (a failed handshake
+// is upstream_tls_error); null: plaintext.
 Result<HttpCallReply> httpCall(const std::string& host, uint16_t port, const std::string& method,
                                const std::string& target, const std::string& body,
                                const std::vector<std::pair<std::string, std::string>>& headers,
-                               uint32_t timeout_ms);
+                               uint32_t timeout_ms, upstream::ClientTls* tls = nullptr);
+
+// A call to a configured endpoint: TLS for an https:// one (its context is built for the call:
+// control plane only, the files are read), never plaintext.
+Result<HttpCallReply> endpointCall(const EndpointConfig& ep, const std::string& method,
+                                   const std::string& target, const std::string& body,
+                                   const std::vector<std::pair<std::string, std::string>>& headers,
+                                   uint32_t timeout_ms);
 
 // "HOST:PORT" -> (host, port).
 Result<std::pair<std::string, uint16_t>> splitHostPort(const std::string& s);

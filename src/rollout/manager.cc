@@ -307,8 +307,8 @@ void RolloutManager::discover(const Config& cfg) {
   for (const auto& ep : cfg.endpoints) {
     std::vector<std::pair<std::string, std::string>> headers;
     if (!ep.credential.empty()) headers.emplace_back("authorization", ep.credential);
-    auto r = httpCall(ep.host, ep.port, "GET", ep.base_path + "/v1/models", "", headers,
-                      std::max<uint32_t>(cfg.health.timeout_ms, 200));
+    auto r = endpointCall(ep, "GET", ep.base_path + "/v1/models", "", headers,
+                          std::max<uint32_t>(cfg.health.timeout_ms, 200));
     if (!r || r->status != 200) continue;
     auto models = parseModelVersions(r->body);
     for (const auto& m : ep.models)
@@ -342,9 +342,9 @@ std::pair<uint64_t, std::string> RolloutManager::runPrewarm(const Config& cfg,
       std::string body = prewarmBody(b);
       if (body.empty()) continue;
       bool chat = body.find("\"messages\":") != std::string::npos;
-      auto res = httpCall(ep->host, ep->port, "POST",
-                          ep->base_path + (chat ? "/v1/chat/completions" : "/v1/completions"), body,
-                          headers, cfg.routing.per_try_timeout_ms);
+      auto res = endpointCall(*ep, "POST",
+                              ep->base_path + (chat ? "/v1/chat/completions" : "/v1/completions"),
+                              body, headers, cfg.routing.per_try_timeout_ms);
       ++sent;
       if (res && res->status == 200) ++ok;
     }
@@ -372,7 +372,7 @@ GateResult RolloutManager::runParity(const Config& cfg, const RolloutRecord& r) 
     return g;
   }
   auto endpointOf = [&](const EndpointConfig& ep) {
-    return ParityEndpoint{ep.name, ep.region, r.to_version, ep.host, ep.base_path, ep.credential, ep.port};
+    return parityEndpoint(ep, r.to_version);
   };
   ParityGroup blue{r.region, r.model, r.from_version, {}, {}, {}, 0, 0};
   ParityGroup green{r.region, r.model, r.to_version, {}, {}, {}, 0, 0};

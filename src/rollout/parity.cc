@@ -167,15 +167,26 @@ Result<std::string> completionText(std::string_view body) {
   return Error{ErrorSource::Upstream, "no_text", "choices[0] has no text", false};
 }
 
+ParityEndpoint parityEndpoint(const EndpointConfig& ep, std::string version) {
+  ParityEndpoint p{ep.name, ep.region, std::move(version), ep.host, ep.base_path, ep.credential,
+                   ep.port, ep.https, nullptr};
+  if (ep.https)
+    if (auto tls = upstream::makeClientTls(ep, "endpoint " + ep.name + " tls")) p.tls = tls.value();
+  return p;
+}
+
 ParityFetch httpParityFetch(uint32_t timeout_ms) {
   return [timeout_ms](const ParityEndpoint& ep, const std::string& body) -> Result<std::string> {
+    if (ep.https && !ep.tls)
+      return Error{ErrorSource::Upstream, "tls_config",
+                   ep.name + ": its TLS files cannot be used (see regiongate check)", false};
     std::vector<std::pair<std::string, std::string>> headers = {
         {"x-regiongate-request-id", "parity"}};
     if (!ep.credential.empty()) headers.emplace_back("authorization", ep.credential);
     std::string target = ep.base_path + "/v1/" +
                          (body.find("\"messages\":") != std::string::npos ? "chat/completions"
                                                                          : "completions");
-    auto r = httpCall(ep.host, ep.port, "POST", target, body, headers, timeout_ms);
+    auto r = httpCall(ep.host, ep.port, "POST", target, body, headers, timeout_ms, ep.tls.get());
     if (!r) return r.error();
     if (r->status != 200)
       return Error{ErrorSource::Upstream, "status_" + std::to_string(r->status),

@@ -16,6 +16,7 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "rollout/gate.h"
+#include "upstream/tls_client.h"
 
 namespace regiongate::rollout {
 
@@ -47,7 +48,12 @@ double mannWhitneyGreaterP(const std::vector<double>& x, const std::vector<doubl
 struct ParityEndpoint {
   std::string name, region, version, host, base_path, credential;
   uint16_t port = 0;
+  bool https = false;          // an https:// endpoint is only ever called over TLS ...
+  upstream::ClientTlsPtr tls;  // ... with this context (null: its files could not be used)
 };
+// The parity view of a configured endpoint serving `version` (builds its TLS context: control
+// plane only).
+ParityEndpoint parityEndpoint(const EndpointConfig& ep, std::string version);
 
 struct ParityGroup {
   std::string region, model, version;

@@ -104,8 +104,11 @@ public:
   }
 
   // Starts the real gateway; returns false (with a gtest failure) if it did not come up.
-  bool startGateway(const GatewaySettings& s = {}) {
-    config_path_ = writeConfig(s);
+  bool startGateway(const GatewaySettings& s = {}) { return startGatewayWithConfig(configYaml(s)); }
+  // The same with a config written by the test (any endpoints); a running gateway is stopped.
+  bool startGatewayWithConfig(const std::string& yaml) {
+    config_path_ = dir_ + "/gw.yaml";
+    std::ofstream(config_path_) << yaml;
     gateway_ = std::make_unique<ChildProcess>();
     if (!gateway_->start({REGIONGATE_BIN, "serve", "--config", config_path_, "--log-level", "warn"},
                          dir_ + "/gateway.stderr"))
