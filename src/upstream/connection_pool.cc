@@ -76,7 +76,11 @@ asio::awaitable<Status> ConnectionPool::handshake(Connection& c) {
   c.tls = std::make_unique<http::TlsStream>(c.socket, tls_->context);
   SSL* ssl = c.tls->native_handle();
   prepareClientSsl(ssl, *tls_);
-  if (session_) SSL_set_session(ssl, session_);
+  // The connection gets its own copy, so whatever OpenSSL marks on it stays off session_.
+  if (SSL_SESSION* copy = session_ ? SSL_SESSION_dup(session_) : nullptr) {
+    SSL_set_session(ssl, copy);
+    SSL_SESSION_free(copy);  // the connection holds its own reference
+  }
   auto [ec] = co_await c.tls->async_handshake(asio::ssl::stream_base::client, use_nothrow);
   if (!ec) {
     c.resumed = SSL_session_reused(ssl) == 1;
@@ -92,10 +96,14 @@ asio::awaitable<Status> ConnectionPool::handshake(Connection& c) {
 
 void ConnectionPool::rememberSession(Connection& c) {
   SSL_SESSION* s = SSL_get0_session(c.tls->native_handle());
-  if (s == nullptr || s == session_ || SSL_SESSION_is_resumable(s) != 1) return;
-  SSL_SESSION_up_ref(s);
+  if (s == nullptr || s == session_ || s == from_ || SSL_SESSION_is_resumable(s) != 1) return;
+  // A copy: OpenSSL marks a connection's own session not resumable when the connection is
+  // freed without a TLS shutdown, which is how pooled connections end.
+  SSL_SESSION* copy = SSL_SESSION_dup(s);
+  if (copy == nullptr) return;
   if (session_) SSL_SESSION_free(session_);
-  session_ = s;
+  session_ = copy;
+  from_ = s;
 }
 
 void ConnectionPool::release(std::unique_ptr<Connection> c) {

@@ -79,7 +79,8 @@ private:
   std::vector<asio::ip::tcp::endpoint> resolved_;
   std::vector<std::unique_ptr<Connection>> idle_;
   ClientTlsPtr tls_;
-  ssl_session_st* session_ = nullptr;  // owned (SSL_SESSION_free)
+  ssl_session_st* session_ = nullptr;  // owned (SSL_SESSION_free): resumed by new connections
+  const ssl_session_st* from_ = nullptr;  // the connection session session_ was copied from
 };
 
 }  // namespace regiongate::upstream

@@ -7,6 +7,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <openssl/ssl.h>
+
 #include <fstream>
 
 #include "config/config.h"
@@ -156,20 +158,26 @@ TEST_F(UpstreamTls, ValidChainPassesAndTheConnectionIsKeptAlive) {
 }
 
 TEST_F(UpstreamTls, ANewConnectionResumesThePoolsSession) {
-  asio::io_context ioc(1);
-  auto tls = makeClientTls(endpoint(g_env->nginx.port("valid"), trusting("ca.pem")), "t");
-  ASSERT_TRUE(tls.ok()) << tls.error().message;
-  // max_idle 0: every request opens a new connection; the second one resumes the first's session.
-  ConnectionPool pool(ioc.get_executor(), "127.0.0.1", g_env->nginx.port("valid"), 0, tls.value());
-  ASSERT_TRUE(call(pool, ioc, "resume-0").st.ok());
-  ASSERT_TRUE(call(pool, ioc, "resume-1").st.ok());
-  bool first_resumed = true, second_resumed = false;
-  for (const auto& l : g_env->nginx.accessLog("valid")) {
-    if (l.rfind("resume-0 ", 0) == 0) first_resumed = l.find(" r ") != std::string::npos;
-    if (l.rfind("resume-1 ", 0) == 0) second_resumed = l.find(" r ") != std::string::npos;
+  for (int max_version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    SCOPED_TRACE(max_version == TLS1_2_VERSION ? "TLS 1.2" : "TLS 1.3");
+    asio::io_context ioc(1);
+    auto tls = makeClientTls(endpoint(g_env->nginx.port("valid"), trusting("ca.pem")), "t");
+    ASSERT_TRUE(tls.ok()) << tls.error().message;
+    SSL_CTX_set_max_proto_version(tls.value()->context.native_handle(), max_version);
+    // max_idle 0: every request opens a new connection; each resumes the previous session.
+    ConnectionPool pool(ioc.get_executor(), "127.0.0.1", g_env->nginx.port("valid"), 0, tls.value());
+    const std::string prefix = "resume-" + std::to_string(max_version) + "-";
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(call(pool, ioc, prefix + std::to_string(i)).st.ok());
+    std::string seen;
+    std::vector<bool> resumed(3, false);
+    for (const auto& l : g_env->nginx.accessLog("valid"))
+      for (int i = 0; i < 3; ++i)
+        if (l.rfind(prefix + std::to_string(i) + " ", 0) == 0) {
+          seen += l + "\n";
+          resumed[i] = l.find(" r ") != std::string::npos;  // nginx: $ssl_session_reused
+        }
+    EXPECT_EQ(resumed, (std::vector<bool>{false, true, true})) << seen;
   }
-  EXPECT_FALSE(first_resumed);
-  EXPECT_TRUE(second_resumed) << "nginx logs $ssl_session_reused 'r' for a resumed session";
 }
 
 struct BadCase {
