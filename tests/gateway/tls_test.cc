@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "gateway_fixture.h"
