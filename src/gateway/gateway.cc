@@ -1,4 +1,5 @@
 #include "gateway/gateway.h"
+#include "gateway/worker_state.h"
 
 #include <spdlog/spdlog.h>
 
@@ -48,6 +49,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(ConfigPtr config, GatewayOption
   // [rollout hook] versions + rollouts (issue 8; gateway/rollout_hooks.h)
   gw->rollouts_ = std::make_unique<RolloutHooks>(gw->clock_, gw->registry_, gw->metrics_.model_version_info);
   if (auto st = gw->rollouts_->configure(config); !st) return st.error();
+  gw->observers_.push_back(std::make_unique<MetricsObserver>(gw->metrics_));
+  gw->observers_.push_back(std::make_unique<RolloutObserver>(*gw->rollouts_));
   auto* log = gw->audit_.get();
   gw->registry_.addCollector([log](std::string& out) { log->renderMetrics(out); });
   return gw;
@@ -68,11 +71,14 @@ Status Gateway::start() {
   opts.on_limit = [this](http::LimitKind k) {
     metrics_.limit_rejections.with({http::limitName(k)}).inc();
   };
-  opts.head_filter = [this](bhttp::request_header<>& head, size_t worker) {
-    return filterHead(head, worker);
+  opts.head_filter = [this](bhttp::request_header<>& head, size_t worker, uint64_t& note) {
+    return filterHead(head, worker, note);
   };
-  workers_.resize(opts.workers);
-  for (auto& w : workers_) w.snapshot = current_;
+  workers_.clear();
+  for (size_t i = 0; i < opts.workers; ++i) {
+    workers_.push_back(std::make_unique<WorkerState>());
+    workers_.back()->snapshot = current_;
+  }
   server_ = std::make_unique<http::HttpServer>(
       opts, [this](http::Request& req, http::ResponseWriter& out, size_t worker) {
         return handle(req, out, worker);
@@ -117,7 +123,7 @@ void Gateway::stop(uint32_t drain_ms) {
   // Worker threads are joined: records a worker queued for its next flush round that never ran
   // go to the writers now, so stop() drains them too.
   if (audit_)
-    for (auto& w : workers_) flushAudit(w);
+    for (auto& w : workers_) flushAudit(*w);
   if (audit_) audit_->stop();
 }
 
@@ -135,7 +141,7 @@ void Gateway::installSnapshot(SnapshotPtr snap) {
   // it up between events; requests already running keep the snapshot they started with.
   if (server_)
     for (size_t i = 0; i < workers_.size(); ++i)
-      asio::post(server_->worker(i), [this, i, snap] { workers_[i].snapshot = snap; });
+      asio::post(server_->worker(i), [this, i, snap] { workers_[i]->snapshot = snap; });
 }
 
 Status Gateway::reload(ConfigPtr config) {

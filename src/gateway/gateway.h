@@ -7,20 +7,24 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "audit/audit_log.h"
 #include "common/clock.h"
-#include "gateway/rollout_hooks.h"  // issue 8
+#include "gateway/request_observer.h"
+#include "routing/policy.h"
+#include "gateway/rollout_hooks.h"
 #include "gateway/snapshot.h"
 #include "gateway/tls_material.h"
 #include "http/server.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/registry.h"
-#include "routing/policy.h"
-#include "upstream/connection_pool.h"
 #include "upstream/health.h"
+
+namespace regiongate::upstream {
+class AttemptLease;
+class ConnectionPool;
+}
 
 namespace regiongate::gateway {
 
@@ -32,82 +36,10 @@ struct GatewayOptions {
   bool quiet = false;
 };
 
-// Per-worker state. Thread: touched only by its worker's io_context thread.
-// Exact-match cache of authenticated bearer keys (see Gateway::tenantFor). Equality is
-// constant-time so a probe cannot learn a cached key's prefix from timing.
-struct KeyHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
-};
-struct KeyEqual {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const;
-};
+struct WorkerState;
 
-// Requests of one worker waiting for their audit record to be durable (audit.wait_durable). The
-// writer reports a whole group commit with one onDurable call, which posts ONE handler to the
-// worker; that handler wakes each waiting request. Waiters live in their request's coroutine
-// frame and unregister when they go (a request torn down at shutdown leaves no dangling entry).
-class AuditWaiters final : public audit::DurableSink {
-public:
-  // One waiting request; registers itself, and unregisters if it goes before completion.
-  class Waiter {
-  public:
-    Waiter(AuditWaiters& owner, const asio::any_io_executor& ex) : owner_(owner), timer(ex) {
-      timer.expires_at(asio::steady_timer::time_point::max());
-      cookie = owner_.add(this);
-    }
-    ~Waiter() {
-      if (!done) owner_.remove(cookie);
-    }
-    Waiter(const Waiter&) = delete;
-    Waiter& operator=(const Waiter&) = delete;
-
-  private:
-    AuditWaiters& owner_;
-
-  public:
-    asio::steady_timer timer;
-    uint64_t cookie = 0;
-    bool done = false;
-    bool durable = false;
-  };
-  explicit AuditWaiters(asio::any_io_executor ex) : ex_(std::move(ex)) {}
-  // Writer thread.
-  void onDurable(std::vector<uint64_t> cookies, bool durable) override;
-  // Worker thread.
-  uint64_t add(Waiter* w);
-  void remove(uint64_t cookie) { waiting_.erase(cookie); }
-
-private:
-  void complete(const std::vector<uint64_t>& cookies, bool durable);
-  asio::any_io_executor ex_;
-  std::unordered_map<uint64_t, Waiter*> waiting_;
-  uint64_t next_ = 1;
-};
-
-struct WorkerState {
-  SnapshotPtr snapshot;
-  // Audit records of this worker not yet handed to the writers: flushed once per event-loop
-  // round (a posted handler), so the writers' queues see one lock and one wake-up per round.
-  std::vector<audit::Submission> audit_out;
-  bool audit_flush_posted = false;
-  std::unique_ptr<AuditWaiters> audit_waiters;
-  // Valid keys seen on this worker -> tenant index, for snapshot `key_cache_generation` only.
-  std::unordered_map<std::string, uint32_t, KeyHash, KeyEqual> key_cache;
-  uint64_t key_cache_generation = UINT64_MAX;
-  // Endpoint index -> its pool, for snapshot `endpoint_pools_generation` only.
-  std::vector<upstream::ConnectionPool*> endpoint_pools;
-  uint64_t endpoint_pools_generation = UINT64_MAX;
-  // Scratch for one synchronous pick (no co_await between filling and using them).
-  std::vector<routing::Candidate> scratch_candidates;
-  std::vector<uint8_t> scratch_probe;
-  std::unique_ptr<routing::Policy> policy;
-  std::string policy_name;
-  // keyed by "host:port" so pools survive reloads that keep the endpoint
-  std::unordered_map<std::string, std::unique_ptr<upstream::ConnectionPool>> pools;
-  uint64_t next_request = 0;
-};
+struct RequestContext;
+struct Failure;
 
 class Gateway {
 public:
@@ -131,17 +63,51 @@ public:
   std::string statusJson() const;
   bool ready() const;
 
-  // Used by proxy.cc (same object, split for size).
+  // The request path (proxy.cc): the admission before the body is read, then the phases.
+  std::optional<http::Response> filterHead(http::bhttp::request_header<>& head, size_t worker,
+                                           uint64_t& note);
   asio::awaitable<void> handle(http::Request& req, http::ResponseWriter& out, size_t worker);
-  std::optional<http::Response> filterHead(http::bhttp::request_header<>& head, size_t worker);
 
 private:
   Gateway(ConfigPtr config, GatewayOptions options, TlsMaterial tls);
   // New listener certificates for new connections, after a reload read them.
   void rotateListenerTls(const Config& old_cfg, const Config& cfg, const TlsMaterial& tls);
   asio::awaitable<void> handleAdmin(http::Request& req, http::ResponseWriter& out);
-  asio::awaitable<void> handleModels(http::Request& req, http::ResponseWriter& out, WorkerState& w,
-                                     uint32_t tenant);
+  // ---- the phases of a request, in order (proxy.cc; docs/architecture.md)
+  void begin(RequestContext& ctx);
+  std::optional<Failure> route(RequestContext& ctx, const http::Request& req);
+  std::optional<Failure> resolveTenant(RequestContext& ctx, const http::Request& req,
+                                       uint64_t note);
+  asio::awaitable<void> handleModels(RequestContext& ctx, http::ResponseWriter& out);
+  std::optional<Failure> parseBody(RequestContext& ctx, http::Request& req);
+  std::optional<Failure> resolvePool(RequestContext& ctx, const http::Request& req);
+  Failure modelUnavailable(const RequestContext& ctx) const;
+  void pinVersion(RequestContext& ctx);
+  void prepareRoute(RequestContext& ctx);
+  routing::Policy& policyFor(WorkerState& w, const Config& cfg);
+  uint32_t pick(RequestContext& ctx, upstream::AttemptLease& lease);
+  asio::awaitable<void> attempt(RequestContext& ctx, const http::Request& req);
+  asio::awaitable<std::string> send(RequestContext& ctx, const http::Request& req, uint32_t e);
+  void observeAttempt(const RequestContext& ctx, const EndpointConfig& ep, std::string_view outcome);
+  asio::awaitable<void> answerExhausted(RequestContext& ctx, http::ResponseWriter& out);
+  Failure exhaustedFailure(const RequestContext& ctx) const;
+  void chooseResponder(RequestContext& ctx);
+  void judge(RequestContext& ctx);
+  asio::awaitable<void> relay(RequestContext& ctx, const http::Request& req,
+                              http::ResponseWriter& out);
+  asio::awaitable<void> relayStream(RequestContext& ctx, const http::Request& req,
+                                    http::ResponseWriter& out);
+  asio::awaitable<void> relayWhole(RequestContext& ctx, bool upstream_stream);
+  void judgeEvidence(RequestContext& ctx);
+  void settle(RequestContext& ctx, bool response_started);
+  asio::awaitable<void> recordRequest(RequestContext& ctx);
+  asio::awaitable<void> finish(RequestContext& ctx, http::ResponseWriter& out);
+  asio::awaitable<void> answer(RequestContext& ctx, http::ResponseWriter& out);
+  asio::awaitable<void> fail(RequestContext& ctx, http::ResponseWriter& out, const Failure& f);
+  http::ResponseWriter::HeaderList responseHeaders(const RequestContext& ctx) const;
+  static std::string versionHeader(const RequestContext& ctx);
+  static bool blockMode(const Config& cfg);
+
   upstream::ConnectionPool& poolFor(WorkerState& w, uint32_t endpoint, size_t worker);
   // Tenant index for a bearer key (kNone if unknown). SHA-256 of the key once per worker and
   // config generation; later requests with the same key hit a per-worker cache. Unknown keys
@@ -167,11 +133,12 @@ private:
   metrics::GatewayMetrics metrics_;
   upstream::HealthRegistry health_;
   std::unique_ptr<audit::AuditLog> audit_;
-  std::unique_ptr<RolloutHooks> rollouts_;  // issue 8: versions + rollouts (rollout_hooks.h)
+  std::unique_ptr<RolloutHooks> rollouts_;  // versions + rollouts (rollout_hooks.h)
+  std::vector<std::unique_ptr<RequestObserver>> observers_;  // metrics, then rollouts
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<http::HttpServer> admin_;
   TlsMaterial start_tls_;  // the listeners' contexts until start() hands them to the servers
-  std::vector<WorkerState> workers_;
+  std::vector<std::unique_ptr<WorkerState>> workers_;
 
   mutable std::mutex control_mu_;  // control plane only: snapshot swaps, status
   SnapshotPtr current_;

@@ -1,27 +1,28 @@
-// The life of a request (docs/architecture.md has the phase chart; keep this file in that order):
-//   1 accept + read head (http/server)      2 authenticate + ingress check (filterHead)
-//   3 parse body once                        4 narrow + resolve pool (residency)
-//   5 pick (routing policy)                  6 send; retry inside the pool on failure
-//   7 stream back, measure TTFT, read usage  8 judge evidence (violation: count, log, block)
-//   9 audit record + metrics
+// The life of a request, phase by phase, in the order they run (docs/architecture.md has the
+// chart). Gateway::handle is the list of phases; each phase is one function with one job:
+//   admit (filterHead: authenticate + ingress, before the body is read)
+//   begin -> route -> resolveTenant -> parseBody -> resolvePool -> [pick -> attempt]* ->
+//   relay (stream or buffer) -> judgeEvidence -> finish (audit, observers, the client's answer)
+// A phase that refuses the request returns a Failure; fail() answers it through the error table.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 
 #include "common/hash.h"
 #include "common/json.h"
 #include "gateway/gateway.h"
-#include "gateway/request_body.h"
-#include "gateway/response_info.h"
+#include "gateway/worker_state.h"
+#include "gateway/request_context.h"
+#include "gateway/request_observer.h"
+#include "gateway/upstream_adapter.h"
 #include "http/sse.h"
 #include "residency/evidence.h"
 #include "routing/prompt_blocks.h"
-#include "upstream/exchange.h"
 
 namespace regiongate::gateway {
 
@@ -31,6 +32,7 @@ namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kKeyCacheMax = 4096;
+constexpr size_t kMaxHeldBody = 64u << 20;
 
 std::string_view bearerKey(const bhttp::request_header<>& head) {
   auto it = head.find(bhttp::field::authorization);
@@ -42,21 +44,58 @@ std::string_view bearerKey(const bhttp::request_header<>& head) {
   return v;
 }
 
-http::Response errorResponse(unsigned status, std::string_view type, std::string_view code,
-                             std::string_view message, std::string_view extra = {}) {
-  http::Response res{static_cast<bhttp::status>(status), 11};
-  res.set(bhttp::field::content_type, "application/json");
-  res.body() = errorBody(type, code, message, extra);
-  return res;
-}
-
 bool retryableStatus(unsigned s) { return s == 429 || s == 500 || s == 502 || s == 503 || s == 504; }
 
 double msSince(const Clock& clock, int64_t t0) {
   return static_cast<double>(clock.nowNanos() - t0) / 1e6;
 }
 
+std::string jurisdictionField(const JurisdictionConfig& jur) {
+  return "\"jurisdiction\":" + jsonString(jur.name);
+}
+
+// The filter note carries the admission from filterHead to handle: the snapshot generation it
+// was decided under and the tenant index (so the key is looked up once per request). The top bit
+// marks a note as set.
+constexpr uint64_t kNoteSet = 1ULL << 63;
+uint64_t admissionNote(uint64_t generation, uint32_t tenant) {
+  return kNoteSet | ((generation & 0x7fffffffULL) << 32) | tenant;
+}
+bool noteMatches(uint64_t note, uint64_t generation) {
+  return (note & kNoteSet) && ((note >> 32) & 0x7fffffffULL) == (generation & 0x7fffffffULL);
+}
+
+// The region label for headers and metrics: a configured region or a country from the static
+// tables, never a raw upstream string (a bounded label set; the audit keeps the raw value).
+std::string regionLabel(const residency::EvidenceVerdict& v) {
+  if (!v.region.empty()) return std::string(v.region);
+  if (!v.country.empty() && v.kind != residency::EvidenceKind::UnknownRegion)
+    return std::string(v.country);
+  return "unknown";
+}
+
+// An upstream's evidence value as it may appear in a log line or an error message: printable
+// ASCII up to 128 bytes, else a placeholder (the audit keeps the raw value, escaped).
+std::string printable(const std::optional<std::string>& v) {
+  if (!v) return "<missing>";
+  if (v->size() > 128) return "<invalid: " + std::to_string(v->size()) + " bytes>";
+  for (unsigned char c : *v)
+    if (c < 0x20 || c >= 0x7f) return "<invalid: not printable>";
+  return *v;
+}
+
 }  // namespace
+
+http::Response errorResponse(const Failure& f) {
+  const ErrorSpec& spec = specFor(f.kind);
+  http::Response res{static_cast<bhttp::status>(spec.status), 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = errorBody(spec.type, f.code.empty() ? spec.code : f.code, f.message, f.extra);
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-worker helpers: audit hand-over, connection pools, the key cache, request ids.
 
 void AuditWaiters::onDurable(std::vector<uint64_t> cookies, bool durable) {
   asio::post(ex_, [this, c = std::move(cookies), durable] { complete(c, durable); });
@@ -154,546 +193,635 @@ std::string Gateway::newRequestId(WorkerState& w, size_t worker) {
                      ++w.next_request);
 }
 
-// Phase 2, before the body is read: authenticate, and refuse tenants whose jurisdiction does not
-// contain this gateway's own region (421: the request must not even be decrypted/read here).
-std::optional<http::Response> Gateway::filterHead(bhttp::request_header<>& head, size_t worker) {
+// ---------------------------------------------------------------------------------------------
+// Admit, before the body is read: authenticate, and refuse tenants whose jurisdiction does not
+// contain this gateway's own region (421: the request must not even be read here).
+
+std::optional<http::Response> Gateway::filterHead(bhttp::request_header<>& head, size_t worker,
+                                                  uint64_t& note) {
   std::string_view target = head.target();
   if (target.substr(0, 4) != "/v1/") return std::nullopt;  // 404 later, no secrets involved
-  WorkerState& w = workers_[worker];
+  WorkerState& w = *workers_[worker];
   const auto& snap = *w.snapshot;
+  auto refuse = [&](Failure f) {
+    metrics_.errors.with({specFor(f.kind).type}).inc();
+    return errorResponse(f);
+  };
   std::string_view key = bearerKey(head);
-  if (key.empty()) {
-    metrics_.errors.with({"authentication_error"}).inc();
-    return errorResponse(401, "authentication_error", "missing_api_key",
-                         "send the tenant key as 'Authorization: Bearer KEY'");
-  }
+  if (key.empty())
+    return refuse({ErrorKind::MissingApiKey, "send the tenant key as 'Authorization: Bearer KEY'"});
   uint32_t tenant = tenantFor(w, key);
-  if (tenant == residency::ResidencyIndex::kNone) {
-    metrics_.errors.with({"authentication_error"}).inc();
-    return errorResponse(401, "authentication_error", "invalid_api_key", "unknown API key");
-  }
+  if (tenant == residency::ResidencyIndex::kNone)
+    return refuse({ErrorKind::InvalidApiKey, "unknown API key"});
   if (!snap.residency->ingressAllowed(tenant)) {
     const auto& j = snap.residency->jurisdictionOf(tenant);
-    metrics_.errors.with({"misdirected_request"}).inc();
-    return errorResponse(
-        421, "misdirected_request", "gateway_outside_jurisdiction",
-        "this gateway runs in region '" + snap.config->gateway_region +
-            "', outside jurisdiction '" + j.name + "'; use a gateway inside the jurisdiction",
-        "\"jurisdiction\":" + jsonString(j.name) +
-            ",\"gateway_region\":" + jsonString(snap.config->gateway_region));
+    return refuse({ErrorKind::GatewayOutsideJurisdiction,
+                   "this gateway runs in region '" + snap.config->gateway_region +
+                       "', outside jurisdiction '" + j.name +
+                       "'; use a gateway inside the jurisdiction",
+                   {},
+                   jurisdictionField(j) +
+                       ",\"gateway_region\":" + jsonString(snap.config->gateway_region)});
+  }
+  note = admissionNote(snap.generation, tenant);
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The request.
+
+asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& out,
+                                      size_t worker) {
+  RequestContext ctx(workers_[worker]->snapshot, worker);
+  begin(ctx);
+  if (auto f = route(ctx, req)) co_return co_await fail(ctx, out, *f);
+  if (auto f = resolveTenant(ctx, req, out.filterNote())) co_return co_await fail(ctx, out, *f);
+  if (ctx.is_models) co_return co_await handleModels(ctx, out);
+  if (auto f = parseBody(ctx, req)) co_return co_await fail(ctx, out, *f);
+  if (auto f = resolvePool(ctx, req)) co_return co_await fail(ctx, out, *f);
+  co_await attempt(ctx, req);
+  if (!ctx.exchange) co_return co_await answerExhausted(ctx, out);
+  chooseResponder(ctx);
+  co_await relay(ctx, req, out);
+  judgeEvidence(ctx);
+  co_await finish(ctx, out);
+}
+
+void Gateway::begin(RequestContext& ctx) {
+  ctx.t0 = clock_.nowNanos();
+  ctx.wall0 = clock_.wallMicros();
+  ctx.request_id = newRequestId(*workers_[ctx.worker], ctx.worker);
+}
+
+std::optional<Failure> Gateway::route(RequestContext& ctx, const http::Request& req) {
+  std::string_view target = req.target();
+  if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  ctx.path = target;
+  const bool post = req.method() == bhttp::verb::post;
+  if (target == "/v1/chat/completions" && post) {
+    ctx.api = ApiKind::Chat;
+  } else if (target == "/v1/completions" && post) {
+    ctx.api = ApiKind::Completion;
+  } else if (target == "/v1/models" && req.method() == bhttp::verb::get) {
+    ctx.is_models = true;
+  } else {
+    return Failure{ErrorKind::NoRoute, "no route for " + std::string(req.method_string()) + " " +
+                                           std::string(target)};
   }
   return std::nullopt;
 }
 
-asio::awaitable<void> Gateway::handleModels(http::Request& req, http::ResponseWriter& out,
-                                            WorkerState& w, uint32_t tenant) {
-  const auto& snap = *w.snapshot;
+// The admission filterHead decided under this request's snapshot is reused; after a reload in
+// between (a new snapshot), the key is looked up again under the new one.
+std::optional<Failure> Gateway::resolveTenant(RequestContext& ctx, const http::Request& req,
+                                              uint64_t note) {
+  uint32_t tenant = residency::ResidencyIndex::kNone;
+  if (noteMatches(note, ctx.snap.generation))
+    tenant = static_cast<uint32_t>(note & 0xffffffffULL);
+  else
+    tenant = tenantFor(*workers_[ctx.worker], bearerKey(req.base()));
+  if (tenant == residency::ResidencyIndex::kNone)
+    return Failure{ErrorKind::InvalidApiKey, "unknown API key"};
+  ctx.tenant = tenant;
+  ctx.tenant_cfg = &ctx.cfg.tenants[tenant];
+  ctx.jur = &ctx.snap.residency->jurisdictionOf(tenant);
+  return std::nullopt;
+}
+
+asio::awaitable<void> Gateway::handleModels(RequestContext& ctx, http::ResponseWriter& out) {
   std::string body = "{\"object\":\"list\",\"data\":[";
   bool first = true;
-  for (const auto& m : snap.residency->models(tenant)) {
+  for (const auto& m : ctx.snap.residency->models(ctx.tenant)) {
     if (!first) body += ",";
     first = false;
     body += "{\"id\":" + jsonString(m) + ",\"object\":\"model\",\"owned_by\":\"regiongate\"}";
   }
   body += "]}";
   std::vector<std::pair<std::string, std::string>> headers;
-  headers.emplace_back("x-regiongate-jurisdiction", snap.residency->jurisdictionOf(tenant).name);
+  headers.emplace_back("x-regiongate-jurisdiction", ctx.jur->name);
   co_await out.sendJson(200, std::move(body), std::move(headers));
 }
 
-asio::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& out,
-                                      size_t worker) {
-  const int64_t t0 = clock_.nowNanos();
-  const int64_t wall0 = clock_.wallMicros();
-  WorkerState& w = workers_[worker];
-  SnapshotPtr snap_ptr = w.snapshot;  // this request keeps its config generation to the end
-  const Snapshot& snap = *snap_ptr;
-  const Config& cfg = *snap.config;
-  std::string request_id = newRequestId(w, worker);
+std::optional<Failure> Gateway::parseBody(RequestContext& ctx, http::Request& req) {
+  auto parsed = parseRequestBody(req.body(), ctx.api);
+  if (!parsed) return Failure{ErrorKind::InvalidBody, parsed.error().message, parsed.error().code};
+  ctx.body = std::move(parsed.value());
+  ctx.client_body = std::move(req.body());
+  return std::nullopt;
+}
 
-  std::string_view target = req.target();
-  if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
-  ApiKind kind;
-  bool is_models = false;
-  if (target == "/v1/chat/completions" && req.method() == bhttp::verb::post) {
-    kind = ApiKind::Chat;
-  } else if (target == "/v1/completions" && req.method() == bhttp::verb::post) {
-    kind = ApiKind::Completion;
-  } else if (target == "/v1/models" && req.method() == bhttp::verb::get) {
-    is_models = true;
-    kind = ApiKind::Chat;
-  } else {
-    metrics_.errors.with({"not_found"}).inc();
-    std::vector<std::pair<std::string, std::string>> headers;
-    headers.emplace_back("x-regiongate-request-id", request_id);
-    co_await out.sendJson(404, errorBody("invalid_request_error", "not_found",
-                                         "no route for " + std::string(req.method_string()) + " " +
-                                             std::string(target)),
-                          std::move(headers));
-    co_return;
-  }
+// ---------------------------------------------------------------------------------------------
+// Resolve the pool: the jurisdiction's endpoints for the model, narrowed by the client's region
+// header (never widened), restricted to endpoints whose API carries the client's, pinned to one
+// model version. From here on, every pick and retry draws from ctx.members only.
 
-  // ---- 2. authenticate (filterHead already refused unknown keys and wrong ingress; the worker
-  // may have received a new snapshot in between, so look the tenant up again in ours: a cache
-  // hit, the key was hashed once for this generation).
-  uint32_t tenant = tenantFor(w, bearerKey(req.base()));
-  if (tenant == residency::ResidencyIndex::kNone) {
-    metrics_.errors.with({"authentication_error"}).inc();
-    co_await out.send(errorResponse(401, "authentication_error", "invalid_api_key", "unknown API key"));
-    co_return;
-  }
-  const TenantConfig& tcfg = cfg.tenants[tenant];
-  const JurisdictionConfig& jur = snap.residency->jurisdictionOf(tenant);
-  // (Built only on the paths that need them: the success path formats its head by hand.)
-  auto base_headers = [&]() {
-    return std::vector<std::pair<std::string, std::string>>{
-        {"x-regiongate-request-id", request_id}, {"x-regiongate-jurisdiction", jur.name}};
-  };
-
-  auto fail = [&](unsigned status, std::string_view type, std::string_view code,
-                  std::string message, std::string extra = {}) -> asio::awaitable<void> {
-    metrics_.errors.with({type}).inc();
-    co_await out.sendJson(status, errorBody(type, code, message, extra), base_headers());
-  };
-
-  if (is_models) {
-    co_await handleModels(req, out, w, tenant);
-    co_return;
-  }
-
-  // ---- 3. parse the body once
-  auto parsed = parseRequestBody(req.body(), kind);
-  if (!parsed) {
-    co_await fail(400, "invalid_request_error", parsed.error().code, parsed.error().message);
-    co_return;
-  }
-  const ParsedBody& body = parsed.value();
-
-  // ---- 4. narrowing header + pool
+std::optional<Failure> Gateway::resolvePool(RequestContext& ctx, const http::Request& req) {
+  const auto& idx = *ctx.snap.residency;
   uint32_t narrow_region = residency::ResidencyIndex::kNone;
   if (auto it = req.find("x-regiongate-region"); it != req.end()) {
-    auto nr = snap.residency->narrow(tenant, it->value());
+    auto nr = idx.narrow(ctx.tenant, it->value());
     if (!nr) {
-      int st = residency::ResidencyIndex::httpStatus(nr.error());
-      co_await fail(st, st == 403 ? "residency_error" : "invalid_request_error", nr.error().code,
-                    nr.error().message, "\"jurisdiction\":" + jsonString(jur.name));
-      co_return;
+      ErrorKind kind = nr.error().code == residency::kRegionOutsideJurisdiction
+                           ? ErrorKind::RegionOutsideJurisdiction
+                           : ErrorKind::UnknownRegion;
+      return Failure{kind, nr.error().message, {}, jurisdictionField(*ctx.jur)};
     }
     narrow_region = nr.value();
+    ctx.narrowed = true;
   }
-  if (audit_ && !audit_->admit(jur.name)) {
-    co_await fail(503, "audit_unavailable", "audit_unavailable",
-                  "the audit store for jurisdiction '" + jur.name +
-                      "' is unavailable; requests are refused until it recovers (on_audit_failure: reject)",
-                  "\"jurisdiction\":" + jsonString(jur.name));
-    co_return;
-  }
+  ctx.pool = &idx.pool(ctx.tenant, ctx.body.model);
+  if (ctx.pool->empty()) return modelUnavailable(ctx);
+  if (audit_ && !audit_->admit(ctx.jur->name))
+    return Failure{ErrorKind::AuditUnavailable,
+                   "the audit store for jurisdiction '" + ctx.jur->name +
+                       "' is unavailable; requests are refused until it recovers "
+                       "(on_audit_failure: reject)",
+                   {},
+                   jurisdictionField(*ctx.jur)};
   // This request's record is on its way (lets a lingering writer know when nothing more is).
-  audit::Expectation audit_expected = audit_ ? audit_->expect(jur.name) : audit::Expectation{};
-  const auto& pool = snap.residency->pool(tenant, body.model);
-  std::vector<uint32_t> members;
-  members.reserve(pool.size());
-  for (uint32_t e : pool)
-    if (narrow_region == residency::ResidencyIndex::kNone ||
-        snap.residency->endpointRegion(e) == narrow_region)
-      members.push_back(e);
-  // A retry never silently changes the model version: the pool holds the version of the first
-  // member unless the tenant allows mixing.
-  std::string pool_version;
-  // [rollout hook] per-region blue/green by weight, discovered versions (rollout_hooks.h)
-  bool rollout_pinned = rollouts_ && rollouts_->pinPool(snap, body.model, tcfg.allow_mixed_versions,
-                                                        xxh3(request_id), members, pool_version);
-  if (!rollout_pinned && !members.empty() && !tcfg.allow_mixed_versions) {
-    pool_version = snap.versionOf(members.front(), body.model);
-    std::erase_if(members, [&](uint32_t e) { return snap.versionOf(e, body.model) != pool_version; });
-  }
+  if (audit_) ctx.audit_expected = audit_->expect(ctx.jur->name);
+  ctx.members.reserve(ctx.pool->size());
+  for (uint32_t e : *ctx.pool)
+    if ((narrow_region == residency::ResidencyIndex::kNone ||
+         idx.endpointRegion(e) == narrow_region) &&
+        adapterFor(ctx.cfg.endpoints[e]).serves(ctx.api))
+      ctx.members.push_back(e);
+  pinVersion(ctx);
+  return std::nullopt;
+}
 
-  // ---- 5/6. pick, send, retry inside the pool
-  routing::RouteRequest rreq;
+// 404 for a model the tenant cannot have: either no endpoint anywhere serves it (a typo; OpenAI
+// answers the same), or it is deployed only outside the jurisdiction. Neither is an outage, so
+// neither gets a 503 or a Retry-After.
+Failure Gateway::modelUnavailable(const RequestContext& ctx) const {
+  if (!ctx.snap.residency->modelServedAnywhere(ctx.body.model))
+    return Failure{ErrorKind::ModelNotFound,
+                   "the model '" + ctx.body.model + "' does not exist or is not served here",
+                   {},
+                   jurisdictionField(*ctx.jur)};
+  return Failure{ErrorKind::ModelNotInJurisdiction,
+                 "the model '" + ctx.body.model + "' is not available in jurisdiction '" +
+                     ctx.jur->name + "': it is deployed only outside it",
+                 {},
+                 jurisdictionField(*ctx.jur)};
+}
+
+// A retry never silently changes the model version: the pool keeps one version (a rollout's
+// weighted draw, or the first member's) unless the tenant allows mixing.
+void Gateway::pinVersion(RequestContext& ctx) {
+  const bool mixed = ctx.tenant_cfg->allow_mixed_versions;
+  if (rollouts_ && rollouts_->pinPool(ctx.snap, ctx.body.model, mixed, xxh3(ctx.request_id),
+                                      ctx.members, ctx.pool_version))
+    return;
+  if (ctx.members.empty() || mixed) return;
+  ctx.pool_version = ctx.snap.versionOf(ctx.members.front(), ctx.body.model);
+  std::erase_if(ctx.members, [&](uint32_t e) {
+    return ctx.snap.versionOf(e, ctx.body.model) != ctx.pool_version;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pick and attempt: try pool members one at a time until one answers with a usable head. A
+// connect error, a timeout before the head, a TLS failure or a retryable status marks the
+// endpoint (passive health) and the next pick comes from the same pool, within `retries`.
+
+routing::Policy& Gateway::policyFor(WorkerState& w, const Config& cfg) {
   if (!w.policy || w.policy_name != cfg.routing.policy) {
     w.policy = routing::makePolicy(cfg.routing.policy, routing::PolicyOptions{}, clock_);
     w.policy_name = cfg.routing.policy;
   }
-  // Per request, not per worker: other requests on this worker run between our co_awaits.
-  std::vector<uint64_t> blocks;
-  routing::promptBlocksInto(body.canonical_text, cfg.routing.block_chars, blocks);
-  rreq.jurisdiction = jur.name;
-  rreq.model = body.model;
-  rreq.blocks = blocks;
-  rreq.tokens_per_block = std::max<uint32_t>(1, cfg.routing.block_chars / 4);
-  rreq.prompt_tokens = body.approx_prompt_tokens;
-  rreq.now_nanos = t0;
+  return *w.policy;
+}
 
-  audit::Record rec;
-  rec.ts_us = wall0;
-  rec.request_id = request_id;
-  rec.tenant = tcfg.name;
-  rec.jurisdiction = jur.name;
-  rec.model = body.model;
-  if (tcfg.store_text) rec.prompt_text = body.canonical_text;
+void Gateway::prepareRoute(RequestContext& ctx) {
+  const auto& rcfg = ctx.cfg.routing;
+  routing::promptBlocksInto(ctx.body.canonical_text, rcfg.block_chars, ctx.blocks);
+  ctx.route.jurisdiction = ctx.jur->name;
+  ctx.route.model = ctx.body.model;
+  ctx.route.blocks = ctx.blocks;
+  ctx.route.tokens_per_block = std::max<uint32_t>(1, rcfg.block_chars / 4);
+  ctx.route.prompt_tokens = ctx.body.approx_prompt_tokens;
+  ctx.route.now_nanos = ctx.t0;
+}
 
-  std::vector<uint32_t> tried;
-  int64_t upstream_wait_ns = 0;  // time awaiting upstream bytes (for the overhead metric)
-  std::string last_error;
-  uint32_t max_tries = 1 + cfg.routing.retries;
-  std::optional<upstream::Exchange> ex;
-  uint32_t chosen = UINT32_MAX;
-  bool chosen_probe = false;
-  int64_t min_retry_after = 0;
-
-  // The upstream request is serialized by hand (no Beast fields on the hot path): the head is
-  // rebuilt per attempt (target, host and credential are the endpoint's); the body is the
-  // client's, unchanged.
-  const std::string up_body = std::move(req.body());
-  std::string up_head;
-  auto buildUpstreamHead = [&](const EndpointConfig& ep) {
-    up_head.clear();
-    up_head += std::string_view(req.method_string());
-    up_head += ' ';
-    up_head += ep.base_path;
-    up_head += target;
-    up_head += " HTTP/1.1\r\nHost: ";
-    up_head += ep.host;
-    up_head += "\r\nContent-Type: application/json\r\nAccept: ";
-    up_head += body.stream ? "text/event-stream" : "application/json";
-    up_head += "\r\nx-regiongate-request-id: ";
-    up_head += request_id;
-    if (!ep.credential.empty()) {
-      up_head += "\r\nAuthorization: ";
-      up_head += ep.credential;
+// One pick among the healthy, untried members; kNone when none is left. Takes the endpoint's
+// lease (in-flight count, probe slot). Synchronous: the worker's scratch vectors are filled and
+// used without a co_await in between.
+uint32_t Gateway::pick(RequestContext& ctx, upstream::AttemptLease& lease) {
+  WorkerState& w = *workers_[ctx.worker];
+  const int64_t now = clock_.nowNanos();
+  auto& cands = w.scratch_candidates;
+  auto& probe = w.scratch_probe;
+  cands.clear();
+  probe.clear();
+  for (uint32_t e : ctx.members) {
+    if (std::find(ctx.tried.begin(), ctx.tried.end(), e) != ctx.tried.end()) continue;
+    auto& h = *ctx.snap.health[e];
+    auto admit = h.admit(now);
+    if (admit == upstream::EndpointHealth::Admit::No) {
+      int64_t ra = h.retryAfterNanos(now);
+      if (ra > 0 && (ctx.min_retry_after == 0 || ra < ctx.min_retry_after)) ctx.min_retry_after = ra;
+      continue;
     }
-    up_head += "\r\nContent-Length: ";
-    up_head += std::to_string(up_body.size());
-    up_head += "\r\n\r\n";
-  };
+    cands.push_back(routing::Candidate{e, h.in_flight.load(std::memory_order_relaxed), 0, 0,
+                                       ctx.cfg.endpoints[e].weight});
+    probe.push_back(admit == upstream::EndpointHealth::Admit::Probe);
+  }
+  if (cands.empty()) return residency::ResidencyIndex::kNone;
+  size_t chosen = policyFor(w, ctx.cfg).pick(ctx.route, cands);
+  if (chosen >= cands.size()) chosen = 0;
+  // A probe slot handed out to a candidate that was not picked goes back.
+  for (size_t i = 0; i < cands.size(); ++i)
+    if (i != chosen && probe[i]) ctx.snap.health[cands[i].endpoint]->releaseProbe();
+  const uint32_t e = cands[chosen].endpoint;
+  lease = upstream::AttemptLease(*ctx.snap.health[e], probe[chosen]);
+  ctx.tried.push_back(e);
+  return e;
+}
 
-  for (uint32_t attempt = 0; attempt < max_tries; ++attempt) {
-    int64_t now = clock_.nowNanos();
-    auto& cands = w.scratch_candidates;  // filled and used without a co_await in between
-    auto& probe = w.scratch_probe;
-    cands.clear();
-    probe.clear();
-    for (uint32_t e : members) {
-      if (std::find(tried.begin(), tried.end(), e) != tried.end()) continue;
-      auto& h = *snap.health[e];
-      auto admit = h.admit(now);
-      if (admit == upstream::EndpointHealth::Admit::No) {
-        int64_t ra = h.retryAfterNanos(now);
-        if (ra > 0 && (min_retry_after == 0 || ra < min_retry_after)) min_retry_after = ra;
-        continue;
-      }
-      // A probe slot was taken: only route here if picked; otherwise give it back below.
-      cands.push_back(routing::Candidate{e, h.in_flight.load(std::memory_order_relaxed), 0, 0,
-                                         cfg.endpoints[e].weight});
-      probe.push_back(admit == upstream::EndpointHealth::Admit::Probe);
-    }
-    if (cands.empty()) break;
-    size_t pick = w.policy->pick(rreq, cands);
-    if (pick >= cands.size()) pick = 0;
-    for (size_t i = 0; i < cands.size(); ++i)
-      if (i != pick && probe[i]) snap.health[cands[i].endpoint]->releaseProbe();
-    uint32_t e = cands[pick].endpoint;
-    bool is_probe = probe[pick];
-    const EndpointConfig& ep = cfg.endpoints[e];
-    tried.push_back(e);
-    buildUpstreamHead(ep);
-
-    auto& h = *snap.health[e];
-    h.in_flight.fetch_add(1, std::memory_order_relaxed);
-    ex.emplace(poolFor(w, e, worker));
-    int64_t ta = clock_.nowNanos();
-    auto st = co_await ex->start(up_head, up_body,
-                                 std::chrono::milliseconds(cfg.routing.per_try_timeout_ms));
-    double ams = msSince(clock_, ta);
-    std::string outcome;
-    if (!st) {
-      outcome = st.error().code;
-      last_error = st.error().code + " from " + ep.name;
-    } else if (retryableStatus(ex->status())) {
-      outcome = "status_" + std::to_string(ex->status());
-      last_error = outcome + " from " + ep.name;
+asio::awaitable<void> Gateway::attempt(RequestContext& ctx, const http::Request& req) {
+  prepareRoute(ctx);
+  const uint32_t max_tries = 1 + ctx.cfg.routing.retries;
+  for (uint32_t n = 0; n < max_tries; ++n) {
+    upstream::AttemptLease lease;
+    const uint32_t e = pick(ctx, lease);
+    if (e == residency::ResidencyIndex::kNone) break;
+    const EndpointConfig& ep = ctx.cfg.endpoints[e];
+    std::string outcome = co_await send(ctx, req, e);
+    if (outcome == "provider_refused") {  // refused before sending: not an endpoint fault
+      lease.throttled();
+      observeAttempt(ctx, ep, outcome);
+      break;
     }
     if (!outcome.empty()) {
-      ex.reset();  // closes the connection unless its response completed
-      h.in_flight.fetch_sub(1, std::memory_order_relaxed);
-      if (outcome != "status_429") h.onFailure(clock_.nowNanos(), cfg.health, is_probe);
-      else if (is_probe) h.releaseProbe();
-      metrics_.upstream_attempts.with({jur.name, ep.region, ep.name, outcome}).inc();
-      rec.attempts.push_back({ep.name, ep.region, outcome, ams});
-      continue;  // next pick from the same pool
+      ctx.exchange.reset();  // closes the connection unless its response completed
+      if (outcome == "status_429") lease.throttled();
+      else lease.failed(clock_.nowNanos(), ctx.cfg.health);
+      ctx.last_error = outcome + " from " + ep.name;
+      if (outcome == "upstream_tls_error") ++ctx.tls_failures;
+      observeAttempt(ctx, ep, outcome);
+      continue;
     }
-    metrics_.upstream_attempts.with({jur.name, ep.region, ep.name, "ok"}).inc();
-    rec.attempts.push_back({ep.name, ep.region, "ok", ams});
-    chosen = e;
-    chosen_probe = is_probe;
-    break;
-  }
-
-  if (!ex) {
-    // ---- pool exhausted: fail loudly, never leave the jurisdiction
-    std::string reason;
-    if (pool.empty())
-      reason = "no endpoint in jurisdiction '" + jur.name + "' serves model '" + body.model + "'";
-    else if (members.empty())
-      reason = "no endpoint in the requested region serves model '" + body.model + "'";
-    else if (tried.empty())
-      reason = "every endpoint of the pool is ejected or failing health checks";
-    else
-      reason = "every try failed (" + last_error + "), retry budget " + std::to_string(cfg.routing.retries);
-    std::string extra = "\"jurisdiction\":" + jsonString(jur.name) + ",\"regions_tried\":[";
-    for (size_t i = 0; i < tried.size(); ++i) {
-      if (i) extra += ",";
-      extra += jsonString(cfg.endpoints[tried[i]].region);
-    }
-    extra += "],\"reason\":" + jsonString(reason);
-    int64_t retry_after_s = std::max<int64_t>(1, (min_retry_after + 999'999'999) / 1'000'000'000);
-    // The record is durable before the client sees the 503 (as for every other response).
-    rec.status = 503;
-    rec.error_type = "residency_pool_exhausted";
-    rec.duration_ms = msSince(clock_, t0);
-    co_await recordAudit(w, worker, std::move(rec), std::move(audit_expected),
-                       cfg.audit.wait_durable);
-    metrics_.pool_exhausted.with({jur.name, body.model}).inc();
-    metrics_.requests.with({jur.name, "none", body.model, "503"}).inc();
-    metrics_.errors.with({"residency_pool_exhausted"}).inc();
-    auto headers = base_headers();
-    headers.emplace_back("retry-after", std::to_string(retry_after_s));
-    headers.emplace_back("x-regiongate-attempts", std::to_string(tried.size()));
-    co_await out.sendJson(503,
-                          errorBody("residency_pool_exhausted", "residency_pool_exhausted",
-                                    "no endpoint inside jurisdiction '" + jur.name +
-                                        "' could serve the request: " + reason,
-                                    extra),
-                          headers);
+    observeAttempt(ctx, ep, "ok");
+    ctx.chosen = e;
+    ctx.lease = std::move(lease);
     co_return;
   }
+}
 
-  // ---- 7. response head from the chosen endpoint
-  const EndpointConfig& ep = cfg.endpoints[chosen];
-  auto& health = *snap.health[chosen];
-  const std::string version = rollouts_ ? rollouts_->versionOf(snap, chosen, body.model)  // [rollout hook]
-                                        : snap.versionOf(chosen, body.model);
+// One try on endpoint `e`: "" when its head came back usable, else the outcome that failed it.
+asio::awaitable<std::string> Gateway::send(RequestContext& ctx, const http::Request& req,
+                                           uint32_t e) {
+  const EndpointConfig& ep = ctx.cfg.endpoints[e];
+  const UpstreamAdapter& adapter = adapterFor(ep);
+  UpstreamCall call{ep,          req.method_string(), ctx.path,        ctx.api,
+                    ctx.body.stream, ctx.request_id,  ctx.jur->name,   ctx.client_body,
+                    clock_.wallMicros()};
+  const int64_t ta = clock_.nowNanos();
+  if (auto st = adapter.prepare(call, ctx.up_head, ctx.up_body); !st) {
+    ctx.rec.attempts.push_back({ep.name, ep.region, "provider_refused", 0});
+    ctx.last_error = st.error().message;
+    co_return "provider_refused";
+  }
+  const std::string_view body = ctx.up_body.empty() ? std::string_view(ctx.client_body)
+                                                    : std::string_view(ctx.up_body);
+  ctx.exchange.emplace(poolFor(*workers_[ctx.worker], e, ctx.worker));
+  auto st = co_await ctx.exchange->start(
+      ctx.up_head, body, std::chrono::milliseconds(ctx.cfg.routing.per_try_timeout_ms));
+  std::string outcome;
+  if (!st) outcome = st.error().code;
+  else if (retryableStatus(ctx.exchange->status()))
+    outcome = "status_" + std::to_string(ctx.exchange->status());
+  ctx.rec.attempts.push_back({ep.name, ep.region, outcome.empty() ? "ok" : outcome,
+                              msSince(clock_, ta)});
+  co_return outcome;
+}
+
+void Gateway::observeAttempt(const RequestContext& ctx, const EndpointConfig& ep,
+                             std::string_view outcome) {
+  for (auto& o : observers_) o->onAttempt(ctx, ep, outcome);
+}
+
+// Nothing in the pool answered: fail loudly, never leave the jurisdiction. The record is handed
+// to the audit (durable first, with wait_durable) before the client sees the error.
+asio::awaitable<void> Gateway::answerExhausted(RequestContext& ctx, http::ResponseWriter& out) {
+  Failure f = exhaustedFailure(ctx);
+  ctx.client_status = specFor(f.kind).status;
+  ctx.rec.error_type = specFor(f.kind).type;
+  co_await recordRequest(ctx);
+  for (auto& o : observers_) o->onFinished(ctx);
+  co_await fail(ctx, out, f);
+}
+
+Failure Gateway::exhaustedFailure(const RequestContext& ctx) const {
+  const std::string& model = ctx.body.model;
+  std::string reason;
+  if (ctx.members.empty() && ctx.narrowed)
+    reason = "no endpoint in the requested region serves model '" + model + "' on " +
+             std::string(ctx.path);
+  else if (ctx.members.empty())
+    reason = "no endpoint of the jurisdiction serves model '" + model + "' on " +
+             std::string(ctx.path);
+  else if (ctx.tried.empty())
+    reason = "every endpoint of the pool is ejected or failing health checks";
+  else if (ctx.rec.attempts.back().outcome == "provider_refused")
+    reason = ctx.last_error;
+  else
+    reason = "every try failed (" + ctx.last_error + "), retry budget " +
+             std::to_string(ctx.cfg.routing.retries);
+  std::string extra = jurisdictionField(*ctx.jur) + ",\"regions_tried\":[";
+  for (size_t i = 0; i < ctx.tried.size(); ++i) {
+    if (i) extra += ",";
+    extra += jsonString(ctx.cfg.endpoints[ctx.tried[i]].region);
+  }
+  extra += "],\"reason\":" + jsonString(reason);
+  ErrorKind kind = ErrorKind::PoolExhausted;
+  if (!ctx.tried.empty() && ctx.tls_failures == ctx.tried.size()) kind = ErrorKind::UpstreamTls;
+  if (!ctx.rec.attempts.empty() && ctx.rec.attempts.back().outcome == "provider_refused")
+    kind = ErrorKind::ProviderRefused;
+  std::string message = kind == ErrorKind::ProviderRefused
+                            ? reason
+                            : "no endpoint inside jurisdiction '" + ctx.jur->name +
+                                  "' could serve the request: " + reason;
+  return Failure{kind, std::move(message),
+                 kind == ErrorKind::ProviderRefused ? "provider_refused" : "", std::move(extra)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Relay: the chosen endpoint's response goes back to the client, streamed chunk by chunk or
+// buffered whole; TTFT, usage and body evidence are read on the way.
+
+void Gateway::chooseResponder(RequestContext& ctx) {
+  ctx.endpoint = &ctx.cfg.endpoints[ctx.chosen];
+  ctx.adapter = &adapterFor(*ctx.endpoint);
+  ctx.version = rollouts_ ? rollouts_->versionOf(ctx.snap, ctx.chosen, ctx.body.model)
+                          : ctx.snap.versionOf(ctx.chosen, ctx.body.model);
+  ctx.upstream_status = ctx.exchange->status();
+  const EndpointConfig& ep = *ctx.endpoint;
+  if (ep.evidence.kind == EvidenceSpec::Kind::Endpoint) {
+    ctx.evidence_value = ep.region;
+  } else if (ep.evidence.kind == EvidenceSpec::Kind::Header) {
+    auto it = ctx.exchange->head().find(ep.evidence.header);
+    if (it != ctx.exchange->head().end()) ctx.evidence_value = std::string(it->value());
+  }
+  workers_[ctx.worker]->policy->onRouted(ctx.route, ctx.chosen);
+}
+
+bool Gateway::blockMode(const Config& cfg) { return cfg.residency.on_violation == "block"; }
+
+void Gateway::judge(RequestContext& ctx) {
+  std::optional<std::string_view> v;
+  if (ctx.evidence_value) v = *ctx.evidence_value;
+  ctx.verdict = residency::judgeEvidence(ctx.cfg, *ctx.jur, v);
+  ctx.verdict_known = true;
+}
+
+asio::awaitable<void> Gateway::relay(RequestContext& ctx, const http::Request& req,
+                                     http::ResponseWriter& out) {
+  const bool upstream_stream = ctx.body.stream && ctx.upstream_status == 200;
+  const bool body_evidence = ctx.endpoint->evidence.kind == EvidenceSpec::Kind::Body;
+  // Evidence known from the head is judged before any byte reaches the client.
+  if (upstream_stream && !body_evidence) {
+    judge(ctx);
+    if (!ctx.verdict.ok() && blockMode(ctx.cfg)) ctx.blocked = true;
+  }
+  // Stream straight through unless block mode must wait for body evidence at the end.
+  const bool pass_through = upstream_stream && !(blockMode(ctx.cfg) && body_evidence);
+  if (pass_through && !ctx.blocked)
+    co_await relayStream(ctx, req, out);
+  else
+    co_await relayWhole(ctx, upstream_stream);
+}
+
+http::ResponseWriter::HeaderList Gateway::responseHeaders(const RequestContext& ctx) const {
+  return {{"x-regiongate-request-id", ctx.request_id},
+          {"x-regiongate-jurisdiction", ctx.jur->name},
+          {"x-regiongate-region", ctx.actual_region},
+          {"x-regiongate-endpoint", ctx.endpoint->name},
+          {"x-regiongate-attempts", std::to_string(ctx.tried.size())},
+          {"x-regiongate-model-version", versionHeader(ctx)}};
+}
+
+// The version header carries a configured or discovered version; either way a value that is not
+// a plain token (peers can send anything) is replaced, never echoed.
+std::string Gateway::versionHeader(const RequestContext& ctx) {
+  if (ctx.version.empty()) return "unversioned";
+  if (ctx.version.size() > 128) return "invalid";
+  for (unsigned char c : ctx.version)
+    if (c <= 0x20 || c >= 0x7f) return "invalid";
+  return ctx.version;
+}
+
+asio::awaitable<void> Gateway::relayStream(RequestContext& ctx, const http::Request& req,
+                                           http::ResponseWriter& out) {
+  bhttp::response<bhttp::empty_body> head{bhttp::status::ok, req.version()};
+  head.set(bhttp::field::content_type, "text/event-stream");
+  head.set(bhttp::field::cache_control, "no-cache");
+  if (ctx.verdict_known) ctx.actual_region = regionLabel(ctx.verdict);
+  for (auto& [k, v] : responseHeaders(ctx)) head.set(k, v);
+  bool client_ok = co_await out.begin(std::move(head));
+  const EndpointConfig& ep = *ctx.endpoint;
+  const bool body_evidence = ep.evidence.kind == EvidenceSpec::Kind::Body;
+  http::SseParser sse;
+  const int64_t deadline = clock_.nowNanos() + int64_t{ctx.cfg.routing.upstream_timeout_ms} * 1'000'000;
+  for (int guard = 0; guard < 10'000'000 && client_ok; ++guard) {
+    auto left = std::chrono::milliseconds((deadline - clock_.nowNanos()) / 1'000'000);
+    if (left.count() <= 0) {
+      ctx.upstream_ok = false;
+      ctx.upstream_err = "upstream_timeout";
+      break;
+    }
+    const int64_t tw = clock_.nowNanos();
+    auto piece = co_await ctx.exchange->next(left);
+    ctx.upstream_wait_ns += clock_.nowNanos() - tw;
+    if (!piece) {
+      ctx.upstream_ok = false;
+      ctx.upstream_err = piece.error().code;
+      break;
+    }
+    if (piece->empty()) break;
+    const bool had_content = ctx.info.has_content;
+    sse.feed(*piece, [&](std::string_view data) {
+      if (data == "[DONE]") return;
+      if (data.find("\"usage\"") != std::string_view::npos || body_evidence || !ctx.info.has_content)
+        ctx.adapter->readInfo(data, ep.evidence.path, ctx.info);
+    });
+    if (ctx.tenant_cfg->store_text) ctx.held.append(*piece);
+    client_ok = co_await out.chunk(*piece);
+    if (!had_content && ctx.info.has_content && ctx.ttft_ms < 0) ctx.ttft_ms = msSince(clock_, ctx.t0);
+    if (ctx.exchange->done()) break;
+  }
+  if (body_evidence) {
+    ctx.evidence_value = ctx.info.body_evidence;
+    judge(ctx);
+  }
+  if (!ctx.upstream_ok) {
+    // Bytes already reached the client: no retry; end the stream with an error event.
+    std::string ev = "data: " +
+                     errorBody("upstream_error", ctx.upstream_err,
+                               "the upstream stream broke: " + ctx.upstream_err) +
+                     "\n\n";
+    co_await out.chunk(ev);
+  }
+  // The terminating chunk waits for the audit record (durability before completion).
+}
+
+// Whole body: non-stream; error statuses; or a stream held back for block-mode body evidence.
+asio::awaitable<void> Gateway::relayWhole(RequestContext& ctx, bool upstream_stream) {
+  const EndpointConfig& ep = *ctx.endpoint;
+  const int64_t tw = clock_.nowNanos();
+  auto st = co_await ctx.exchange->readAll(
+      ctx.held, std::chrono::milliseconds(ctx.cfg.routing.upstream_timeout_ms), kMaxHeldBody);
+  ctx.upstream_wait_ns += clock_.nowNanos() - tw;
+  if (!st) {
+    ctx.upstream_ok = false;
+    ctx.upstream_err = st.error().code;
+  }
+  if (upstream_stream) {
+    http::SseParser sse;
+    sse.feed(ctx.held, [&](std::string_view data) {
+      if (data != "[DONE]") ctx.adapter->readInfo(data, ep.evidence.path, ctx.info);
+    });
+  } else {
+    ctx.adapter->readInfo(ctx.held, ep.evidence.path, ctx.info);
+  }
+  ctx.ttft_ms = msSince(clock_, ctx.t0);
+  if (ep.evidence.kind == EvidenceSpec::Kind::Body) ctx.evidence_value = ctx.info.body_evidence;
+  if (!ctx.verdict_known) judge(ctx);
+  if (!ctx.verdict.ok() && blockMode(ctx.cfg) && ctx.upstream_status < 400) ctx.blocked = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Judge evidence: a violation is counted, logged and written to the audit; in block mode the
+// client gets a 502 instead of the content (decided in relay, before any byte left).
+
+void Gateway::judgeEvidence(RequestContext& ctx) {
+  if (!ctx.verdict_known) judge(ctx);
+  ctx.actual_region = regionLabel(ctx.verdict);
+  ctx.rec.evidence_value = ctx.evidence_value.value_or("");
+  if (ctx.verdict.ok() || ctx.upstream_status >= 400) return;
+  const std::string kind(residency::evidenceKindName(ctx.verdict.kind));
+  ctx.rec.violation = kind;
+  spdlog::warn(
+      "residency violation: request {} tenant {} jurisdiction {} endpoint {} evidence {}={} ({}){}",
+      ctx.request_id, ctx.tenant_cfg->name, ctx.jur->name, ctx.endpoint->name,
+      ctx.endpoint->evidence.raw, printable(ctx.evidence_value), kind,
+      ctx.blocked ? ", blocked" : "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finish: close the endpoint's lease, hand the record to the audit (durable before the response
+// completes, with wait_durable), let the observers see the request, answer the client.
+
+void Gateway::settle(RequestContext& ctx, bool response_started) {
+  ctx.client_status = ctx.blocked ? 502 : ctx.upstream_status;
+  if (!ctx.upstream_ok && !response_started) ctx.client_status = 502;
+  if (ctx.upstream_ok) ctx.lease.succeeded();
+  else ctx.lease.failed(clock_.nowNanos(), ctx.cfg.health);
+  workers_[ctx.worker]->policy->onCompleted(ctx.chosen, ctx.route, ctx.ttft_ms,
+                                           static_cast<uint64_t>(ctx.info.cached_tokens));
+  ctx.exchange->finish();
+  const EndpointConfig& ep = *ctx.endpoint;
+  audit::Record& rec = ctx.rec;
   rec.endpoint = ep.name;
   rec.intended_region = ep.region;
-  rec.model_version = version;
+  rec.model_version = ctx.version;
   rec.evidence = ep.evidence.raw;
-  if (const std::string& first_region = cfg.endpoints[tried.front()].region; first_region != ep.region)
-    metrics_.fallbacks.with({jur.name, first_region, ep.region}).inc();
-  w.policy->onRouted(rreq, chosen);
+  rec.actual_region = ctx.actual_region;
+  rec.prompt_tokens = ctx.info.prompt_tokens;
+  rec.cached_tokens = ctx.info.cached_tokens;
+  rec.completion_tokens = ctx.info.completion_tokens;
+  if (ctx.tenant_cfg->store_text) rec.completion_text = ctx.held;
+  rec.status = static_cast<int>(ctx.client_status);
+  if (ctx.blocked) rec.error_type = "residency_violation";
+  rec.ttft_ms = ctx.ttft_ms;
+}
 
-  unsigned status = ex->status();
-  std::optional<std::string> evidence_value;
-  if (ep.evidence.kind == EvidenceSpec::Kind::Endpoint) {
-    evidence_value = ep.region;
-  } else if (ep.evidence.kind == EvidenceSpec::Kind::Header) {
-    auto it = ex->head().find(ep.evidence.header);
-    if (it != ex->head().end()) evidence_value = std::string(it->value());
-  }
-  const bool block_mode = cfg.residency.on_violation == "block";
-  bool upstream_stream = body.stream && status == 200;
-  ResponseInfo info;
-  std::string held;     // body held back (non-stream, or stream in block mode with body evidence)
-  bool upstream_ok = true;
-  std::string upstream_err;
-  double ttft_ms = -1;
-  const auto upstream_budget = std::chrono::milliseconds(cfg.routing.upstream_timeout_ms);
+// Fills the record's request fields and hands it to the audit; returns once it is durable
+// (wait_durable) or queued.
+asio::awaitable<void> Gateway::recordRequest(RequestContext& ctx) {
+  audit::Record& rec = ctx.rec;
+  rec.ts_us = ctx.wall0;
+  rec.request_id = ctx.request_id;
+  rec.tenant = ctx.tenant_cfg->name;
+  rec.jurisdiction = ctx.jur->name;
+  rec.model = ctx.body.model;
+  if (ctx.tenant_cfg->store_text) rec.prompt_text = ctx.body.canonical_text;
+  if (rec.status == 0) rec.status = static_cast<int>(ctx.client_status);
+  rec.duration_ms = msSince(clock_, ctx.t0);
+  for (const auto& a : rec.attempts) ctx.attempts_ms += a.ms;
+  co_await recordAudit(*workers_[ctx.worker], ctx.worker, std::move(ctx.rec),
+                       std::move(ctx.audit_expected), ctx.cfg.audit.wait_durable);
+  ctx.total_ms = msSince(clock_, ctx.t0);
+}
 
-  auto judge = [&]() {
-    std::optional<std::string_view> v;
-    if (evidence_value) v = *evidence_value;
-    return residency::judgeEvidence(cfg, jur, v);
-  };
+asio::awaitable<void> Gateway::finish(RequestContext& ctx, http::ResponseWriter& out) {
+  settle(ctx, out.started());
+  co_await recordRequest(ctx);
+  for (auto& o : observers_) o->onFinished(ctx);
+  co_await answer(ctx, out);
+}
 
-  const std::string attempts_str = std::to_string(tried.size());
-  const std::string_view version_str = version.empty() ? std::string_view("unversioned") : version;
-  auto response_headers = [&](std::string_view actual_region) {
-    auto hs = base_headers();
-    hs.emplace_back("x-regiongate-region", std::string(actual_region));
-    hs.emplace_back("x-regiongate-endpoint", ep.name);
-    hs.emplace_back("x-regiongate-attempts", attempts_str);
-    hs.emplace_back("x-regiongate-model-version", version_str);
-    return hs;
-  };
-
-  residency::EvidenceVerdict verdict;
-  bool verdict_known = false;
-  bool blocked = false;
-  // Stream straight through unless block mode must wait for body evidence at the end.
-  bool pass_through = upstream_stream &&
-                      !(block_mode && ep.evidence.kind == EvidenceSpec::Kind::Body);
-  if (upstream_stream && ep.evidence.kind != EvidenceSpec::Kind::Body) {
-    verdict = judge();
-    verdict_known = true;
-    if (!verdict.ok() && block_mode) blocked = true;
-  }
-
-  if (pass_through && !blocked) {
-    bhttp::response<bhttp::empty_body> head{bhttp::status::ok, req.version()};
-    head.set(bhttp::field::content_type, "text/event-stream");
-    head.set(bhttp::field::cache_control, "no-cache");
-    std::string actual = evidence_value.value_or("unknown");
-    if (verdict_known && !verdict.region.empty()) actual = std::string(verdict.region);
-    for (auto& [k, v] : response_headers(actual)) head.set(k, v);
-    bool client_ok = co_await out.begin(std::move(head));
-    http::SseParser sse;
-    auto deadline = clock_.nowNanos() + upstream_budget.count() * 1'000'000;
-    for (int guard = 0; guard < 10'000'000 && client_ok; ++guard) {
-      auto left = std::chrono::milliseconds((deadline - clock_.nowNanos()) / 1'000'000);
-      if (left.count() <= 0) {
-        upstream_ok = false;
-        upstream_err = "upstream_timeout";
-        break;
-      }
-      int64_t tw = clock_.nowNanos();
-      auto piece = co_await ex->next(left);
-      upstream_wait_ns += clock_.nowNanos() - tw;
-      if (!piece) {
-        upstream_ok = false;
-        upstream_err = piece.error().code;
-        break;
-      }
-      if (piece->empty()) break;
-      bool had_content = info.has_content;
-      sse.feed(*piece, [&](std::string_view data) {
-        if (data == "[DONE]") return;
-        if (data.find("\"usage\"") != std::string_view::npos ||
-            ep.evidence.kind == EvidenceSpec::Kind::Body || !info.has_content)
-          readResponseInfo(data, ep.evidence.path, info);
-      });
-      if (tcfg.store_text) held.append(*piece);
-      client_ok = co_await out.chunk(*piece);
-      if (!had_content && info.has_content && ttft_ms < 0) ttft_ms = msSince(clock_, t0);
-      if (ex->done()) break;
-    }
-    if (ep.evidence.kind == EvidenceSpec::Kind::Body) {
-      evidence_value = info.body_evidence;
-      verdict = judge();
-      verdict_known = true;
-    }
-    if (!upstream_ok) {
-      // Bytes already reached the client: no retry; end the stream with an error event.
-      std::string ev = "data: " + errorBody("upstream_error", upstream_err,
-                                            "the upstream stream broke: " + upstream_err) + "\n\n";
-      co_await out.chunk(ev);
-    }
-    // The terminating chunk waits for the audit record below (durability before completion).
-  } else {
-    // Whole body (non-stream; error statuses; or stream held back for block-mode evidence).
-    int64_t tw = clock_.nowNanos();
-    auto st = co_await ex->readAll(held, upstream_budget, 64u << 20);
-    upstream_wait_ns += clock_.nowNanos() - tw;
-    if (!st) {
-      upstream_ok = false;
-      upstream_err = st.error().code;
-    }
-    if (upstream_stream) {
-      http::SseParser sse;
-      sse.feed(held, [&](std::string_view data) {
-        if (data != "[DONE]") readResponseInfo(data, ep.evidence.path, info);
-      });
-    } else {
-      readResponseInfo(held, ep.evidence.path, info);
-    }
-    ttft_ms = msSince(clock_, t0);
-    if (ep.evidence.kind == EvidenceSpec::Kind::Body) evidence_value = info.body_evidence;
-    if (!verdict_known) {
-      verdict = judge();
-      verdict_known = true;
-    }
-    if (!verdict.ok() && block_mode && status < 400) blocked = true;
-  }
-
-  // ---- 8. evidence verdict
-  std::string actual_region = !verdict.region.empty() ? std::string(verdict.region)
-                              : evidence_value          ? *evidence_value
-                                                        : std::string("unknown");
-  if (!verdict.ok() && status < 400) {
-    std::string kindname(residency::evidenceKindName(verdict.kind));
-    rec.violation = kindname;
-    metrics_.residency_violations.with({jur.name, actual_region, kindname}).inc();
-    spdlog::warn("residency violation: request {} tenant {} jurisdiction {} endpoint {} evidence {}={} ({}){}",
-                 request_id, tcfg.name, jur.name, ep.name, ep.evidence.raw,
-                 evidence_value.value_or("<missing>"), kindname, blocked ? ", blocked" : "");
-  }
-  rec.actual_region = actual_region;
-  rec.evidence_value = evidence_value.value_or("");
-  rec.prompt_tokens = info.prompt_tokens;
-  rec.cached_tokens = info.cached_tokens;
-  rec.completion_tokens = info.completion_tokens;
-  if (tcfg.store_text) rec.completion_text = held;
-
-  unsigned client_status = blocked ? 502 : status;
-  if (!upstream_ok && !out.started()) client_status = 502;
-  rec.status = static_cast<int>(client_status);
-  if (blocked) rec.error_type = "residency_violation";
-  if (upstream_ok) {
-    health.onSuccess(chosen_probe);
-  } else {
-    health.onFailure(clock_.nowNanos(), cfg.health, chosen_probe);
-  }
-  health.in_flight.fetch_sub(1, std::memory_order_relaxed);
-  w.policy->onCompleted(chosen, rreq, ttft_ms, static_cast<uint64_t>(info.cached_tokens));
-  if (rollouts_)  // [rollout hook] gate observations + pre-warm sample
-    rollouts_->onCompleted(snap, jur.name, chosen, body.model, version, status, upstream_ok, ttft_ms,
-                           body.canonical_text, cfg.routing.block_chars, up_body);
-  ex->finish();
-
-  // ---- 9. audit (durable before the response completes) and metrics
-  double attempts_ms = 0;
-  for (const auto& a : rec.attempts) attempts_ms += a.ms;
-  rec.ttft_ms = ttft_ms;
-  rec.duration_ms = msSince(clock_, t0);
-  co_await recordAudit(w, worker, std::move(rec), std::move(audit_expected),
-                       cfg.audit.wait_durable);
-
-  std::string code = std::to_string(client_status);
-  metrics_.requests.with({jur.name, actual_region, body.model, code}).inc();
-  if (info.has_usage) {
-    metrics_.prompt_tokens.with({jur.name, actual_region, body.model}).inc(static_cast<double>(info.prompt_tokens));
-    metrics_.cached_prompt_tokens.with({jur.name, actual_region, body.model}).inc(static_cast<double>(info.cached_tokens));
-  }
-  if (ttft_ms >= 0 && status < 400) metrics_.ttft.with({jur.name, actual_region, body.model}).observe(ttft_ms / 1000);
-  double total_s = msSince(clock_, t0) / 1000;
-  metrics_.request_duration.with({jur.name, actual_region}).observe(total_s);
-  // Overhead: the request's time not spent waiting on an upstream (parsing, routing, audit
-  // commit, writing to the client).
-  double upstream_ms = static_cast<double>(upstream_wait_ns) / 1e6 + attempts_ms;
-  metrics_.gateway_overhead.observe(std::max(0.0, total_s - upstream_ms / 1000));
-
+asio::awaitable<void> Gateway::answer(RequestContext& ctx, http::ResponseWriter& out) {
   if (out.started()) {
     co_await out.end();
     co_return;
   }
-  if (blocked) {
-    metrics_.errors.with({"residency_violation"}).inc();
-    co_await out.sendJson(
-        502,
-        errorBody("residency_violation", std::string(residency::evidenceKindName(verdict.kind)),
-                  "the upstream's evidence places inference outside jurisdiction '" + jur.name +
-                      "' (" + ep.evidence.raw + " = " + evidence_value.value_or("<missing>") +
-                      "); the response was withheld (on_violation: block)",
-                  "\"jurisdiction\":" + jsonString(jur.name) + ",\"actual_region\":" + jsonString(actual_region)),
-        response_headers(actual_region));
-    co_return;
+  if (ctx.blocked) {
+    const std::string kind(residency::evidenceKindName(ctx.verdict.kind));
+    co_return co_await fail(
+        ctx, out,
+        Failure{ErrorKind::ResidencyViolation,
+                "the upstream's evidence places inference outside jurisdiction '" +
+                    ctx.jur->name + "' (" + ctx.endpoint->evidence.raw + " = " +
+                    printable(ctx.evidence_value) +
+                    "); the response was withheld (on_violation: block)",
+                kind,
+                jurisdictionField(*ctx.jur) + ",\"actual_region\":" + jsonString(ctx.actual_region)});
   }
-  if (!upstream_ok) {
-    co_await out.sendJson(502, errorBody("upstream_error", upstream_err,
-                                         "the upstream response broke after it started: " + upstream_err),
-                          response_headers(actual_region));
-    co_return;
-  }
+  if (!ctx.upstream_ok)
+    co_return co_await fail(ctx, out,
+                            Failure{ErrorKind::UpstreamBroken,
+                                    "the upstream response broke after it started: " + ctx.upstream_err,
+                                    ctx.upstream_err});
   // Hot path: the head is formatted by hand from views (no Beast fields, no header vector).
-  auto ct = ex->head().find(bhttp::field::content_type);
-  const std::string_view content_type =
-      ct != ex->head().end() ? std::string_view(ct->value()) : std::string_view("application/json");
+  auto ct = ctx.exchange->head().find(bhttp::field::content_type);
+  const std::string_view content_type = ct != ctx.exchange->head().end()
+                                            ? std::string_view(ct->value())
+                                            : std::string_view("application/json");
+  const std::string attempts = std::to_string(ctx.tried.size());
+  const std::string version = versionHeader(ctx);
   const http::ResponseWriter::HeaderView hs[] = {
-      {"x-regiongate-request-id", request_id},
-      {"x-regiongate-jurisdiction", jur.name},
-      {"x-regiongate-region", actual_region},
-      {"x-regiongate-endpoint", ep.name},
-      {"x-regiongate-attempts", attempts_str},
-      {"x-regiongate-model-version", version_str}};
-  co_await out.sendRaw(status, content_type, hs, held);
+      {"x-regiongate-request-id", ctx.request_id}, {"x-regiongate-jurisdiction", ctx.jur->name},
+      {"x-regiongate-region", ctx.actual_region},  {"x-regiongate-endpoint", ctx.endpoint->name},
+      {"x-regiongate-attempts", attempts},         {"x-regiongate-model-version", version}};
+  co_await out.sendRaw(ctx.upstream_status, content_type, hs, ctx.held);
+}
+
+// Answers a typed refusal: the table's status, type and code; counted by type; the request id
+// and (once known) the jurisdiction go back as headers; Retry-After where the table says so.
+asio::awaitable<void> Gateway::fail(RequestContext& ctx, http::ResponseWriter& out,
+                                    const Failure& f) {
+  const ErrorSpec& spec = specFor(f.kind);
+  metrics_.errors.with({spec.type}).inc();
+  http::ResponseWriter::HeaderList headers;
+  headers.emplace_back("x-regiongate-request-id", ctx.request_id);
+  if (ctx.jur) headers.emplace_back("x-regiongate-jurisdiction", ctx.jur->name);
+  if (ctx.endpoint) {
+    for (auto& h : responseHeaders(ctx))
+      if (h.first != "x-regiongate-request-id" && h.first != "x-regiongate-jurisdiction")
+        headers.push_back(std::move(h));
+  } else if (spec.retry_after || f.kind == ErrorKind::UpstreamTls ||
+             f.kind == ErrorKind::ProviderRefused) {
+    headers.emplace_back("x-regiongate-attempts", std::to_string(ctx.tried.size()));
+  }
+  if (spec.retry_after) {
+    const int64_t s = std::max<int64_t>(1, (ctx.min_retry_after + 999'999'999) / 1'000'000'000);
+    headers.emplace_back("retry-after", std::to_string(s));
+  }
+  co_await out.sendJson(spec.status,
+                        errorBody(spec.type, f.code.empty() ? spec.code : f.code, f.message, f.extra),
+                        std::move(headers));
 }
 
 }  // namespace regiongate::gateway

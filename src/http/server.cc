@@ -333,8 +333,9 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* wo
     parser.header_limit(options_.max_header_bytes);
     parser.body_limit(options_.max_body_bytes);
     auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+    uint64_t filter_note = 0;
     if (!ec && options_.head_filter) {
-      if (auto refusal = options_.head_filter(parser.get().base(), worker_index)) {
+      if (auto refusal = options_.head_filter(parser.get().base(), worker_index, filter_note)) {
         refusal->version(parser.get().version());
         refusal->keep_alive(false);  // the unread body is still on the wire
         refusal->prepare_payload();
@@ -378,6 +379,7 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* wo
     Request req = parser.release();
     bool keep_alive = req.keep_alive() && !stopping_;
     ResponseWriter writer(stream, deadline, keep_alive, req.version());
+    writer.setFilterNote(filter_note);
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     co_await handler_(req, writer, worker_index);
     in_flight_.fetch_sub(1, std::memory_order_relaxed);

@@ -55,6 +55,7 @@ public:
   // `headers`, Content-Length and Connection as keep-alive requires. No Beast fields, so no
   // allocation per header (the gateway's hot path). Names and values must not contain CR/LF.
   using HeaderView = std::pair<std::string_view, std::string_view>;
+  using HeaderList = std::vector<std::pair<std::string, std::string>>;
   asio::awaitable<bool> sendRaw(unsigned status, std::string_view content_type,
                                 std::span<const HeaderView> headers, std::string_view body);
   // Starts a chunked response with the given head (status, headers); then chunk()* and end().
@@ -69,6 +70,9 @@ public:
   unsigned status() const { return status_; }
   unsigned version() const { return version_; }
   uint64_t bytesWritten() const { return bytes_; }
+  // What the head filter noted about this request (0 = nothing), e.g. its admission.
+  uint64_t filterNote() const { return filter_note_; }
+  void setFilterNote(uint64_t note) { filter_note_ = note; }
   // The connection's socket, for handlers that must watch it themselves (the mock backend's
   // hang fault waits for the client to go away). Same lifetime as the writer.
   asio::ip::tcp::socket& stream() { return stream_.socket(); }
@@ -82,6 +86,7 @@ private:
   bool finished_ = false;
   unsigned status_ = 0;
   uint64_t bytes_ = 0;
+  uint64_t filter_note_ = 0;
 };
 
 // Handler: called once per request on the connection's worker thread.
@@ -91,8 +96,10 @@ using Handler = std::function<asio::awaitable<void>(Request& req, ResponseWriter
 // Called after the request head arrived and before the body is read. Returning a response
 // answers with it at once (the body is never read; the connection closes). Used for
 // authentication and the 421 ingress check: a refused request's body is never read.
-// The filter may annotate the head (e.g. the authenticated tenant) for the handler.
-using HeadFilter = std::function<std::optional<Response>(bhttp::request_header<>& head, size_t worker)>;
+// The filter may leave a note for the handler (ResponseWriter::filterNote), e.g. the tenant it
+// authenticated, so the handler does not decide it again.
+using HeadFilter = std::function<std::optional<Response>(bhttp::request_header<>& head,
+                                                         size_t worker, uint64_t& note)>;
 
 enum class LimitKind {
   BodyTooLarge,

@@ -33,6 +33,11 @@ ResidencyIndex::ResidencyIndex(ConfigPtr config) : config_(std::move(config)) {
     endpoint_region_.push_back(it == region_idx.end() ? kNone : it->second);
   }
 
+  for (const auto& ep : c.endpoints)
+    for (const auto& m : ep.models) {
+      served_anywhere_.insert(m.name);
+      if (!m.version.empty()) served_anywhere_.insert(m.name + "@" + m.version);
+    }
   pools_.resize(c.jurisdictions.size());
   models_.resize(c.jurisdictions.size());
   for (uint32_t j = 0; j < c.jurisdictions.size(); ++j) {
@@ -123,6 +128,10 @@ const std::vector<uint32_t>& ResidencyIndex::pool(uint32_t tenant_index,
   if (j == kNone) return kEmptyPool;
   auto it = pools_[j].find(model);
   return it == pools_[j].end() ? kEmptyPool : it->second;
+}
+
+bool ResidencyIndex::modelServedAnywhere(std::string_view model) const {
+  return served_anywhere_.find(model) != served_anywhere_.end();
 }
 
 const std::vector<std::string>& ResidencyIndex::models(uint32_t tenant_index) const {

@@ -12,6 +12,7 @@
 // retry and failover must draw from pool() (narrowed by narrow()), which is what `check` proves.
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -55,6 +56,9 @@ class ResidencyIndex {
   // `model` is "NAME" (every endpoint serving any version of NAME) or "NAME@VERSION" (only
   // endpoints listing that version). Unknown model / empty pool: a static empty vector.
   const std::vector<uint32_t>& pool(uint32_t tenant_index, std::string_view model) const;
+  // Whether any configured endpoint, in any jurisdiction, serves `model` ("NAME" or
+  // "NAME@VERSION"): tells a model that does not exist from one deployed only elsewhere.
+  bool modelServedAnywhere(std::string_view model) const;
   // Model names (unversioned, sorted) with a non-empty pool for the tenant: GET /v1/models.
   const std::vector<std::string>& models(uint32_t tenant_index) const;
 
@@ -85,6 +89,7 @@ class ResidencyIndex {
   std::vector<bool> ingress_allowed_;             // per tenant
   std::vector<PoolMap> pools_;                    // per jurisdiction: model key -> endpoints
   std::vector<std::vector<std::string>> models_;  // per jurisdiction
+  std::set<std::string, std::less<>> served_anywhere_;  // model keys of every endpoint
   std::vector<uint32_t> endpoint_region_;         // endpoint -> region index
   std::vector<Sha256> tenant_digests_;            // per tenant (binary form of key_sha256)
   std::unordered_multimap<uint64_t, uint32_t> digest_prefix_;  // first 8 digest bytes -> tenant

@@ -1,0 +1,287 @@
+// The residency-critical phases, in process: a Gateway object in front of in-process fake
+// upstreams (http::HttpServer on loopback, scripted per test; no process is spawned). Each fake
+// counts what it received, so a test checks where a request went, not what the gateway says.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <memory>
+#include <string>
+
+#include "common/hash.h"
+#include "config/loader.h"
+#include "gateway/error_table.h"
+#include "gateway/gateway.h"
+#include "http/server.h"
+#include "testing/http_client.h"
+
+namespace regiongate::gateway {
+namespace {
+
+using testing::HttpClient;
+using testing::HttpReply;
+
+// What a fake upstream does with each request.
+enum class Behaviour { Ok, Status, Hang, EvidenceOutside };
+
+struct FakeUpstream {
+  std::string region;
+  std::atomic<int> received{0};
+  std::atomic<Behaviour> behaviour{Behaviour::Ok};
+  std::atomic<unsigned> status{200};
+  std::unique_ptr<http::HttpServer> server;
+
+  explicit FakeUpstream(std::string r) : region(std::move(r)) {
+    http::ServerOptions opts;
+    opts.listen = "127.0.0.1:0";
+    server = std::make_unique<http::HttpServer>(
+        opts, [this](http::Request&, http::ResponseWriter& out, size_t) -> asio::awaitable<void> {
+          received.fetch_add(1);
+          std::vector<std::pair<std::string, std::string>> hs;
+          switch (behaviour.load()) {
+            case Behaviour::Hang: {
+              // Never answers within the gateway's per-try timeout; bounded all the same.
+              asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(5));
+              co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+              co_return;
+            }
+            case Behaviour::Status:
+              co_await out.sendJson(status.load(), R"({"error":{"message":"scripted"}})");
+              co_return;
+            case Behaviour::EvidenceOutside:
+              hs.emplace_back("x-inference-region", "us-east-1");
+              break;
+            case Behaviour::Ok:
+              hs.emplace_back("x-inference-region", region);
+              break;
+          }
+          co_await out.sendJson(200,
+                                R"({"id":"x","object":"chat.completion","choices":[{"index":0,)"
+                                R"("message":{"role":"assistant","content":"hi"}}],)"
+                                R"("usage":{"prompt_tokens":3,"completion_tokens":1}})",
+                                std::move(hs));
+        });
+    EXPECT_TRUE(server->start().ok());
+  }
+  ~FakeUpstream() { server->stop(0); }
+  uint16_t port() const { return server->port(); }
+};
+
+const std::string kEuKey = "sk-phase-eu";
+
+class Phases : public ::testing::Test {
+protected:
+  // fra-a and fra-b (DE) and dub-a (IE) serve the EU tenant; iad-a (US) must never see it.
+  void SetUp() override {
+    for (const char* r : {"eu-central-1", "eu-central-1", "eu-west-1", "us-east-1"})
+      ups_.push_back(std::make_unique<FakeUpstream>(r));
+  }
+  void TearDown() override {
+    if (gw_) gw_->stop(0);
+  }
+
+  void start(const std::string& on_violation = "alert", uint32_t retries = 3) {
+    const char* names[] = {"fra-a", "fra-b", "dub-a", "iad-a"};
+    std::string y =
+        "listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\nworkers: 1\n"
+        "jurisdictions:\n  EU: { preset: EEA }\n  US: { countries: [US] }\n"
+        "regions:\n  eu-central-1: { country: DE }\n  eu-west-1: { country: IE }\n"
+        "  us-east-1: { country: US }\nendpoints:\n";
+    for (size_t i = 0; i < ups_.size(); ++i)
+      y += "  - { name: " + std::string(names[i]) + ", url: \"http://127.0.0.1:" +
+           std::to_string(ups_[i]->port()) + "\", region: " + ups_[i]->region +
+           ", models: [" + (i == 3 ? "llama-3.1-8b, us-only" : "llama-3.1-8b") +
+           "], evidence: \"header:x-inference-region\" }\n";
+    y += "tenants:\n  - { name: eu-tenant, key_sha256: " + sha256Hex(kEuKey) +
+         ", jurisdiction: EU }\n"
+         "routing: { policy: round_robin, retries: " + std::to_string(retries) +
+         ", per_try_timeout_ms: 300, upstream_timeout_ms: 5000 }\n"
+         "health: { consecutive_failures: 100, interval_ms: 0 }\n"
+         "residency: { on_violation: " + on_violation + " }\n"
+         "audit: { sink: none }\n";
+    auto cfg = loadConfigString(y);
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    auto gw = Gateway::create(cfg.value(), GatewayOptions{.quiet = true});
+    ASSERT_TRUE(gw.ok()) << gw.error().message;
+    gw_ = std::move(gw.value());
+    ASSERT_TRUE(gw_->start().ok());
+  }
+
+  HttpReply chat(const std::string& model = "llama-3.1-8b",
+                 std::vector<std::pair<std::string, std::string>> headers = {}) {
+    headers.emplace_back("authorization", "Bearer " + kEuKey);
+    HttpClient c(gw_->port());
+    return c.post("/v1/chat/completions",
+                  R"({"model":")" + model + R"(","messages":[{"role":"user","content":"hi"}]})",
+                  headers);
+  }
+  int usReceived() const { return ups_[3]->received.load(); }
+  int euReceived() const {
+    return ups_[0]->received.load() + ups_[1]->received.load() + ups_[2]->received.load();
+  }
+
+  std::vector<std::unique_ptr<FakeUpstream>> ups_;
+  std::unique_ptr<Gateway> gw_;
+};
+
+// ---- resolve the pool
+
+TEST_F(Phases, NarrowingPicksOnlyTheNamedRegionInsideTheJurisdiction) {
+  start();
+  for (int i = 0; i < 4; ++i) {
+    auto r = chat("llama-3.1-8b", {{"x-regiongate-region", "eu-west-1"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("x-regiongate-endpoint"), "dub-a");
+  }
+  EXPECT_EQ(ups_[2]->received.load(), 4);
+  EXPECT_EQ(ups_[0]->received.load() + ups_[1]->received.load(), 0);
+}
+
+TEST_F(Phases, NarrowingOutsideTheJurisdictionIsRefusedAndNeverWidens) {
+  start();
+  auto r = chat("llama-3.1-8b", {{"x-regiongate-region", "us-east-1"}});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("region_outside_jurisdiction"), std::string::npos);
+  auto u = chat("llama-3.1-8b", {{"x-regiongate-region", "mars-1"}});
+  EXPECT_EQ(u.status, 400);
+  EXPECT_NE(u.body.find("unknown_region"), std::string::npos);
+  EXPECT_EQ(usReceived() + euReceived(), 0);
+}
+
+TEST_F(Phases, UnknownModelIs404ModelNotFoundWithoutRetryAfter) {
+  start();
+  auto r = chat("llama-typo");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_NE(r.body.find("\"code\":\"model_not_found\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.header("retry-after"), "");
+}
+
+TEST_F(Phases, ModelServedOnlyOutsideTheJurisdictionIs404WithItsOwnType) {
+  start();
+  auto r = chat("us-only");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_NE(r.body.find("\"type\":\"model_not_in_jurisdiction\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.header("retry-after"), "");
+  EXPECT_EQ(usReceived(), 0);
+}
+
+// ---- attempt: every failure kind retries inside the pool, never across the border
+
+struct FailureCase {
+  const char* name;
+  Behaviour behaviour;
+  unsigned status;
+};
+
+class RetryInPool : public Phases, public ::testing::WithParamInterface<FailureCase> {};
+
+TEST_P(RetryInPool, FailingMembersAreRetriedInsideThePoolOnly) {
+  const FailureCase& fc = GetParam();
+  for (int i = 0; i < 2; ++i) {  // fra-a and fra-b fail; dub-a answers
+    ups_[i]->behaviour = fc.behaviour;
+    ups_[i]->status = fc.status;
+  }
+  start("alert", 3);
+  // Round robin starts anywhere: over three requests at least one meets a failing member first.
+  int tries = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto r = chat();
+    EXPECT_EQ(r.status, 200) << fc.name << ": " << r.body;
+    EXPECT_EQ(r.header("x-regiongate-endpoint"), "dub-a");
+    tries += std::atoi(r.header("x-regiongate-attempts").c_str()) - 1;
+  }
+  EXPECT_GE(tries, 1) << fc.name;
+  EXPECT_EQ(tries, ups_[0]->received.load() + ups_[1]->received.load()) << fc.name;
+  EXPECT_EQ(usReceived(), 0) << fc.name;
+  // Now every EU member fails: a typed 503 naming only EU regions, and still nothing in the US.
+  ups_[2]->behaviour = fc.behaviour;
+  ups_[2]->status = fc.status;
+  auto x = chat();
+  EXPECT_EQ(x.status, 503) << fc.name << ": " << x.body;
+  EXPECT_NE(x.body.find("\"type\":\"residency_pool_exhausted\""), std::string::npos);
+  EXPECT_EQ(x.body.find("us-east-1"), std::string::npos) << x.body;
+  EXPECT_NE(x.header("retry-after"), "");
+  EXPECT_EQ(usReceived(), 0) << fc.name;
+}
+
+TEST_F(Phases, ConnectErrorIsRetriedInsideThePool) {
+  ups_[0]->server->stop(0);  // fra-a refuses connections
+  ups_[1]->server->stop(0);
+  start("alert", 3);
+  auto r = chat();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-regiongate-endpoint"), "dub-a");
+  EXPECT_EQ(usReceived(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryKind, RetryInPool,
+    ::testing::Values(FailureCase{"timeout", Behaviour::Hang, 0},
+                      FailureCase{"429", Behaviour::Status, 429},
+                      FailureCase{"500", Behaviour::Status, 500},
+                      FailureCase{"502", Behaviour::Status, 502},
+                      FailureCase{"503", Behaviour::Status, 503},
+                      FailureCase{"504", Behaviour::Status, 504}),
+    [](const auto& info) { return std::string("kind_") + info.param.name; });
+
+// ---- judge evidence
+
+TEST_F(Phases, AlertModeServesAndCountsAViolation) {
+  for (auto& u : ups_) u->behaviour = Behaviour::EvidenceOutside;
+  start("alert");
+  auto r = chat();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-regiongate-region"), "us-east-1");
+  std::string m = gw_->registry().render();
+  EXPECT_NE(m.find("regiongate_residency_violations_total{jurisdiction=\"EU\",actual_region="
+                   "\"us-east-1\",kind=\"outside_jurisdiction\"} 1"),
+            std::string::npos)
+      << m;
+}
+
+TEST_F(Phases, BlockModeWithholdsTheContent) {
+  for (auto& u : ups_) u->behaviour = Behaviour::EvidenceOutside;
+  start("block");
+  auto r = chat();
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_NE(r.body.find("\"type\":\"residency_violation\""), std::string::npos);
+  EXPECT_EQ(r.body.find("\"content\":\"hi\""), std::string::npos);
+}
+
+// ---- the error table
+
+TEST(ErrorTable, EveryKindHasTheDocumentedStatusAndType) {
+  struct Row { ErrorKind kind; unsigned status; std::string_view type; bool retry_after; };
+  const Row rows[] = {
+      {ErrorKind::NoRoute, 404, "invalid_request_error", false},
+      {ErrorKind::MissingApiKey, 401, "authentication_error", false},
+      {ErrorKind::InvalidApiKey, 401, "authentication_error", false},
+      {ErrorKind::GatewayOutsideJurisdiction, 421, "misdirected_request", false},
+      {ErrorKind::InvalidBody, 400, "invalid_request_error", false},
+      {ErrorKind::UnknownRegion, 400, "invalid_request_error", false},
+      {ErrorKind::RegionOutsideJurisdiction, 403, "residency_error", false},
+      {ErrorKind::ModelNotFound, 404, "invalid_request_error", false},
+      {ErrorKind::ModelNotInJurisdiction, 404, "model_not_in_jurisdiction", false},
+      {ErrorKind::AuditUnavailable, 503, "audit_unavailable", false},
+      {ErrorKind::ProviderRefused, 403, "residency_error", false},
+      {ErrorKind::PoolExhausted, 503, "residency_pool_exhausted", true},
+      {ErrorKind::UpstreamTls, 502, "upstream_tls_error", false},
+      {ErrorKind::UpstreamBroken, 502, "upstream_error", false},
+      {ErrorKind::ResidencyViolation, 502, "residency_violation", false},
+  };
+  ASSERT_EQ(std::size(rows), static_cast<size_t>(ErrorKind::kCount));
+  for (const auto& r : rows) {
+    const ErrorSpec& s = specFor(r.kind);
+    EXPECT_EQ(s.status, r.status) << r.type;
+    EXPECT_EQ(s.type, r.type);
+    EXPECT_EQ(s.retry_after, r.retry_after) << r.type;
+  }
+  // Only a real outage of a deployed model asks the client to come back.
+  EXPECT_FALSE(specFor(ErrorKind::ModelNotFound).retry_after);
+  EXPECT_EQ(specFor(ErrorKind::ModelNotFound).code, "model_not_found");
+}
+
+}  // namespace
+}  // namespace regiongate::gateway
