@@ -17,7 +17,6 @@
 #include "audit/record.h"
 #include "audit/schema.h"
 #include "audit/segment.h"
-#include "audit/wal_coalesce.h"
 
 namespace regiongate::audit {
 namespace {
@@ -44,7 +43,7 @@ Record benchRecord(int64_t i) {
   return r;
 }
 
-Config benchConfig(const std::string& sink, const std::string& dir, const std::string& durability) {
+Config benchConfig(AuditSink sink, const std::string& dir, AuditDurability durability) {
   Config cfg;
   JurisdictionConfig j;
   j.name = "EU";
@@ -53,7 +52,7 @@ Config benchConfig(const std::string& sink, const std::string& dir, const std::s
   cfg.audit.dir = dir;
   cfg.audit.durability = durability;
   cfg.audit.replica_id = "bench";
-  cfg.audit.on_audit_failure = "reject";
+  cfg.audit.on_audit_failure = AuditFailureMode::Reject;
   cfg.audit.queue_capacity = 1 << 20;
   return cfg;
 }
@@ -87,13 +86,19 @@ std::string tempDir() {
   return mkdtemp(t.data()) ? t : "/tmp";
 }
 
-void BM_AuditSqlite(benchmark::State& state, const char* durability) {
+void BM_AuditSqlite(benchmark::State& state, AuditDurability durability) {
   const std::string dir = tempDir();
-  runThroughput(state, benchConfig("sqlite", dir, durability));
+  runThroughput(state, benchConfig(AuditSink::Sqlite, dir, durability));
   std::filesystem::remove_all(dir);
 }
-BENCHMARK_CAPTURE(BM_AuditSqlite, normal, "normal")->Iterations(200000)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_AuditSqlite, full, "full")->Iterations(50000)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_AuditSqlite, normal, AuditDurability::Normal)
+    ->Iterations(200000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_AuditSqlite, full, AuditDurability::Full)
+    ->Iterations(50000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // Started on first use; a static owner, so the server is stopped when the benchmark exits (a
 // heap pointer that is never deleted left one PostgreSQL server running per bench run).
@@ -116,7 +121,7 @@ void BM_AuditPostgres(benchmark::State& state) {
   static int db = 0;
   const std::string name = "bench" + std::to_string(++db);
   pg->exec("CREATE DATABASE " + name);
-  Config cfg = benchConfig("postgres", "", "normal");
+  Config cfg = benchConfig(AuditSink::Postgres, "", AuditDurability::Normal);
   cfg.audit.dsn["EU"] = "host=127.0.0.1 port=" + std::to_string(pg->port()) +
                         " user=postgres dbname=" + name;
   runThroughput(state, cfg);
@@ -129,7 +134,7 @@ void BM_AuditSubmitCost(benchmark::State& state) {
   static std::string dir;
   if (state.thread_index() == 0) {
     dir = tempDir();
-    Config cfg = benchConfig("sqlite", dir, "off");
+    Config cfg = benchConfig(AuditSink::Sqlite, dir, AuditDurability::Off);
     cfg.audit.queue_capacity = 1 << 22;
     cfg.audit.stop_timeout_ms = 60000;
     auto r = AuditLog::open(cfg, SystemClock::instance());
@@ -238,7 +243,6 @@ BENCHMARK(BM_AuditWriterCpu)->ArgName("batch")->Arg(34)->Arg(128);
 void BM_AuditStorageFloor(benchmark::State& state) {
   const int64_t n = state.range(0);
   const bool checkpoint = state.range(1) != 0;
-  const char* vfs = state.range(2) != 0 ? walCoalescingVfs() : nullptr;
   const std::string dir = tempDir();
   const std::string path = dir + "/floor.db";
   sqlite3* db = nullptr;
@@ -247,8 +251,7 @@ void BM_AuditStorageFloor(benchmark::State& state) {
                               (checkpoint ? "" : "PRAGMA wal_autocheckpoint=0;");
   const std::string insert_sql = std::string("INSERT INTO audit_segments (") +
                                  schema::kSegmentColumns + ") VALUES (?,?,?,?,?,?,?,?)";
-  const WalCoalesceStats w0 = walCoalesceStats();
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs) !=
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
           SQLITE_OK ||
       sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK ||
       sqlite3_exec(db, schema::kCreateSegments, nullptr, nullptr, nullptr) != SQLITE_OK ||
@@ -283,11 +286,6 @@ void BM_AuditStorageFloor(benchmark::State& state) {
     state.counters["cpu_us_per_record"] = (threadCpuSeconds() - c0) * 1e6 / records;
     state.counters["bytes_per_record"] =
         static_cast<double>(seg.records.size()) / static_cast<double>(n);
-    const WalCoalesceStats w1 = walCoalesceStats();
-    if (vfs)
-      state.counters["wal_pwrites_per_commit"] =
-          static_cast<double>(w1.wal_writes_out - w0.wal_writes_out) /
-          static_cast<double>(state.iterations());
     if (!ok) state.SkipWithError(sqlite3_errmsg(db));
   }
   sqlite3_finalize(begin);
@@ -298,17 +296,12 @@ void BM_AuditStorageFloor(benchmark::State& state) {
 }
 // 34 records per group commit is what the gateway's writer averages at 64 connections
 // (docs/benchmarks.md); 128 shows how much larger groups would save.
-// coalesce:1 opens the connection through the WAL write-coalescing VFS the store uses
-// (audit/wal_coalesce.h); coalesce:0 is SQLite's own VFS, for the comparison.
 BENCHMARK(BM_AuditStorageFloor)
-    ->ArgNames({"batch", "checkpoint", "coalesce"})
-    ->Args({34, 1, 0})
-    ->Args({34, 1, 1})
-    ->Args({128, 1, 0})
-    ->Args({128, 1, 1})
-    ->Args({1, 1, 0})
-    ->Args({1, 1, 1})
-    ->Args({34, 0, 1})
+    ->ArgNames({"batch", "checkpoint"})
+    ->Args({34, 1})
+    ->Args({128, 1})
+    ->Args({1, 1})
+    ->Args({34, 0})
     ->Iterations(3000);
 
 }  // namespace

@@ -7,8 +7,6 @@
 #                 wait_durable: true, i.e. a response completes after its group commit;
 #                 flush_interval_ms: 0)
 #   gw+async      the same with audit.wait_durable: false (records committed in the background)
-#   gw+plainwal   gw+audit with audit.sqlite_wal_coalesce: false (SQLite's own VFS: two writes
-#                 per WAL page); not in the default targets: BENCH_TARGETS="... gw+plainwal ..."
 #   gw-noaudit    regiongate with audit.sink: none (residency + metrics still on)
 #   gw-bare       regiongate with residency evidence checks off (evidence: endpoint,
 #                 require_evidence: false) and audit.sink: none (bench/configs/gateway-bare.yaml.in;
@@ -26,7 +24,7 @@
 #        BENCH_OUT=FILE (also write the raw results as TSV)  BENCH_KEEP_TMP=1 (keep logs)
 #        BENCH_AUDIT_ROUNDS=N (interleaved audit on/off rounds, below; 0 = skip; default 3, quick 2)
 #
-# Interleaved audit on/off (issue 4): the targets above run one after the other, so a machine
+# Interleaved audit on/off: the targets above run one after the other, so a machine
 # that slows down during the run (a shared VM) shifts the ratio between two targets measured
 # minutes apart. The last block starts gw-noaudit and gw+audit side by side (same core, only one
 # loaded at a time) and alternates non-streaming saturation runs, off/on/off/on..., each pair
@@ -180,18 +178,17 @@ PY
 # start_gateway_target TARGET [NAME]: a gateway variant (the targets' table above) on $CPU_PROXY;
 # sets GW_PID, GW_PORT, GW_ADMIN and GW_DESC.
 start_gateway_target() {
-  local target=$1 name=${2:-${1//+/p}} sink=sqlite durable=true coalesce=true
+  local target=$1 name=${2:-${1//+/p}} sink=sqlite durable=true
   local template=gateway-bench.yaml.in
   [[ $target == gw-noaudit || $target == gw-bare ]] && sink=none
   [[ $target == gw+async ]] && durable=false
-  [[ $target == gw+plainwal ]] && coalesce=false
   [[ $target == gw-bare ]] && template=gateway-bare.yaml.in
   mkdir -p "$BENCH_TMP/$name-audit"
-  BENCH_CONFIG_TEMPLATE=$template BENCH_WAIT_DURABLE=$durable BENCH_WAL_COALESCE=$coalesce \
+  BENCH_CONFIG_TEMPLATE=$template BENCH_WAIT_DURABLE=$durable \
     bench_gateway_config "$BENCH_TMP/$name.yaml" "$BACKEND_PORT" "$sink" "$BENCH_TMP/$name-audit" \
     "${BENCH_FLUSH_MS:-2}" "$WORKERS" 10000
   bench_start_gateway "$CPU_PROXY" "$BENCH_TMP/$name.yaml" "$BENCH_TMP" "$name"
-  GW_DESC="workers $WORKERS, audit sink $sink, wait_durable $durable, sqlite_wal_coalesce $coalesce"
+  GW_DESC="workers $WORKERS, audit sink $sink, wait_durable $durable"
 }
 
 for target in $TARGETS; do
@@ -206,7 +203,7 @@ for target in $TARGETS; do
       SERVER_PID=$NGINX_PID
       measure nginx "$NGINX_PORT" "$NGINX_SPORT"
       bench_stop "$NGINX_PID" ;;
-    gw+audit|gw+async|gw+plainwal|gw-noaudit|gw-bare)
+    gw+audit|gw+async|gw-noaudit|gw-bare)
       start_gateway_target "$target"
       echo "== $target: regiongate ($GW_DESC) on :$GW_PORT"
       SERVER_PID=$GW_PID

@@ -4,7 +4,7 @@ import argparse
 import statistics
 import sys
 
-GATEWAYS = ("gw+audit", "gw+async", "gw+plainwal", "gw-noaudit", "gw-bare")
+GATEWAYS = ("gw+audit", "gw+async", "gw-noaudit", "gw-bare")
 
 
 def load(path):
@@ -84,8 +84,8 @@ def main():
     print("  (microseconds; ttfb = first SSE byte, total = whole stream incl. terminating chunk)")
     print()
 
-    # Targets of issue 2: throughput >= 0.9x nginx, added p99 <= 1.5x nginx's.
-    print("Gateway vs nginx (issue 2 targets: throughput >= 0.90x, added p99 <= 1.50x)")
+    # Targets: throughput >= 0.9x nginx, added p99 <= 1.5x nginx's.
+    print("Gateway vs nginx (targets: throughput >= 0.90x, added p99 <= 1.50x)")
     print(f"  {'gateway':<12} {'thr@' + str(a.saturation):>9} {'+p99@1':>8} "
           f"{'+p99@' + str(a.saturation):>9} {'stream thr':>10} {'+ttfb p99':>9} {'cpu/req':>8}  verdict")
     summary = []
@@ -153,15 +153,15 @@ def main():
                   f"cpu_per_req={fmt_ratio(ratio(r.get('cpu_us'), b.get('cpu_us')))} "
                   f"d_p99@1={delta('nonstream@1', 'p99')}us")
         print("  (ratios gateway/gw-bare; d = difference in microseconds, positive = slower)")
-    # Audit on vs off (issue 4 target: audit costs < 10 % of gateway req/s): gw+audit (durable
+    # Audit on vs off (target: audit costs < 10 % of gateway req/s): gw+audit (durable
     # before the response) and gw+async against gw-noaudit, which differs only in audit.sink.
     off = "gw-noaudit"
     if (base, off) in rows:
-        print(f"Audit on vs off (vs {off}; issue 4 target: req/s ratio >= 0.90, i.e. audit costs "
+        print(f"Audit on vs off (vs {off}; target: req/s ratio >= 0.90, i.e. audit costs "
               f"< 10 %)")
         print(f"  {'gateway':<12} {'thr@' + str(a.saturation):>9} {'stream thr':>10} "
               f"{'cpu/req':>8} {'+cpu us':>8}  verdict")
-        for g in ("gw+audit", "gw+async", "gw+plainwal"):
+        for g in ("gw+audit", "gw+async"):
             if (base, g) not in rows:
                 continue
             r, o = rows[(base, g)], rows[(base, off)]
@@ -208,7 +208,7 @@ def main():
         pairs.append((n, off_r, on, ratio(on["rps"], off_r["rps"]),
                       ratio(on.get("cpu_us"), off_r.get("cpu_us"))))
     if pairs:
-        print(f"Audit on vs off, interleaved (non-streaming, {a.saturation} connections; issue 4 "
+        print(f"Audit on vs off, interleaved (non-streaming, {a.saturation} connections; "
               f"target: req/s ratio >= 0.90)")
         print(f"  {'round':<6} {'off req/s':>10} {'on req/s':>10} {'ratio':>6} {'off cpu':>8} "
               f"{'on cpu':>7} {'cpu ratio':>9} {'off busy':>8} {'on busy':>8}")

@@ -74,20 +74,21 @@ bench_free_port() {
 }
 
 # bench_gateway_config OUT BACKEND_PORT AUDIT_SINK AUDIT_DIR [FLUSH_MS] [WORKERS] [MAX_CONN]
-#   (env BENCH_WAIT_DURABLE=true|false, default true; BENCH_WAL_COALESCE=true|false
-#   (audit.sqlite_wal_coalesce), default true; BENCH_CONFIG_TEMPLATE=file name under
+#   (env BENCH_WAIT_DURABLE=true|false, default true; BENCH_CONFIG_TEMPLATE=file name under
 #   bench/configs/, default gateway-bench.yaml.in)
 bench_gateway_config() {
   sed -e "s|@BACKEND_PORT@|$2|" -e "s|@AUDIT_SINK@|$3|" -e "s|@AUDIT_DIR@|$4|" \
-      -e "s|@AUDIT_FLUSH_MS@|${5:-2}|" -e "s|@WAIT_DURABLE@|${BENCH_WAIT_DURABLE:-true}|" -e "s|@WAL_COALESCE@|${BENCH_WAL_COALESCE:-true}|" -e "s|@WORKERS@|${6:-1}|" \
-      -e "s|@MAX_CONNECTIONS@|${7:-10000}|" -e "s|@POLICY@|${BENCH_POLICY:-cache_aware}|" \
+      -e "s|@AUDIT_FLUSH_MS@|${5:-2}|" -e "s|@WAIT_DURABLE@|${BENCH_WAIT_DURABLE:-true}|" -e "s|@WORKERS@|${6:-1}|" \
+      -e "s|@MAX_CONNECTIONS@|${7:-10000}|" -e "s|@POLICY@|${BENCH_POLICY:-estimated_ttft}|" \
       "$BENCH_HERE/configs/${BENCH_CONFIG_TEMPLATE:-gateway-bench.yaml.in}" > "$1"
 }
 
 # bench_start_backend CPU OUTDIR -> sets BACKEND_PORT, BACKEND_PID
+#   (env BENCH_BACKEND_WORKERS, default 1; BENCH_BACKEND_PREFIX, e.g. "nice -n -10")
 bench_start_backend() {
   local cpu=$1 dir=$2
-  taskset -c "$cpu" "${BENCH_BACKEND_BIN:-$RG_BIN}" mock-backend --region eu-central-1 --listen 127.0.0.1:0 \
+  # shellcheck disable=SC2086  # BENCH_BACKEND_PREFIX: words of a command prefix (nice -n N)
+  ${BENCH_BACKEND_PREFIX:-} taskset -c "$cpu" "${BENCH_BACKEND_BIN:-$RG_BIN}" mock-backend --region eu-central-1 --listen 127.0.0.1:0 \
     --model llama-3.1-8b --time-scale 0 --workers "${BENCH_BACKEND_WORKERS:-1}" \
     --port-file "$dir/backend.port" >"$dir/backend.log" 2>&1 &
   BACKEND_PID=$!

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Gateway memory benchmark (issue 10): resident set size (VmRSS) of `regiongate serve`
+# Gateway memory benchmark: resident set size (VmRSS) of `regiongate serve`
 #   idle          after start-up and one request
 #   under load    peak while wrk drives non-streaming chat at BENCH_CONNECTIONS connections
 #   after load    idle again

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The planner checked against the real gateway (issue 7; docs/planner.md, "Checked against the
+# The planner checked against the real gateway (docs/planner.md, "Checked against the
 # real gateway"): `regiongate plan-validate` replays a slice of the Mooncake conversation trace
 # through the in-process gateway and one mock backend per instance of bench/configs/
 # plan_validate.yaml, runs the planner on the same requests, and prints per region the planner's

@@ -1,4 +1,4 @@
-// Per-request parsing work on the gateway's request path (issue 10): parsing an OpenAI chat body
+// Per-request parsing work on the gateway's request path: parsing an OpenAI chat body
 // (simdjson DOM, canonical prompt text) and cutting the canonical text into chained prefix-block
 // hashes (block_chars 256, the default), at three prompt sizes; and the whole step as the
 // gateway does it (parse, then hash into a reused buffer). Prints ns/op and bytes/s; no

@@ -2,6 +2,8 @@
 # Runs the whole benchmark suite and prints one summary table (docs/benchmarks.md):
 #   gateway_load.sh   gateway vs direct vs nginx (throughput, added latency, TTFT, CPU/request)
 #   tls_load.sh       TLS on both sides: gateway vs nginx doing the same TLS (interleaved rounds)
+#   gateway_defaults.sh the gateway with its defaults, unpinned, vs nginx and vs audit off
+#                     (interleaved rounds; the verdict lines of the audit and gateway targets)
 #   audit_moderate.sh the audit's CPU per request below saturation (group commit, flush interval)
 #   memory.sh         gateway RSS idle / under load / with 10k idle connections
 #   plan_validate.sh  planner vs gateway + mock backends (per-region hit rate, TTFT p50)
@@ -35,6 +37,7 @@ run_part() {  # run_part NAME CMD...: stream the output, keep the SUMMARY lines
 
 run_part gateway_load "$HERE/gateway_load.sh" "$BUILD_DIR"
 run_part tls_load "$HERE/tls_load.sh" "$BUILD_DIR"
+run_part gateway_defaults "$HERE/gateway_defaults.sh" "$BUILD_DIR"
 run_part audit_moderate "$HERE/audit_moderate.sh" "$BUILD_DIR"
 run_part memory "$HERE/memory.sh" "$BUILD_DIR"
 run_part plan_validate "$HERE/plan_validate.sh" "$BUILD_DIR"
@@ -53,7 +56,7 @@ for b in "${micro[@]}"; do
     # A plain main, not Google Benchmark: sim_bench [requests] [instances] [policy].
     reqs=1000000
     [[ $MIN_TIME == 0.05 ]] && reqs=100000
-    if timeout 600 "$b" "$reqs" 8 cache_aware | tee "$LOGS/$name.txt"; then
+    if timeout 600 "$b" "$reqs" 8 estimated_ttft | tee "$LOGS/$name.txt"; then
       printf 'micro:%s	%s requests	%s\n' "$name" "$reqs" \
         "$(grep -o 'CPU time: .*' "$LOGS/$name.txt" | head -1)" >> "$SUMMARY"
     else

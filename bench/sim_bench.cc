@@ -1,4 +1,4 @@
-// Simulator speed (issue 6): replay >= 1M synthetic requests on one core and print simulated
+// Simulator speed: replay >= 1M synthetic requests on one core and print simulated
 // requests per second of wall time. A plain main that prints (the number is one long run, not a
 // microbenchmark). Usage: sim_bench [requests] [instances] [policy]
 #include <chrono>
@@ -16,7 +16,7 @@ using namespace regiongate;
 int main(int argc, char** argv) {
   size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
   uint32_t instances = argc > 2 ? uint32_t(std::strtoul(argv[2], nullptr, 10)) : 8;
-  std::string policy_name = argc > 3 ? argv[3] : "cache_aware";
+  std::string policy_name = argc > 3 ? argv[3] : "estimated_ttft";
 
   sim::SyntheticOptions so;
   so.requests = n;

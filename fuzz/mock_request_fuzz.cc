@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "mock/kv_cache.h"
+#include "inference/kv_cache.h"
+#include "inference/tokenizer.h"
 #include "mock/request_parser.h"
-#include "mock/tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace regiongate::mock;

@@ -45,8 +45,8 @@ std::string defaultReplicaId() {
 Result<std::unique_ptr<AuditLog>> AuditLog::open(const Config& cfg, const Clock& clock) {
   const AuditConfig& a = cfg.audit;
   std::vector<std::pair<std::string, std::unique_ptr<Store>>> stores;
-  if (a.sink == "none") return openWithStores(cfg, clock, std::move(stores));
-  if (a.sink == "sqlite") {
+  if (a.sink == AuditSink::None) return openWithStores(cfg, clock, std::move(stores));
+  if (a.sink == AuditSink::Sqlite) {
     std::error_code ec;
     std::filesystem::create_directories(a.dir, ec);
     if (ec) return Error::config("audit.dir: cannot create " + a.dir + ": " + ec.message());
@@ -56,10 +56,9 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const Config& cfg, const Clock&
                              ": name cannot be used as an audit file name");
       stores.emplace_back(j.name, std::make_unique<SqliteStore>(
                                       (std::filesystem::path(a.dir) / (j.name + ".db")).string(),
-                                      a.durability, /*read_only=*/false,
-                                      a.sqlite_wal_coalesce));
+                                      std::string(auditDurabilityName(a.durability))));
     }
-  } else if (a.sink == "postgres") {
+  } else {
     for (const auto& j : cfg.jurisdictions) {
       auto it = a.dsn.find(j.name);
       if (it == a.dsn.end() || it->second.empty())
@@ -67,9 +66,6 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const Config& cfg, const Clock&
                              j.name + " (audit.sink is postgres)");
       stores.emplace_back(j.name, std::make_unique<PostgresStore>(it->second));
     }
-  } else {
-    return Error::config("audit.sink: unknown sink '" + a.sink +
-                         "' (expected sqlite, postgres or none)");
   }
   return openWithStores(cfg, clock, std::move(stores));
 }
@@ -78,21 +74,16 @@ Result<std::unique_ptr<AuditLog>> AuditLog::openWithStores(
     const Config& cfg, const Clock& clock,
     std::vector<std::pair<std::string, std::unique_ptr<Store>>> stores) {
   const AuditConfig& a = cfg.audit;
-  if (a.on_audit_failure != "reject" && a.on_audit_failure != "drop")
-    return Error::config("audit.on_audit_failure: '" + a.on_audit_failure +
-                         "' (expected reject or drop)");
-  if (a.durability != "off" && a.durability != "normal" && a.durability != "full")
-    return Error::config("audit.durability: '" + a.durability + "' (expected off, normal or full)");
   if (a.queue_capacity == 0) return Error::config("audit.queue_capacity: must be at least 1");
   if (a.batch_max == 0) return Error::config("audit.batch_max: must be at least 1");
   std::unique_ptr<AuditLog> log(new AuditLog());
   log->replica_id_ = a.replica_id.empty() ? defaultReplicaId() : a.replica_id;
-  log->none_ = a.sink == "none";
+  log->none_ = a.sink == AuditSink::None;
   WriterOptions opts;
   opts.queue_capacity = a.queue_capacity;
   opts.batch_max = a.batch_max;
   opts.flush_interval_ms = a.flush_interval_ms;
-  opts.reject_when_failing = a.on_audit_failure == "reject";
+  opts.reject_when_failing = a.on_audit_failure == AuditFailureMode::Reject;
   opts.replica_id = log->replica_id_;
   opts.checkpoint_interval_ms = a.checkpoint_interval_ms;
   opts.stop_timeout_ms = a.stop_timeout_ms;
@@ -164,13 +155,13 @@ void AuditLog::submitMany(std::vector<Submission>& subs) {
     }
   if (n < subs.size()) {
     // Sink none: nothing to store, durable at once. Otherwise: no store for the jurisdiction.
-    SinkBatch sinks;
+    ListenerBatch listeners;
     for (size_t i = 0; i < subs.size(); ++i) {
       if (taken[i]) continue;
       if (!none_) unknown_dropped_.fetch_add(1, std::memory_order_relaxed);
-      if (subs[i].sink) sinks.add(subs[i].sink, subs[i].cookie);
+      if (subs[i].listener) listeners.add(subs[i].listener, subs[i].cookie);
     }
-    sinks.send(none_);
+    listeners.send(none_);
   }
   subs.clear();
 }

@@ -49,7 +49,7 @@ public:
   // Sink none: on_durable(true) is called at once (nothing is stored).
   bool submit(Record rec, std::function<void(bool durable)> on_durable = {});
   // The same for many records at once (a gateway worker's records of one event-loop round): one
-  // lock and at most one writer wake-up per store. Each submission's sink (if any) hears once,
+  // lock and at most one writer wake-up per store. Each submission's listener (if any) hears once,
   // from the writer thread (or this thread if the record was dropped here), whether it is
   // durable. `subs` is consumed (left empty).
   void submitMany(std::vector<Submission>& subs);

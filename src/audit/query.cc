@@ -1,8 +1,7 @@
 #include "audit/query.h"
 
-#include "residency/date.h"
-
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 namespace regiongate::audit {
@@ -82,32 +81,28 @@ Result<int64_t> parseTimeArg(std::string_view s) {
     return bad(s, "missing time zone (Z or +hh:mm)");
   }
   if (pos != s.size()) return bad(s, "trailing characters");
-  const int64_t days = residency::Date{static_cast<int>(y), static_cast<int>(mo), static_cast<int>(d)}.days();
+  const std::chrono::year_month_day date{std::chrono::year{static_cast<int>(y)},
+                                         std::chrono::month{static_cast<unsigned>(mo)},
+                                         std::chrono::day{static_cast<unsigned>(d)}};
+  if (!date.ok()) return bad(s, "no such date");
+  const int64_t days = std::chrono::sys_days{date}.time_since_epoch().count();
   const int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
   return secs * 1'000'000 + frac_us;
 }
 
 std::string formatTimeUs(int64_t ts_us) {
-  int64_t secs = ts_us >= 0 ? ts_us / 1'000'000 : (ts_us - 999'999) / 1'000'000;
-  int64_t us = ts_us - secs * 1'000'000;
-  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  int64_t rem = secs - days * 86400;
-  // civil_from_days (Hinnant).
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(days - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
+  namespace chr = std::chrono;
+  const chr::sys_time<chr::microseconds> t{chr::microseconds{ts_us}};
+  const chr::sys_days day = chr::floor<chr::days>(t);
+  const chr::year_month_day date{day};
+  const chr::hh_mm_ss<chr::microseconds> tod{t - day};
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
-                static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60),
-                static_cast<long long>(us));
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
+                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                static_cast<unsigned>(date.day()), static_cast<long long>(tod.hours().count()),
+                static_cast<long long>(tod.minutes().count()),
+                static_cast<long long>(tod.seconds().count()),
+                static_cast<long long>(tod.subseconds().count()));
   return buf;
 }
 

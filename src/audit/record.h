@@ -1,5 +1,5 @@
 #pragma once
-// One audit record per request (DESIGN.md "Audit record") and its canonical encoding, the bytes
+// One audit record per request (docs/audit.md) and its canonical encoding, the bytes
 // the hash chain covers. Thread affinity: plain values, no sharing.
 #include <cstdint>
 #include <optional>

@@ -4,7 +4,6 @@
 
 #include "audit/schema.h"
 #include "audit/segment.h"
-#include "audit/wal_coalesce.h"
 
 namespace regiongate::audit {
 namespace {
@@ -65,16 +64,13 @@ struct Stmt {
 
 }  // namespace
 
-SqliteStore::SqliteStore(std::string path, std::string durability, bool read_only,
-                         bool coalesce_wal)
-    : path_(std::move(path)),
-      durability_(std::move(durability)),
-      read_only_(read_only),
-      coalesce_wal_(coalesce_wal) {}
+SqliteStore::SqliteStore(std::string path, std::string durability, bool read_only)
+    : path_(std::move(path)), durability_(std::move(durability)), read_only_(read_only) {}
 
 SqliteStore::~SqliteStore() { close(); }
 
 void SqliteStore::close() {
+  checkpointer_.reset();  // its connection closes first: the writer's close checkpoints last
   for (sqlite3_stmt** st : {&insert_, &insert_cp_, &begin_, &commit_}) {
     sqlite3_finalize(*st);
     *st = nullptr;
@@ -106,9 +102,7 @@ Status SqliteStore::open() {
   close();
   int flags = read_only_ ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;  // one thread at a time (class comment)
-  // A writer's WAL frames go out in one write per commit (wal_coalesce.h); readers need nothing.
-  const char* vfs = read_only_ || !coalesce_wal_ ? nullptr : walCoalescingVfs();
-  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, vfs);
+  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     Error e = sqlError("open", rc);
     close();
@@ -122,8 +116,11 @@ Status SqliteStore::open() {
   }
   legacy_ = legacy.value();
   if (read_only_) return {};  // a legacy store is read as it is (scanLegacy)
-  std::string sync = durability_ == "off" ? "OFF" : durability_ == "full" ? "FULL" : "NORMAL";
-  const std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync + ";";
+  // journal_size_limit: a WAL that grew past twice its bound (checkpoints failing for a while) is
+  // cut back when it restarts; below that the file is reused as it is.
+  const std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + synchronous() +
+                              "; PRAGMA journal_size_limit=" +
+                              std::to_string(int64_t{2} * wal_limit_pages_ * 4096) + ";";
   for (const char* sql : {pragmas.c_str(), schema::kCreateSegments, schema::kCreateCheckpoints,
                           schema::kCreatePrunes}) {
     if (auto st = exec(sql); !st.ok()) {
@@ -159,7 +156,12 @@ Status SqliteStore::open() {
     close();
     return st;
   }
+  startCheckpointer();
   return {};
+}
+
+std::string SqliteStore::synchronous() const {
+  return durability_ == "off" ? "OFF" : durability_ == "full" ? "FULL" : "NORMAL";
 }
 
 Result<bool> SqliteStore::hasTable(const char* name) {
@@ -320,18 +322,51 @@ void SqliteStore::installWalHook() {
 void SqliteStore::setDeferredMaintenance(bool on) {
   defer_checkpoint_ = on;
   installWalHook();
+  if (on)
+    startCheckpointer();
+  else
+    checkpointer_.reset();
+}
+
+void SqliteStore::startCheckpointer() {
+  if (!defer_checkpoint_ || !db_ || read_only_ || !insert_ || checkpointer_) return;
+  WalCheckpointer::Options o;
+  o.path = path_;
+  o.synchronous = synchronous();
+  o.threshold_pages = kCheckpointPages;
+  o.before_checkpoint = before_checkpoint_;
+  auto cp = std::make_unique<WalCheckpointer>(std::move(o));
+  if (auto st = cp->start(); !st.ok()) {
+    // Still correct without it: maintain() then checkpoints here, at SQLite's threshold.
+    spdlog::warn("audit store {}: no background checkpoints ({}); the writer checkpoints itself",
+                 path_, st.error().message);
+    return;
+  }
+  checkpointer_ = std::move(cp);
 }
 
 void SqliteStore::maintain() {
-  if (!defer_checkpoint_ || !db_ || read_only_ || wal_pages_ < kCheckpointPages) return;
-  wal_pages_ = 0;
+  if (!defer_checkpoint_ || !db_ || read_only_) return;
+  const int limit = checkpointer_ ? wal_limit_pages_ : kCheckpointPages;
+  if (wal_pages_ >= limit)
+    checkpointOnWriter();
+  else if (checkpointer_)
+    checkpointer_->noteCommit(wal_pages_);
+}
+
+void SqliteStore::checkpointOnWriter() {
   int log = 0, done = 0;
-  // As SQLite's automatic checkpoint: PASSIVE (never waits for readers) and a failure is not
-  // the commit's (the records are already in the WAL); the next commits try again.
+  // PASSIVE as SQLite's automatic checkpoint (never waits for readers), and a failure is not
+  // the commit's (the records are already in the WAL); the next commits try again. With every
+  // frame copied, the next commit restarts the WAL from its start.
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-  // BUSY (another connection checkpointing) is routine. Anything else (disk full, I/O error) is
-  // said once when it starts and once when it ends: the WAL grows meanwhile, and if the disk
-  // fills, the commits fail and the store reports itself unhealthy.
+  if (rc == SQLITE_OK) {
+    wal_pages_ = 0;
+    ++writer_checkpoints_;
+  }
+  // BUSY (the background checkpoint is running) is routine. Anything else (disk full, I/O
+  // error) is said once when it starts and once when it ends: the WAL grows meanwhile, and if
+  // the disk fills, the commits fail and the store reports itself unhealthy.
   if (rc == SQLITE_BUSY) return;
   const bool failing = rc != SQLITE_OK;
   if (failing == checkpoint_failing_) return;

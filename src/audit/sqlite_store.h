@@ -5,19 +5,19 @@
 #include <sqlite3.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "audit/store.h"
+#include "audit/wal_checkpointer.h"
 
 namespace regiongate::audit {
 
 class SqliteStore final : public Store {
 public:
   // durability: off | normal | full. read_only: open an existing file for verify/query (never
-  // creates it, never changes the schema). coalesce_wal: a writable open goes through the WAL
-  // write-coalescing VFS (wal_coalesce.h; audit.sqlite_wal_coalesce).
-  SqliteStore(std::string path, std::string durability, bool read_only = false,
-              bool coalesce_wal = true);
+  // creates it, never changes the schema).
+  SqliteStore(std::string path, std::string durability, bool read_only = false);
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -33,11 +33,33 @@ public:
   Result<std::vector<SegmentInfo>> segmentIndex(const std::string& replica_id) override;
   Result<std::vector<PruneAnchor>> pruneAnchors(const std::string& replica_id) override;
   Status prune(const PruneAnchor& anchor) override;
-  // Deferred: commits only note the WAL's size; maintain() checkpoints once it holds
-  // kCheckpointPages (SQLite's own automatic checkpoint threshold), PASSIVE as SQLite's is.
+  // Deferred (the gateway's writer): SQLite's automatic checkpoint is off on this connection and
+  // a WalCheckpointer (wal_checkpointer.h) checkpoints from its own connection and thread, PASSIVE,
+  // once kCheckpointPages frames (SQLite's own threshold) wait to be copied, or after a second
+  // with new commits. maintain() (after each commit, once its records are reported) tells it
+  // the WAL's size. Only if the WAL still reaches kWalLimitPages (the background checkpoints
+  // never caught up with the commits, or fail) does maintain() checkpoint on this connection,
+  // which lets the next commit restart the WAL: the bound on its size.
   void setDeferredMaintenance(bool on) override;
   void maintain() override;
   static constexpr int kCheckpointPages = 1000;
+  // ~64 MB: at saturation on the benchmark VM (~2 000 WAL pages/s) one writer checkpoint every
+  // ~8 s, whose fsyncs every connection then waits for.
+  static constexpr int kWalLimitPages = 16 * kCheckpointPages;
+  // Another bound (tests: a smaller WAL is quicker to fill). Before open().
+  void setWalLimitPages(int pages) { wal_limit_pages_ = pages; }
+  // Called on the checkpointer thread before each background checkpoint (tests hold one there).
+  // Takes effect for checkpointers started afterwards (open(), setDeferredMaintenance(true)).
+  void setBeforeBackgroundCheckpoint(std::function<void()> hook) {
+    before_checkpoint_ = std::move(hook);
+  }
+  // The WAL's frames after the newest commit (deferred mode; 0 before the first).
+  int walPages() const { return wal_pages_; }
+  // Checkpoints run on the writer's connection because the WAL reached kWalLimitPages.
+  uint64_t writerCheckpoints() const { return writer_checkpoints_; }
+  uint64_t backgroundCheckpoints() const {
+    return checkpointer_ ? checkpointer_->checkpoints() : 0;
+  }
 
 private:
   // The layout before segments: audit_records was a table, one row per record (schema.h).
@@ -54,12 +76,14 @@ private:
   Status exec(const char* sql);
   void close();
   void installWalHook();
+  void startCheckpointer();
+  void checkpointOnWriter();
+  std::string synchronous() const;
   static int onWalCommit(void* self, sqlite3* db, const char* name, int pages);
 
   std::string path_;
   std::string durability_;
   bool read_only_;
-  bool coalesce_wal_;
   bool legacy_ = false;  // read-only open of a store written before segments
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
@@ -69,6 +93,10 @@ private:
   bool defer_checkpoint_ = false;
   int wal_pages_ = 0;  // frames in the WAL after the last commit (deferred mode)
   bool checkpoint_failing_ = false;
+  int wal_limit_pages_ = kWalLimitPages;
+  uint64_t writer_checkpoints_ = 0;
+  std::function<void()> before_checkpoint_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // deferred mode, writable opens
 };
 
 }  // namespace regiongate::audit

@@ -1,8 +1,9 @@
 #pragma once
-// The audit sink seam (STYLE.md #2): SqliteStore, PostgresStore and the tests' FakeStore.
-// A Store is used by one thread at a time (the jurisdiction's writer thread, or the CLI); it is
-// not thread-safe. Every method reports failure as a Status with `retryable` set when trying
-// again later may help (database down, locked, disk full).
+// The audit store seam (one interface, one implementation per audit.sink): SqliteStore,
+// PostgresStore and the tests' FakeStore. A Store is used by one thread at a time (the
+// jurisdiction's writer thread, or the CLI); it is not thread-safe. Every method reports failure as
+// a Status with `retryable` set when trying again later may help (database down, locked, disk
+// full).
 #include <cstdint>
 #include <functional>
 #include <optional>

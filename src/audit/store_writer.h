@@ -1,6 +1,6 @@
 #pragma once
 // One jurisdiction's writer: a bounded queue fed by request threads and one writer thread that
-// owns the Store, assigns the hash chain and commits in groups (DESIGN.md "Threads").
+// owns the Store, assigns the hash chain and commits in groups (docs/audit.md).
 //
 // Hand-off: a mutex + condition variable MPSC queue. The critical section on the request path is
 // one deque push and a counter check (no I/O, no allocation beyond the deque's block), and the
@@ -23,23 +23,24 @@
 
 namespace regiongate::audit {
 
-// Receives durability outcomes in bulk, on the writer thread: one call per sink per committed (or
-// dropped) group, naming the cookies given at submission. The gateway has one per worker and so
+// Receives durability outcomes in bulk, on the writer thread: one call per listener per committed
+// (or dropped) group, naming the cookies given at submission. The gateway has one per worker and so
 // posts one completion per worker per group commit instead of one per record.
-class DurableSink {
-public:
-  virtual ~DurableSink() = default;
+class DurabilityListener {
+ public:
+  virtual ~DurabilityListener() = default;
   virtual void onDurable(std::vector<uint64_t> cookies, bool durable) = 0;
 };
 
-// Collects cookies per sink and reports each sink once (StoreWriter, AuditLog::submitMany).
-class SinkBatch {
-public:
-  void add(DurableSink* sink, uint64_t cookie);
-  void send(bool durable);  // one onDurable call per sink, then empty
+// Collects cookies per listener and reports each listener once (StoreWriter, AuditLog::submitMany).
+class ListenerBatch {
+ public:
+  void add(DurabilityListener* listener, uint64_t cookie);
+  void send(bool durable);  // one onDurable call per listener, then empty
 
-private:
-  std::vector<std::pair<DurableSink*, std::vector<uint64_t>>> groups_;  // few sinks: linear
+ private:
+  std::vector<std::pair<DurabilityListener*, std::vector<uint64_t>>>
+      groups_;  // few listeners: linear
 };
 
 class StoreWriter;
@@ -77,12 +78,12 @@ private:
   StoreWriter* w_ = nullptr;
 };
 
-// One record handed over in bulk (AuditLog::submitMany). sink may be null (no notification).
+// One record handed over in bulk (AuditLog::submitMany). listener may be null (no notification).
 // expected: the request's Expectation, if it took one (released when its writer takes the
 // record, dropped otherwise).
 struct Submission {
   Record rec;
-  DurableSink* sink = nullptr;
+  DurabilityListener* listener = nullptr;
   uint64_t cookie = 0;
   Expectation expected;
 };
@@ -125,7 +126,7 @@ public:
   // Any thread; never blocks on I/O. Takes (moves out) the submissions in [begin, end) whose
   // `taken` flag is false and whose jurisdiction is this writer's, under one lock and with at
   // most one wake-up of the writer. Dropped ones (queue full, stopping) are reported to their
-  // sinks as not durable. Returns how many were taken.
+  // listeners as not durable. Returns how many were taken.
   size_t submitMany(std::vector<Submission>& subs, std::vector<uint8_t>& taken);
   // Drains for at most stop_timeout_ms, writes a final checkpoint, joins. Idempotent.
   void stop();
@@ -148,7 +149,7 @@ private:
   struct Pending {
     Record rec;
     OnDurable cb;
-    DurableSink* sink = nullptr;
+    DurabilityListener* listener = nullptr;
     uint64_t cookie = 0;
     bool announced = false;  // its request took an Expectation
   };

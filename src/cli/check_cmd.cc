@@ -5,7 +5,7 @@
 #include "cli/commands.h"
 #include "common/clock.h"
 #include "config/loader.h"
-#include "residency/date.h"
+#include "legal/date.h"
 #include "residency/proof.h"
 
 namespace regiongate::cli {
@@ -45,9 +45,9 @@ Run addCheckCommand(CLI::App& app) {
   cmd->add_option("--today", *today,
                   "Date used for legal-basis expiry (YYYY-MM-DD, default: today in UTC)");
   return [config, format, today]() -> int {
-    residency::Date date = residency::Date::fromWallMicros(SystemClock::instance().wallMicros());
+    legal::Date date = legal::dateFromWallMicros(SystemClock::instance().wallMicros());
     if (!today->empty()) {
-      auto d = residency::Date::parse(*today);
+      auto d = legal::parseDate(*today);
       if (!d) {
         std::fprintf(stderr, "regiongate check: --today: expected YYYY-MM-DD, got '%s'\n",
                      today->c_str());
@@ -55,7 +55,8 @@ Run addCheckCommand(CLI::App& app) {
       }
       date = *d;
     }
-    auto loaded = loadConfigFile(*config);
+    // The proof needs no secrets: credentials are named, not read (CI has no production keys).
+    auto loaded = loadConfigFile(*config, LoadOptions{.read_secrets = false});
     if (!loaded.ok()) {
       std::fprintf(stderr, "regiongate check: config error: %s\n", loaded.error().message.c_str());
       return 2;

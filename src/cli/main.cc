@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;  // usage errors exit 2 (DESIGN.md)
+    return rc == 0 ? 0 : 2;  // usage errors exit 2 (commands.h)
   }
   for (auto& [sub, run] : commands)
     if (sub->parsed()) return run();

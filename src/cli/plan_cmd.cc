@@ -34,6 +34,10 @@ struct PlanArgs {
   uint64_t seed = 1;
   bool bursty = false;
   double rate = 5.0;
+  uint32_t tenants = 8;
+  uint32_t system_blocks = 4;
+  double tenant_skew = 0;
+  std::string write_trace;
   bool quiet = false;
   double miss_weight = -1;
 };
@@ -55,9 +59,30 @@ Result<sim::Trace> loadWorkload(const PlanArgs& a) {
     so.seed = a.seed;
     so.bursty = a.bursty;
     so.rate_per_s = a.rate;
+    so.tenants = a.tenants;
+    so.system_prompt_blocks = a.system_blocks;
+    so.tenant_skew = a.tenant_skew;
     return sim::generateSynthetic(so);
   }
   return Error::config("plan: give --trace F or --synthetic N");
+}
+
+int writeWorkload(const PlanArgs& a) {
+  auto trace = loadWorkload(a);
+  if (!trace) {
+    std::fprintf(stderr, "regiongate plan: %s\n", trace.error().message.c_str());
+    return 2;
+  }
+  std::FILE* f = std::fopen(a.write_trace.c_str(), "w");
+  const std::string text = sim::writeMooncakeTrace(*trace);
+  bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (f && std::fclose(f) != 0) ok = false;
+  if (!ok) {
+    std::fprintf(stderr, "regiongate plan: cannot write %s\n", a.write_trace.c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "wrote %zu requests to %s\n", trace->requests.size(), a.write_trace.c_str());
+  return 0;
 }
 
 void progressLine(size_t done, size_t total) {
@@ -150,6 +175,16 @@ Run addPlanCommand(CLI::App& app) {
   cmd->add_option("--seed", a->seed, "Synthetic workload seed (default 1)");
   cmd->add_flag("--bursty", a->bursty, "Synthetic: bursty (MMPP) arrivals instead of Poisson");
   cmd->add_option("--rate", a->rate, "Synthetic: mean arrivals per second (default 5)");
+  cmd->add_option("--tenants", a->tenants, "Synthetic: tenants, each with its own system prompt (8)")
+      ->check(CLI::Range(1, 1'000'000));
+  cmd->add_option("--system-blocks", a->system_blocks,
+                  "Synthetic: blocks of 512 tokens in each tenant's system prompt (4)")
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--tenant-skew", a->tenant_skew,
+                  "Synthetic: Zipf exponent of tenant popularity (0 = all equally popular)")
+      ->check(CLI::Range(0.0, 4.0));
+  cmd->add_option("--write-trace", a->write_trace,
+                  "Write the workload as Mooncake JSONL (with session ids) to FILE and exit");
   cmd->add_option("--limit", a->limit, "Use only the first N requests of the trace");
   cmd->add_option("--deployment", a->deployment, "Deployment file (YAML, docs/planner.md)");
   cmd->add_option("--report", a->report, "Write a self-contained HTML report here");
@@ -161,9 +196,10 @@ Run addPlanCommand(CLI::App& app) {
   cmd->add_option("--kv-tokens", a->kv_tokens, "compare: KV cache per instance, tokens (450000)");
   cmd->add_option("--policies", a->policies, "compare: comma-separated policies (default all)");
   cmd->add_option("--miss-weight", a->miss_weight,
-                  "compare: cache_aware miss_weight (default: PolicyOptions default)");
+                  "compare: estimated_ttft miss_weight (default: PolicyOptions default)");
   cmd->add_flag("--quiet", a->quiet, "No progress on stderr");
   return [a] {
+    if (!a->write_trace.empty()) return writeWorkload(*a);
     if (a->compare) return runCompare(*a);
     if (!a->deployment.empty()) return runDeployment(*a);
     std::fprintf(stderr, "regiongate plan: give --compare-policies or --deployment F\n");

@@ -1,20 +1,23 @@
 // `regiongate rollout start|status|promote|abort|resume`: a client of the gateway's admin API
 // (POST/GET /admin/rollouts..., docs/rollouts.md).
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/host_port.h"
 #include "common/json.h"
-#include "rollout/http_call.h"
+#include "http/client.h"
 
 namespace regiongate::cli {
 
 namespace {
 
 struct RolloutArgs {
-  std::string action, admin = "127.0.0.1:9901", region, model, to, from;
+  std::string action, admin = "127.0.0.1:9901", region, model, to, from, token_file;
   std::vector<uint32_t> steps;
   std::vector<std::string> green;
   uint32_t step_ms = 0, min_requests = 0, timeout_ms = 10000;
@@ -28,7 +31,23 @@ error rate and TTFT p99 at each step. Failed gates roll back, inconclusive ones 
 person (resume continues, abort rolls back, promote skips the remaining gates).
 
 Exit codes: 0 the gateway accepted the request, 1 it refused (e.g. 409: a rollout is already
-running), 2 usage error or the admin listener is unreachable.)";
+running; 401/403: no token, or a token without scope operate), 2 usage error or the admin
+listener is unreachable.)";
+
+// The admin token: the first line of --token-file, else $REGIONGATE_ADMIN_TOKEN, else none.
+Result<std::string> adminToken(const std::string& token_file) {
+  if (token_file.empty()) {
+    const char* env = std::getenv("REGIONGATE_ADMIN_TOKEN");
+    return std::string(env ? env : "");
+  }
+  std::ifstream in(token_file);
+  if (!in) return Error::config("--token-file: cannot read '" + token_file + "'");
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) return Error::config("--token-file: '" + token_file + "' is empty");
+  return token;
+}
 
 }  // namespace
 
@@ -51,17 +70,27 @@ Run addRolloutCommand(CLI::App& app) {
   cmd->add_option("--step-ms", a->step_ms, "start: dwell per step before the gates judge it");
   cmd->add_option("--min-requests", a->min_requests, "start: green requests per step the gates need");
   cmd->add_option("--timeout-ms", a->timeout_ms, "HTTP timeout")->capture_default_str();
+  cmd->add_option("--token-file", a->token_file,
+                  "File holding the admin bearer token (default: $REGIONGATE_ADMIN_TOKEN); "
+                  "start, promote, abort and resume need a token with scope operate");
   cmd->footer(
       "Examples:\n"
-      "  regiongate rollout start --admin 127.0.0.1:9901 --region eu-central-1 --model llama-3.1-8b --to v2\n"
+      "  regiongate rollout start --admin 127.0.0.1:9901 --token-file ops.token --region eu-central-1 --model llama-3.1-8b --to v2\n"
       "  regiongate rollout status --admin 127.0.0.1:9901\n"
       "  regiongate rollout abort --admin 127.0.0.1:9901 --region eu-central-1 --model llama-3.1-8b");
   return [a]() -> int {
-    auto hp = rollout::splitHostPort(a->admin);
+    auto hp = parseHostPortRequired(a->admin);
     if (!hp) {
       std::fprintf(stderr, "regiongate rollout: --admin: %s\n", hp.error().message.c_str());
       return 2;
     }
+    auto token = adminToken(a->token_file);
+    if (!token) {
+      std::fprintf(stderr, "regiongate rollout: %s\n", token.error().message.c_str());
+      return 2;
+    }
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!token->empty()) headers.emplace_back("authorization", "Bearer " + *token);
     std::string method = "GET", target = "/admin/rollouts", body;
     if (a->action == "start") {
       if (a->region.empty() || a->model.empty() || a->to.empty()) {
@@ -74,12 +103,14 @@ Run addRolloutCommand(CLI::App& app) {
       if (!a->from.empty()) body += ",\"from\":" + jsonString(a->from);
       if (!a->steps.empty()) {
         body += ",\"steps\":[";
-        for (size_t i = 0; i < a->steps.size(); ++i) body += (i ? "," : "") + std::to_string(a->steps[i]);
+        for (size_t i = 0; i < a->steps.size(); ++i)
+          body += (i ? "," : "") + std::to_string(a->steps[i]);
         body += "]";
       }
       if (!a->green.empty()) {
         body += ",\"green_endpoints\":[";
-        for (size_t i = 0; i < a->green.size(); ++i) body += (i ? "," : "") + jsonString(a->green[i]);
+        for (size_t i = 0; i < a->green.size(); ++i)
+          body += (i ? "," : "") + jsonString(a->green[i]);
         body += "]";
       }
       if (a->step_ms) body += ",\"step_ms\":" + std::to_string(a->step_ms);
@@ -96,7 +127,8 @@ Run addRolloutCommand(CLI::App& app) {
       method = "POST";
       target += "/" + a->region + "/" + a->model + "/" + a->action;
     }
-    auto r = rollout::httpCall(hp->first, hp->second, method, target, body, {}, a->timeout_ms);
+    auto r = http::call(hp->host, *hp->port,
+                        http::ClientRequest{method, target, body, headers, a->timeout_ms});
     if (!r) {
       std::fprintf(stderr, "regiongate rollout: %s: %s\n", a->admin.c_str(), r.error().message.c_str());
       return 2;

@@ -1,7 +1,7 @@
 #pragma once
-// Time is injected (STYLE.md #7): the gateway uses SystemClock, tests and the simulator a
-// ManualClock they advance by hand. Both monotonic time (for durations) and wall time (for
-// audit timestamps) come from the same interface so a test can control both.
+// Time is injected, never read from a global: the gateway uses SystemClock, tests and the simulator
+// a ManualClock they advance by hand. Both monotonic time (for durations) and wall time (for audit
+// timestamps) come from the same interface so a test can control both.
 #include <atomic>
 #include <chrono>
 #include <cstdint>

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "routing/policy.h"
+
 namespace regiongate {
 
 // Where a config value came from, for error messages ("file:line: key: problem").
@@ -33,7 +35,7 @@ struct RegionConfig {
   SourceLoc loc;
 };
 
-// How the gateway learns where inference actually ran (DESIGN.md "Evidence").
+// How the gateway learns where inference actually ran (docs/residency.md).
 struct EvidenceSpec {
   enum class Kind { Endpoint, Header, Body };
   Kind kind = Kind::Endpoint;
@@ -64,6 +66,55 @@ struct ListenerTlsConfig {
   bool enabled() const { return !cert_file.empty(); }
 };
 
+// Which wire protocol and provider an endpoint speaks (docs/providers.md). The upstream adapters
+// build each attempt's request head from it; the proof reads the provider's forwarding sets.
+enum class UpstreamApi { OpenAiCompatible, OpenAi, AzureOpenAi, Anthropic, Bedrock };
+
+// "openai_compatible", "openai", "azure_openai", "anthropic", "bedrock".
+std::string_view upstreamApiName(UpstreamApi api);
+// The provider column of the provider geographies table: "openai", "azure", "anthropic", "aws";
+// "" for openai_compatible (self-hosted engines have no provider geographies).
+std::string_view upstreamApiProvider(UpstreamApi api);
+
+// A secret read from the environment, a file or (only when explicitly allowed) the YAML.
+// Never printed: it has no stream operator, and `source` (e.g. "env:AZURE_KEY") is what
+// messages, /admin/status and logs may show instead.
+struct Secret {
+  std::string value;
+  std::string source;  // "env:NAME" | "file:PATH" | "inline" | "" (none)
+  bool empty() const { return value.empty(); }
+};
+
+// AWS credentials for SigV4 (from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
+// or a shared credentials file). Read at load time, so every reload re-reads them.
+struct AwsCredentials {
+  std::string access_key_id;
+  Secret secret_access_key;
+  Secret session_token;  // empty for long-term keys
+};
+
+// Provider settings under the endpoint's `azure:`, `bedrock:`, `anthropic:`, `openai:` keys.
+struct AzureSettings {
+  std::string deployment;      // "" = the v1 path (/openai/v1/...); else /openai/deployments/NAME/...
+  std::string api_version;     // required with `deployment` (query parameter api-version)
+  std::string deployment_type = "standard";  // standard | data_zone | global
+};
+struct BedrockSettings {
+  std::string region;          // AWS region the requests are signed for (e.g. eu-central-1)
+  std::string auth = "sigv4";  // sigv4 | api_key (bearer token from credential_env/file)
+  AwsCredentials aws;          // auth: sigv4
+};
+struct AnthropicSettings {
+  std::string version = "2023-06-01";  // anthropic-version header
+  // jurisdiction name -> inference_geo the gateway injects for that jurisdiction's tenants. Filled
+  // by the loader: configured values, else the narrowest table geography inside the jurisdiction.
+  // A jurisdiction missing here has no fitting geography: its requests are refused before sending.
+  std::map<std::string, std::string> inference_geo;
+};
+struct OpenAiSettings {
+  std::string residency;  // openai residency row name ("eu", "us", "global"); from the host if unset
+};
+
 struct EndpointConfig {
   std::string name;
   std::string url;          // http[s]://host:port[/base]
@@ -77,7 +128,17 @@ struct EndpointConfig {
   EvidenceSpec evidence;
   std::string forwards = "none";  // "none" | "global" | "geo:LABEL"
   std::string provider = "self";  // "self" (we run it) | "third_party"
-  std::string credential;         // sent upstream as Authorization (e.g. "Bearer sk-..."); "" = none
+  // Sent upstream as Authorization by the generic (openai_compatible / openai) request path, e.g.
+  // "Bearer sk-...": the inline `credential` (when allowed) or "Bearer " + the resolved secret.
+  // Empty for the other APIs, whose adapters place `secret` in their own header.
+  std::string credential;
+  UpstreamApi api = UpstreamApi::OpenAiCompatible;
+  Secret secret;                  // credential_env / credential_file (or inline, when allowed)
+  std::string health_path;        // active health check path; "" = none (managed providers)
+  AzureSettings azure;
+  BedrockSettings bedrock;
+  AnthropicSettings anthropic;
+  OpenAiSettings openai;
   uint32_t weight = 1;
   uint32_t max_connections = 256; // pooled keep-alive connections per worker
   SourceLoc loc;
@@ -98,13 +159,30 @@ struct TenantConfig {
   SourceLoc loc;
 };
 
+// Choices the loader parses into enums (names as in the YAML; *Name() gives them back).
+enum class ViolationMode { Alert, Block };         // residency.on_violation
+enum class AuditSink { Sqlite, Postgres, None };   // audit.sink: where records are stored
+enum class AuditFailureMode { Reject, Drop };      // audit.on_audit_failure
+enum class AuditDurability { Off, Normal, Full };  // audit.durability
+std::string_view violationModeName(ViolationMode m);
+std::string_view auditSinkName(AuditSink s);
+std::string_view auditFailureModeName(AuditFailureMode m);
+std::string_view auditDurabilityName(AuditDurability d);
+
 struct RoutingConfig {
-  std::string policy = "cache_aware";  // cache_aware | round_robin | least_loaded | consistent_hash | prefix_tree
+  routing::PolicyKind policy = routing::PolicyKind::EstimatedTtft;
+  // Every policy's tuning (docs/routing.md "Options"); kv_events stays null here (the gateway
+  // attaches the precise index at run time).
+  routing::PolicyOptions policy_options;
   uint32_t retries = 2;                // extra tries after the first, inside the pool
   uint32_t upstream_timeout_ms = 30000;   // whole upstream exchange
   uint32_t per_try_timeout_ms = 10000;    // connect + time to first response byte, per try
   uint32_t block_chars = 256;             // prefix block size (characters) for the prefix index
 };
+
+// The routing policies' options as configured: the gateway and the planner build policies from
+// this, so both route by the same settings.
+routing::PolicyOptions policyOptions(const RoutingConfig& routing);
 
 struct HealthConfig {
   uint32_t consecutive_failures = 3;    // passive: failures that eject an endpoint
@@ -116,7 +194,7 @@ struct HealthConfig {
 };
 
 struct ResidencyConfig {
-  std::string on_violation = "alert";   // alert | block
+  ViolationMode on_violation = ViolationMode::Alert;
   bool require_evidence = true;         // missing evidence (header/body) is a violation
   // Provider geo labels an evidence value or `forwards: geo:LABEL` may use, and the countries
   // each one stands for (lower-case label -> ISO codes; presets expanded by the loader). A label
@@ -126,11 +204,11 @@ struct ResidencyConfig {
 
 struct AuditConfig {
   std::string dir = "./audit";
-  std::string sink = "sqlite";                 // sqlite | postgres | none
+  AuditSink sink = AuditSink::Sqlite;
   std::map<std::string, std::string> dsn;      // jurisdiction -> PostgreSQL DSN
-  std::string on_audit_failure = "reject";     // reject | drop
-  std::string durability = "normal";           // off | normal | full (SQLite synchronous)
-  bool sqlite_wal_coalesce = true;             // one WAL write per commit (audit/wal_coalesce.h)
+  AuditFailureMode on_audit_failure = AuditFailureMode::Reject;
+  AuditDurability durability = AuditDurability::Normal;  // SQLite `synchronous`
+  bool sqlite_wal_coalesce = true;             // accepted for compatibility; has no effect
   uint32_t queue_capacity = 65536;
   uint32_t batch_max = 512;
   uint32_t flush_interval_ms = 2;   // longest wait for a group to fill while admitted requests may still add to it (0: never wait)
@@ -153,7 +231,7 @@ struct LimitsConfig {
   uint32_t drain_timeout_ms = 10000;    // graceful shutdown deadline
 };
 
-// A blue-green rollout of one model in one region (issue 8 drives the state machine; the
+// A blue-green rollout of one model in one region (rollout/ drives the state machine; the
 // residency proof covers every state: blue, green and both during the shift).
 struct RolloutConfig {
   std::string region;
@@ -164,7 +242,7 @@ struct RolloutConfig {
   SourceLoc loc;
 };
 
-// Rollout machinery settings (the `rollout:` key; docs/rollouts.md). Added for issue 8.
+// Rollout machinery settings (the `rollout:` key; docs/rollouts.md).
 struct RolloutSettings {
   std::string state_file;                       // "" = <audit.dir>/rollouts.json
   std::vector<uint32_t> steps = {10, 50, 100};  // green traffic % per step, ending at 100
@@ -186,6 +264,21 @@ struct RolloutSettings {
   uint32_t tick_ms = 500;                       // control loop period
 };
 
+// Who may use the admin listener (the `admin:` key; docs/security.md). A bearer token's SHA-256
+// is stored, never the token.
+enum class AdminScope { Read, Operate };  // operate includes read
+struct AdminTokenConfig {
+  std::string name;    // written to the log for every admin action (never the token)
+  std::string sha256;  // lower-case hex SHA-256 of the bearer token
+  AdminScope scope = AdminScope::Read;
+  SourceLoc loc;
+};
+struct AdminConfig {
+  std::vector<AdminTokenConfig> tokens;  // none: reads open, mutations refused (403)
+  // Paths anyone may GET without a token (scrapers, probes). Exact matches.
+  std::vector<std::string> public_paths = {"/metrics", "/healthz", "/readyz"};
+};
+
 struct Config {
   std::string source_file;
   std::string listen = "127.0.0.1:8080";
@@ -204,7 +297,8 @@ struct Config {
   AuditConfig audit;
   LimitsConfig limits;
   std::vector<RolloutConfig> rollouts;
-  RolloutSettings rollout;  // issue 8
+  RolloutSettings rollout;
+  AdminConfig admin;
 
   const JurisdictionConfig* jurisdiction(const std::string& name) const;
   const RegionConfig* region(const std::string& name) const;

@@ -1,5 +1,6 @@
 #include "config/loader.h"
 
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,8 +13,11 @@
 #include <set>
 #include <sstream>
 
-#include "residency/countries.h"
-#include "residency/legal_basis.h"
+#include "common/host_port.h"
+#include "config/secrets.h"
+#include "legal/countries.h"
+#include "legal/legal_basis.h"
+#include "legal/provider_geographies.h"
 
 namespace regiongate {
 
@@ -53,7 +57,7 @@ struct LoadFailure {
 
 class Loader {
  public:
-  explicit Loader(std::string file) : file_(std::move(file)) {}
+  Loader(std::string file, LoadOptions options) : file_(std::move(file)), options_(options) {}
 
   Config load(std::string_view text) {
     YAML::Node root;
@@ -68,12 +72,14 @@ class Loader {
       throw LoadFailure{file_ + ":1: (top level): config is empty (expected a mapping)"};
     if (!root.IsMap()) fail(root, "(top level)", "expected a mapping of keys");
     cfg_.source_file = file_;
+    if (const auto& bad = legal::ProviderGeographies::builtin().error(); !bad.empty())
+      throw LoadFailure{file_ + ": the built-in " + bad};
 
     auto top = entries(
         root, "",
         {"listen", "admin_listen", "tls", "admin_tls", "workers", "gateway", "jurisdictions",
          "regions", "endpoints", "tenants", "routing", "health", "residency", "audit", "limits",
-         "rollouts", "rollout"});
+         "rollouts", "rollout", "admin"});
     // Dependency order, not document order: references are checked as they are read.
     if (auto n = get(top, "listen")) cfg_.listen = listenAddr(*n, "listen");
     if (auto n = get(top, "admin_listen")) cfg_.admin_listen = listenAddr(*n, "admin_listen");
@@ -91,7 +97,9 @@ class Loader {
     if (auto n = get(top, "audit")) audit(*n);
     if (auto n = get(top, "limits")) limits(*n);
     if (auto n = get(top, "rollouts")) rollouts(*n);
-    if (auto n = get(top, "rollout")) rolloutSettings(*n);  // issue 8
+    if (auto n = get(top, "rollout")) rolloutSettings(*n);
+    if (auto n = get(top, "admin")) admin(*n);
+    endpointHealthPaths();
     return std::move(cfg_);
   }
 
@@ -198,6 +206,17 @@ class Loader {
       fail(n, path, "'" + s + "' is not one of: " + join(values));
     return s;
   }
+  // A config choice parsed into its enum E (values 0..N-1, named by `name`).
+  template <class E, size_t N>
+  E choice(const YAML::Node& n, const std::string& path, std::string_view (*name)(E)) {
+    const std::string s = str(n, path);
+    std::string names;
+    for (size_t i = 0; i < N; ++i) {
+      if (s == name(E(i))) return E(i);
+      names += (i ? ", " : "") + std::string(name(E(i)));
+    }
+    fail(n, path, "'" + s + "' is not one of: " + names);
+  }
   std::vector<std::pair<YAML::Node, std::string>> strList(const YAML::Node& n,
                                                           const std::string& path) {
     std::vector<std::pair<YAML::Node, std::string>> out;
@@ -256,14 +275,14 @@ class Loader {
   // An ISO code or a preset name, expanded into `out`.
   void countryOrPreset(const YAML::Node& n, const std::string& path, const std::string& s,
                        std::set<std::string>& out) {
-    if (const auto* p = residency::findPreset(s)) {
+    if (const auto* p = legal::findPreset(s)) {
       for (const auto& b : p->countries) out.emplace(b.country);
       return;
     }
     out.insert(countryCode(n, path, s));
   }
   std::string countryCode(const YAML::Node& n, const std::string& path, const std::string& s) {
-    const auto* c = residency::findCountry(s);
+    const auto* c = legal::findCountry(s);
     if (c == nullptr) fail(n, path, "'" + s + "' is not an ISO 3166-1 alpha-2 country code");
     return std::string(c->code);
   }
@@ -272,7 +291,7 @@ class Loader {
     auto e = entries(n, "residency", {"on_violation", "require_evidence", "geo_labels"});
     auto& r = cfg_.residency;
     if (auto v = get(e, "on_violation"))
-      r.on_violation = oneOf(*v, "residency.on_violation", {"alert", "block"});
+      r.on_violation = choice<ViolationMode, 2>(*v, "residency.on_violation", violationModeName);
     if (auto v = get(e, "require_evidence"))
       r.require_evidence = boolean(*v, "residency.require_evidence");
     if (auto v = get(e, "geo_labels")) {
@@ -300,7 +319,7 @@ class Loader {
       auto e = entries(val, path, {"preset", "countries"});
       if (auto v = get(e, "preset")) {
         j.preset = str(*v, path + ".preset");
-        const auto* p = residency::findPreset(j.preset);
+        const auto* p = legal::findPreset(j.preset);
         if (p == nullptr)
           fail(*v, path + ".preset",
                "unknown preset '" + j.preset + "' (known: EEA, EU, EEA+adequacy)");
@@ -364,7 +383,9 @@ class Loader {
       std::string path = idx("endpoints", i);
       auto e = entries(en, path,
                        {"name", "url", "region", "models", "evidence", "forwards", "provider",
-                        "credential", "weight", "max_connections", "tls"});
+                        "credential", "weight", "max_connections", "api", "credential_env",
+                        "credential_file", "allow_inline_credential", "health_path", "azure",
+                        "bedrock", "anthropic", "openai", "tls"});
       if (en.IsNull()) fail(en, path, "empty endpoint");
       EndpointConfig ep;
       ep.loc = {file_, line(en)};
@@ -405,6 +426,9 @@ class Loader {
             fail(models[m].first, mpath, "model '" + models[m].second + "' listed twice");
         ep.models.push_back(std::move(ref));
       }
+      if (auto v = get(e, "api"))
+        ep.api = upstreamApi(*v, path + ".api");
+      applyApiDefaults(ep);
       if (auto v = get(e, "evidence"))
         ep.evidence = check(*v, path + ".evidence", parseEvidence(str(*v, path + ".evidence")));
       if (auto v = get(e, "forwards")) {
@@ -420,17 +444,275 @@ class Loader {
       }
       if (auto v = get(e, "provider"))
         ep.provider = oneOf(*v, path + ".provider", {"self", "third_party"});
-      if (auto v = get(e, "credential")) {
-        ep.credential = str(*v, path + ".credential", true);
-        if (ep.credential.find_first_of("\r\n") != std::string::npos)
-          fail(*v, path + ".credential", "must not contain line breaks");
-      }
+      endpointCredential(e, en, path, ep);
+      providerSettings(e, path, ep);
+      if (auto v = get(e, "health_path")) explicit_health_[cfg_.endpoints.size()] =
+          healthPath(*v, path + ".health_path");
       if (auto v = get(e, "weight"))
         ep.weight = static_cast<uint32_t>(uint(*v, path + ".weight", 1, 1000000));
       if (auto v = get(e, "max_connections"))
         ep.max_connections = static_cast<uint32_t>(uint(*v, path + ".max_connections", 1, 1000000));
       cfg_.endpoints.push_back(std::move(ep));
     }
+  }
+
+  UpstreamApi upstreamApi(const YAML::Node& n, const std::string& path) {
+    std::string s = oneOf(n, path, {"openai_compatible", "openai", "azure_openai", "anthropic",
+                                    "bedrock"});
+    for (UpstreamApi a : {UpstreamApi::OpenAiCompatible, UpstreamApi::OpenAi,
+                          UpstreamApi::AzureOpenAi, UpstreamApi::Anthropic, UpstreamApi::Bedrock})
+      if (upstreamApiName(a) == s) return a;
+    return UpstreamApi::OpenAiCompatible;
+  }
+
+  // Defaults that depend on `api` (explicit keys read afterwards override them): managed
+  // providers are third parties, and Azure and Anthropic report where inference ran.
+  static void applyApiDefaults(EndpointConfig& ep) {
+    if (ep.api == UpstreamApi::OpenAiCompatible) return;
+    ep.provider = "third_party";
+    if (ep.api == UpstreamApi::AzureOpenAi)
+      ep.evidence = *parseEvidence("header:x-ms-region");
+    else if (ep.api == UpstreamApi::Anthropic)
+      ep.evidence = *parseEvidence("body:usage.inference_geo");
+  }
+
+  std::string healthPath(const YAML::Node& n, const std::string& path) {
+    std::string s = str(n, path);
+    if (s == "none") return "";
+    if (s[0] != '/' || s.find_first_of(" \r\n") != std::string::npos)
+      fail(n, path, "expected an absolute path such as /health, or none");
+    return s;
+  }
+
+  // credential_env / credential_file, or an inline `credential` (refused unless
+  // allow_inline_credential: true). The secret never appears in a message.
+  void endpointCredential(const Entries& e, const YAML::Node& en, const std::string& path,
+                          EndpointConfig& ep) {
+    int sources = (e.count("credential") ? 1 : 0) + (e.count("credential_env") ? 1 : 0) +
+                  (e.count("credential_file") ? 1 : 0);
+    if (sources > 1)
+      fail(en, path, "set at most one of credential, credential_env and credential_file");
+    bool allow_inline = false;
+    if (auto v = get(e, "allow_inline_credential"))
+      allow_inline = boolean(*v, path + ".allow_inline_credential");
+    if (auto v = get(e, "credential")) {
+      if (!allow_inline)
+        fail(*v, path + ".credential",
+             "an inline secret in the config is refused: use credential_env or credential_file "
+             "(or set allow_inline_credential: true)");
+      if (ep.api != UpstreamApi::OpenAiCompatible && ep.api != UpstreamApi::OpenAi)
+        fail(*v, path + ".credential",
+             "an inline credential is an Authorization value: only for api openai_compatible or "
+             "openai; use credential_env or credential_file");
+      std::string c = str(*v, path + ".credential", true);
+      if (c.find_first_of("\r\n") != std::string::npos)
+        fail(*v, path + ".credential", "must not contain line breaks");
+      ep.secret = {c, "inline"};
+      ep.credential = c;  // the full Authorization value, as before
+      return;
+    }
+    if (auto v = get(e, "credential_env")) {
+      std::string name = str(*v, path + ".credential_env");
+      ep.secret = options_.read_secrets ? check(*v, path + ".credential_env", secretFromEnv(name))
+                                        : Secret{"", "env:" + name};
+    } else if (auto f = get(e, "credential_file")) {
+      std::string file = str(*f, path + ".credential_file");
+      ep.secret = options_.read_secrets ? check(*f, path + ".credential_file", secretFromFile(file))
+                                        : Secret{"", "file:" + file};
+    } else {
+      return;
+    }
+    if (ep.secret.empty()) return;  // named, not read (check)
+    // The generic request path sends Authorization: Bearer for these; the Azure and Anthropic
+    // adapters put the secret in their own header, and Bedrock signs unless auth is api_key.
+    if (ep.api == UpstreamApi::OpenAiCompatible || ep.api == UpstreamApi::OpenAi)
+      ep.credential = "Bearer " + ep.secret.value;
+  }
+
+  void providerSettings(const Entries& e, const std::string& path, EndpointConfig& ep) {
+    struct Block {
+      const char* key;
+      UpstreamApi api;
+    };
+    for (Block b : {Block{"azure", UpstreamApi::AzureOpenAi}, Block{"bedrock", UpstreamApi::Bedrock},
+                    Block{"anthropic", UpstreamApi::Anthropic}, Block{"openai", UpstreamApi::OpenAi}})
+      if (auto v = get(e, b.key); v && ep.api != b.api)
+        fail(*v, path + "." + b.key,
+             std::string("only for api: ") + std::string(upstreamApiName(b.api)));
+    switch (ep.api) {
+      case UpstreamApi::AzureOpenAi:
+        azureSettings(get(e, "azure"), path + ".azure", ep);
+        break;
+      case UpstreamApi::Bedrock:
+        bedrockSettings(get(e, "bedrock"), path + ".bedrock", ep);
+        break;
+      case UpstreamApi::Anthropic:
+        anthropicSettings(get(e, "anthropic"), path + ".anthropic", ep);
+        break;
+      case UpstreamApi::OpenAi:
+        openaiSettings(get(e, "openai"), path + ".openai", ep);
+        break;
+      case UpstreamApi::OpenAiCompatible:
+        break;
+    }
+    bool needs_secret = ep.api == UpstreamApi::AzureOpenAi || ep.api == UpstreamApi::Anthropic ||
+                        ep.api == UpstreamApi::OpenAi ||
+                        (ep.api == UpstreamApi::Bedrock && ep.bedrock.auth == "api_key");
+    if (needs_secret && ep.secret.source.empty())
+      failAt(ep.loc.line, path,
+             "api: " + std::string(upstreamApiName(ep.api)) +
+                 " needs a credential: set credential_env or credential_file");
+  }
+
+  void azureSettings(const std::optional<YAML::Node>& n, const std::string& path,
+                     EndpointConfig& ep) {
+    auto& a = ep.azure;
+    if (!n) return;
+    auto e = entries(*n, path, {"deployment", "api_version", "deployment_type"});
+    if (auto v = get(e, "deployment")) {
+      a.deployment = str(*v, path + ".deployment");
+      if (!isToken(a.deployment))
+        fail(*v, path + ".deployment", "may use only letters, digits, '-', '_' and '.'");
+    }
+    if (auto v = get(e, "api_version")) {
+      a.api_version = str(*v, path + ".api_version");
+      if (!isToken(a.api_version))
+        fail(*v, path + ".api_version", "may use only letters, digits, '-', '_' and '.'");
+    }
+    if (!a.deployment.empty() && a.api_version.empty())
+      fail(*n, path + ".api_version", "required with deployment (the deployment path needs it)");
+    if (a.deployment.empty() && !a.api_version.empty())
+      fail(*n, path + ".api_version", "only with deployment (the v1 path takes no api-version)");
+    if (auto v = get(e, "deployment_type")) {
+      a.deployment_type = oneOf(*v, path + ".deployment_type", {"standard", "data_zone", "global"});
+      if (a.deployment_type == "data_zone" && azureDataZone(ep).empty())
+        fail(*v, path + ".deployment_type",
+             "data_zone needs the endpoint's region in an EU member state or the US (the two "
+             "Azure data zones of the provider geographies table)");
+    }
+  }
+  // "eu" or "us": the data zone of the endpoint's country, "" if neither.
+  std::string azureDataZone(const EndpointConfig& ep) const {
+    const RegionConfig* r = cfg_.region(ep.region);
+    if (!r) return "";
+    const auto& table = legal::ProviderGeographies::builtin();
+    for (const char* zone : {"eu", "us"})
+      if (const auto* g = table.find("azure", "data_zone", zone))
+        if (std::binary_search(g->countries.begin(), g->countries.end(), r->country)) return zone;
+    return "";
+  }
+
+  void bedrockSettings(const std::optional<YAML::Node>& n, const std::string& path,
+                       EndpointConfig& ep) {
+    auto& b = ep.bedrock;
+    std::optional<std::string> file, profile;
+    int line_no = ep.loc.line;
+    if (n) {
+      line_no = line(*n);
+      auto e = entries(*n, path, {"region", "auth", "credentials_file", "profile"});
+      if (auto v = get(e, "region")) b.region = str(*v, path + ".region");
+      if (auto v = get(e, "auth")) b.auth = oneOf(*v, path + ".auth", {"sigv4", "api_key"});
+      if (auto v = get(e, "credentials_file")) file = str(*v, path + ".credentials_file");
+      if (auto v = get(e, "profile")) profile = str(*v, path + ".profile");
+    }
+    if (b.region.empty()) b.region = regionFromBedrockHost(ep.host);
+    if (b.region.empty() || !isToken(b.region))
+      failAt(line_no, path + ".region",
+             "required (the AWS region requests are signed for) unless the URL host is "
+             "bedrock-runtime.REGION.amazonaws.com");
+    if (b.auth == "api_key") {
+      if (file || profile)
+        failAt(line_no, path, "credentials_file and profile are for auth: sigv4");
+      if (!ep.secret.empty()) ep.credential = "Bearer " + ep.secret.value;
+      return;
+    }
+    if (!ep.secret.source.empty())
+      failAt(line_no, path + ".auth",
+             "credential_env/credential_file hold a Bedrock API key: set auth: api_key (SigV4 "
+             "reads AWS credentials from the environment or bedrock.credentials_file)");
+    if (!options_.read_secrets) return;
+    auto creds = file ? awsCredentialsFromFile(*file, profile.value_or("default"))
+                      : awsCredentialsFromEnv();
+    if (!creds.ok()) failAt(line_no, path, creds.error().message);
+    b.aws = std::move(*creds);
+  }
+  static std::string regionFromBedrockHost(const std::string& host) {
+    const std::string prefix = "bedrock-runtime.", suffix = ".amazonaws.com";
+    if (host.size() <= prefix.size() + suffix.size() || host.rfind(prefix, 0) != 0 ||
+        host.compare(host.size() - suffix.size(), suffix.size(), suffix) != 0)
+      return "";
+    return host.substr(prefix.size(), host.size() - prefix.size() - suffix.size());
+  }
+
+  void anthropicSettings(const std::optional<YAML::Node>& n, const std::string& path,
+                         EndpointConfig& ep) {
+    auto& a = ep.anthropic;
+    const auto& table = legal::ProviderGeographies::builtin();
+    if (n) {
+      auto e = entries(*n, path, {"version", "inference_geo"});
+      if (auto v = get(e, "version")) {
+        a.version = str(*v, path + ".version");
+        if (!isToken(a.version))
+          fail(*v, path + ".version", "may use only letters, digits, '-', '_' and '.'");
+      }
+      if (auto v = get(e, "inference_geo")) {
+        for (auto& [k, val] : namedEntries(*v, path + ".inference_geo")) {
+          std::string kpath = path + ".inference_geo." + k.Scalar();
+          const JurisdictionConfig* j = cfg_.jurisdiction(k.Scalar());
+          if (!j) fail(k, kpath, "unknown jurisdiction '" + k.Scalar() + "'");
+          std::string geo = str(val, kpath);
+          const auto* g = table.find("anthropic", "inference_geo", geo);
+          if (!g) fail(val, kpath, "'" + geo + "' is not an inference_geo of the provider "
+                                   "geographies table");
+          if (g->anywhere || !std::all_of(g->countries.begin(), g->countries.end(),
+                                          [&](const std::string& c) { return j->resolved.count(c); }))
+            fail(val, kpath, "inference_geo '" + geo + "' reaches outside jurisdiction " + j->name);
+          a.inference_geo[j->name] = geo;
+        }
+      }
+    }
+    // Every other jurisdiction: the narrowest table geography wholly inside it, if any.
+    for (const auto& j : cfg_.jurisdictions) {
+      if (a.inference_geo.count(j.name)) continue;
+      const legal::ProviderGeography* best = nullptr;
+      for (const auto& g : table.all()) {
+        if (g.provider != "anthropic" || g.kind != "inference_geo" || g.anywhere) continue;
+        bool inside = std::all_of(g.countries.begin(), g.countries.end(),
+                                  [&](const std::string& c) { return j.resolved.count(c) > 0; });
+        if (inside && (!best || g.countries.size() < best->countries.size())) best = &g;
+      }
+      if (best) a.inference_geo[j.name] = best->name;
+    }
+  }
+
+  void openaiSettings(const std::optional<YAML::Node>& n, const std::string& path,
+                      EndpointConfig& ep) {
+    auto& o = ep.openai;
+    const auto& table = legal::ProviderGeographies::builtin();
+    if (n) {
+      auto e = entries(*n, path, {"residency"});
+      if (auto v = get(e, "residency")) {
+        o.residency = str(*v, path + ".residency");
+        if (!table.find("openai", "residency", o.residency))
+          fail(*v, path + ".residency",
+               "'" + o.residency + "' is not an OpenAI residency region of the provider "
+               "geographies table");
+      }
+    }
+    if (!o.residency.empty()) return;
+    // The regional hosts are REGION.api.openai.com; api.openai.com is global.
+    const std::string suffix = ".api.openai.com";
+    if (ep.host == "api.openai.com") {
+      o.residency = "global";
+    } else if (ep.host.size() > suffix.size() &&
+               ep.host.compare(ep.host.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      std::string prefix = ep.host.substr(0, ep.host.size() - suffix.size());
+      if (table.find("openai", "residency", prefix)) o.residency = prefix;
+    }
+    if (o.residency.empty())
+      failAt(ep.loc.line, path + ".residency",
+             "required: the host is not one of OpenAI's residency hosts the provider geographies "
+             "table lists (REGION.api.openai.com)");
   }
 
   void tenants(const YAML::Node& n) {
@@ -481,21 +763,125 @@ class Loader {
     }
   }
 
+  void admin(const YAML::Node& n) {
+    auto e = entries(n, "admin", {"tokens", "public"});
+    if (auto v = get(e, "tokens")) adminTokens(*v);
+    if (auto v = get(e, "public")) {
+      cfg_.admin.public_paths.clear();
+      for (auto& [node, p] : strList(*v, "admin.public")) {
+        if (p.empty() || p.front() != '/' || p.find_first_of("?# \t\r\n") != std::string::npos)
+          fail(node, "admin.public", "'" + p + "' is not an absolute path (e.g. /metrics)");
+        cfg_.admin.public_paths.push_back(p);
+      }
+    }
+  }
+
+  void adminTokens(const YAML::Node& n) {
+    if (n.IsNull()) return;
+    if (!n.IsSequence()) fail(n, "admin.tokens", "expected a list of tokens");
+    std::map<std::string, size_t> names, digests;
+    for (size_t i = 0; i < n.size(); ++i) {
+      const YAML::Node& tn = n[i];
+      std::string path = idx("admin.tokens", i);
+      auto e = entries(tn, path, {"name", "sha256", "scope"});
+      if (tn.IsNull()) fail(tn, path, "empty token");
+      for (const char* req : {"name", "sha256", "scope"})
+        if (!e.count(req)) fail(tn, sub(path, req), "missing (required for every admin token)");
+      AdminTokenConfig t;
+      t.loc = {file_, line(tn)};
+      auto nameNode = *get(e, "name");
+      t.name = str(nameNode, path + ".name");
+      if (!isToken(t.name))
+        fail(nameNode, path + ".name", "use letters, digits, '-', '_' and '.' only");
+      if (auto [pos, fresh] = names.emplace(t.name, i); !fresh)
+        fail(nameNode, path + ".name",
+             "duplicate token name (also admin.tokens[" + std::to_string(pos->second) + "])");
+      auto digestNode = *get(e, "sha256");
+      t.sha256 = lower(str(digestNode, path + ".sha256"));
+      if (t.sha256.size() != 64 || !isHex(t.sha256))
+        fail(digestNode, path + ".sha256",
+             "expected 64 hex characters (the SHA-256 of the token, e.g. from "
+             "`printf %s TOKEN | sha256sum`), got " + std::to_string(t.sha256.size()) +
+                 " characters");
+      if (auto [pos, fresh] = digests.emplace(t.sha256, i); !fresh)
+        fail(digestNode, path + ".sha256",
+             "same token as admin.tokens[" + std::to_string(pos->second) + "]");
+      t.scope = oneOf(*get(e, "scope"), path + ".scope", {"read", "operate"}) == "operate"
+                    ? AdminScope::Operate
+                    : AdminScope::Read;
+      cfg_.admin.tokens.push_back(std::move(t));
+    }
+  }
+
   void routing(const YAML::Node& n) {
-    auto e =
-        entries(n, "routing",
-                {"policy", "retries", "upstream_timeout_ms", "per_try_timeout_ms", "block_chars"});
+    auto e = entries(n, "routing",
+                     {"policy", "retries", "upstream_timeout_ms", "per_try_timeout_ms",
+                      "block_chars", "index_capacity_blocks", "index_ttl_ms", "hash_key_blocks",
+                      "virtual_nodes", "bounded_load_factor", "balance_abs_threshold",
+                      "balance_rel_threshold", "cache_threshold", "default_prefill_ms_per_token",
+                      "service_ms_per_request", "fixed_ms", "learn_alpha", "miss_weight"});
     auto& r = cfg_.routing;
-    if (auto v = get(e, "policy"))
-      r.policy =
-          oneOf(*v, "routing.policy",
-                {"cache_aware", "round_robin", "least_loaded", "consistent_hash", "prefix_tree"});
+    if (auto v = get(e, "policy")) r.policy = policyKind(*v);
+    policyOptions(e, r.policy_options);
     if (auto v = get(e, "retries")) r.retries = uint32(*v, "routing.retries", 0, 16);
     if (auto v = get(e, "upstream_timeout_ms"))
       r.upstream_timeout_ms = uint32(*v, "routing.upstream_timeout_ms", 1, 3600000);
     if (auto v = get(e, "per_try_timeout_ms"))
       r.per_try_timeout_ms = uint32(*v, "routing.per_try_timeout_ms", 1, 3600000);
     if (auto v = get(e, "block_chars")) r.block_chars = uint32(*v, "routing.block_chars", 1, 65536);
+  }
+  // Explicit `health_path` values win; otherwise openai_compatible endpoints use health.path and
+  // managed providers (which have no health route) get none.
+  void endpointHealthPaths() {
+    for (size_t i = 0; i < cfg_.endpoints.size(); ++i) {
+      auto& ep = cfg_.endpoints[i];
+      auto it = explicit_health_.find(i);
+      if (it != explicit_health_.end())
+        ep.health_path = it->second;
+      else
+        ep.health_path = ep.api == UpstreamApi::OpenAiCompatible ? cfg_.health.path : "";
+    }
+  }
+
+  routing::PolicyKind policyKind(const YAML::Node& n) {
+    const std::string s = str(n, "routing.policy");
+    auto parsed = routing::parsePolicyName(s);
+    if (!parsed) {
+      std::string names;
+      for (auto name : routing::policyNames())
+        names += (names.empty() ? "" : ", ") + std::string(name);
+      fail(n, "routing.policy", "'" + s + "' is not one of: " + names);
+    }
+    if (parsed->deprecated)
+      spdlog::warn("{}:{}: routing.policy '{}' is deprecated, use '{}' (docs/routing.md)", file_,
+                   n.Mark().line + 1, s, routing::policyName(parsed->kind));
+    return parsed->kind;
+  }
+  // Every routing::PolicyOptions field, same names (docs/routing.md "Options").
+  void policyOptions(const Entries& e, routing::PolicyOptions& o) {
+    if (auto v = get(e, "index_capacity_blocks"))
+      o.index_capacity_blocks = uint(*v, "routing.index_capacity_blocks", 1, 1u << 30);
+    if (auto v = get(e, "index_ttl_ms"))
+      o.index_ttl_ms = uint(*v, "routing.index_ttl_ms", 1, 1ull << 40);
+    if (auto v = get(e, "hash_key_blocks"))
+      o.hash_key_blocks = uint32(*v, "routing.hash_key_blocks", 1, 1024);
+    if (auto v = get(e, "virtual_nodes"))
+      o.virtual_nodes = uint32(*v, "routing.virtual_nodes", 1, 4096);
+    if (auto v = get(e, "bounded_load_factor"))
+      o.bounded_load_factor = fraction(*v, "routing.bounded_load_factor", 100);
+    if (auto v = get(e, "balance_abs_threshold"))
+      o.balance_abs_threshold = uint32(*v, "routing.balance_abs_threshold", 0, 1u << 20);
+    if (auto v = get(e, "balance_rel_threshold"))
+      o.balance_rel_threshold = fraction(*v, "routing.balance_rel_threshold", 1000);
+    if (auto v = get(e, "cache_threshold"))
+      o.cache_threshold = fraction(*v, "routing.cache_threshold", 1);
+    if (auto v = get(e, "default_prefill_ms_per_token"))
+      o.default_prefill_ms_per_token = fraction(*v, "routing.default_prefill_ms_per_token", 1000);
+    if (auto v = get(e, "service_ms_per_request"))
+      o.service_ms_per_request = fraction(*v, "routing.service_ms_per_request", 1e6);
+    if (auto v = get(e, "fixed_ms")) o.fixed_ms = fraction(*v, "routing.fixed_ms", 1e6);
+    if (auto v = get(e, "learn_alpha")) o.learn_alpha = fraction(*v, "routing.learn_alpha", 1);
+    if (auto v = get(e, "miss_weight")) o.miss_weight = fraction(*v, "routing.miss_weight", 1000);
   }
   uint32_t uint32(const YAML::Node& n, const std::string& path, uint32_t min, uint32_t max) {
     return static_cast<uint32_t>(uint(n, path, min, max));
@@ -535,7 +921,7 @@ class Loader {
                       "sqlite_wal_coalesce"});
     auto& a = cfg_.audit;
     if (auto v = get(e, "dir")) a.dir = str(*v, "audit.dir");
-    if (auto v = get(e, "sink")) a.sink = oneOf(*v, "audit.sink", {"sqlite", "postgres", "none"});
+    if (auto v = get(e, "sink")) a.sink = choice<AuditSink, 3>(*v, "audit.sink", auditSinkName);
     if (auto v = get(e, "dsn")) {
       for (auto& [k, val] : namedEntries(*v, "audit.dsn")) {
         std::string path = "audit.dsn." + k.Scalar();
@@ -544,7 +930,7 @@ class Loader {
         a.dsn[k.Scalar()] = str(val, path);
       }
     }
-    if (a.sink == "postgres") {
+    if (a.sink == AuditSink::Postgres) {
       for (const auto& t : cfg_.tenants)
         if (!a.dsn.count(t.jurisdiction))
           failAt(keyLine(e, "sink"), "audit.dsn",
@@ -552,9 +938,10 @@ class Loader {
                      "') has no DSN");
     }
     if (auto v = get(e, "on_audit_failure"))
-      a.on_audit_failure = oneOf(*v, "audit.on_audit_failure", {"reject", "drop"});
+      a.on_audit_failure =
+          choice<AuditFailureMode, 2>(*v, "audit.on_audit_failure", auditFailureModeName);
     if (auto v = get(e, "durability"))
-      a.durability = oneOf(*v, "audit.durability", {"off", "normal", "full"});
+      a.durability = choice<AuditDurability, 3>(*v, "audit.durability", auditDurabilityName);
     if (auto v = get(e, "sqlite_wal_coalesce"))
       a.sqlite_wal_coalesce = boolean(*v, "audit.sqlite_wal_coalesce");
     if (auto v = get(e, "queue_capacity"))
@@ -634,7 +1021,7 @@ class Loader {
     }
   }
 
-  // `rollout:` settings (issue 8; docs/rollouts.md).
+  // `rollout:` settings (docs/rollouts.md).
   double fraction(const YAML::Node& n, const std::string& path, double max) {
     if (!n.IsScalar()) fail(n, path, "expected a number");
     char* end = nullptr;
@@ -689,7 +1076,9 @@ class Loader {
   }
 
   std::string file_;
+  LoadOptions options_;
   Config cfg_;
+  std::map<size_t, std::string> explicit_health_;  // endpoint index -> health_path as written
 };
 
 }  // namespace
@@ -750,59 +1139,6 @@ Result<EvidenceSpec> parseEvidence(std::string_view s) {
                        "body:JSON.PATH)");
 }
 
-namespace {
-Result<uint16_t> parsePort(std::string_view p, std::string_view whole) {
-  if (p.empty() || p.size() > 5 ||
-      !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return Error::config("bad port in '" + std::string(whole) + "'");
-  unsigned v = static_cast<unsigned>(std::stoul(std::string(p)));
-  if (v > 65535) return Error::config("port out of range in '" + std::string(whole) + "'");
-  return static_cast<uint16_t>(v);
-}
-// host[:port] with [v6] support; `port` untouched when absent.
-Status splitHostPort(std::string_view hp, std::string_view whole, std::string& host, uint16_t& port,
-                     bool port_required) {
-  std::string_view h = hp, p;
-  bool has_port = false;
-  if (!hp.empty() && hp[0] == '[') {
-    auto close = hp.find(']');
-    if (close == std::string_view::npos)
-      return Error::config("unterminated '[' in '" + std::string(whole) + "'");
-    h = hp.substr(1, close - 1);
-    auto rest = hp.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest[0] != ':')
-        return Error::config("expected ':PORT' after ']' in '" + std::string(whole) + "'");
-      p = rest.substr(1);
-      has_port = true;
-    }
-  } else {
-    auto colon = hp.rfind(':');
-    if (colon != std::string_view::npos) {
-      h = hp.substr(0, colon);
-      p = hp.substr(colon + 1);
-      has_port = true;
-      if (h.find(':') != std::string_view::npos)
-        return Error::config("write IPv6 addresses in brackets, e.g. [::1]:8080");
-    }
-  }
-  if (h.empty()) return Error::config("missing host in '" + std::string(whole) + "'");
-  if (std::any_of(h.begin(), h.end(), [](char c) {
-        return c <= ' ' || c == '/' || c == '?' || c == '#' || c == '@' || c == 0x7f;
-      }))
-    return Error::config("bad host in '" + std::string(whole) + "'");
-  host = std::string(h);
-  if (!has_port) {
-    if (port_required) return Error::config("expected HOST:PORT, got '" + std::string(whole) + "'");
-    return {};
-  }
-  auto pr = parsePort(p, whole);
-  if (!pr.ok()) return pr.error();
-  port = pr.value();
-  return {};
-}
-}  // namespace
-
 Result<ParsedUrl> parseEndpointUrl(std::string_view url) {
   ParsedUrl out;
   std::string_view rest;
@@ -820,8 +1156,10 @@ Result<ParsedUrl> parseEndpointUrl(std::string_view url) {
   if (hostport.find('@') != std::string_view::npos)
     return Error::config("'" + std::string(url) +
                          "': credentials in URLs are not supported; use 'credential'");
-  auto st = splitHostPort(hostport, url, out.host, out.port, false);
-  if (!st.ok()) return st.error();
+  auto hp = parseHostPort(hostport, url);
+  if (!hp.ok()) return hp.error();
+  out.host = std::move(hp->host);
+  if (hp->port) out.port = *hp->port;
   if (slash != std::string_view::npos) {
     std::string_view base = rest.substr(slash);
     if (base.find_first_of("?#") != std::string_view::npos)
@@ -835,15 +1173,15 @@ Result<ParsedUrl> parseEndpointUrl(std::string_view url) {
 }
 
 Result<std::pair<std::string, uint16_t>> parseListenAddress(std::string_view s) {
-  std::pair<std::string, uint16_t> out{"", 0};
-  auto st = splitHostPort(s, s, out.first, out.second, true);
-  if (!st.ok()) return st.error();
-  return out;
+  auto hp = parseHostPortRequired(s);
+  if (!hp.ok()) return hp.error();
+  return std::make_pair(std::move(hp->host), *hp->port);
 }
 
-Result<ConfigPtr> loadConfigString(std::string_view yaml, std::string filename) {
+Result<ConfigPtr> loadConfigString(std::string_view yaml, std::string filename,
+                                   LoadOptions options) {
   try {
-    Loader loader(filename);
+    Loader loader(filename, options);
     return ConfigPtr(std::make_shared<const Config>(loader.load(yaml)));
   } catch (const LoadFailure& f) {
     return Error::config(f.message);
@@ -854,13 +1192,13 @@ Result<ConfigPtr> loadConfigString(std::string_view yaml, std::string filename) 
   }
 }
 
-Result<ConfigPtr> loadConfigFile(const std::string& path) {
+Result<ConfigPtr> loadConfigFile(const std::string& path, LoadOptions options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::config(path + ": cannot open config file: " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) return Error::config(path + ": cannot read config file");
-  return loadConfigString(ss.str(), path);
+  return loadConfigString(ss.str(), path, options);
 }
 
 }  // namespace regiongate

@@ -15,8 +15,15 @@
 
 namespace regiongate {
 
-Result<ConfigPtr> loadConfigFile(const std::string& path);
-Result<ConfigPtr> loadConfigString(std::string_view yaml, std::string filename = "<string>");
+struct LoadOptions {
+  // false (`regiongate check`): credential_env / credential_file / AWS credentials are named but
+  // not read, so the proof runs where the production secrets are absent (CI). serve: true.
+  bool read_secrets = true;
+};
+
+Result<ConfigPtr> loadConfigFile(const std::string& path, LoadOptions options = {});
+Result<ConfigPtr> loadConfigString(std::string_view yaml, std::string filename = "<string>",
+                                   LoadOptions options = {});
 
 // Pieces of the grammar, exposed for tests and for other parts that accept the same syntax
 // (the error message names the problem, not a file or key).

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "residency/residency_index.h"
+
 namespace regiongate::gateway {
 
 namespace {
@@ -23,11 +25,33 @@ constexpr std::array<ErrorSpec, static_cast<size_t>(ErrorKind::kCount)> kTable{{
     {502, "upstream_tls_error", "upstream_tls_error", false},
     {502, "upstream_error", "", false},
     {502, "residency_violation", "", false},
+    {400, "rollout_error", "", false},
+    {404, "rollout_error", "", false},
+    {405, "rollout_error", "", false},
+    {409, "rollout_error", "", false},
+    {503, "rollout_error", "", false},
 }};
 static_assert(kTable.size() == static_cast<size_t>(ErrorKind::kCount));
 
 }  // namespace
 
 const ErrorSpec& specFor(ErrorKind kind) { return kTable[static_cast<size_t>(kind)]; }
+
+ErrorKind narrowErrorKind(const Error& e) {
+  return e.code == residency::kRegionOutsideJurisdiction ? ErrorKind::RegionOutsideJurisdiction
+                                                         : ErrorKind::UnknownRegion;
+}
+
+ErrorKind rolloutErrorKind(rollout::AdminError::Kind kind) {
+  using K = rollout::AdminError::Kind;
+  switch (kind) {
+    case K::BadRequest: return ErrorKind::RolloutBadRequest;
+    case K::NotFound: return ErrorKind::RolloutNotFound;
+    case K::MethodNotAllowed: return ErrorKind::RolloutMethodNotAllowed;
+    case K::Conflict: return ErrorKind::RolloutConflict;
+    case K::NotReady: break;
+  }
+  return ErrorKind::RolloutNotReady;
+}
 
 }  // namespace regiongate::gateway

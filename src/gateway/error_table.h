@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/result.h"
+#include "rollout/manager.h"
+
 namespace regiongate::gateway {
 
 enum class ErrorKind : uint8_t {
@@ -25,6 +28,12 @@ enum class ErrorKind : uint8_t {
   UpstreamTls,                 // pool exhausted and every try failed TLS verification
   UpstreamBroken,              // the chosen upstream broke after its head (code: what broke)
   ResidencyViolation,          // block mode: evidence places inference outside (code: kind)
+  // The rollout admin API's refusals (code from the rollout part).
+  RolloutBadRequest,
+  RolloutNotFound,
+  RolloutMethodNotAllowed,
+  RolloutConflict,
+  RolloutNotReady,
   kCount
 };
 
@@ -36,5 +45,10 @@ struct ErrorSpec {
 };
 
 const ErrorSpec& specFor(ErrorKind kind);
+
+// residency::ResidencyIndex::narrow's refusals, by their Error::code.
+ErrorKind narrowErrorKind(const Error& e);
+// The rollout admin API's refusals.
+ErrorKind rolloutErrorKind(rollout::AdminError::Kind kind);
 
 }  // namespace regiongate::gateway

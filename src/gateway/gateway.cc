@@ -3,7 +3,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,19 +11,18 @@
 #include <boost/beast/http.hpp>
 #include <random>
 
+#include "admin/admin_access.h"
 #include "admin/dashboard.h"  // issue 9: the page served at /
 #include "common/json.h"
+#include "common/peer_string.h"
 #include "config/loader.h"
-#include "residency/date.h"
+#include "http/client.h"
+#include "legal/date.h"
 #include "residency/proof.h"
 
 namespace regiongate::gateway {
 
 namespace bhttp = boost::beast::http;
-
-namespace {
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-}  // namespace
 
 Gateway::Gateway(ConfigPtr config, GatewayOptions options, TlsMaterial tls)
     : options_(std::move(options)), clock_(*options_.clock), metrics_(registry_) {
@@ -38,7 +36,7 @@ Gateway::~Gateway() { stop(0); }
 
 Result<std::unique_ptr<Gateway>> Gateway::create(ConfigPtr config, GatewayOptions options) {
   auto proof = residency::requireResidencyProof(
-      *config, residency::Date::fromWallMicros(options.clock->wallMicros()));
+      *config, legal::dateFromWallMicros(options.clock->wallMicros()));
   if (!proof.ok()) return proof.error();
   auto tls = loadTlsMaterial(*config);
   if (!tls) return tls.error();
@@ -47,7 +45,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(ConfigPtr config, GatewayOption
   if (!audit) return audit.error();
   gw->audit_ = std::move(audit.value());
   // [rollout hook] versions + rollouts (issue 8; gateway/rollout_hooks.h)
-  gw->rollouts_ = std::make_unique<RolloutHooks>(gw->clock_, gw->registry_, gw->metrics_.model_version_info);
+  gw->rollouts_ = std::make_unique<RolloutHooks>(gw->clock_, gw->registry_, gw->metrics_.model_version_info,
+                                                gw->metrics_.peer_strings_refused);
   if (auto st = gw->rollouts_->configure(config); !st) return st.error();
   gw->observers_.push_back(std::make_unique<MetricsObserver>(gw->metrics_));
   gw->observers_.push_back(std::make_unique<RolloutObserver>(*gw->rollouts_));
@@ -95,6 +94,7 @@ Status Gateway::start() {
         return handleAdmin(req, out);
       });
   if (auto st = admin_->start(); !st) return st;
+  warnAboutAdminAccess(cfg.admin);
 
   for (const auto& ep : cfg.endpoints)
     for (const auto& m : ep.models)
@@ -108,6 +108,18 @@ Status Gateway::start() {
                  cfg.admin_listen.substr(0, cfg.admin_listen.rfind(':')), adminPort(),
                  opts.workers, cfg.endpoints.size(), cfg.tenants.size());
   return {};
+}
+
+// Said at start (and after every reload) so an operator sees an open or locked admin listener.
+// Quiet gateways (demo, plan-validate) run on loopback for a bounded time and stay silent.
+void Gateway::warnAboutAdminAccess(const AdminConfig& admin_cfg) const {
+  if (options_.quiet) return;
+  if (admin_cfg.tokens.empty())
+    spdlog::warn("admin: no admin.tokens configured: reads on the admin listener are open and "
+                 "every change (POST /admin/reload, /admin/rollouts) answers 403");
+  else if (admin::mutationsDisabled(admin_cfg))
+    spdlog::warn("admin: no admin token has scope operate: every change (POST /admin/reload, "
+                 "/admin/rollouts) answers 403");
 }
 
 void Gateway::stop(uint32_t drain_ms) {
@@ -146,7 +158,7 @@ void Gateway::installSnapshot(SnapshotPtr snap) {
 
 Status Gateway::reload(ConfigPtr config) {
   auto proof = residency::requireResidencyProof(
-      *config, residency::Date::fromWallMicros(clock_.wallMicros()));
+      *config, legal::dateFromWallMicros(clock_.wallMicros()));
   if (!proof) {
     std::lock_guard lock(control_mu_);
     last_reload_error_ = proof.error().message;
@@ -186,6 +198,7 @@ Status Gateway::reload(ConfigPtr config) {
   if (rollouts_) (void)rollouts_->configure(snap->config);  // [rollout hook]
   metrics_.config_reloads.with({"ok"}).inc();
   spdlog::info("config reloaded (generation {})", gen);
+  warnAboutAdminAccess(snap->config->admin);
   return {};
 }
 
@@ -230,11 +243,10 @@ void Gateway::updateHealthGauges() {
   }
 }
 
-// Active health checks on a control-plane thread with its own io_context: GET <health.path> on
-// every endpoint each interval; a failing check takes the endpoint out until a check passes.
+// Active health checks on a control-plane thread with its own io_context: GET the endpoint's
+// health_path (default health.path; none for managed providers) on every endpoint each interval; a failing check takes the endpoint out until a check passes.
 void Gateway::runHealthChecks() {
   asio::io_context ioc(1);
-  std::vector<std::unique_ptr<upstream::ConnectionPool>> pools;
   while (!stopping_) {
     auto snap = currentSnapshot();
     const auto& cfg = *snap->config;
@@ -242,31 +254,18 @@ void Gateway::runHealthChecks() {
     if (interval > 0) {
       for (size_t i = 0; i < cfg.endpoints.size(); ++i) {
         const auto& ep = cfg.endpoints[i];
+        if (ep.health_path.empty()) continue;  // health_path: none (managed providers' default)
         auto health = snap->health[i];
-        std::string target = ep.base_path + cfg.health.path;
-        auto timeout = std::chrono::milliseconds(cfg.health.timeout_ms);
+        http::ClientRequest req;
+        req.target = ep.base_path + ep.health_path;
+        req.timeout_ms = cfg.health.timeout_ms;
+        req.tls = snap->upstream_tls[i];  // https://: verified TLS, like the data plane
         asio::co_spawn(
             ioc,
-            [host = ep.host, port = ep.port, tls = snap->upstream_tls[i], target, timeout, health,
-             &ioc]() -> asio::awaitable<void> {
-              upstream::ConnectionPool pool(ioc.get_executor(), host, port, 0, tls);
-              auto conn = co_await pool.connect(timeout);
-              bool ok = false;
-              if (conn) {
-                auto& c = *conn.value();
-                bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
-                req.set(bhttp::field::host, host);
-                req.set(bhttp::field::connection, "close");
-                c.deadline.arm(timeout);
-                auto [wec, wn] = co_await bhttp::async_write(c.stream, req, use_nothrow);
-                if (!wec) {
-                  bhttp::response<bhttp::string_body> res;
-                  auto [rec, rn] = co_await bhttp::async_read(c.stream, c.buffer, res, use_nothrow);
-                  ok = !rec && res.result_int() >= 200 && res.result_int() < 300;
-                }
-                c.deadline.disarm();
-              }
-              health->onActiveCheck(ok);
+            [host = ep.host, port = ep.port, req = std::move(req),
+             health]() mutable -> asio::awaitable<void> {
+              auto res = co_await http::asyncCall(std::move(host), port, std::move(req));
+              health->onActiveCheck(res.ok() && res->status >= 200 && res->status < 300);
             },
             asio::detached);
       }
@@ -292,15 +291,19 @@ std::string Gateway::statusJson() const {
            ",\"last_reload_error\":" + jsonString(last_reload_error_) + "}";
   }
   out += ",\"gateway_region\":" + jsonString(cfg.gateway_region);
-  out += ",\"routing_policy\":" + jsonString(cfg.routing.policy);
-  out += ",\"residency\":{\"on_violation\":" + jsonString(cfg.residency.on_violation) + "}";
+  out += ",\"routing_policy\":" + jsonString(routing::policyName(cfg.routing.policy));
+  out += ",\"residency\":{\"on_violation\":" +
+         jsonString(violationModeName(cfg.residency.on_violation)) + "}";
   out += ",\"endpoints\":[";
   for (size_t i = 0; i < cfg.endpoints.size(); ++i) {
     const auto& ep = cfg.endpoints[i];
     const auto& h = *snap->health[i];
     if (i) out += ",";
     out += "{\"name\":" + jsonString(ep.name) + ",\"region\":" + jsonString(ep.region) +
-           ",\"url\":" + jsonString(ep.url) + ",\"healthy\":" + (h.healthy(now) ? "true" : "false") +
+           ",\"url\":" + jsonString(ep.url) + ",\"api\":" + jsonString(upstreamApiName(ep.api)) +
+           // Where the credential comes from ("env:NAME", "file:PATH"), never its value.
+           ",\"credential_source\":" + jsonString(ep.secret.source) +
+           ",\"healthy\":" + (h.healthy(now) ? "true" : "false") +
            ",\"ejected\":" + (h.ejected(now) ? "true" : "false") +
            ",\"active_check_failing\":" + (h.activeDown() ? "true" : "false") +
            ",\"ejections\":" + std::to_string(h.ejections()) + ",\"models\":[";
@@ -334,40 +337,88 @@ std::string Gateway::statusJson() const {
   return out;
 }
 
+// Every admin request is first decided by admin::decideAdmin (route, token, scope); a refusal is
+// answered here and counted, and every allowed change is logged with the token's name.
 asio::awaitable<void> Gateway::handleAdmin(http::Request& req, http::ResponseWriter& out) {
-  std::string_view target = req.target();
-  if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
-  if (target == "/metrics" && req.method() == bhttp::verb::get) {
-    updateHealthGauges();
-    http::Response res{bhttp::status::ok, req.version()};
-    res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-    res.body() = registry_.render();
-    co_await out.send(std::move(res));
-  } else if (target == "/" && req.method() == bhttp::verb::get) {  // [dashboard hook] issue 9
-    http::Response res{bhttp::status::ok, req.version()};
-    res.set(bhttp::field::content_type, "text/html; charset=utf-8");
-    res.set(bhttp::field::cache_control, "no-store");
-    res.set("content-security-policy", admin::dashboardCsp());
-    res.body() = std::string(admin::dashboardHtml());
-    co_await out.send(std::move(res));
-  } else if (target == "/healthz") {
-    co_await out.sendJson(200, "{\"status\":\"ok\"}");
-  } else if (target == "/readyz") {
-    bool r = ready();
-    co_await out.sendJson(r ? 200 : 503, r ? "{\"ready\":true}" : "{\"ready\":false,\"reason\":\"audit store unavailable or shutting down\"}");
-  } else if (target == "/admin/status") {
-    co_await out.sendJson(200, statusJson());
-  } else if (rollouts_ && rollouts_->isAdminPath(target)) {  // [rollout hook] /admin/rollouts*
-    auto r = rollouts_->admin(req.method_string(), target, req.body());
-    co_await out.sendJson(r.status, std::move(r.body));
-  } else if (target == "/admin/reload" && req.method() == bhttp::verb::post) {
-    auto st = reloadFromFile();
-    if (st.ok())
-      co_await out.sendJson(200, "{\"reloaded\":true}");
-    else
-      co_await out.sendJson(409, errorBody("config_error", st.error().code, st.error().message));
-  } else {
-    co_await out.sendJson(404, errorBody("not_found", "not_found", "no such admin path"));
+  auto snap = currentSnapshot();
+  auto d = admin::decideAdmin(snap->config->admin, req.method_string(), req.target(),
+                              req[bhttp::field::authorization]);
+  if (!d.allowed) {
+    metrics_.admin_denied.with({d.code}).inc();
+    spdlog::warn("admin: refused {} {} ({} {}{}{})", escapeForLog(req.method_string()),
+                 escapeForLog(d.path), d.status, d.code, d.token_name.empty() ? "" : ", token ",
+                 d.token_name);
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (d.status == 401) headers.emplace_back("www-authenticate", "Bearer realm=\"regiongate-admin\"");
+    co_await out.sendJson(d.status,
+                          errorBody(d.status == 401 ? "authentication_error" : "permission_error",
+                                    d.code, d.message),
+                          std::move(headers));
+    co_return;
+  }
+  co_await serveAdmin(d, req, out);
+  if (d.mutating)
+    spdlog::info("admin: {} {} -> {} (token {})", req.method_string(), escapeForLog(d.path),
+                 out.status(), d.token_name);
+}
+
+asio::awaitable<void> Gateway::serveAdmin(const admin::AdminDecision& d, http::Request& req,
+                                          http::ResponseWriter& out) {
+  using admin::AdminRoute;
+  if (!d.method_allowed) {
+    co_await out.sendJson(405, errorBody("invalid_request_error", "method_not_allowed",
+                                         "method not allowed on this admin path"));
+    co_return;
+  }
+  switch (d.route) {
+    case AdminRoute::Metrics: {
+      updateHealthGauges();
+      http::Response res{bhttp::status::ok, req.version()};
+      res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      res.body() = registry_.render();
+      co_await out.send(std::move(res));
+      break;
+    }
+    case AdminRoute::Dashboard: {
+      http::Response res{bhttp::status::ok, req.version()};
+      res.set(bhttp::field::content_type, "text/html; charset=utf-8");
+      res.set(bhttp::field::cache_control, "no-store");
+      res.set("content-security-policy", admin::dashboardCsp());
+      res.body() = std::string(admin::dashboardHtml());
+      co_await out.send(std::move(res));
+      break;
+    }
+    case AdminRoute::Healthz:
+      co_await out.sendJson(200, "{\"status\":\"ok\"}");
+      break;
+    case AdminRoute::Readyz: {
+      bool r = ready();
+      co_await out.sendJson(r ? 200 : 503, r ? "{\"ready\":true}" : "{\"ready\":false,\"reason\":\"audit store unavailable or shutting down\"}");
+      break;
+    }
+    case AdminRoute::Status:
+      co_await out.sendJson(200, statusJson());
+      break;
+    case AdminRoute::Rollouts: {
+      if (!rollouts_) {
+        co_await out.sendJson(404, errorBody("not_found", "not_found", "no such admin path"));
+        break;
+      }
+      auto r = rollouts_->admin(req.method_string(), d.path, req.body());
+      co_await out.sendJson(r.status, std::move(r.body));
+      break;
+    }
+    case AdminRoute::Reload: {
+      auto st = reloadFromFile();
+      if (st.ok())
+        co_await out.sendJson(200, "{\"reloaded\":true}");
+      else
+        co_await out.sendJson(409, errorBody("config_error", st.error().code, st.error().message));
+      break;
+    }
+    case AdminRoute::NotFound:
+      co_await out.sendJson(404, errorBody("not_found", "not_found", "no such admin path"));
+      break;
   }
 }
 

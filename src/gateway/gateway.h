@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "admin/admin_access.h"
 #include "audit/audit_log.h"
 #include "common/clock.h"
 #include "gateway/request_observer.h"
@@ -73,6 +74,9 @@ private:
   // New listener certificates for new connections, after a reload read them.
   void rotateListenerTls(const Config& old_cfg, const Config& cfg, const TlsMaterial& tls);
   asio::awaitable<void> handleAdmin(http::Request& req, http::ResponseWriter& out);
+  // The allowed request's route (access already granted by handleAdmin).
+  asio::awaitable<void> serveAdmin(const admin::AdminDecision& d, http::Request& req,
+                                   http::ResponseWriter& out);
   // ---- the phases of a request, in order (proxy.cc; docs/architecture.md)
   void begin(RequestContext& ctx);
   std::optional<Failure> route(RequestContext& ctx, const http::Request& req);
@@ -105,7 +109,6 @@ private:
   asio::awaitable<void> answer(RequestContext& ctx, http::ResponseWriter& out);
   asio::awaitable<void> fail(RequestContext& ctx, http::ResponseWriter& out, const Failure& f);
   http::ResponseWriter::HeaderList responseHeaders(const RequestContext& ctx) const;
-  static std::string versionHeader(const RequestContext& ctx);
   static bool blockMode(const Config& cfg);
 
   upstream::ConnectionPool& poolFor(WorkerState& w, uint32_t endpoint, size_t worker);
@@ -114,6 +117,7 @@ private:
   // are never cached (always hashed), so the cache holds at most the configured tenants' keys.
   uint32_t tenantFor(WorkerState& w, std::string_view key);
   void installSnapshot(SnapshotPtr snap);
+  void warnAboutAdminAccess(const AdminConfig& admin_cfg) const;
   void runHealthChecks();
   void updateHealthGauges();
   std::string newRequestId(WorkerState& w, size_t worker);

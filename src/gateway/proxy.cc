@@ -321,10 +321,8 @@ std::optional<Failure> Gateway::resolvePool(RequestContext& ctx, const http::Req
   if (auto it = req.find("x-regiongate-region"); it != req.end()) {
     auto nr = idx.narrow(ctx.tenant, it->value());
     if (!nr) {
-      ErrorKind kind = nr.error().code == residency::kRegionOutsideJurisdiction
-                           ? ErrorKind::RegionOutsideJurisdiction
-                           : ErrorKind::UnknownRegion;
-      return Failure{kind, nr.error().message, {}, jurisdictionField(*ctx.jur)};
+      return Failure{narrowErrorKind(nr.error()), nr.error().message, {},
+                     jurisdictionField(*ctx.jur)};
     }
     narrow_region = nr.value();
     ctx.narrowed = true;
@@ -385,10 +383,14 @@ void Gateway::pinVersion(RequestContext& ctx) {
 // connect error, a timeout before the head, a TLS failure or a retryable status marks the
 // endpoint (passive health) and the next pick comes from the same pool, within `retries`.
 
+// The config's `routing` section builds the worker's policy (the planner builds its policies from
+// the same structure); a reload that keeps the policy and its options keeps its learned state.
 routing::Policy& Gateway::policyFor(WorkerState& w, const Config& cfg) {
-  if (!w.policy || w.policy_name != cfg.routing.policy) {
-    w.policy = routing::makePolicy(cfg.routing.policy, routing::PolicyOptions{}, clock_);
-    w.policy_name = cfg.routing.policy;
+  if (!w.policy || w.policy_kind != cfg.routing.policy ||
+      !(w.policy_options == cfg.routing.policy_options)) {
+    w.policy = routing::makePolicy(cfg.routing.policy, cfg.routing.policy_options, clock_);
+    w.policy_kind = cfg.routing.policy;
+    w.policy_options = cfg.routing.policy_options;
   }
   return *w.policy;
 }
@@ -567,12 +569,14 @@ void Gateway::chooseResponder(RequestContext& ctx) {
   workers_[ctx.worker]->policy->onRouted(ctx.route, ctx.chosen);
 }
 
-bool Gateway::blockMode(const Config& cfg) { return cfg.residency.on_violation == "block"; }
+bool Gateway::blockMode(const Config& cfg) {
+  return cfg.residency.on_violation == ViolationMode::Block;
+}
 
 void Gateway::judge(RequestContext& ctx) {
   std::optional<std::string_view> v;
   if (ctx.evidence_value) v = *ctx.evidence_value;
-  ctx.verdict = residency::judgeEvidence(ctx.cfg, *ctx.jur, v);
+  ctx.verdict = residency::judgeEvidence(ctx.cfg, *ctx.jur, v, ctx.endpoint->api);
   ctx.verdict_known = true;
 }
 
@@ -599,17 +603,15 @@ http::ResponseWriter::HeaderList Gateway::responseHeaders(const RequestContext& 
           {"x-regiongate-region", ctx.actual_region},
           {"x-regiongate-endpoint", ctx.endpoint->name},
           {"x-regiongate-attempts", std::to_string(ctx.tried.size())},
-          {"x-regiongate-model-version", versionHeader(ctx)}};
+          {"x-regiongate-model-version", std::string(versionHeaderValue(ctx.version))}};
 }
 
-// The version header carries a configured or discovered version; either way a value that is not
-// a plain token (peers can send anything) is replaced, never echoed.
-std::string Gateway::versionHeader(const RequestContext& ctx) {
-  if (ctx.version.empty()) return "unversioned";
-  if (ctx.version.size() > 128) return "invalid";
-  for (unsigned char c : ctx.version)
+std::string_view versionHeaderValue(std::string_view version) {
+  if (version.empty()) return "unversioned";
+  if (version.size() > 128) return "invalid";
+  for (unsigned char c : version)
     if (c <= 0x20 || c >= 0x7f) return "invalid";
-  return ctx.version;
+  return version;
 }
 
 asio::awaitable<void> Gateway::relayStream(RequestContext& ctx, const http::Request& req,
@@ -768,29 +770,33 @@ asio::awaitable<void> Gateway::answer(RequestContext& ctx, http::ResponseWriter&
     co_return;
   }
   if (ctx.blocked) {
-    const std::string kind(residency::evidenceKindName(ctx.verdict.kind));
-    co_return co_await fail(
-        ctx, out,
-        Failure{ErrorKind::ResidencyViolation,
-                "the upstream's evidence places inference outside jurisdiction '" +
-                    ctx.jur->name + "' (" + ctx.endpoint->evidence.raw + " = " +
-                    printable(ctx.evidence_value) +
-                    "); the response was withheld (on_violation: block)",
-                kind,
-                jurisdictionField(*ctx.jur) + ",\"actual_region\":" + jsonString(ctx.actual_region)});
+    // A named Failure, not a temporary: g++ 12 destroys temporaries of a co_await expression
+    // twice in some forms (a double free seen in block mode).
+    const Failure f{ErrorKind::ResidencyViolation,
+                    "the upstream's evidence places inference outside jurisdiction '" +
+                        ctx.jur->name + "' (" + ctx.endpoint->evidence.raw + " = " +
+                        printable(ctx.evidence_value) +
+                        "); the response was withheld (on_violation: block)",
+                    std::string(residency::evidenceKindName(ctx.verdict.kind)),
+                    jurisdictionField(*ctx.jur) + ",\"actual_region\":" +
+                        jsonString(ctx.actual_region)};
+    co_await fail(ctx, out, f);
+    co_return;
   }
-  if (!ctx.upstream_ok)
-    co_return co_await fail(ctx, out,
-                            Failure{ErrorKind::UpstreamBroken,
-                                    "the upstream response broke after it started: " + ctx.upstream_err,
-                                    ctx.upstream_err});
+  if (!ctx.upstream_ok) {
+    const Failure f{ErrorKind::UpstreamBroken,
+                    "the upstream response broke after it started: " + ctx.upstream_err,
+                    ctx.upstream_err};
+    co_await fail(ctx, out, f);
+    co_return;
+  }
   // Hot path: the head is formatted by hand from views (no Beast fields, no header vector).
   auto ct = ctx.exchange->head().find(bhttp::field::content_type);
   const std::string_view content_type = ct != ctx.exchange->head().end()
                                             ? std::string_view(ct->value())
                                             : std::string_view("application/json");
   const std::string attempts = std::to_string(ctx.tried.size());
-  const std::string version = versionHeader(ctx);
+  const std::string_view version = versionHeaderValue(ctx.version);
   const http::ResponseWriter::HeaderView hs[] = {
       {"x-regiongate-request-id", ctx.request_id}, {"x-regiongate-jurisdiction", ctx.jur->name},
       {"x-regiongate-region", ctx.actual_region},  {"x-regiongate-endpoint", ctx.endpoint->name},

@@ -1,15 +1,16 @@
 #pragma once
 // Parses an OpenAI request body once (simdjson DOM): model, stream flags, and the canonical prompt
-// text the prefix index hashes (role + content of each chat message in order, or the text prompt).
+// text the prefix index hashes (openai/prompt.h, the same text the mock backend tokenizes).
 // Every malformed input gets a typed error naming what is wrong; nothing here throws.
 #include <string>
 #include <string_view>
 
 #include "common/result.h"
+#include "openai/prompt.h"
 
 namespace regiongate::gateway {
 
-enum class ApiKind { Chat, Completion };
+using ApiKind = openai::ApiKind;
 
 struct ParsedBody {
   std::string model;

@@ -31,8 +31,10 @@ struct Failure {
   std::string extra;  // raw JSON members added inside "error" (already encoded)
 };
 
-// Why an attempt did not produce the response (the audit's and the metric's `outcome`).
-enum class AttemptVerdict { Ok, Failed, Throttled };
+// The x-regiongate-model-version value for a configured or discovered version: the version when
+// it is a plain token (printable ASCII without spaces, at most 128 bytes), "unversioned" when
+// empty, else "invalid" (peers can send anything; it is never echoed).
+std::string_view versionHeaderValue(std::string_view version);
 
 struct RequestContext {
   RequestContext(SnapshotPtr snapshot_ptr, size_t worker_index)

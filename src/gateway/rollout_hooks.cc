@@ -1,11 +1,15 @@
 #include "gateway/rollout_hooks.h"
 
+#include "common/json.h"
+#include "gateway/error_table.h"
+#include "rollout/state_store.h"
 #include "routing/prompt_blocks.h"
 
 namespace regiongate::gateway {
 
 RolloutHooks::RolloutHooks(const Clock& clock, metrics::Registry& registry,
-                           metrics::GaugeFamily& model_version_info)
+                           metrics::GaugeFamily& model_version_info,
+                           metrics::CounterFamily& peer_strings_refused)
     : manager_(clock),
       version_info_(model_version_info),
       skew_(registry.gauge("regiongate_model_version_skew",
@@ -13,7 +17,8 @@ RolloutHooks::RolloutHooks(const Clock& clock, metrics::Registry& registry,
       green_weight_(registry.gauge("regiongate_rollout_green_weight",
                                    "Share of a region's traffic for a model sent to the green "
                                    "version of its rollout (0..1)",
-                                   {"region", "model"})) {}
+                                   {"region", "model"})),
+      peer_strings_refused_(peer_strings_refused) {}
 
 RolloutHooks::~RolloutHooks() { stop(); }
 
@@ -61,6 +66,10 @@ void RolloutHooks::exportMetrics() {
   for (const auto& cur : now) version_info_.with({cur[0], cur[1], cur[2], cur[3]}).set(1);
   exported_ = std::move(now);
   for (const auto& [model, s] : manager_.skew()) skew_.with({model}).set(s);
+  const uint64_t refused = manager_.refusedDiscoveryStrings();
+  if (refused > refused_exported_)
+    peer_strings_refused_.with({"model_version"}).inc(static_cast<double>(refused - refused_exported_));
+  refused_exported_ = refused;
   if (auto view = manager_.view())
     for (const auto& e : view->entries)
       green_weight_.with({e.region, e.model}).set(e.green_permille / 1000.0);
@@ -104,11 +113,65 @@ void RolloutHooks::onCompleted(const Snapshot& snap, const std::string& jurisdic
   manager_.observe(region, model, version, error, status < 400 ? ttft_ms : -1);
 }
 
-rollout::AdminReply RolloutHooks::admin(std::string_view method, std::string_view target,
-                                        std::string_view body) {
+namespace {
+
+// One record in the state file's encoding (rollout/state_store.h), without its envelope.
+std::string recordJson(const rollout::RolloutRecord& r) {
+  std::string all = rollout::recordsToJson({r});
+  // {"version":1,"rollouts":[ X ]} -> X
+  auto b = all.find('[');
+  return all.substr(b + 1, all.size() - b - 3);
+}
+
+std::string recordsJson(const std::vector<rollout::RolloutRecord>& records) {
+  std::string out = "[";
+  for (size_t i = 0; i < records.size(); ++i) out += (i ? "," : "") + recordJson(records[i]);
+  return out + "]";
+}
+
+std::string versionsJson(const std::vector<rollout::VersionInfo>& vs) {
+  std::string out = "[";
+  for (size_t i = 0; i < vs.size(); ++i) {
+    const auto& v = vs[i];
+    out += (i ? "," : "") + std::string("{\"region\":") + jsonString(v.region) +
+           ",\"endpoint\":" + jsonString(v.endpoint) + ",\"model\":" + jsonString(v.model) +
+           ",\"version\":" + jsonString(v.version) + ",\"configured\":" + jsonString(v.configured) +
+           ",\"source\":" + jsonString(v.source) + "}";
+  }
+  return out + "]";
+}
+
+std::string skewJson(const std::map<std::string, int>& skew) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [m, s] : skew) {
+    out += (first ? "" : ",") + jsonString(m) + ":" + std::to_string(s);
+    first = false;
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+RolloutHooks::AdminResponse RolloutHooks::admin(std::string_view method, std::string_view target,
+                                                std::string_view body) {
   auto reply = manager_.admin(method, target, body);
   exportMetrics();
-  return reply;
+  if (reply.error) {
+    const ErrorSpec spec = specFor(rolloutErrorKind(reply.error->kind));
+    return {spec.status, errorBody(spec.type, reply.error->code, reply.error->message)};
+  }
+  using Shape = rollout::AdminReply::Shape;
+  if (reply.shape == Shape::List) return {200, "{\"rollouts\":" + recordsJson(reply.records) + "}"};
+  if (reply.records.empty())
+    return {500, errorBody("internal_error", "internal_error", "no record")};
+  return {reply.shape == Shape::Created ? 201u : 200u, recordJson(reply.records.front())};
+}
+
+std::string RolloutHooks::statusMembers() const {
+  return "\"rollouts\":" + recordsJson(manager_.records()) +
+         ",\"versions\":" + versionsJson(manager_.versions()) +
+         ",\"version_skew\":" + skewJson(manager_.skew());
 }
 
 }  // namespace regiongate::gateway

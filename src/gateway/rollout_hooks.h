@@ -25,8 +25,10 @@ namespace regiongate::gateway {
 
 class RolloutHooks {
 public:
+  // `peer_strings_refused`: counts discovered versions refused by validation (kind model_version).
   RolloutHooks(const Clock& clock, metrics::Registry& registry,
-               metrics::GaugeFamily& model_version_info);
+               metrics::GaugeFamily& model_version_info,
+               metrics::CounterFamily& peer_strings_refused);
   ~RolloutHooks();
 
   Status configure(ConfigPtr config);  // start and every reload (control plane)
@@ -47,8 +49,14 @@ public:
                    uint32_t block_chars, std::string_view body);
 
   bool isAdminPath(std::string_view target) const { return target.starts_with("/admin/rollouts"); }
-  rollout::AdminReply admin(std::string_view method, std::string_view target, std::string_view body);
-  std::string statusMembers() const { return manager_.statusMembers(); }
+  // The admin API rendered for the edge: status and JSON body (errors via gateway/error_table.h).
+  struct AdminResponse {
+    unsigned status = 200;
+    std::string body;
+  };
+  AdminResponse admin(std::string_view method, std::string_view target, std::string_view body);
+  // `"rollouts":[...],"versions":[...],"version_skew":{...}` members for /admin/status.
+  std::string statusMembers() const;
   rollout::RolloutManager& manager() { return manager_; }
 
 private:
@@ -59,6 +67,8 @@ private:
   metrics::GaugeFamily& version_info_;
   metrics::GaugeFamily& skew_;
   metrics::GaugeFamily& green_weight_;
+  metrics::CounterFamily& peer_strings_refused_;
+  uint64_t refused_exported_ = 0;  // guarded by export_mu_
   std::set<std::vector<std::string>> exported_;  // version_info label sets set to 1 (control thread)
   std::mutex export_mu_;
 

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "upstream/provider_adapter.h"
+
 namespace regiongate::gateway {
 
 void beginHead(const UpstreamCall& call, std::string_view base, std::string_view path,
@@ -49,8 +51,78 @@ Status OpenAiCompatibleAdapter::prepare(const UpstreamCall& call, std::string& h
   return {};
 }
 
-const UpstreamAdapter& adapterFor(const EndpointConfig& /*endpoint*/) {
+namespace {
+std::string_view routeOf(ApiKind api) {
+  switch (api) {
+    case ApiKind::Chat:
+      return "/v1/chat/completions";
+    case ApiKind::Completion:
+      return "/v1/completions";
+  }
+  return "";
+}
+}  // namespace
+
+bool ProviderApiAdapter::serves(ApiKind api) const {
+  return upstream::providerAdapter(api_).servesRoute(routeOf(api));
+}
+
+Status ProviderApiAdapter::prepare(const UpstreamCall& call, std::string& head,
+                                   std::string& body) const {
+  body.clear();
+  upstream::AttemptInput in{call.path,          call.body, call.jurisdiction, call.endpoint.host,
+                            call.stream,        call.wall_micros / 1000000};
+  auto req = upstream::providerAdapter(api_).buildRequest(call.endpoint, in);
+  if (!req.ok()) return req.error();
+  if (req->body) body = std::move(*req->body);
+  beginHead(call, "", req->target, head);
+  for (const auto& [name, value] : req->headers) addHeader(head, name, value);
+  endHead(head, req->body ? body.size() : call.body.size());
+  return {};
+}
+
+void ProviderApiAdapter::readInfo(std::string_view json,
+                                  const std::vector<std::string>& evidence_path,
+                                  ResponseInfo& info) const {
+  if (api_ != UpstreamApi::Anthropic) {
+    readResponseInfo(json, evidence_path, info);
+    return;
+  }
+  // Start from what is known, so fields absent from this event keep their values.
+  upstream::ProviderReadout r;
+  r.evidence = info.body_evidence;
+  r.has_content = info.has_content;
+  r.has_usage = info.has_usage;
+  r.prompt_tokens = info.prompt_tokens;
+  r.completion_tokens = info.completion_tokens;
+  r.cached_tokens = info.cached_tokens;
+  upstream::providerAdapter(api_).readJson(json, evidence_path, r);
+  info.body_evidence = r.evidence;
+  info.has_content = r.has_content;
+  info.has_usage = r.has_usage;
+  info.prompt_tokens = r.prompt_tokens;
+  info.completion_tokens = r.completion_tokens;
+  info.cached_tokens = r.cached_tokens;
+}
+
+const UpstreamAdapter& adapterFor(const EndpointConfig& endpoint) {
   static const OpenAiCompatibleAdapter openai_compatible;
+  static const ProviderApiAdapter openai(UpstreamApi::OpenAi);
+  static const ProviderApiAdapter azure(UpstreamApi::AzureOpenAi);
+  static const ProviderApiAdapter anthropic(UpstreamApi::Anthropic);
+  static const ProviderApiAdapter bedrock(UpstreamApi::Bedrock);
+  switch (endpoint.api) {
+    case UpstreamApi::OpenAiCompatible:
+      return openai_compatible;
+    case UpstreamApi::OpenAi:
+      return openai;
+    case UpstreamApi::AzureOpenAi:
+      return azure;
+    case UpstreamApi::Anthropic:
+      return anthropic;
+    case UpstreamApi::Bedrock:
+      return bedrock;
+  }
   return openai_compatible;
 }
 

@@ -67,6 +67,23 @@ void beginHead(const UpstreamCall& call, std::string_view base, std::string_view
 void addHeader(std::string& head, std::string_view name, std::string_view value);
 void endHead(std::string& head, size_t body_size);
 
+// openai, azure_openai, anthropic and bedrock endpoints: the request for each attempt is built
+// by the provider's upstream::ProviderAdapter (target, credential header, SigV4 signature,
+// Anthropic's inference_geo), written after the headers every adapter sends; Anthropic's usage and
+// usage.inference_geo are read from whole messages and from message_start / message_delta events.
+class ProviderApiAdapter final : public UpstreamAdapter {
+public:
+  explicit ProviderApiAdapter(UpstreamApi api) : api_(api) {}
+  std::string_view name() const override { return upstreamApiName(api_); }
+  bool serves(ApiKind api) const override;
+  Status prepare(const UpstreamCall& call, std::string& head, std::string& body) const override;
+  void readInfo(std::string_view json, const std::vector<std::string>& evidence_path,
+                ResponseInfo& info) const override;
+
+private:
+  UpstreamApi api_;
+};
+
 // The adapter for an endpoint (by its configured API). Valid for the life of the process.
 const UpstreamAdapter& adapterFor(const EndpointConfig& endpoint);
 

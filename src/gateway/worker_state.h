@@ -33,7 +33,7 @@ struct KeyEqual {
 // writer reports a whole group commit with one onDurable call, which posts ONE handler to the
 // worker; that handler wakes each waiting request. Waiters live in their request's coroutine
 // frame and unregister when they go (a request torn down at shutdown leaves no dangling entry).
-class AuditWaiters final : public audit::DurableSink {
+class AuditWaiters final : public audit::DurabilityListener {
 public:
   // One waiting request; registers itself, and unregisters if it goes before completion.
   class Waiter {
@@ -88,7 +88,8 @@ struct WorkerState {
   std::vector<routing::Candidate> scratch_candidates;
   std::vector<uint8_t> scratch_probe;
   std::unique_ptr<routing::Policy> policy;
-  std::string policy_name;
+  routing::PolicyKind policy_kind = routing::PolicyKind::EstimatedTtft;
+  routing::PolicyOptions policy_options;  // what `policy` was built with
   // keyed by "host:port" so pools survive reloads that keep the endpoint
   std::unordered_map<std::string, std::unique_ptr<upstream::ConnectionPool>> pools;
   uint64_t next_request = 0;

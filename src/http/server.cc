@@ -1,24 +1,26 @@
 #include "http/server.h"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
-#include <array>
-#include <boost/asio/write.hpp>
 #include <charconv>
-#include <openssl/ssl.h>
 #include <chrono>
 #include <list>
+#include <openssl/ssl.h>
 
+#include "common/host_port.h"
 #include "common/json.h"
+#include "http/framing.h"
 
 namespace regiongate::http {
 
@@ -44,20 +46,13 @@ std::string_view limitName(LimitKind k) {
 }
 
 Result<asio::ip::tcp::endpoint> parseListen(const std::string& listen) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
-    return Error::config("listen address '" + listen + "' is not HOST:PORT");
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host == "localhost") host = "127.0.0.1";
-  unsigned port = 0;
-  auto [p, ec] = std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port);
-  if (ec != std::errc() || p != listen.data() + listen.size() || port > 65535)
-    return Error::config("listen address '" + listen + "' has a bad port");
+  auto hp = parseHostPortRequired(listen);
+  if (!hp.ok()) return hp.error();
+  std::string host = hp->host == "localhost" ? "127.0.0.1" : hp->host;
   boost::system::error_code aec;
   auto addr = asio::ip::make_address(host, aec);
   if (aec) return Error::config("listen address '" + listen + "': '" + host + "' is not an IP address");
-  return tcp::endpoint(addr, static_cast<uint16_t>(port));
+  return tcp::endpoint(addr, *hp->port);
 }
 
 // ---------------------------------------------------------------- ResponseWriter
@@ -168,13 +163,14 @@ struct Session {
   bool busy = false;  // a request is being read or handled
 };
 
+struct HttpServer::Worker {
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::list<Session> sessions;
+  DeadlineService* deadlines = nullptr;
+  TlsContextPtr tls;  // for connections accepted from now on; null: plaintext listener
+};
+
 struct HttpServer::Impl {
-  struct Worker {
-    std::unique_ptr<tcp::acceptor> acceptor;
-    std::list<Session> sessions;
-    DeadlineService* deadlines = nullptr;
-    TlsContextPtr tls;  // for connections accepted from now on; null: plaintext listener
-  };
   std::vector<Worker> workers;
 };
 
@@ -200,6 +196,34 @@ asio::awaitable<void> closeNotify(TlsStream& tls, Deadline& deadline) {
   deadline.arm(std::chrono::milliseconds(1000));
   co_await tls.async_shutdown(use_nothrow);
   deadline.disarm();
+}
+
+std::string_view bufferView(const beast::flat_buffer& buffer) {
+  auto d = buffer.data();
+  return {static_cast<const char*>(d.data()), d.size()};
+}
+
+// Reads until `buffer` holds a whole request head, refusing ambiguous line framing before the
+// parser sees it (http/framing.h). Returns the read's error, header_limit when the head outgrows
+// `limit`, or success; `problem` is set when the scanner refused the bytes. The caller has armed
+// the read deadline.
+asio::awaitable<beast::error_code> readHead(Stream& stream, beast::flat_buffer& buffer,
+                                            uint32_t limit, std::string_view& problem) {
+  HeadScanner scanner;
+  // Each round reads at least one byte or returns: bounded by the header limit.
+  for (uint64_t round = 0; round <= limit; ++round) {
+    switch (scanner.scan(bufferView(buffer))) {
+      case HeadScanner::State::Complete: co_return beast::error_code{};
+      case HeadScanner::State::Bad: problem = scanner.problem(); co_return beast::error_code{};
+      case HeadScanner::State::NeedMore: break;
+    }
+    if (buffer.size() >= limit) co_return bhttp::error::header_limit;
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+    if (ec == asio::error::eof) co_return bhttp::error::partial_message;  // head cut short
+    if (ec) co_return ec;
+    buffer.commit(n);
+  }
+  co_return bhttp::error::header_limit;
 }
 
 }  // namespace
@@ -277,7 +301,7 @@ Status HttpServer::start() {
               continue;
             }
             active_connections_.fetch_add(1, std::memory_order_relaxed);
-            asio::co_spawn(acceptor.get_executor(), session(std::move(socket), worker, i),
+            asio::co_spawn(acceptor.get_executor(), session(std::move(socket), *worker, i),
                            asio::detached);
           }
         },
@@ -292,9 +316,9 @@ Status HttpServer::start() {
   return {};
 }
 
-asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* worker_ptr,
+asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, Worker& w,
                                           size_t worker_index) {
-  auto* worker = static_cast<Impl::Worker*>(worker_ptr);
+  Worker* worker = &w;
   Stream stream(socket);
   // One coarse deadline per connection (deadline.h): handshake, idle wait, request read and every
   // response write each arm it; no timer system call per request.
@@ -332,7 +356,22 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, void* wo
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(options_.max_header_bytes);
     parser.body_limit(options_.max_body_bytes);
-    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+    std::string_view framing_problem;
+    auto ec = co_await readHead(stream, buffer, options_.max_header_bytes, framing_problem);
+    if (!ec && framing_problem.empty()) {
+      // The head is whole in `buffer`: this parses without reading.
+      auto [ec1, n1] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+      ec = ec1;
+      if (!ec) framing_problem = checkFraming(parser.get().base());
+    }
+    if (!ec && !framing_problem.empty()) {
+      // Never handled nor forwarded: the connection closes after the 400.
+      deadline.disarm();
+      if (options_.on_limit) options_.on_limit(LimitKind::BadRequest);
+      co_await writeLimitError(stream, deadline, 11, 400, LimitKind::BadRequest,
+                               "malformed HTTP request: " + std::string(framing_problem));
+      break;
+    }
     uint64_t filter_note = 0;
     if (!ec && options_.head_filter) {
       if (auto refusal = options_.head_filter(parser.get().base(), worker_index, filter_note)) {

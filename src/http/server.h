@@ -154,10 +154,10 @@ public:
   asio::io_context& worker(size_t i) { return *contexts_[i]; }
   size_t workers() const { return contexts_.size(); }
 
-  struct Impl;
-
 private:
-  asio::awaitable<void> session(asio::ip::tcp::socket socket, void* worker, size_t worker_index);
+  struct Worker;  // one worker's acceptor, sessions and deadline service (server.cc)
+  struct Impl;
+  asio::awaitable<void> session(asio::ip::tcp::socket socket, Worker& worker, size_t worker_index);
   // Server side of the TLS handshake, bounded by tls_handshake_timeout_ms; false: the
   // connection is to be closed (answered in plaintext first if it spoke plain HTTP).
   asio::awaitable<bool> acceptTls(asio::ip::tcp::socket& socket, Deadline& deadline, TlsStream& tls);

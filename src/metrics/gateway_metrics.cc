@@ -49,6 +49,12 @@ GatewayMetrics::GatewayMetrics(Registry& r)
                                  "Requests rejected by a configured limit.", {"kind"})),
       errors(r.counter("regiongate_errors_total", "Error responses by error type.", {"type"})),
       config_reloads(r.counter("regiongate_config_reloads_total", "Config reload attempts.",
-                               {"result"})) {}
+                               {"result"})),
+      admin_denied(r.counter("regiongate_admin_denied_total",
+                             "Admin listener requests refused for want of a valid token or scope.",
+                             {"reason"})),
+      peer_strings_refused(r.counter("regiongate_peer_strings_refused_total",
+                                     "Strings from peers refused by validation (never used).",
+                                     {"kind"})) {}
 
 }  // namespace regiongate::metrics

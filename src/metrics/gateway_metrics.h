@@ -1,5 +1,5 @@
 #pragma once
-// Every metric family the gateway exports (DESIGN.md "Metrics"), registered once with the exact
+// Every metric family the gateway exports (docs/metrics.md), registered once with the exact
 // names and labels of the external contract. The gateway keeps one GatewayMetrics for the
 // process and calls e.g. `m.requests.with({jurisdiction, region, model, "200"}).inc()`.
 // regiongate_audit_records_total / regiongate_audit_queue_depth are rendered by the audit log
@@ -41,6 +41,11 @@ struct GatewayMetrics {
   CounterFamily& errors;
   // {result}: ok | error
   CounterFamily& config_reloads;
+  // {reason}: admin requests refused (missing_admin_token, invalid_admin_token,
+  // insufficient_scope, admin_mutations_disabled)
+  CounterFamily& admin_denied;
+  // {kind}: strings from peers refused by common/peer_string.h (model_version, ...)
+  CounterFamily& peer_strings_refused;
 };
 
 // Bucket bounds of regiongate_gateway_overhead_seconds: 10 us .. 100 ms.

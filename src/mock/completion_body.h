@@ -12,8 +12,8 @@
 namespace regiongate::mock {
 
 // Output words: word i is a fixed vocabulary entry picked by xxh3 of (prompt hash, i, salt).
-// Each word is exactly one token under Tokenizer. With `diverge` the salt changes, so the text
-// differs from the reference output for the same prompt (used to rehearse parity checks).
+// Each word is exactly one token under inference::Tokenizer. With `diverge` the salt changes, so
+// the text differs from the reference output for the same prompt (used to rehearse parity checks).
 std::vector<std::string_view> outputWords(uint64_t prompt_hash, uint32_t n, bool diverge);
 // Whether this prompt's output is perturbed: deterministic per prompt, true for about `fraction`
 // of prompts.

@@ -36,33 +36,33 @@ private:
 
 }  // namespace
 
-std::string encodeKvEventBatch(double ts_seconds, const std::vector<KvEvent>& events) {
+std::string encodeKvEventBatch(double ts_seconds, const std::vector<inference::KvEvent>& events) {
   Writer w;
   w.arr(2);
   w.dbl(ts_seconds);
   w.arr(static_cast<uint32_t>(events.size()));
   for (const auto& e : events) {
     switch (e.kind) {
-      case KvEvent::Kind::BlockStored:
+      case inference::KvEvent::Kind::BlockStored:
         w.arr(7);
         w.str("BlockStored");
         w.arr(static_cast<uint32_t>(e.block_hashes.size()));
         for (uint64_t h : e.block_hashes) w.uint(h);
         if (e.parent_block_hash) w.uint(*e.parent_block_hash); else w.nil();
         w.arr(static_cast<uint32_t>(e.token_ids.size()));
-        for (TokenId t : e.token_ids) w.uint(t);
+        for (inference::TokenId t : e.token_ids) w.uint(t);
         w.uint(e.block_size);
         w.nil();
         w.nil();
         break;
-      case KvEvent::Kind::BlockRemoved:
+      case inference::KvEvent::Kind::BlockRemoved:
         w.arr(3);
         w.str("BlockRemoved");
         w.arr(static_cast<uint32_t>(e.block_hashes.size()));
         for (uint64_t h : e.block_hashes) w.uint(h);
         w.nil();
         break;
-      case KvEvent::Kind::AllBlocksCleared:
+      case inference::KvEvent::Kind::AllBlocksCleared:
         w.arr(1);
         w.str("AllBlocksCleared");
         break;
@@ -108,7 +108,7 @@ KvEventPublisher::~KvEventPublisher() {
   if (zmq_ctx_) zmq_ctx_term(zmq_ctx_);
 }
 
-void KvEventPublisher::publish(KvEvent event) {
+void KvEventPublisher::publish(inference::KvEvent event) {
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(event));
@@ -123,7 +123,7 @@ uint64_t KvEventPublisher::published() const {
 
 void KvEventPublisher::run() {
   for (;;) {
-    std::vector<KvEvent> batch;
+    std::vector<inference::KvEvent> batch;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });

@@ -25,12 +25,12 @@
 
 #include "common/clock.h"
 #include "common/result.h"
-#include "mock/kv_cache.h"
+#include "inference/kv_cache.h"
 
 namespace regiongate::mock {
 
 // Encodes one batch (exposed for tests and the fuzz target of the decoder side).
-std::string encodeKvEventBatch(double ts_seconds, const std::vector<KvEvent>& events);
+std::string encodeKvEventBatch(double ts_seconds, const std::vector<inference::KvEvent>& events);
 
 class KvEventPublisher {
 public:
@@ -38,7 +38,7 @@ public:
   static Result<std::unique_ptr<KvEventPublisher>> start(const std::string& endpoint,
                                                          std::string topic, const Clock& clock);
   ~KvEventPublisher();
-  void publish(KvEvent event);
+  void publish(inference::KvEvent event);
   uint64_t published() const;  // batches sent
   // The bound endpoint (a wildcard port like tcp://127.0.0.1:* is resolved).
   const std::string& endpoint() const { return endpoint_; }
@@ -54,7 +54,7 @@ private:
   void* socket_ = nullptr;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<KvEvent> queue_;
+  std::deque<inference::KvEvent> queue_;
   bool stop_ = false;
   uint64_t seq_ = 0;
   uint64_t sent_ = 0;

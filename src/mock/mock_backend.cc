@@ -1,10 +1,10 @@
 #include "mock/mock_backend.h"
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -14,12 +14,12 @@
 #include "common/hash.h"
 #include "common/json.h"
 #include "http/server.h"
+#include "inference/kv_cache.h"
+#include "inference/tokenizer.h"
 #include "mock/completion_body.h"
-#include "mock/kv_cache.h"
 #include "mock/kv_event_publisher.h"
 #include "mock/request_log.h"
 #include "mock/request_parser.h"
-#include "mock/tokenizer.h"
 
 namespace regiongate::mock {
 
@@ -39,7 +39,8 @@ asio::awaitable<void> sleepMs(double ms) {
   co_await timer.async_wait(use_nothrow);
 }
 
-// Until `ms` after `from` (LatencyParams::exact_pacing: no drift from the time spent writing).
+// Until `ms` after `from` (inference::LatencyParams::exact_pacing: no drift from the time spent
+// writing).
 asio::awaitable<void> sleepUntil(std::chrono::steady_clock::time_point from, double ms) {
   const auto at = from + std::chrono::microseconds(std::llround(ms * 1000));
   if (at <= std::chrono::steady_clock::now()) co_return;
@@ -99,7 +100,7 @@ struct ModelState {
   const std::string name;
   std::mutex mu;  // guards version and cache (short critical sections, no I/O under it)
   std::string version;
-  KvCache cache;
+  inference::KvCache cache;
 };
 
 struct MockBackend::Impl {
@@ -119,7 +120,7 @@ struct MockBackend::Impl {
   mutable std::mutex faults_mu;
   std::shared_ptr<const FaultConfig> faults;
   std::mutex latency_mu;
-  LatencyModel latency;
+  inference::LatencyModel latency;
   std::unique_ptr<RequestLog> log;
   std::unique_ptr<KvEventPublisher> publisher;
   std::unique_ptr<http::HttpServer> server;
@@ -262,7 +263,7 @@ asio::awaitable<void> MockBackend::Impl::inference(http::Request& req, http::Res
   std::vector<std::pair<std::string, std::string>> headers;
   if (!f.omit_region_header) headers.emplace_back("x-inference-region", answered);
 
-  auto tokens = Tokenizer::encode(r.prompt_text);
+  auto tokens = inference::Tokenizer::encode(r.prompt_text);
   const uint64_t n_prompt = tokens.size();
   entry.prompt_tokens = n_prompt;
 
@@ -294,7 +295,7 @@ asio::awaitable<void> MockBackend::Impl::inference(http::Request& req, http::Res
 
   // KV cache: the last prompt token is always computed (as in vLLM), so at most
   // floor((n-1)/B) blocks can be served from cache.
-  BlockSeq blocks = makeBlocks(std::move(tokens), opts.block_tokens);
+  inference::BlockSeq blocks = inference::makeBlocks(std::move(tokens), opts.block_tokens);
   uint64_t cached = 0;
   std::string version;
   {
@@ -318,7 +319,7 @@ asio::awaitable<void> MockBackend::Impl::inference(http::Request& req, http::Res
                                       : opts.output_tokens;
   const std::string_view finish =
       r.max_tokens && *r.max_tokens < opts.output_tokens ? "length" : "stop";
-  LatencyPlan plan;
+  inference::LatencyPlan plan;
   bool exact_pacing = false;
   {
     std::lock_guard lock(latency_mu);
@@ -541,7 +542,7 @@ Status MockBackend::start() {
     std::lock_guard lock(m->mu);
     if (im.publisher) {
       KvEventPublisher* pub = im.publisher.get();
-      m->cache.setEventSink([pub](const KvEvent& e) { pub->publish(e); });
+      m->cache.setEventCallback([pub](const inference::KvEvent& e) { pub->publish(e); });
     }
   }
   im.rngs.clear();
@@ -573,7 +574,7 @@ void MockBackend::stop(uint32_t deadline_ms) {
   impl_->server.reset();
   for (auto& m : impl_->models) {
     std::lock_guard lock(m->mu);
-    m->cache.setEventSink(nullptr);
+    m->cache.setEventCallback(nullptr);
   }
   impl_->publisher.reset();
   impl_->log.reset();

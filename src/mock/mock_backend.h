@@ -15,8 +15,8 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "inference/latency_model.h"
 #include "mock/faults.h"
-#include "mock/latency_model.h"
 
 namespace regiongate::mock {
 
@@ -36,7 +36,7 @@ struct MockOptions {
   size_t workers = 1;
   uint64_t cache_tokens = 262144;     // KV-cache capacity per model, in tokens
   uint32_t block_tokens = 16;
-  LatencyParams latency;
+  inference::LatencyParams latency;
   uint32_t output_tokens = 16;        // tokens generated when the request does not ask fewer
   StreamUsage stream_usage = StreamUsage::Always;  // final usage chunk in streams
   FaultConfig faults;

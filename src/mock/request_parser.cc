@@ -2,32 +2,13 @@
 
 #include <simdjson.h>
 
-#include <vector>
-
-#include "mock/tokenizer.h"
+#include "openai/prompt.h"
 
 namespace regiongate::mock {
 namespace {
 
 Error bad(std::string message) {
   return Error{ErrorSource::Downstream, "invalid_request_error", std::move(message), false};
-}
-
-// Text of a chat `content`: a string, null, or an array of parts with `text`.
-bool contentText(simdjson::dom::element content, std::string& out) {
-  if (content.is_null()) return true;
-  std::string_view s;
-  if (content.get_string().get(s) == simdjson::SUCCESS) {
-    out.append(s);
-    return true;
-  }
-  simdjson::dom::array parts;
-  if (content.get_array().get(parts) != simdjson::SUCCESS) return false;
-  for (simdjson::dom::element part : parts) {
-    std::string_view text;
-    if (part["text"].get_string().get(text) == simdjson::SUCCESS) out.append(text);
-  }
-  return true;
 }
 
 }  // namespace
@@ -73,45 +54,10 @@ Result<InferenceRequest> parseInferenceRequest(std::string_view body, ApiKind ki
     }
   }
 
-  if (kind == ApiKind::Chat) {
-    simdjson::dom::array messages;
-    if (obj["messages"].get_array().get(messages) != simdjson::SUCCESS)
-      return bad("'messages' is required and must be an array");
-    std::vector<ChatMessage> msgs;
-    size_t i = 0;
-    for (simdjson::dom::element m : messages) {
-      ChatMessage cm;
-      std::string_view role;
-      if (m["role"].get_string().get(role) != simdjson::SUCCESS)
-        return bad("'messages[" + std::to_string(i) + "].role' must be a string");
-      cm.role = std::string(role);
-      simdjson::dom::element content;
-      if (m["content"].get(content) == simdjson::SUCCESS && !contentText(content, cm.content))
-        return bad("'messages[" + std::to_string(i) + "].content' must be a string or parts");
-      msgs.push_back(std::move(cm));
-      ++i;
-    }
-    if (msgs.empty()) return bad("'messages' must not be empty");
-    req.prompt_text = chatPromptText(msgs);
-  } else {
-    if (obj["prompt"].get(el) != simdjson::SUCCESS) return bad("'prompt' is required");
-    std::string_view s;
-    simdjson::dom::array arr;
-    if (el.get_string().get(s) == simdjson::SUCCESS) {
-      req.prompt_text = std::string(s);
-    } else if (el.get_array().get(arr) == simdjson::SUCCESS) {
-      bool first = true;
-      for (simdjson::dom::element p : arr) {
-        if (p.get_string().get(s) != simdjson::SUCCESS)
-          return bad("'prompt' array items must be strings");
-        if (!first) req.prompt_text.push_back('\n');
-        req.prompt_text.append(s);
-        first = false;
-      }
-    } else {
-      return bad("'prompt' must be a string or an array of strings");
-    }
-  }
+  const auto prompt_kind =
+      kind == ApiKind::Chat ? openai::ApiKind::Chat : openai::ApiKind::Completion;
+  if (auto st = openai::appendCanonicalPrompt(obj, prompt_kind, req.prompt_text); !st.ok())
+    return bad(st.error().message);
   return req;
 }
 

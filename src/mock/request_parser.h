@@ -1,9 +1,8 @@
 #pragma once
 // Parses the body of an OpenAI chat or text completion request (simdjson DOM) into what the mock
 // backend needs: model, stream flags, max tokens and the canonical prompt text.
-// Accepted shapes: chat `messages: [{role, content}]` where content is a string or an array of
-// parts whose `text` members are concatenated; text `prompt` as a string or an array of strings
-// (joined with "\n"). Unknown members are ignored, as a real server does.
+// The prompt shapes and their canonical text are openai/prompt.h's (the gateway's too). Unknown
+// members are ignored, as a real server does.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,7 +20,7 @@ struct InferenceRequest {
   bool stream = false;
   std::optional<bool> include_usage;    // stream_options.include_usage
   std::optional<uint32_t> max_tokens;   // max_tokens or max_completion_tokens
-  std::string prompt_text;              // canonical text (tokenizer.h)
+  std::string prompt_text;              // canonical text (openai/prompt.h)
 };
 
 // Errors are Downstream, code "invalid_request_error" with a message naming the member.

@@ -1,6 +1,7 @@
 #include "residency/evidence.h"
 
-#include "residency/countries.h"
+#include "legal/countries.h"
+#include "legal/provider_geographies.h"
 
 namespace regiongate::residency {
 
@@ -24,6 +25,24 @@ bool contains(const JurisdictionConfig& j, std::string_view country) {
   // std::set<std::string> has no heterogeneous lookup; country codes are 2 chars (SSO, no heap).
   return !country.empty() && j.resolved.count(std::string(country)) > 0;
 }
+// Ok when every country of `g` is inside `j`; otherwise the first one outside ("*" if global).
+EvidenceVerdict judgeGeography(const JurisdictionConfig& j, const legal::ProviderGeography& g) {
+  EvidenceVerdict v;
+  v.kind = EvidenceKind::Ok;
+  if (g.anywhere) {
+    v.kind = EvidenceKind::OutsideJurisdiction;
+    v.country = "*";
+    return v;
+  }
+  for (const auto& c : g.countries) {
+    if (!contains(j, c)) {
+      v.kind = EvidenceKind::OutsideJurisdiction;
+      v.country = c;
+      break;
+    }
+  }
+  return v;
+}
 }  // namespace
 
 std::string_view evidenceKindName(EvidenceKind kind) {
@@ -41,7 +60,7 @@ std::string_view evidenceKindName(EvidenceKind kind) {
 }
 
 EvidenceVerdict judgeEvidence(const Config& config, const JurisdictionConfig& jurisdiction,
-                              std::optional<std::string_view> actual) {
+                              std::optional<std::string_view> actual, UpstreamApi api) {
   EvidenceVerdict v;
   if (!actual) return v;  // MissingEvidence
   std::string_view value = trim(*actual);
@@ -70,7 +89,20 @@ EvidenceVerdict judgeEvidence(const Config& config, const JurisdictionConfig& ju
     }
     return v;
   }
-  if (const CountryInfo* c = findCountry(value)) {
+  const auto& table = legal::ProviderGeographies::builtin();
+  if (const legal::ProviderGeography* r = table.region(value)) {
+    v.region = r->name;  // canonical spelling: metric labels never carry the peer's string
+    v.country = r->countries.front();
+    v.kind = contains(jurisdiction, v.country) ? EvidenceKind::Ok : EvidenceKind::OutsideJurisdiction;
+    return v;
+  }
+  if (std::string_view provider = upstreamApiProvider(api); !provider.empty())
+    if (const legal::ProviderGeography* g = table.geography(provider, value)) {
+      v = judgeGeography(jurisdiction, *g);
+      v.region = g->name;
+      return v;
+    }
+  if (const legal::CountryInfo* c = legal::findCountry(value)) {
     v.country = c->code;
     v.kind = contains(jurisdiction, c->code) ? EvidenceKind::Ok : EvidenceKind::OutsideJurisdiction;
     return v;

@@ -2,11 +2,13 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <algorithm>
+#include <initializer_list>
 #include <map>
 #include <set>
 
 #include "common/json.h"
-#include "residency/legal_basis.h"
+#include "legal/legal_basis.h"
+#include "residency/forwarding.h"
 #include "residency/residency_index.h"
 
 namespace regiongate::residency {
@@ -59,11 +61,11 @@ class Prover {
   std::string basisFor(const JurisdictionConfig& j, const std::string& country) {
     relied_.emplace(j.name, country);
     bool listed = std::find(j.countries.begin(), j.countries.end(), country) != j.countries.end();
-    if (const Preset* p = findPreset(j.preset)) {
-      if (const LegalBasis* b = findBasis(*p, country)) {
+    if (const legal::Preset* p = legal::findPreset(j.preset)) {
+      if (const legal::LegalBasis* b = legal::findBasis(*p, country)) {
         std::string s(b->basis);
         if (!b->qualifier.empty()) s += "; qualifier: " + std::string(b->qualifier);
-        if (b->expires) s += "; expires " + b->expires->str();
+        if (b->expires) s += "; expires " + legal::formatDate(*b->expires);
         return s;
       }
     }
@@ -124,55 +126,75 @@ class Prover {
     }
   }
 
-  // Forwarding: the provider may run the request somewhere other than the endpoint's region.
+  // Forwarding: the provider may run the request somewhere other than the endpoint's region
+  // (residency/forwarding.h). Every country of a forwarding set inside the jurisdiction is a
+  // reachable path; one outside it, or an unknown or global set, is an error: evidence would
+  // only see the violation after the prompt had left.
   void forwarding(const TenantConfig& tenant, const JurisdictionConfig& j, const std::string& model,
-                  const EndpointConfig& ep) {
-    bool has_evidence = ep.evidence.kind != EvidenceSpec::Kind::Endpoint;
-    std::string where;  // "" = stays inside; otherwise a description of where it may go
-    std::string foreign_country;
-    if (ep.forwards == "global") {
-      where = "anywhere (forwards: global)";
-    } else if (ep.forwards.rfind("geo:", 0) == 0) {
-      std::string label = ep.forwards.substr(4);
-      auto it = config_.residency.geo_labels.find(label);
-      if (it == config_.residency.geo_labels.end()) {
-        where = "anywhere (forwards: " + ep.forwards +
-                ", and residency.geo_labels does not say "
-                "which countries '" +
-                label + "' means)";
-      } else {
-        for (const auto& c : it->second)
-          if (!j.resolved.count(c)) {
-            foreign_country = c;
-            where = "to " + c + " (forwards: " + ep.forwards + ")";
-            break;
-          }
-      }
-    } else if (model.rfind("global.", 0) == 0) {
-      if (!has_evidence)
-        warning({"recognisably_global", tenant.name, j.name, model, ep.name, ep.region, "",
-                 "endpoint " + quote(ep.name) + " serves " + quote(model) +
-                     ", which looks like a global (cross-region) deployment, and has no "
-                     "evidence source: set 'forwards' and an evidence header or body field"});
+                  const EndpointConfig& ep, const std::string& via) {
+    ForwardingSet f = forwardingSet(config_, ep, model, j);
+    using Kind = ForwardingSet::Kind;
+    if (f.kind == Kind::None) {
+      recognisablyGlobal(tenant, j, model, ep);
       return;
     }
-    if (where.empty()) return;
-    if (!has_evidence) {
-      error({"forwarding_without_evidence", tenant.name, j.name, model, ep.name, ep.region,
-             foreign_country.empty() ? "*" : foreign_country,
-             "tenant " + quote(tenant.name) + ", model " + quote(model) + ": endpoint " +
-                 quote(ep.name) + " may forward inference " + where + ", outside " + j.name +
+    if (f.kind == Kind::Refused) {
+      warning({"inference_geo_unavailable", tenant.name, j.name, model, ep.name, ep.region, "",
+               "tenant " + quote(tenant.name) + ", model " + quote(model) + ": endpoint " +
+                   quote(ep.name) + " has " + f.declared +
+                   ": its requests are refused before they leave (provider_geography_unavailable)"});
+      return;
+    }
+    std::string foreign;  // "" = all inside; "*" = anywhere / unknown
+    if (f.kind == Kind::Countries) {
+      for (const auto& c : f.countries)
+        if (!j.resolved.count(c)) {
+          foreign = c;
+          break;
+        }
+    } else {
+      foreign = "*";
+    }
+    if (foreign.empty()) {
+      for (const auto& c : f.countries)
+        report_.paths.push_back({tenant.name, j.name, model, ep.name, ep.region, c,
+                                 via + " -> " + f.declared, basisFor(j, c)});
+      return;
+    }
+    outsideForwarding(tenant, j, model, ep, f, foreign);
+  }
+
+  void outsideForwarding(const TenantConfig& tenant, const JurisdictionConfig& j,
+                         const std::string& model, const EndpointConfig& ep,
+                         const ForwardingSet& f, const std::string& foreign) {
+    std::string where = f.kind == ForwardingSet::Kind::Anywhere ? std::string("anywhere")
+                        : f.kind == ForwardingSet::Kind::Unknown
+                            ? std::string("to places nothing defines (unknown geography)")
+                            : "to " + foreign;
+    std::string path = "tenant " + quote(tenant.name) + " -> model " + quote(model) +
+                       " -> endpoint " + quote(ep.name) + " (region " + ep.region + ") -> " +
+                       f.declared;
+    if (ep.evidence.kind == EvidenceSpec::Kind::Endpoint) {
+      error({"forwarding_without_evidence", tenant.name, j.name, model, ep.name, ep.region, foreign,
+             path + ": may forward inference " + where + ", outside " + j.name +
                  ", and has no evidence source to see it (evidence: endpoint); configure "
                  "header:NAME or body:PATH evidence, or take it out of this jurisdiction"});
-    } else {
-      warning({"forwarding_detect_only", tenant.name, j.name, model, ep.name, ep.region,
-               foreign_country.empty() ? "*" : foreign_country,
-               "tenant " + quote(tenant.name) + ", model " + quote(model) + ": endpoint " +
-                   quote(ep.name) + " may forward inference " + where + "; evidence (" +
-                   ep.evidence.raw +
-                   ") detects it after the fact (on_violation: " + config_.residency.on_violation +
-                   ") but cannot stop the prompt from leaving " + j.name});
+      return;
     }
+    error({"forwarding_outside_jurisdiction", tenant.name, j.name, model, ep.name, ep.region,
+           foreign,
+           path + ": may forward inference " + where + ", outside " + j.name + "; evidence (" +
+               ep.evidence.raw + ") would only detect it after the prompt has left; use a "
+               "forwarding set inside " + j.name + " or take the endpoint out of this pool"});
+  }
+
+  void recognisablyGlobal(const TenantConfig& tenant, const JurisdictionConfig& j,
+                          const std::string& model, const EndpointConfig& ep) {
+    if (model.rfind("global.", 0) != 0 || ep.evidence.kind != EvidenceSpec::Kind::Endpoint) return;
+    warning({"recognisably_global", tenant.name, j.name, model, ep.name, ep.region, "",
+             "endpoint " + quote(ep.name) + " serves " + quote(model) +
+                 ", which looks like a global (cross-region) deployment, and has no "
+                 "evidence source: set 'forwards' and an evidence header or body field"});
   }
 
   void tenantModel(uint32_t t, const std::string& model) {
@@ -193,7 +215,7 @@ class Prover {
       regions.insert(ep.region);
       report_.paths.push_back(
           {tenant.name, j.name, model, ep.name, ep.region, country, "pool", basisFor(j, country)});
-      forwarding(tenant, j, model, ep);
+      forwarding(tenant, j, model, ep, "pool");
       if (ep.provider == "third_party" && ep.evidence.kind == EvidenceSpec::Kind::Endpoint)
         warning({"config_evidence_on_third_party", "", j.name, "", ep.name, ep.region, country,
                  "endpoint " + quote(ep.name) +
@@ -238,7 +260,7 @@ class Prover {
         }
         report_.paths.push_back(
             {tenant.name, j.name, model, ep->name, ep->region, country, via, basisFor(j, country)});
-        forwarding(tenant, j, model, *ep);
+        forwarding(tenant, j, model, *ep, via);
         if (ep->region != ro.region)
           warning({"rollout_green_other_region", "", "", model, ep->name, ep->region, country,
                    "rollouts[" + std::to_string(i) + "]: green endpoint " + quote(ep->name) +
@@ -322,8 +344,8 @@ class Prover {
     for (const auto& [jname, country] : relied_) {
       const JurisdictionConfig* j = config_.jurisdiction(jname);
       if (!j) continue;
-      const Preset* p = findPreset(j->preset);
-      const LegalBasis* b = p ? findBasis(*p, country) : nullptr;
+      const legal::Preset* p = legal::findPreset(j->preset);
+      const legal::LegalBasis* b = p ? legal::findBasis(*p, country) : nullptr;
       if (!b) continue;
       bool listed =
           std::find(j->countries.begin(), j->countries.end(), country) != j->countries.end();
@@ -332,7 +354,7 @@ class Prover {
                  "jurisdiction " + jname + " relies on " + country + " (" + std::string(b->basis) +
                      "), which has a qualifier to confirm: " + std::string(b->qualifier)});
       if (b->expires) {
-        int64_t left = b->expires->days() - report_.today.days();
+        int64_t left = legal::daysBetween(report_.today, *b->expires);
         if (left < 0) {
           ProofFinding f{"basis_expired",
                          "",
@@ -342,7 +364,7 @@ class Prover {
                          "",
                          country,
                          "jurisdiction " + jname + " relies on " + country + " (" +
-                             std::string(b->basis) + "), which expired on " + b->expires->str()};
+                             std::string(b->basis) + "), which expired on " + legal::formatDate(*b->expires)};
           if (listed) {
             f.message += " (the country is also listed explicitly: confirm your own basis)";
             warning(std::move(f));
@@ -352,7 +374,7 @@ class Prover {
         } else if (left <= kExpiryWarningDays) {
           warning({"basis_expiring", "", jname, "", "", "", country,
                    "jurisdiction " + jname + " relies on " + country + " (" +
-                       std::string(b->basis) + "), which expires on " + b->expires->str() +
+                       std::string(b->basis) + "), which expires on " + legal::formatDate(*b->expires) +
                        " (in " + std::to_string(left) + " days)"});
         }
       }
@@ -374,18 +396,24 @@ void appendField(std::string& out, const char* name, const std::string& value, b
   appendJsonString(out, value);
 }
 
-void appendFinding(std::string& out, const ProofFinding& f) {
+// {"name":"value",...} of string fields, in order.
+void appendObject(std::string& out,
+                  std::initializer_list<std::pair<const char*, const std::string*>> fields) {
   bool first = true;
   out += '{';
-  appendField(out, "code", f.code, first);
-  appendField(out, "tenant", f.tenant, first);
-  appendField(out, "jurisdiction", f.jurisdiction, first);
-  appendField(out, "model", f.model, first);
-  appendField(out, "endpoint", f.endpoint, first);
-  appendField(out, "region", f.region, first);
-  appendField(out, "country", f.country, first);
-  appendField(out, "message", f.message, first);
+  for (const auto& [name, value] : fields) appendField(out, name, *value, first);
   out += '}';
+}
+
+void appendFinding(std::string& out, const ProofFinding& f) {
+  appendObject(out, {{"code", &f.code},
+                     {"tenant", &f.tenant},
+                     {"jurisdiction", &f.jurisdiction},
+                     {"model", &f.model},
+                     {"endpoint", &f.endpoint},
+                     {"region", &f.region},
+                     {"country", &f.country},
+                     {"message", &f.message}});
 }
 
 void appendStrings(std::string& out, const std::vector<std::string>& v) {
@@ -412,24 +440,21 @@ std::string ProofReport::json() const {
   std::string out = "{";
   bool first = true;
   appendField(out, "config", config_file, first);
-  appendField(out, "today", today.str(), first);
+  appendField(out, "today", legal::formatDate(today), first);
   out += ",\"ok\":";
   out += ok() ? "true" : "false";
   out += ",\"paths\":[";
   for (size_t i = 0; i < paths.size(); ++i) {
     const auto& p = paths[i];
     if (i) out += ',';
-    bool f = true;
-    out += '{';
-    appendField(out, "tenant", p.tenant, f);
-    appendField(out, "jurisdiction", p.jurisdiction, f);
-    appendField(out, "model", p.model, f);
-    appendField(out, "endpoint", p.endpoint, f);
-    appendField(out, "region", p.region, f);
-    appendField(out, "country", p.country, f);
-    appendField(out, "via", p.via, f);
-    appendField(out, "basis", p.basis, f);
-    out += '}';
+    appendObject(out, {{"tenant", &p.tenant},
+                       {"jurisdiction", &p.jurisdiction},
+                       {"model", &p.model},
+                       {"endpoint", &p.endpoint},
+                       {"region", &p.region},
+                       {"country", &p.country},
+                       {"via", &p.via},
+                       {"basis", &p.basis}});
   }
   out += "],\"narrowing\":[";
   for (size_t i = 0; i < narrowing.size(); ++i) {
@@ -476,7 +501,7 @@ std::string ProofReport::table() const {
     }
     return s + "\n";
   };
-  std::string out = "Residency proof for " + config_file + " (as of " + today.str() + ")\n\n";
+  std::string out = "Residency proof for " + config_file + " (as of " + legal::formatDate(today) + ")\n\n";
   out += "Reachable paths (first pick, retries and failover stay in the pool):\n";
   out += line(head);
   for (const auto& r : rows) out += line(r);

@@ -12,9 +12,11 @@
 
 #include "common/result.h"
 #include "config/config.h"
-#include "residency/date.h"
+#include "legal/date.h"
 
 namespace regiongate::residency {
+
+using legal::Date;
 
 // One reachable place for one tenant and model.
 struct ProofPath {

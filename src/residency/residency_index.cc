@@ -179,10 +179,4 @@ Result<uint32_t> ResidencyIndex::narrow(uint32_t tenant_index, std::string_view 
   return r;
 }
 
-int ResidencyIndex::httpStatus(const Error& e) {
-  if (e.code == kRegionOutsideJurisdiction) return 403;
-  if (e.code == kUnknownRegion) return 400;
-  return 500;
-}
-
 }  // namespace regiongate::residency

@@ -6,7 +6,7 @@
 // keeps alive; immutable afterwards, so any number of worker threads may read one instance
 // without locks. Publish it next to (or instead of) the ConfigPtr in the worker snapshot.
 //
-// Pool rule (DESIGN.md "Words"): the pool of (tenant, model) is every endpoint whose region's
+// Pool rule (docs/residency.md): the pool of (tenant, model) is every endpoint whose region's
 // country is in the tenant's jurisdiction and that serves the model, in config order. Endpoints
 // in a region without a country are in no pool. A request never leaves its pool: every pick,
 // retry and failover must draw from pool() (narrowed by narrow()), which is what `check` proves.
@@ -24,7 +24,7 @@
 
 namespace regiongate::residency {
 
-// Error::code values from narrow(); httpStatus() maps them to 403 / 400.
+// Error::code values from narrow() (the gateway maps them to HTTP: gateway/error_table.h).
 inline constexpr std::string_view kRegionOutsideJurisdiction = "region_outside_jurisdiction";
 inline constexpr std::string_view kUnknownRegion = "unknown_region";
 
@@ -64,15 +64,14 @@ class ResidencyIndex {
 
   // --- narrowing (x-regiongate-region) ---
   // The region index (into config().regions) the request may be narrowed to, or an Error with
-  // code kUnknownRegion (not a configured region; HTTP 400) or kRegionOutsideJurisdiction
-  // (configured, but its country is outside the tenant's jurisdiction or unknown; HTTP 403).
+  // code kUnknownRegion (not a configured region) or kRegionOutsideJurisdiction (configured, but
+  // its country is outside the tenant's jurisdiction or unknown).
   // Never widens: filter pool() with endpointRegion(e) == the returned index.
   Result<uint32_t> narrow(uint32_t tenant_index, std::string_view region_name) const;
   uint32_t endpointRegion(uint32_t endpoint_index) const {
     return endpoint_region_[endpoint_index];
   }
   uint32_t regionIndex(std::string_view region_name) const;  // kNone if unknown
-  static int httpStatus(const Error& narrow_error);          // 403, 400 (or 500 if not ours)
 
   // --- countries ---
   bool countryInJurisdiction(uint32_t tenant_index, std::string_view country) const;

@@ -1,8 +1,11 @@
 #include "rollout/gate.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-#include <fmt/format.h>
+
+#include "common/quantile.h"
 
 namespace regiongate::rollout {
 
@@ -13,14 +16,6 @@ std::string_view gateOutcomeName(GateOutcome o) {
     case GateOutcome::Inconclusive: return "inconclusive";
   }
   return "inconclusive";
-}
-
-double quantile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
-  if (rank == 0) rank = 1;
-  return v[std::min(rank, v.size()) - 1];
 }
 
 GateThresholds GateThresholds::fromSettings(const RolloutSettings& s) {

@@ -28,9 +28,6 @@ struct VersionObservations {
   double errorRate() const { return requests ? static_cast<double>(errors) / requests : 0.0; }
 };
 
-// p-th quantile (0..1) by nearest rank; 0 for an empty sample.
-double quantile(std::vector<double> v, double p);
-
 struct GateThresholds {
   uint32_t min_requests = 20;
   double max_error_rate = 0.05;

@@ -8,7 +8,9 @@
 #include <set>
 
 #include "common/json.h"
-#include "rollout/http_call.h"
+#include "http/client.h"
+#include "rollout/endpoint_tls.h"
+#include "rollout/start_request.h"
 #include "rollout/state_store.h"
 
 namespace regiongate::rollout {
@@ -19,8 +21,19 @@ std::string slotKey(std::string_view region, std::string_view model) {
   return std::string(region) + "|" + std::string(model);
 }
 
-AdminReply err(int status, std::string_view code, std::string message) {
-  return {status, errorBody("rollout_error", code, message)};
+using Kind = AdminError::Kind;
+
+AdminReply err(Kind kind, std::string code, std::string message) {
+  AdminReply r;
+  r.error = AdminError{kind, std::move(code), std::move(message)};
+  return r;
+}
+
+AdminReply reply(AdminReply::Shape shape, std::vector<RolloutRecord> records) {
+  AdminReply r;
+  r.shape = shape;
+  r.records = std::move(records);
+  return r;
 }
 
 }  // namespace
@@ -127,43 +140,26 @@ void RolloutManager::sample(std::string_view jurisdiction, std::string_view regi
   sampler_.record(PromptSampler::key(jurisdiction, region, model), blocks, body);
 }
 
-std::string RolloutManager::recordJson(const RolloutRecord& r) const {
-  std::string all = recordsToJson({r});
-  // {"version":1,"rollouts":[ X ]} -> X
-  auto b = all.find('[');
-  return all.substr(b + 1, all.size() - b - 3);
-}
-
 AdminReply RolloutManager::startLocked(std::string_view body) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS || !doc.is_object())
-    return err(400, "invalid_json", "expected a JSON object {region, model, to, ...}");
-  std::string_view sv;
-  auto str = [&](const char* k) {
-    return doc[k].get(sv) == simdjson::SUCCESS ? std::string(sv) : std::string();
-  };
+  auto req = parseStartRequest(body);
+  if (!req) return err(Kind::BadRequest, req.error().code, req.error().message);
   const Config& cfg = *cfg_;
   const auto& s = cfg.rollout;
   RolloutRecord r;
-  r.region = str("region");
-  r.model = str("model");
-  r.to_version = str("to");
-  r.from_version = str("from");
-  if (r.region.empty() || r.model.empty() || r.to_version.empty())
-    return err(400, "missing_field", "region, model and to are required");
-  if (!cfg.region(r.region)) return err(404, "unknown_region", "unknown region '" + r.region + "'");
+  r.region = req->region;
+  r.model = req->model;
+  r.to_version = req->to_version;
+  r.from_version = req->from_version;
+  if (!cfg.region(r.region)) return err(Kind::NotFound, "unknown_region", "unknown region '" + r.region + "'");
   auto key = slotKey(r.region, r.model);
   if (auto it = slots_.find(key); it != slots_.end() && !it->second.machine->record().terminal())
-    return err(409, "rollout_in_progress",
+    return err(Kind::Conflict, "rollout_in_progress",
                "a rollout of " + r.model + " in " + r.region + " is already " +
                    std::string(phaseName(it->second.machine->phase())));
   // Green endpoints: given, else declared in config `rollouts:`, else the region's endpoints whose
   // (configured or discovered) version is `to`.
-  simdjson::dom::array arr;
-  if (doc["green_endpoints"].get(arr) == simdjson::SUCCESS) {
-    for (auto x : arr)
-      if (x.get(sv) == simdjson::SUCCESS) r.green_endpoints.emplace_back(sv);
+  if (req->green_endpoints) {
+    r.green_endpoints = *req->green_endpoints;
   } else {
     for (const auto& rc : cfg.rollouts)
       if (rc.region == r.region && rc.model == r.model && rc.to_version == r.to_version)
@@ -175,15 +171,15 @@ AdminReply RolloutManager::startLocked(std::string_view body) {
           r.green_endpoints.push_back(ep.name);
   }
   if (r.green_endpoints.empty())
-    return err(409, "no_green_endpoint",
+    return err(Kind::Conflict, "no_green_endpoint",
                "no endpoint in " + r.region + " serves " + r.model + "@" + r.to_version);
   for (const auto& g : r.green_endpoints) {
     const auto* ep = cfg.endpoint(g);
     // Residency: green must be in the rollout's region (the proof covered the config's endpoints
     // for that region's tenants; an endpoint elsewhere would move traffic across regions).
-    if (!ep) return err(404, "unknown_endpoint", "unknown endpoint '" + g + "'");
+    if (!ep) return err(Kind::NotFound, "unknown_endpoint", "unknown endpoint '" + g + "'");
     if (ep->region != r.region || !ep->serves(r.model))
-      return err(409, "green_outside_region",
+      return err(Kind::Conflict, "green_outside_region",
                  "green endpoint '" + g + "' is not in " + r.region + " serving " + r.model);
   }
   if (r.from_version.empty()) {
@@ -199,36 +195,22 @@ AdminReply RolloutManager::startLocked(std::string_view body) {
         r.from_version = v;
       }
     if (r.from_version.empty())
-      return err(409, "no_blue", "cannot tell the blue version of " + r.model + " in " + r.region +
-                                     "; pass \"from\"");
+      return err(
+          Kind::Conflict, "no_blue",
+          "cannot tell the blue version of " + r.model + " in " + r.region + "; pass \"from\"");
   }
   if (r.from_version == r.to_version)
-    return err(409, "same_version", "from and to are both '" + r.to_version + "'");
-  r.steps = s.steps;
-  if (doc["steps"].get(arr) == simdjson::SUCCESS) {
-    r.steps.clear();
-    uint64_t u;
-    for (auto x : arr) {
-      if (x.get(u) != simdjson::SUCCESS || u == 0 || u > 100 ||
-          (!r.steps.empty() && u <= r.steps.back()))
-        return err(400, "invalid_steps", "steps must be increasing percentages ending at 100");
-      r.steps.push_back(static_cast<uint32_t>(u));
-    }
-    if (r.steps.empty() || r.steps.back() != 100)
-      return err(400, "invalid_steps", "steps must be increasing percentages ending at 100");
-  }
-  uint64_t u;
-  double d;
-  r.step_ms = s.step_ms;
-  r.step_max_ms = s.step_max_ms;
+    return err(Kind::Conflict, "same_version", "from and to are both '" + r.to_version + "'");
+  r.steps = req->steps.value_or(s.steps);
+  r.step_ms = req->step_ms.value_or(s.step_ms);
+  r.step_max_ms = req->step_max_ms.value_or(s.step_max_ms);
   r.thresholds = GateThresholds::fromSettings(s);
-  if (doc["step_ms"].get(u) == simdjson::SUCCESS) r.step_ms = static_cast<uint32_t>(u);
-  if (doc["step_max_ms"].get(u) == simdjson::SUCCESS) r.step_max_ms = static_cast<uint32_t>(u);
-  if (doc["min_requests"].get(u) == simdjson::SUCCESS) r.thresholds.min_requests = static_cast<uint32_t>(u);
-  if (doc["max_error_rate"].get(d) == simdjson::SUCCESS) r.thresholds.max_error_rate = d;
-  if (doc["max_error_rate_increase"].get(d) == simdjson::SUCCESS) r.thresholds.max_error_rate_increase = d;
-  if (doc["max_ttft_p99_ratio"].get(d) == simdjson::SUCCESS) r.thresholds.max_ttft_p99_ratio = d;
-  if (doc["max_ttft_p99_ms"].get(u) == simdjson::SUCCESS) r.thresholds.max_ttft_p99_ms = static_cast<uint32_t>(u);
+  auto& t = r.thresholds;
+  t.min_requests = req->min_requests.value_or(t.min_requests);
+  t.max_error_rate = req->max_error_rate.value_or(t.max_error_rate);
+  t.max_error_rate_increase = req->max_error_rate_increase.value_or(t.max_error_rate_increase);
+  t.max_ttft_p99_ratio = req->max_ttft_p99_ratio.value_or(t.max_ttft_p99_ratio);
+  t.max_ttft_p99_ms = req->max_ttft_p99_ms.value_or(t.max_ttft_p99_ms);
   r.id = next_id_++;
   {
     std::lock_guard lock(obs_mu_);
@@ -241,26 +223,22 @@ AdminReply RolloutManager::startLocked(std::string_view body) {
   (void)saveLocked();  // logs on failure; the in-memory state stays authoritative
   publishLocked();
   spdlog::info("rollout started: {}", slot.machine->record().history.back().reason);
-  return {201, recordJson(slot.machine->record())};
+  return reply(AdminReply::Shape::Created, {slot.machine->record()});
 }
 
 AdminReply RolloutManager::admin(std::string_view method, std::string_view path,
                                  std::string_view body) {
   std::lock_guard lock(mu_);
-  if (!cfg_) return err(503, "not_ready", "rollouts are not configured yet");
+  if (!cfg_) return err(Kind::NotReady, "not_ready", "rollouts are not configured yet");
   std::string_view rest = path.substr(std::string_view("/admin/rollouts").size());
   if (rest.empty() || rest == "/") {
     if (method == "GET") {
-      std::string out = "{\"rollouts\":[";
-      bool first = true;
-      for (const auto& [k, s] : slots_) {
-        out += (first ? "" : ",") + recordJson(s.machine->record());
-        first = false;
-      }
-      return {200, out + "]}"};
+      std::vector<RolloutRecord> all;
+      for (const auto& [k, s] : slots_) all.push_back(s.machine->record());
+      return reply(AdminReply::Shape::List, std::move(all));
     }
     if (method == "POST") return startLocked(body);
-    return err(405, "method_not_allowed", "GET or POST /admin/rollouts");
+    return err(Kind::MethodNotAllowed, "method_not_allowed", "GET or POST /admin/rollouts");
   }
   // /{region}/{model}[/{action}]
   std::vector<std::string> parts;
@@ -271,16 +249,17 @@ AdminReply RolloutManager::admin(std::string_view method, std::string_view path,
     p = q + 1;
   }
   if (parts.size() < 2 || parts.size() > 3)
-    return err(404, "not_found", "expected /admin/rollouts/{region}/{model}[/promote|abort|resume]");
+    return err(Kind::NotFound, "not_found",
+               "expected /admin/rollouts/{region}/{model}[/promote|abort|resume]");
   auto it = slots_.find(slotKey(parts[0], parts[1]));
   if (it == slots_.end())
-    return err(404, "no_rollout", "no rollout of " + parts[1] + " in " + parts[0]);
+    return err(Kind::NotFound, "no_rollout", "no rollout of " + parts[1] + " in " + parts[0]);
   auto& m = *it->second.machine;
   if (parts.size() == 2) {
-    if (method != "GET") return err(405, "method_not_allowed", "GET only");
-    return {200, recordJson(m.record())};
+    if (method != "GET") return err(Kind::MethodNotAllowed, "method_not_allowed", "GET only");
+    return reply(AdminReply::Shape::Record, {m.record()});
   }
-  if (method != "POST") return err(405, "method_not_allowed", "POST only");
+  if (method != "POST") return err(Kind::MethodNotAllowed, "method_not_allowed", "POST only");
   Status st;
   if (parts[2] == "promote")
     st = m.promote("promoted by operator");
@@ -289,8 +268,8 @@ AdminReply RolloutManager::admin(std::string_view method, std::string_view path,
   else if (parts[2] == "resume")
     st = m.resume("resumed by operator");
   else
-    return err(404, "not_found", "unknown action '" + parts[2] + "'");
-  if (!st) return err(409, st.error().code, st.error().message);
+    return err(Kind::NotFound, "not_found", "unknown action '" + parts[2] + "'");
+  if (!st) return err(Kind::Conflict, st.error().code, st.error().message);
   it->second.seen_generation = m.stepGeneration();
   {
     std::lock_guard olock(obs_mu_);
@@ -299,7 +278,7 @@ AdminReply RolloutManager::admin(std::string_view method, std::string_view path,
   (void)saveLocked();  // logs on failure; the in-memory state stays authoritative
   publishLocked();
   spdlog::info("rollout {} {}: {}", m.record().region, m.record().model, m.record().history.back().reason);
-  return {200, recordJson(m.record())};
+  return reply(AdminReply::Shape::Record, {m.record()});
 }
 
 void RolloutManager::discover(const Config& cfg) {
@@ -307,10 +286,25 @@ void RolloutManager::discover(const Config& cfg) {
   for (const auto& ep : cfg.endpoints) {
     std::vector<std::pair<std::string, std::string>> headers;
     if (!ep.credential.empty()) headers.emplace_back("authorization", ep.credential);
-    auto r = endpointCall(ep, "GET", ep.base_path + "/v1/models", "", headers,
-                          std::max<uint32_t>(cfg.health.timeout_ms, 200));
+    http::ClientRequest req;
+    req.target = ep.base_path + "/v1/models";
+    req.headers = std::move(headers);
+    req.timeout_ms = std::max<uint32_t>(cfg.health.timeout_ms, 200);
+    auto tls = endpointClientTls(ep);
+    if (!tls) {
+      spdlog::warn("endpoint {}: version discovery skipped: {}", ep.name, tls.error().message);
+      continue;
+    }
+    req.tls = std::move(tls.value());
+    auto r = http::call(ep.host, ep.port, std::move(req));
     if (!r || r->status != 200) continue;
-    auto models = parseModelVersions(r->body);
+    RefusedModelEntries refused;
+    auto models = parseModelVersions(r->body, &refused);
+    if (refused.count > 0) {
+      refused_discovery_.fetch_add(refused.count, std::memory_order_relaxed);
+      spdlog::warn("endpoint {}: refused {} model id(s)/version(s) from /v1/models, e.g. {}",
+                   ep.name, refused.count, refused.examples.front());
+    }
     for (const auto& m : ep.models)
       if (auto it = models.find(m.name); it != models.end()) found[ep.name][m.name] = it->second;
   }
@@ -338,13 +332,20 @@ std::pair<uint64_t, std::string> RolloutManager::runPrewarm(const Config& cfg,
     if (!ep || ep->region != r.region) continue;  // residency: only the rollout's own region
     std::vector<std::pair<std::string, std::string>> headers = {{"x-regiongate-request-id", "prewarm"}};
     if (!ep->credential.empty()) headers.emplace_back("authorization", ep->credential);
+    auto tls = endpointClientTls(*ep);
+    if (!tls) {
+      spdlog::warn("endpoint {}: pre-warm skipped: {}", ep->name, tls.error().message);
+      continue;
+    }
     for (const auto& b : bodies) {
       std::string body = prewarmBody(b);
       if (body.empty()) continue;
       bool chat = body.find("\"messages\":") != std::string::npos;
-      auto res = endpointCall(*ep, "POST",
+      http::ClientRequest req{"POST",
                               ep->base_path + (chat ? "/v1/chat/completions" : "/v1/completions"),
-                              body, headers, cfg.routing.per_try_timeout_ms);
+                              std::move(body), headers, cfg.routing.per_try_timeout_ms};
+      req.tls = tls.value();
+      auto res = http::call(ep->host, ep->port, std::move(req));
       ++sent;
       if (res && res->status == 200) ++ok;
     }
@@ -538,32 +539,11 @@ std::map<std::string, int> RolloutManager::skew() const {
   return out;
 }
 
-std::string RolloutManager::statusMembers() const {
-  std::string out = "\"rollouts\":[";
-  {
-    std::lock_guard lock(mu_);
-    bool first = true;
-    for (const auto& [k, s] : slots_) {
-      out += (first ? "" : ",") + recordJson(s.machine->record());
-      first = false;
-    }
-  }
-  out += "],\"versions\":[";
-  auto vs = versions();
-  for (size_t i = 0; i < vs.size(); ++i) {
-    const auto& v = vs[i];
-    out += (i ? "," : "") + std::string("{\"region\":") + jsonString(v.region) +
-           ",\"endpoint\":" + jsonString(v.endpoint) + ",\"model\":" + jsonString(v.model) +
-           ",\"version\":" + jsonString(v.version) + ",\"configured\":" + jsonString(v.configured) +
-           ",\"source\":" + jsonString(v.source) + "}";
-  }
-  out += "],\"version_skew\":{";
-  bool first = true;
-  for (const auto& [m, s] : skew()) {
-    out += (first ? "" : ",") + jsonString(m) + ":" + std::to_string(s);
-    first = false;
-  }
-  return out + "}";
+std::vector<RolloutRecord> RolloutManager::records() const {
+  std::lock_guard lock(mu_);
+  std::vector<RolloutRecord> out;
+  for (const auto& [k, s] : slots_) out.push_back(s.machine->record());
+  return out;
 }
 
 }  // namespace regiongate::rollout

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,9 +28,20 @@
 
 namespace regiongate::rollout {
 
+// A refusal of the admin API, typed: the gateway maps the kind to an HTTP status.
+struct AdminError {
+  enum class Kind { BadRequest, NotFound, MethodNotAllowed, Conflict, NotReady };
+  Kind kind = Kind::BadRequest;
+  std::string code;  // e.g. "rollout_in_progress"
+  std::string message;
+};
+
+// What an admin request did, as values for the gateway to render.
 struct AdminReply {
-  int status = 200;
-  std::string body;
+  enum class Shape { List, Record, Created };
+  Shape shape = Shape::Record;
+  std::vector<RolloutRecord> records;  // List: every rollout; Record / Created: the one concerned
+  std::optional<AdminError> error;     // set instead of the above when refused
 };
 
 // One endpoint's version of one model, for metrics and /admin/status.
@@ -56,8 +68,8 @@ public:
 
   // Admin API (docs/rollouts.md "Admin API"): `path` starts with /admin/rollouts.
   AdminReply admin(std::string_view method, std::string_view path, std::string_view body);
-  // `"rollouts":[...],"versions":[...],"skew":{...}` members for /admin/status.
-  std::string statusMembers() const;
+  // Every rollout (for /admin/status and the admin list).
+  std::vector<RolloutRecord> records() const;
   std::vector<VersionInfo> versions() const;
   // model -> 1 when two regions serve it at different versions.
   std::map<std::string, int> skew() const;
@@ -67,6 +79,9 @@ public:
   // Tests: replace how parity and pre-warm reach endpoints.
   void setParityFetch(ParityFetch f);
   const PromptSampler& sampler() const { return sampler_; }
+  // Model ids and versions from endpoints' /v1/models refused by validation so far (never
+  // stored; each logged escaped). Any thread.
+  uint64_t refusedDiscoveryStrings() const { return refused_discovery_.load(std::memory_order_relaxed); }
   std::string stateFile() const;
 
 private:
@@ -76,7 +91,6 @@ private:
   };
   void publishLocked();
   Status saveLocked();
-  std::string recordJson(const RolloutRecord& r) const;
   AdminReply startLocked(std::string_view body);
   void discover(const Config& cfg);
   std::string effectiveVersionLocked(const EndpointConfig& ep, const std::string& model) const;
@@ -100,6 +114,7 @@ private:
   ParityFetch fetch_;
   std::atomic<std::shared_ptr<const RolloutView>> view_;
   PromptSampler sampler_{256};
+  std::atomic<uint64_t> refused_discovery_{0};
 
   mutable std::mutex obs_mu_;
   std::map<std::string, VersionObservations> obs_;

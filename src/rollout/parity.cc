@@ -9,7 +9,9 @@
 #include <sstream>
 
 #include "common/json.h"
-#include "rollout/http_call.h"
+#include "common/peer_string.h"
+#include "http/client.h"
+#include "rollout/endpoint_tls.h"
 
 namespace regiongate::rollout {
 
@@ -170,8 +172,7 @@ Result<std::string> completionText(std::string_view body) {
 ParityEndpoint parityEndpoint(const EndpointConfig& ep, std::string version) {
   ParityEndpoint p{ep.name, ep.region, std::move(version), ep.host, ep.base_path, ep.credential,
                    ep.port, ep.https, nullptr};
-  if (ep.https)
-    if (auto tls = upstream::makeClientTls(ep, "endpoint " + ep.name + " tls")) p.tls = tls.value();
+  if (auto tls = endpointClientTls(ep)) p.tls = std::move(tls.value());
   return p;
 }
 
@@ -186,7 +187,9 @@ ParityFetch httpParityFetch(uint32_t timeout_ms) {
     std::string target = ep.base_path + "/v1/" +
                          (body.find("\"messages\":") != std::string::npos ? "chat/completions"
                                                                          : "completions");
-    auto r = httpCall(ep.host, ep.port, "POST", target, body, headers, timeout_ms, ep.tls.get());
+    http::ClientRequest req{"POST", target, body, std::move(headers), timeout_ms};
+    req.tls = ep.tls;
+    auto r = http::call(ep.host, ep.port, std::move(req));
     if (!r) return r.error();
     if (r->status != 200)
       return Error{ErrorSource::Upstream, "status_" + std::to_string(r->status),
@@ -195,29 +198,52 @@ ParityFetch httpParityFetch(uint32_t timeout_ms) {
   };
 }
 
+namespace {
+
+constexpr size_t kRefusedExamples = 4;
+
+// False (and noted in `refused`) when the value fails its peer-string check.
+bool acceptPeerString(const PeerStringKind& kind, std::string_view v, RefusedModelEntries* refused) {
+  auto st = checkPeerString(kind, v);
+  if (st.ok()) return true;
+  if (refused) {
+    ++refused->count;
+    if (refused->examples.size() < kRefusedExamples) refused->examples.push_back(st.error().message);
+  }
+  return false;
+}
+
+}  // namespace
+
 // Parses /v1/models: data[].{id, version | root "NAME@V" | id "NAME@V"}.
-std::map<std::string, std::string> parseModelVersions(std::string_view body) {
+std::map<std::string, std::string> parseModelVersions(std::string_view body,
+                                                      RefusedModelEntries* refused) {
   std::map<std::string, std::string> out;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS) return out;
+  if (body.empty() || parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS)
+    return out;
   simdjson::dom::array data;
   if (doc["data"].get(data) != simdjson::SUCCESS) return out;
   for (auto m : data) {
     std::string_view id, version, root;
     if (m["id"].get(id) != simdjson::SUCCESS) continue;
-    std::string name(id), ver;
-    if (auto at = name.find('@'); at != std::string::npos) {
-      ver = name.substr(at + 1);
-      name = name.substr(0, at);
+    std::string_view name = id, ver;
+    if (auto at = id.find('@'); at != std::string_view::npos) {
+      ver = id.substr(at + 1);
+      name = id.substr(0, at);
     }
     if (m["version"].get(version) == simdjson::SUCCESS && !version.empty()) {
-      ver = std::string(version);
+      ver = version;
     } else if (ver.empty() && m["root"].get(root) == simdjson::SUCCESS) {
       auto at = root.find('@');
-      if (at != std::string_view::npos && root.substr(0, at) == name) ver = std::string(root.substr(at + 1));
+      if (at != std::string_view::npos && root.substr(0, at) == name) ver = root.substr(at + 1);
     }
-    if (!ver.empty()) out[name] = ver;
+    if (ver.empty()) continue;
+    if (!acceptPeerString(kModelIdString, name, refused) ||
+        !acceptPeerString(kVersionString, ver, refused))
+      continue;
+    out[std::string(name)] = std::string(ver);
   }
   return out;
 }

@@ -16,7 +16,7 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "rollout/gate.h"
-#include "upstream/tls_client.h"
+#include "http/tls_client.h"
 
 namespace regiongate::rollout {
 
@@ -49,7 +49,7 @@ struct ParityEndpoint {
   std::string name, region, version, host, base_path, credential;
   uint16_t port = 0;
   bool https = false;          // an https:// endpoint is only ever called over TLS ...
-  upstream::ClientTlsPtr tls;  // ... with this context (null: its files could not be used)
+  http::ClientTlsPtr tls;      // ... with this context (null: its files could not be used)
 };
 // The parity view of a configured endpoint serving `version` (builds its TLS context: control
 // plane only).
@@ -109,8 +109,18 @@ PairComparison compareGroups(const ParityGroup& a, const ParityGroup& b,
 ParityReport buildReport(std::vector<ParityGroup> groups, const std::vector<SuitePrompt>& prompts,
                          const ParityOptions& o);
 
+// Entries of a /v1/models answer left out because a model id or version failed validation.
+struct RefusedModelEntries {
+  uint64_t count = 0;
+  std::vector<std::string> examples;  // the first few, as checkPeerString messages (escaped)
+};
+
 // GET /v1/models body -> model name -> version (data[].version, or "NAME@V" in id or root).
-std::map<std::string, std::string> parseModelVersions(std::string_view body);
+// An upstream's strings are checked (common/peer_string.h: kModelIdString, kVersionString)
+// before use: an entry with an invalid id or version is refused, never returned; `refused`
+// (optional) counts them and keeps the first few messages.
+std::map<std::string, std::string> parseModelVersions(std::string_view body,
+                                                      RefusedModelEntries* refused = nullptr);
 
 // True when the prompt's jurisdiction contains `region`'s country under `cfg`.
 bool promptAllowedIn(const Config& cfg, const SuitePrompt& p, const std::string& region);

@@ -1,7 +1,7 @@
 #pragma once
-// The data plane's immutable view of model versions and rollouts (STYLE.md #6): built by the
-// control plane (RolloutManager) whenever a rollout moves, a version is discovered or the config
-// changes, published through an atomic shared_ptr, and read by workers without a lock.
+// The data plane's immutable view of model versions and rollouts (an immutable snapshot): built by
+// the control plane (RolloutManager) whenever a rollout moves, a version is discovered or the
+// config changes, published through an atomic shared_ptr, and read by workers without a lock.
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -24,7 +25,7 @@ struct Candidate {
   double queue_ms = 0;               // estimated queueing delay (0 if unknown)
   double prefill_ms_per_token = 0;   // observed prefill rate; 0 = policy's learned / default
   uint32_t weight = 1;
-  // True when queue_ms is a real estimate even if 0 (an idle endpoint); cache_aware then uses
+  // True when queue_ms is a real estimate even if 0 (an idle endpoint); estimated_ttft then uses
   // queue_ms instead of in_flight * service_ms_per_request. The simulator sets it.
   bool queue_known = false;
 };
@@ -49,11 +50,11 @@ struct PolicyOptions {
   uint32_t hash_key_blocks = 2;          // key = chained hash of the first K blocks
   uint32_t virtual_nodes = 64;           // ring points per unit of weight
   double bounded_load_factor = 1.25;     // c in "consistent hashing with bounded loads"; 0 = off
-  // prefix_tree (SGLang cache-aware defaults)
+  // sglang_cache_aware (SGLang's cache-aware defaults)
   uint32_t balance_abs_threshold = 64;
   double balance_rel_threshold = 1.5;
   double cache_threshold = 0.3;
-  // cache_aware (estimated TTFT)
+  // estimated_ttft
   double default_prefill_ms_per_token = 0.1;  // until learned / when the caller supplies none
   double service_ms_per_request = 25.0;       // queue estimate per in-flight request
   double fixed_ms = 0.0;                      // constant part of TTFT (same for every endpoint)
@@ -64,6 +65,8 @@ struct PolicyOptions {
   double miss_weight = 8.0;
   // Precise mode: vLLM KV events (shared, read-locked). Null = approximate index only.
   std::shared_ptr<const KvEventIndex> kv_events;
+
+  bool operator==(const PolicyOptions&) const = default;
 };
 
 class Policy {
@@ -79,9 +82,24 @@ public:
                            uint64_t cached_tokens) {}
 };
 
-// names: round_robin, least_loaded, consistent_hash, prefix_tree, cache_aware. Null if unknown.
+enum class PolicyKind { RoundRobin, LeastLoaded, ConsistentHash, SglangCacheAware, EstimatedTtft };
+
+std::string_view policyName(PolicyKind kind);
+// A policy name as configured. The names before the rename are still accepted, flagged
+// `deprecated` with the current name in `replacement`: prefix_tree (now sglang_cache_aware) and
+// cache_aware (now estimated_ttft; SGLang's `cache_aware` is sglang_cache_aware).
+struct ParsedPolicyName {
+  PolicyKind kind = PolicyKind::EstimatedTtft;
+  bool deprecated = false;
+};
+std::optional<ParsedPolicyName> parsePolicyName(std::string_view name);
+
+std::unique_ptr<Policy> makePolicy(PolicyKind kind, const PolicyOptions& options,
+                                   const Clock& clock);
+// By name (current or deprecated, see parsePolicyName). Null if unknown.
 std::unique_ptr<Policy> makePolicy(std::string_view name, const PolicyOptions& options,
                                    const Clock& clock);
+// The current names, in PolicyKind order.
 std::span<const std::string_view> policyNames();
 
 }  // namespace regiongate::routing

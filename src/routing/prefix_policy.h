@@ -1,6 +1,6 @@
 #pragma once
-// Base of the policies that learn prefixes (prefix_tree, cache_aware): owns the per-jurisdiction
-// indexes, learns in onRouted, and exposes them for tests / the admin status page.
+// Base of the policies that learn prefixes (sglang_cache_aware, estimated_ttft): owns the
+// per-jurisdiction indexes, learns in onRouted, and exposes them for tests / the admin status page.
 #include <vector>
 
 #include "routing/policy.h"

@@ -7,16 +7,22 @@
 
 namespace regiongate::routing {
 
+namespace {
+// Appends the chained hashes of blocks 0..n-1; hash(parent, i) hashes block i onto its parent.
+template <class HashBlock>
+void appendChain(size_t n, std::vector<uint64_t>& out, HashBlock&& hash) {
+  out.reserve(out.size() + n);
+  uint64_t parent = 0;
+  for (size_t i = 0; i < n; ++i) out.push_back(parent = hash(parent, i));
+}
+}  // namespace
+
 void promptBlocksInto(std::string_view text, size_t block_chars, std::vector<uint64_t>& out) {
   out.clear();
   if (block_chars == 0) return;
-  size_t n = text.size() / block_chars;
-  out.reserve(n);
-  uint64_t parent = 0;
-  for (size_t i = 0; i < n; ++i) {
-    parent = chainHash(parent, text.substr(i * block_chars, block_chars));
-    out.push_back(parent);
-  }
+  appendChain(text.size() / block_chars, out, [&](uint64_t parent, size_t i) {
+    return chainHash(parent, text.substr(i * block_chars, block_chars));
+  });
 }
 
 std::vector<uint64_t> promptBlocks(std::string_view text, size_t block_chars) {
@@ -38,13 +44,9 @@ uint64_t tokenBlockHash(uint64_t parent, std::span<const uint32_t> ids) {
 std::vector<uint64_t> tokenBlocks(std::span<const uint32_t> ids, size_t block_tokens) {
   std::vector<uint64_t> out;
   if (block_tokens == 0) return out;
-  size_t n = ids.size() / block_tokens;
-  out.reserve(n);
-  uint64_t parent = 0;
-  for (size_t i = 0; i < n; ++i) {
-    parent = tokenBlockHash(parent, ids.subspan(i * block_tokens, block_tokens));
-    out.push_back(parent);
-  }
+  appendChain(ids.size() / block_tokens, out, [&](uint64_t parent, size_t i) {
+    return tokenBlockHash(parent, ids.subspan(i * block_tokens, block_tokens));
+  });
   return out;
 }
 

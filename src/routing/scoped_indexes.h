@@ -1,6 +1,6 @@
 #pragma once
 // One PrefixIndex per (jurisdiction, model). Prefix knowledge never crosses a jurisdiction: a
-// request only reads and writes the index of its own jurisdiction (issue 6; tests check it).
+// request only reads and writes the index of its own jurisdiction (tests/routing checks it).
 // Not thread-safe: owned by one policy instance.
 #include <memory>
 #include <string>

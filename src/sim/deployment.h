@@ -44,7 +44,7 @@ struct Deployment {
   std::string name;
   std::string description;
   std::string model = "llama-3.1-8b";
-  std::string policy = "cache_aware";
+  std::string policy = "estimated_ttft";  // a routing::policyNames() name (old names accepted)
   // What the policy is told about each candidate (routing.candidate_info). "simulator" (default):
   // the instance's queue estimate and prefill rate (Candidate::queue_ms, queue_known) and a prefix
   // index as large as the instances' KV caches. "gateway": what the gateway's proxy gives it today

@@ -4,7 +4,7 @@
 
 namespace regiongate::sim {
 
-InstanceParams InstanceParams::fromLatency(const mock::LatencyParams& p, uint64_t kv_tokens,
+InstanceParams InstanceParams::fromLatency(const inference::LatencyParams& p, uint64_t kv_tokens,
                                            uint32_t block_tokens) {
   InstanceParams out;
   out.kv_tokens = kv_tokens;

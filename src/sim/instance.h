@@ -2,7 +2,7 @@
 // Instance: the simulator's model of one inference server (one GPU running vLLM-style
 // continuous batching). docs/planner.md "Instance model" explains the approximations.
 //
-//  * KV cache: mock::KvCache (the mock backend's LRU block cache), `kv_tokens` of capacity in
+//  * KV cache: inference::KvCache (the mock backend's LRU block cache), `kv_tokens` of capacity in
 //    blocks of `block_tokens`. A request's blocks are looked up (longest cached prefix) when its
 //    prefill starts and inserted then (vLLM allocates them at scheduling).
 //  * Batch slots: at most `batch_slots` requests are admitted at once (vLLM max_num_seqs); later
@@ -19,8 +19,8 @@
 #include <deque>
 #include <vector>
 
-#include "mock/kv_cache.h"
-#include "mock/latency_model.h"
+#include "inference/kv_cache.h"
+#include "inference/latency_model.h"
 
 namespace regiongate::sim {
 
@@ -33,7 +33,7 @@ struct InstanceParams {
   uint32_t batch_slots = 32;
 
   // The mock backend's latency parameters (same meaning, same units).
-  static InstanceParams fromLatency(const mock::LatencyParams& p, uint64_t kv_tokens,
+  static InstanceParams fromLatency(const inference::LatencyParams& p, uint64_t kv_tokens,
                                     uint32_t block_tokens);
   double prefillMs(uint64_t uncached_tokens) const {
     return ttft_fixed_ms + prefill_ms_per_token * double(uncached_tokens);
@@ -53,7 +53,7 @@ public:
 
   uint32_t id() const { return id_; }
   const InstanceParams& params() const { return params_; }
-  mock::KvCache& cache() { return cache_; }
+  inference::KvCache& cache() { return cache_; }
 
   // Longest cached prefix of `blocks` in blocks, without touching the LRU order.
   size_t peekCachedBlocks(const std::vector<uint64_t>& blocks) const;
@@ -77,7 +77,7 @@ public:
 private:
   uint32_t id_;
   InstanceParams params_;
-  mock::KvCache cache_;
+  inference::KvCache cache_;
 };
 
 }  // namespace regiongate::sim

@@ -1,12 +1,13 @@
 #include "sim/planner.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 
-#include <fmt/format.h>
-
-#include "residency/date.h"
+#include "common/quantile.h"
+#include "legal/date.h"
 #include "residency/proof.h"
 #include "routing/policy.h"
 
@@ -77,9 +78,9 @@ Result<Layout> buildLayout(const Deployment& d, const Config& cfg) {
   return l;
 }
 
-routing::PolicyOptions planPolicyOptions(const Deployment& d, const Trace& t) {
-  routing::PolicyOptions po;
-  // As the gateway's proxy builds its policies (gateway/proxy.cc: PolicyOptions{}).
+routing::PolicyOptions planPolicyOptions(const Deployment& d, const Config& cfg, const Trace& t) {
+  // The gateway's options, from the same config structure the gateway reads.
+  routing::PolicyOptions po = policyOptions(cfg.routing);
   if (d.candidate_info == "gateway") return po;
   // The index remembers about as many blocks as the instances can hold (docs/planner.md).
   uint64_t blocks = 0;
@@ -103,8 +104,7 @@ Result<PlanReport> runPlan(const Deployment& d, const Trace& original, const Pro
     l.pooled.learn_at_first_token = true;
   }
   ManualClock policy_clock;
-  if (!routing::makePolicy(d.policy, {}, policy_clock))
-    return Error::config("unknown routing policy '" + d.policy + "'");
+  const routing::PolicyKind kind = (*cfg)->routing.policy;
 
   Trace trace = original;
   scaleArrivals(trace, d.time_scale);
@@ -118,17 +118,17 @@ Result<PlanReport> runPlan(const Deployment& d, const Trace& original, const Pro
     pool_of[i] = jurisdictionOf(trace.requests[i].conversation, cumulative);
   std::vector<uint32_t> zeros(trace.requests.size(), 0);
 
-  const auto po = planPolicyOptions(d, trace);
-  auto policy = routing::makePolicy(d.policy, po, policy_clock);
+  const auto po = planPolicyOptions(d, **cfg, trace);
+  auto policy = routing::makePolicy(kind, po, policy_clock);
   SimResult iso = runSimulation(l.configured, trace, pool_of, *policy, progress);
-  auto pooled_policy = routing::makePolicy(d.policy, po, policy_clock);
+  auto pooled_policy = routing::makePolicy(kind, po, policy_clock);
   SimResult pooled = runSimulation(l.pooled, trace, zeros, *pooled_policy, progress);
 
   PlanReport rep;
   rep.deployment = d.name;
   rep.description = d.description;
   rep.file = d.file;
-  rep.policy = d.policy;
+  rep.policy = std::string(routing::policyName(kind));
   rep.workload = trace.source;
   rep.requests = trace.requests.size();
   double start_ms = trace.requests.empty() ? 0 : trace.requests.front().arrival_ms;
@@ -182,7 +182,7 @@ Result<PlanReport> runPlan(const Deployment& d, const Trace& original, const Pro
       rr.hit_series.push_back(in[b] ? double(cached[b]) / double(in[b]) : -1);
     std::sort(ttft.begin(), ttft.end());
     for (int q = 1; q <= 99 && !ttft.empty(); ++q)
-      rr.ttft_quantiles.push_back(ttft[std::min(ttft.size() - 1, size_t(q / 100.0 * ttft.size()))]);
+      rr.ttft_quantiles.push_back(quantileSorted(ttft, q / 100.0));
     rep.budget.infrastructure_usd += rr.cost_usd;
     rep.regions.push_back(std::move(rr));
   }
@@ -276,9 +276,9 @@ Result<PlanReport> runPlan(const Deployment& d, const Trace& original, const Pro
       rep.budget.infrastructure_usd + rep.budget.cache_penalty_usd + rep.budget.rollout_ops_usd;
 
   // Residency verdict over the implied gateway config.
-  residency::Date today = residency::Date::fromWallMicros(SystemClock::instance().wallMicros());
+  legal::Date today = legal::dateFromWallMicros(SystemClock::instance().wallMicros());
   if (!d.proof_date.empty()) {
-    auto parsed = residency::Date::parse(d.proof_date);
+    auto parsed = legal::parseDate(d.proof_date);
     if (!parsed) return Error::config("proof_date: not YYYY-MM-DD");
     today = *parsed;
   }
@@ -303,19 +303,28 @@ std::string formatPlanSummary(const PlanReport& r) {
                      g.summary.ttft_p50, g.summary.ttft_p99, g.utilisation, g.gpu_hours,
                      g.cost_usd, g.cost_per_m_input, g.cost_per_m_output);
   s += "\n| jurisdiction | share | regions | hit rate (pooled) | TTFT p50 ms (pooled) | TTFT p99 ms "
-       "(pooled) | availability | 503s | isolation penalty USD |\n"
-       "|---|---|---|---|---|---|---|---|---|\n";
+       "(pooled) | availability | 503s | isolation penalty USD | points | USD/1M in |\n"
+       "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& j : r.jurisdictions) {
     std::string regions;
     for (const auto& x : j.regions) regions += (regions.empty() ? "" : " ") + x;
     s += fmt::format("| {} | {:.0f}% | {} | {:.1f}% ({:.1f}%) | {:.0f} ({:.0f}) | {:.0f} ({:.0f}) | "
-                     "{:.3f}% | {} | {:.2f} |\n",
+                     "{:.3f}% | {} | {:.2f} | {:+.1f} | {:.4f} |\n",
                      j.name, 100 * j.traffic_share, regions.empty() ? "(none)" : regions,
                      100 * j.isolated.tokenHitRate(), 100 * j.pooled.tokenHitRate(),
                      j.isolated.ttft_p50, j.pooled.ttft_p50, j.isolated.ttft_p99,
                      j.pooled.ttft_p99, 100 * j.isolated.availability(), j.rejected,
-                     j.penalty_usd);
+                     j.penalty_usd, j.penaltyPoints(), j.penaltyPerMInput());
   }
+  for (const auto& j : r.jurisdictions)
+    if (j.penalty_usd < 0)
+      s += fmt::format("\nnote: {}'s isolation penalty is negative: isolated, its requests found "
+                       "more of their prefixes cached than in the single global pool. Isolation "
+                       "also partitions the caches, so a jurisdiction whose prefixes are not "
+                       "shared with the others is not evicted by their traffic; it comes out "
+                       "cheaper when little is shared across jurisdictions and caches are small "
+                       "(docs/planner.md, \"When isolation comes out cheaper\").\n",
+                       j.name);
   if (!r.warmups.empty()) {
     s += "\n| rollout | at s | steady hit | time to 90% s | warm-up TTFT mean ms (steady) | added "
          "request-s |\n|---|---|---|---|---|---|\n";

@@ -38,6 +38,14 @@ struct JurisdictionReport {
   uint64_t rejected = 0;  // typed 503s (no live instance in the pool)
   double extra_prefill_gpu_hours = 0;  // recomputation isolation costs vs pooled
   double penalty_usd = 0;
+  // Pooled minus isolated token hit rate, in percentage points (> 0: isolation caches less).
+  double penaltyPoints() const {
+    return 100.0 * (pooled.tokenHitRate() - isolated.tokenHitRate());
+  }
+  // The penalty per 1M input tokens the jurisdiction served.
+  double penaltyPerMInput() const {
+    return isolated.input_tokens ? penalty_usd / double(isolated.input_tokens) * 1e6 : 0;
+  }
 };
 
 struct WarmupReport {

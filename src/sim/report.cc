@@ -15,6 +15,7 @@ const char* color(size_t i) { return kColors[i % 8]; }
 
 constexpr double W = 720, H = 300, L = 60, R = 160, T = 20, B = 40;
 
+// x_max <= 0: a category axis; the chart writes its own labels under the x axis.
 std::string axes(double x_max, double y_max, const std::string& x_label,
                  const std::string& y_label, const std::string& y_fmt) {
   std::string s;
@@ -29,6 +30,7 @@ std::string axes(double x_max, double y_max, const std::string& x_label,
                      y, W - R, y);
     s += fmt::format("<text x=\"{}\" y=\"{:.1f}\" font-size=\"10\" text-anchor=\"end\">{}</text>",
                      L - 4, y + 3, fmt::format(fmt::runtime(y_fmt), v));
+    if (x_max <= 0) continue;
     double x = L + (W - R - L) * k / 4.0;
     s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{:.0f}"
                      "</text>",
@@ -85,7 +87,7 @@ std::string costChart(const PlanReport& r) {
   std::string s = svgOpen("chart-cost", "Cost per region (USD)");
   double max_cost = 1e-9;
   for (const auto& g : r.regions) max_cost = std::max(max_cost, g.cost_usd);
-  s += axes(0, max_cost * 1.1, "", "USD", "{:.1f}");
+  s += axes(0, max_cost * 1.1, "region", "USD", "{:.1f}");
   double slot = (W - R - L) / std::max<size_t>(1, r.regions.size());
   for (size_t i = 0; i < r.regions.size(); ++i) {
     double h = (H - B - T) * r.regions[i].cost_usd / (max_cost * 1.1);
@@ -96,6 +98,9 @@ std::string costChart(const PlanReport& r) {
     s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\" text-anchor=\"middle\">"
                      "{:.2f}</text>",
                      x + slot * 0.3, H - B - h - 3, r.regions[i].cost_usd);
+    s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{}"
+                     "</text>",
+                     x + slot * 0.3, H - B + 14, htmlEscape(r.regions[i].name));
     s += legend(i, r.regions[i].name);
   }
   return s + "</svg>";
@@ -186,16 +191,25 @@ std::string renderHtmlReport(const PlanReport& r) {
        "<th>jurisdiction</th><th>traffic</th><th>hit rate</th><th>pooled hit rate</th>"
        "<th>TTFT p50 ms</th><th>pooled p50</th><th>TTFT p99 ms</th><th>pooled p99</th>"
        "<th>availability</th><th>503s</th><th>extra prefill GPU-h</th><th>penalty USD</th>"
-       "</tr>\n";
+       "<th>penalty points</th><th>penalty USD/1M in</th></tr>\n";
   for (const auto& j : r.jurisdictions)
     h += fmt::format("<tr><td>{}</td><td>{:.0f}%</td><td>{:.1f}%</td><td>{:.1f}%</td>"
                      "<td>{:.0f}</td><td>{:.0f}</td><td>{:.0f}</td><td>{:.0f}</td>"
-                     "<td>{:.3f}%</td><td>{}</td><td>{:.3f}</td><td>{:.2f}</td></tr>\n",
+                     "<td>{:.3f}%</td><td>{}</td><td>{:.3f}</td><td>{:.2f}</td><td>{:+.1f}</td>"
+                     "<td>{:.4f}</td></tr>\n",
                      htmlEscape(j.name), 100 * j.traffic_share, 100 * j.isolated.tokenHitRate(),
                      100 * j.pooled.tokenHitRate(), j.isolated.ttft_p50, j.pooled.ttft_p50,
                      j.isolated.ttft_p99, j.pooled.ttft_p99, 100 * j.isolated.availability(),
-                     j.rejected, j.extra_prefill_gpu_hours, j.penalty_usd);
+                     j.rejected, j.extra_prefill_gpu_hours, j.penalty_usd, j.penaltyPoints(),
+                     j.penaltyPerMInput());
   h += "</table>\n";
+  for (const auto& j : r.jurisdictions)
+    if (j.penalty_usd < 0)
+      h += fmt::format("<p>{}: negative penalty. Isolated, its requests found more of their "
+                       "prefixes cached than in one global pool: isolation also partitions the "
+                       "caches, so little shared across jurisdictions and small caches can make "
+                       "it cheaper (see docs/planner.md).</p>\n",
+                       htmlEscape(j.name));
   if (!r.warmups.empty()) {
     h += "<h2>Warm-up after rollouts</h2>\n<table>\n<tr><th>rollout</th><th>at s</th>"
          "<th>steady hit rate</th><th>time to 90% s</th><th>warm-up TTFT mean ms</th>"

@@ -1,10 +1,10 @@
 #include "sim/simulation.h"
 
 #include <algorithm>
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <cmath>
 
-#include <boost/unordered/unordered_flat_set.hpp>
-
+#include "common/quantile.h"
 #include "sim/event_engine.h"
 
 namespace regiongate::sim {
@@ -12,6 +12,18 @@ namespace regiongate::sim {
 namespace {
 
 int64_t msToNanos(double ms) { return static_cast<int64_t>(std::llround(ms * 1e6)); }
+
+// As vLLM's prefix cache and the mock backend (mock_backend.cc): only full blocks are stored, and
+// a lookup never covers the prompt's last token (its logits start the decode, so it is always
+// recomputed). A partial last block is therefore never a hit, nor is a prompt's last full block
+// when the prompt ends exactly on a block boundary.
+size_t storedBlocks(const TraceRequest& r, uint32_t tokens_per_block) {
+  return std::min(r.blocks.size(), size_t(r.input_tokens / tokens_per_block));
+}
+size_t lookupBlocks(const TraceRequest& r, uint32_t tokens_per_block) {
+  if (r.input_tokens == 0) return 0;
+  return std::min(r.blocks.size(), size_t((r.input_tokens - 1) / tokens_per_block));
+}
 
 class Run {
 public:
@@ -52,7 +64,10 @@ public:
     }
     scheduleArrival(0);
     engine_.run();
-    result_.end_ms = nowMs();
+    // The span is the traffic's: a rollout or outage scheduled after the last request completes
+    // runs (its events are in the queue) but must not stretch the time the GPUs are paid for.
+    result_.end_ms = origin_ms_;
+    for (const auto& o : result_.outcomes) result_.end_ms = std::max(result_.end_ms, o.done_ms);
     result_.events = engine_.executed();
     for (size_t i = 0; i < instances_.size(); ++i) {
       result_.instances[i].requests = instances_[i].requests_;
@@ -124,7 +139,7 @@ private:
 
     Instance& inst = instances_[id];
     ++inst.requests_;
-    size_t peek = inst.peekCachedBlocks(r.blocks);
+    size_t peek = std::min(inst.peekCachedBlocks(r.blocks), lookupBlocks(r, trace_.tokens_per_block));
     uint64_t est_cached = std::min<uint64_t>(uint64_t(peek) * trace_.tokens_per_block,
                                              r.input_tokens);
     double est = inst.params().prefillMs(r.input_tokens - est_cached);
@@ -141,8 +156,9 @@ private:
     inst.waiting_work_ms_ = std::max(0.0, inst.waiting_work_ms_ - job.est_prefill_ms);
     if (inst.waiting_.empty()) inst.waiting_work_ms_ = 0;
     const TraceRequest& r = trace_.requests[job.request];
-    seq_.hashes.assign(r.blocks.begin(), r.blocks.end());
-    uint64_t hit_tokens = inst.cache().lookup(seq_);
+    const uint32_t tpb = trace_.tokens_per_block;
+    seq_.hashes.assign(r.blocks.begin(), r.blocks.begin() + ptrdiff_t(storedBlocks(r, tpb)));
+    uint64_t hit_tokens = inst.cache().lookup(seq_, lookupBlocks(r, tpb));
     uint32_t hit_blocks = uint32_t(hit_tokens / trace_.tokens_per_block);
     inst.cache().insert(seq_);
     uint64_t cached = std::min<uint64_t>(hit_tokens, r.input_tokens);
@@ -192,7 +208,7 @@ private:
   EventEngine engine_;
   std::vector<Instance> instances_;
   std::vector<routing::Candidate> cands_;
-  mock::BlockSeq seq_;
+  inference::BlockSeq seq_;
   double origin_ms_ = 0;
   SimResult result_;
 };
@@ -220,8 +236,8 @@ CeilingResult sharedCacheCeiling(const Trace& trace, uint64_t capacity_tokens) {
       cached += std::min<uint64_t>(uint64_t(h) * trace.tokens_per_block, r.input_tokens);
     }
   } else {
-    mock::KvCache cache(capacity_tokens, trace.tokens_per_block);
-    mock::BlockSeq seq;
+    inference::KvCache cache(capacity_tokens, trace.tokens_per_block);
+    inference::BlockSeq seq;
     seq.block_tokens = trace.tokens_per_block;
     for (const auto& r : trace.requests) {
       seq.hashes.assign(r.blocks.begin(), r.blocks.end());
@@ -237,16 +253,6 @@ CeilingResult sharedCacheCeiling(const Trace& trace, uint64_t capacity_tokens) {
   c.block_hit_rate = blocks ? double(hits) / double(blocks) : 0;
   c.token_hit_rate = tokens ? double(cached) / double(tokens) : 0;
   return c;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  p = std::clamp(p, 0.0, 100.0);
-  // Nearest rank: the smallest value with at least p% of the values <= it.
-  size_t rank = size_t(std::ceil(p / 100.0 * double(v.size())));
-  rank = std::clamp<size_t>(rank, 1, v.size());
-  std::nth_element(v.begin(), v.begin() + (rank - 1), v.end());
-  return v[rank - 1];
 }
 
 Summary summarise(const SimResult& r, const std::function<bool(const RequestOutcome&)>& keep) {
@@ -268,9 +274,9 @@ Summary summarise(const SimResult& r, const std::function<bool(const RequestOutc
   }
   if (!ttft.empty()) {
     s.ttft_mean = sum / double(ttft.size());
-    s.ttft_p50 = percentile(ttft, 50);
-    s.ttft_p90 = percentile(ttft, 90);
-    s.ttft_p99 = percentile(ttft, 99);
+    s.ttft_p50 = quantile(ttft, 0.50);
+    s.ttft_p90 = quantile(ttft, 0.90);
+    s.ttft_p99 = quantile(ttft, 0.99);
   }
   return s;
 }

@@ -87,7 +87,7 @@ struct SimResult {
   std::vector<RequestOutcome> outcomes;  // in trace order
   std::vector<InstanceTotals> instances;
   double start_ms = 0;  // first arrival
-  double end_ms = 0;    // last event
+  double end_ms = 0;    // last request completed (the traffic's end, not the last event)
   uint64_t events = 0;
   double spanMs() const { return end_ms - start_ms; }
 };
@@ -107,7 +107,6 @@ struct CeilingResult {
 CeilingResult sharedCacheCeiling(const Trace& trace, uint64_t capacity_tokens = 0);
 
 // Summary helpers.
-double percentile(std::vector<double> values, double p);  // p in [0, 100]; 0 if empty
 struct Summary {
   uint64_t requests = 0;
   uint64_t served = 0;

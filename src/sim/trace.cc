@@ -5,6 +5,9 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
 
 #include <simdjson.h>
 
@@ -78,6 +81,15 @@ Result<TraceRequest> parseMooncakeLine(std::string_view line) {
     parent = chainBlockId(parent, uint64_t(x));
     r.blocks.push_back(parent);
   }
+  // Optional extension: the conversation a request belongs to. Without it the conversation is
+  // found from the blocks (conversationKey), which fails when a long shared prefix covers block 1.
+  if (obj["session_id"].get(v) == simdjson::SUCCESS) {
+    int64_t session = 0;
+    if (v.get_int64().get(session) != simdjson::SUCCESS || session < 0)
+      return traceError("session_id must be an integer >= 0");
+    r.conversation = chainBlockId(0x5e55'10'00ULL, uint64_t(session));
+    r.has_session = true;
+  }
   return r;
 }
 
@@ -96,7 +108,7 @@ Result<Trace> parseMooncakeTrace(std::string_view text, size_t limit) {
     if (line.empty()) continue;
     auto r = parseMooncakeLine(line);
     if (!r) return traceError("line " + std::to_string(line_no) + ": " + r.error().message);
-    r->conversation = conversationKey(r->blocks, t.requests.size());
+    if (!r->has_session) r->conversation = conversationKey(r->blocks, t.requests.size());
     t.requests.push_back(std::move(*r));
     if (limit > 0 && t.requests.size() >= limit) break;
   }
@@ -130,11 +142,21 @@ Trace generateSynthetic(const SyntheticOptions& o) {
   struct Session {
     std::vector<uint64_t> blocks;
     uint32_t turns_left = 0;
+    uint64_t id = 0;
   };
   std::vector<Session> active;
   active.reserve(o.max_active_sessions);
   uint64_t next_block_id = 1'000'000;
   const uint32_t tenants = std::max<uint32_t>(1, o.tenants);
+  // Tenant popularity: uniform, or Zipf with exponent tenant_skew (a few big tenants, a long tail).
+  std::vector<double> tenant_weights(tenants);
+  for (uint32_t k = 0; k < tenants; ++k)
+    tenant_weights[k] = o.tenant_skew > 0 ? 1.0 / std::pow(double(k + 1), o.tenant_skew) : 1.0;
+  std::discrete_distribution<uint32_t> tenant_dist(tenant_weights.begin(), tenant_weights.end());
+  auto pickTenant = [&](std::mt19937_64& g) {
+    return o.tenant_skew > 0 ? tenant_dist(g) : uint32_t(g() % tenants);
+  };
+  uint64_t next_session = 0;
 
   // Arrival process: Poisson at rate, or a two-state MMPP whose long-run mean is `rate`.
   const double base = std::max(1e-9, o.rate_per_s);
@@ -169,13 +191,14 @@ Trace generateSynthetic(const SyntheticOptions& o) {
     size_t s_idx;
     if (start) {
       Session s;
-      uint32_t tenant = uint32_t(rng() % tenants);
+      uint32_t tenant = pickTenant(rng);
       uint64_t parent = 0;
       for (uint32_t b = 0; b < std::max<uint32_t>(1, o.system_prompt_blocks); ++b) {
         parent = chainBlockId(parent, (uint64_t(tenant) << 32) | b);
         s.blocks.push_back(parent);
       }
       s.turns_left = 1 + uint32_t(std::floor(expo(o.mean_turns)));
+      s.id = next_session++;
       active.push_back(std::move(s));
       s_idx = active.size() - 1;
     } else {
@@ -191,8 +214,8 @@ Trace generateSynthetic(const SyntheticOptions& o) {
     r.input_tokens = uint32_t(r.blocks.size() * t.tokens_per_block);
     r.output_tokens = 1 + uint32_t(expo(std::max(1u, o.mean_output_tokens)));
     r.conversation = conversationKey(r.blocks, i);
-    if (r.blocks.size() > o.system_prompt_blocks)
-      r.conversation = r.blocks[std::max<uint32_t>(1, o.system_prompt_blocks)];
+    r.conversation = chainBlockId(0x5e55'10'00ULL, s.id);  // as a session_id read back
+    r.has_session = true;
     t.requests.push_back(std::move(r));
     if (--s.turns_left == 0) {
       active[s_idx] = std::move(active.back());
@@ -200,6 +223,31 @@ Trace generateSynthetic(const SyntheticOptions& o) {
     }
   }
   return t;
+}
+
+std::string writeMooncakeTrace(const Trace& trace) {
+  // Raw ids: one small integer per distinct chained block hash, in order of first appearance, so
+  // reading the file back chains them into hashes with the same prefix structure.
+  std::unordered_map<uint64_t, uint64_t> id_of;
+  // Sessions numbered by first appearance: generateSynthetic numbers them the same way, so its
+  // trace reads back with the same conversation keys.
+  std::unordered_map<uint64_t, uint64_t> session_of;
+  std::string out;
+  for (size_t i = 0; i < trace.requests.size(); ++i) {
+    const TraceRequest& r = trace.requests[i];
+    out += fmt::format("{{\"timestamp\": {}, \"input_length\": {}, \"output_length\": {}, "
+                       "\"hash_ids\": [",
+                       std::llround(r.arrival_ms), r.input_tokens, r.output_tokens);
+    for (size_t b = 0; b < r.blocks.size(); ++b) {
+      auto it = id_of.try_emplace(r.blocks[b], id_of.size()).first;
+      out += fmt::format("{}{}", b ? ", " : "", it->second);
+    }
+    out += "]";
+    auto [session, fresh] = session_of.try_emplace(r.conversation, session_of.size());
+    out += fmt::format(", \"session_id\": {}", session->second);
+    out += "}\n";
+  }
+  return out;
 }
 
 void scaleArrivals(Trace& trace, double factor) {

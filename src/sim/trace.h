@@ -4,6 +4,8 @@
 // Mooncake (kvcache-ai/Mooncake, FAST25-release/traces): one JSON object per line,
 //   {"timestamp": ms since start, "input_length": tokens, "output_length": tokens,
 //    "hash_ids": [int, ...]}
+// plus, as our extension, an optional "session_id": int naming the conversation a request
+// belongs to (it then replaces the key derived from the blocks).
 // Each hash id names one 512-token prompt block; equal ids at equal positions are a reusable
 // prefix. In the conversation trace every request starts with the same block (a shared system
 // prompt). We turn the ids into chained 64-bit hashes (block i = chainHash(block i-1, id i)), the
@@ -23,6 +25,7 @@ struct TraceRequest {
   uint32_t output_tokens = 0;
   std::vector<uint64_t> blocks;  // chained prefix hashes, one per (possibly partial) block
   uint64_t conversation = 0;     // key that keeps a conversation together (see conversationKey)
+  bool has_session = false;      // `conversation` comes from an explicit session id
 };
 
 struct Trace {
@@ -69,8 +72,15 @@ struct SyntheticOptions {
   uint32_t mean_user_blocks = 2;      // new blocks per turn (user message + previous answer)
   uint32_t max_blocks = 64;           // a conversation stops growing here (context window)
   uint32_t mean_output_tokens = 300;
+  double tenant_skew = 0;             // 0: tenants equally popular; s > 0: Zipf(s) popularity
 };
+// A session's requests share its conversation key (the key a session_id of the session's
+// number reads back as), so jurisdictions are assigned per user session, not per tenant.
 Trace generateSynthetic(const SyntheticOptions& options);
+
+// The trace as Mooncake JSONL: timestamps rounded to ms, block hashes renumbered as small ids,
+// and a "session_id" per line (conversations numbered by first appearance).
+std::string writeMooncakeTrace(const Trace& trace);
 
 // Multiplies every arrival by `factor` (> 1 spreads, < 1 compresses); bursts keep their shape.
 void scaleArrivals(Trace& trace, double factor);

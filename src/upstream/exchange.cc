@@ -7,6 +7,8 @@
 #include <array>
 #include <boost/beast/http/read.hpp>
 
+#include "upstream/response_head.h"
+
 namespace regiongate::upstream {
 
 namespace {
@@ -31,12 +33,12 @@ asio::awaitable<Status> Exchange::sendAndReadHead(std::string_view head, std::st
   auto [wec, wn] = co_await asio::async_write(conn_->stream, bufs, use_nothrow);
   if (!wec) {
     parser_.emplace();
-    parser_->body_limit(boost::none);
+    limitResponseParser(*parser_);
     auto [rec, rn] = co_await bhttp::async_read_header(conn_->stream, conn_->buffer, *parser_, use_nothrow);
     wec = rec;
   }
   deadline.disarm();
-  if (!wec) co_return Status{};
+  if (!wec) co_return checkUpstreamHead(parser_->get().base());
   if (deadline.expired())
     co_return upstreamError("upstream_timeout", "no response head within " +
                                                     std::to_string(per_try.count()) + " ms");

@@ -31,6 +31,24 @@ std::vector<Attrs> rowsOf(const std::string& dom, const std::string& cls) {
   return rows;
 }
 
+// Attribute maps of every start tag of the dumped DOM matching `tag_re` (its group 1 = the tag's
+// attributes).
+std::vector<Attrs> tagsOf(const std::string& dom, const std::string& tag_re) {
+  std::vector<Attrs> tags;
+  std::regex tag(tag_re);
+  std::regex attr("([a-z0-9-]+)=\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), tag); it != std::sregex_iterator();
+       ++it) {
+    Attrs a;
+    std::string inner = (*it)[1];
+    for (auto at = std::sregex_iterator(inner.begin(), inner.end(), attr);
+         at != std::sregex_iterator(); ++at)
+      a[(*at)[1]] = (*at)[2];
+    tags.push_back(std::move(a));
+  }
+  return tags;
+}
+
 double num(const Attrs& a, const std::string& key) {
   auto it = a.find(key);
   if (it == a.end()) return -12345;  // missing attribute: never equal to a metric
@@ -85,14 +103,15 @@ std::map<std::string, Expected> expectedRows(const std::vector<PromSample>& samp
 
 // Headless Chromium renders the page (virtual time lets its fetches and polls complete) and
 // prints the resulting DOM.
-std::string renderWithChromium(const std::string& chromium, uint16_t admin_port, std::string& log) {
+std::string renderWithChromium(const std::string& chromium, uint16_t admin_port, std::string& log,
+                               const std::string& fragment = "") {
   std::string profile = makeTempDir("chromium");
   auto r = runCommand("timeout 90 " + shellQuote(chromium) +
                       " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
                       " --disable-background-networking --disable-component-update --disable-sync"
                       " --disable-dev-shm-usage --user-data-dir=" + shellQuote(profile) +
                       " --virtual-time-budget=5000 --dump-dom http://127.0.0.1:" +
-                      std::to_string(admin_port) + "/");
+                      std::to_string(admin_port) + "/" + fragment);
   runCommand("rm -rf " + shellQuote(profile));
   log = r.output;
   return r.output;  // the DOM is on stdout; Chromium's log lines (stderr) do not contain <tr
@@ -136,18 +155,24 @@ TEST(Dashboard, ChromiumShowsWhatMetricsReport) {
   ASSERT_EQ(d.setFaults("fra-a", R"({"error_rate":1.0,"error_status":503})").status, 200);
   ASSERT_EQ(d.setFaults("fra-b", R"({"error_rate":1.0,"error_status":503})").status, 200);
   for (int i = 0; i < 4; ++i) d.chat(kEuKey, "Fallback please", true);
-  // A model no EU endpoint serves: typed 503 (pool exhausted).
+  // A model no endpoint serves: 404 model_not_found (a client error, not an outage).
   HttpClient gw(d.port());
   auto refused = gw.post("/v1/chat/completions",
                          R"({"model":"no-such-model","messages":[{"role":"user","content":"hi"}]})",
                          {{"authorization", "Bearer " + kEuKey}});
-  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.status, 404);
   // dub-a claims to be in the US: a residency violation (delivered, on_violation: alert).
   ASSERT_EQ(d.setFaults("dub-a", R"({"report_region":"us-east-1","report_fraction":1.0})").status, 200);
   // fra-a and fra-b still fail (and may still be ejected), so every one of these ends on dub-a
   // whatever the clock did meanwhile: the faults are cleared only afterwards. (Clearing them
   // first relied on the ejection outlasting the requests, which a slow ASan run broke.)
   for (int i = 0; i < 4; ++i) d.chat(kEuKey, "Where are you?", false);
+  // Every EU endpoint fails: the pool is exhausted, a typed 503 (region "none"). (A model no
+  // endpoint serves is a 404 model_not_found, not a 503.) Last, so dub-a's failures (and any
+  // ejection) cannot touch the requests above.
+  ASSERT_EQ(d.setFaults("dub-a", R"({"error_rate":1.0,"error_status":503})").status, 200);
+  EXPECT_EQ(d.chat(kEuKey, "Anyone there?", false).status, 503);
+  ASSERT_EQ(d.setFaults("dub-a", R"({"error_rate":0})").status, 200);
   ASSERT_EQ(d.setFaults("fra-a", R"({"error_rate":0})").status, 200);
   ASSERT_EQ(d.setFaults("fra-b", R"({"error_rate":0})").status, 200);
 
@@ -216,6 +241,71 @@ TEST(Dashboard, ChromiumShowsWhatMetricsReport) {
     EXPECT_EQ(row.at("data-versions"), joined);
   }
 
+  // Charts over time. Each point is the change since the previous poll (the first poll: since
+  // the gateway started). All traffic came before the page opened, so the first point holds all
+  // of it and later polls add nothing: every series' newest point (rates, quantiles, cumulative
+  // counts) or the sum of its points (per-poll counts) must equal /metrics.
+  // chart id -> series key -> attributes (the same key, e.g. "EU|eu-west-1", is in several).
+  std::map<std::string, std::map<std::string, Attrs>> charts;
+  std::string current;
+  for (auto& a : tagsOf(dom, "<(svg class=\"chart\"[^>]*|polyline class=\"series[^\"]*\"[^>]*)>")) {
+    if (a.count("id")) {
+      current = a["id"];
+      continue;
+    }
+    charts[current][a["data-series"]] = a;
+  }
+  auto& series = charts["chart-hit-rate"];
+  ASSERT_FALSE(series.empty()) << dom;
+  std::map<std::string, std::pair<double, double>> jur_tokens;  // prompt, cached
+  for (const auto& [k, e] : expected) {
+    const std::string j = k.substr(0, k.find('|'));
+    jur_tokens[j].first += e.prompt;
+    jur_tokens[j].second += e.cached;
+    if (e.prompt > 0) {
+      ASSERT_TRUE(series.count(k)) << "no hit-rate series for " << k;
+      expectSame(num(series[k], "data-last"), e.cached / e.prompt, k + " hit-rate chart");
+    }
+  }
+  ASSERT_TRUE(series.count("baseline:EU") && series.count("baseline:US")) << dom;
+  expectSame(num(series["baseline:EU"], "data-last"),
+             jur_tokens["US"].second / jur_tokens["US"].first, "EU's baseline = US hit rate");
+  expectSame(num(series["baseline:US"], "data-last"),
+             jur_tokens["EU"].second / jur_tokens["EU"].first, "US's baseline = EU hit rate");
+  auto& ttft_series = charts["chart-ttft"];
+  auto& request_series = charts["chart-requests"];
+  auto& violation_series = charts["chart-violations"];
+  for (const auto& [k, e] : expected) {
+    const double p50 = histogramQuantile(0.5, e.ttft);
+    if (std::isnan(p50)) continue;
+    ASSERT_TRUE(ttft_series.count(k)) << "no TTFT series for " << k;
+    expectSame(num(ttft_series[k], "data-last"), p50, k + " TTFT chart");
+  }
+  std::map<std::string, double> by_actual;
+  for (const auto& smp : samples)
+    if (smp.name == "regiongate_requests_total") by_actual[smp.labels.at("region")] += smp.value;
+  ASSERT_EQ(request_series.size(), by_actual.size());
+  for (const auto& [region, n] : by_actual)
+    expectSame(num(request_series[region], "data-sum"), n, region + " requests chart");
+  std::map<std::string, double> violations_by_j;
+  for (const auto& smp : samples)
+    if (smp.name == "regiongate_residency_violations_total")
+      violations_by_j[smp.labels.at("jurisdiction")] += smp.value;
+  ASSERT_FALSE(violations_by_j.empty());
+  for (const auto& [j, n] : violations_by_j)
+    expectSame(num(violation_series[j], "data-last"), n, j + " violations chart");
+  std::map<std::string, std::set<std::string>> region_versions;
+  for (const auto& smp : samples)
+    if (smp.name == "regiongate_model_version_info" && smp.value == 1)
+      region_versions[smp.labels.at("region")].insert(smp.labels.at("version"));
+  auto strips = tagsOf(dom, "<text ([^>]*class=\"version-strip\"[^>]*)>");
+  ASSERT_EQ(strips.size(), region_versions.size()) << dom;
+  for (auto& a : strips) {
+    std::string joined;
+    for (const auto& v : region_versions[a["data-region"]]) joined += (joined.empty() ? "" : "+") + v;
+    EXPECT_EQ(a["data-last"], joined) << a["data-region"] << " version chart";
+  }
+
   // The comparison covered real, non-zero numbers of every kind.
   const auto& eu_west = expected["EU|eu-west-1"];
   EXPECT_GT(eu_west.fb_in, 0) << "no fallback reached eu-west-1";
@@ -227,6 +317,26 @@ TEST(Dashboard, ChromiumShowsWhatMetricsReport) {
   for (const auto& [k, e] : expected) cached += e.cached;
   EXPECT_GT(cached, 0) << "no cache hits";
   EXPECT_FALSE(std::isnan(histogramQuantile(0.99, expected["US|us-east-1"].ttft)));
+}
+
+// With admin tokens configured the page (made public) fetches its data with the read token
+// from the URL fragment; without it the data fetches get 401 and the page says so.
+TEST(Dashboard, ChromiumFetchesWithTheReadTokenFromTheFragment) {
+  std::string chromium = findProgram("chromium");
+  if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (Debian package chromium; "
+                                        "scripts/bootstrap.sh installs it)";
+  Deployment d;
+  GatewaySettings s;
+  s.admin_yaml = adminTokensYaml() + "  public: [/, /healthz, /readyz]\n";
+  ASSERT_TRUE(d.startGateway(s));
+  ASSERT_EQ(d.chat(kEuKey, "hello").status, 200);
+  std::string log;
+  std::string with_token =
+      renderWithChromium(chromium, d.adminPort(), log, "#token=" + kAdminReadToken);
+  EXPECT_NE(with_token.find("data-state=\"ready\""), std::string::npos) << "not rendered:\n" << log;
+  std::string without = renderWithChromium(chromium, d.adminPort(), log);
+  EXPECT_EQ(without.find("data-state=\"ready\""), std::string::npos) << without;
+  EXPECT_NE(without.find("401"), std::string::npos) << without;
 }
 
 }  // namespace

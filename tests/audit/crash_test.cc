@@ -32,7 +32,7 @@ TEST(AuditCrashChild, DISABLED_SubmitForever) {
   const char* run = std::getenv(kRunEnv);
   ASSERT_TRUE(dir && run);
   Config cfg = testing::sqliteConfig(dir, {"EU", "US"});
-  cfg.audit.durability = "normal";
+  cfg.audit.durability = AuditDurability::Normal;
   auto log = AuditLog::open(cfg, SystemClock::instance());
   ASSERT_TRUE(log.ok()) << log.error().message;
   // Bounded: the parent kills us long before this ends.

@@ -63,9 +63,10 @@ protected:
     return "host=127.0.0.1 port=" + std::to_string(server_->port()) +
            " user=postgres dbname=" + db_;
   }
-  Config config(const std::string& replica, const std::string& policy = "reject") const {
+  Config config(const std::string& replica,
+                AuditFailureMode policy = AuditFailureMode::Reject) const {
     Config cfg = testing::sqliteConfig("/nonexistent");
-    cfg.audit.sink = "postgres";
+    cfg.audit.sink = AuditSink::Postgres;
     cfg.audit.dsn["EU"] = dsn();
     cfg.audit.replica_id = replica;
     cfg.audit.on_audit_failure = policy;
@@ -546,7 +547,7 @@ TEST_F(PostgresAudit, ReplicasWriteConcurrentlyEachWithItsOwnChain) {
 // The database goes away under load and comes back: under reject the gateway is refused while
 // down, and every record that was accepted becomes durable after the restart.
 TEST_F(PostgresAudit, ServerStopAndRestartUnderLoadLosesNothing) {
-  auto log = AuditLog::open(config("replica-a", "reject"), SystemClock::instance());
+  auto log = AuditLog::open(config("replica-a", AuditFailureMode::Reject), SystemClock::instance());
   ASSERT_TRUE(log.ok()) << log.error().message;
   std::atomic<bool> run{true};
   std::atomic<int> accepted{0}, refused{0}, durable{0}, lost{0};

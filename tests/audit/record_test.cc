@@ -233,7 +233,8 @@ TEST(TimeArg, UnixSecondsAndRfc3339) {
             1700000000LL * 1000000 + 500000);
   EXPECT_EQ(parseTimeArg("2023-11-14t22:13:20z").value(), 1700000000LL * 1000000);
   for (const char* bad : {"", "abc", "2023-11-14", "2023-11-14T22:13:20", "2023-13-14T22:13:20Z",
-                          "2023-11-14T22:13:20Zjunk", "1.2.3", "2023-11-14T22:13:20+0200"})
+                          "2023-11-14T22:13:20Zjunk", "1.2.3", "2023-11-14T22:13:20+0200",
+                          "2023-02-29T00:00:00Z"})
     EXPECT_FALSE(parseTimeArg(bad).ok()) << bad;
 }
 
@@ -244,6 +245,7 @@ TEST(TimeArg, FormatRoundTrips) {
     EXPECT_EQ(back.value(), us);
   }
   EXPECT_EQ(formatTimeUs(1700000000000000), "2023-11-14T22:13:20.000000Z");
+  EXPECT_EQ(formatTimeUs(-1), "1969-12-31T23:59:59.999999Z");
 }
 
 TEST(QueryTable, HasHeaderAndOneLinePerRecord) {

@@ -101,7 +101,7 @@ inline Config sqliteConfig(const std::string& dir, std::vector<std::string> juri
     cfg.jurisdictions.push_back(jc);
   }
   cfg.audit.dir = dir;
-  cfg.audit.sink = "sqlite";
+  cfg.audit.sink = AuditSink::Sqlite;
   cfg.audit.replica_id = "replica-a";
   cfg.audit.flush_interval_ms = 2;
   cfg.audit.stop_timeout_ms = 10000;

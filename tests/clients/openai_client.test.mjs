@@ -7,7 +7,7 @@
 //   REGIONGATE_MODEL model name (default llama-3.1-8b)
 // Run by hand against `regiongate demo --keep-running`:
 //   GATEWAY_URL=http://127.0.0.1:<port>/v1 REGIONGATE_KEY=sk-demo-acme-bank \
-//   ALLOWED_REGIONS=eu-central-1,eu-west-1 npm test
+//   REGIONGATE_MODEL=llama-2-70b ALLOWED_REGIONS=eu-central-1,eu-west-1 npm test
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
@@ -77,16 +77,16 @@ test("a wrong key is an AuthenticationError (401)", async () => {
   });
 });
 
-// No endpoint in the tenant's jurisdiction serves the model: the gateway refuses with its typed
-// 503 (never a fallback outside the jurisdiction); the client surfaces it as an APIError.
-test("an unknown model is a typed 503 the client can read", async () => {
+// A model no endpoint serves: the gateway refuses with a typed 404 model_not_found (a typo, not
+// an outage: no Retry-After); the client surfaces it as an APIError.
+test("an unknown model is a typed 404 the client can read", async () => {
   await assert.rejects(
     client.chat.completions.create({ model: "no-such-model", messages }),
     (err) => {
       assert.ok(err instanceof OpenAI.APIError, `got ${err && err.constructor.name}`);
-      assert.equal(err.status, 503);
-      assert.equal(err.type, "residency_pool_exhausted");
-      assert.equal(err.code, "residency_pool_exhausted");
+      assert.equal(err.status, 404);
+      assert.equal(err.type, "invalid_request_error");
+      assert.equal(err.code, "model_not_found");
       assert.ok(typeof err.error.message === "string" && err.error.message.length > 0);
       return true;
     });

@@ -31,6 +31,7 @@ endpoints:
     forwards: geo:EU
     provider: third_party
     credential: Bearer sk-upstream
+    allow_inline_credential: true
     weight: 3
     max_connections: 16
   - { name: iad-a, url: "http://localhost", region: us-east-1, models: [llama-3.1-8b],
@@ -86,18 +87,18 @@ TEST(LoaderTest, LoadsEveryKey) {
   ASSERT_EQ(c.tenants.size(), 1u);
   EXPECT_EQ(c.tenants[0].key_sha256, sha256Hex("sk-eu-demo"));  // lower-cased
   EXPECT_TRUE(c.tenants[0].store_text);
-  EXPECT_EQ(c.routing.policy, "round_robin");
+  EXPECT_EQ(c.routing.policy, routing::PolicyKind::RoundRobin);
   EXPECT_EQ(c.routing.retries, 3u);
   EXPECT_EQ(c.routing.block_chars, 256u);  // default kept
   EXPECT_EQ(c.health.consecutive_failures, 5u);
   EXPECT_EQ(c.health.interval_ms, 0u);
-  EXPECT_EQ(c.residency.on_violation, "block");
+  EXPECT_EQ(c.residency.on_violation, ViolationMode::Block);
   EXPECT_FALSE(c.residency.require_evidence);
   EXPECT_EQ(c.residency.geo_labels.at("eu").size(), 27u);
   EXPECT_EQ(c.residency.geo_labels.at("us"), std::set<std::string>{"US"});
-  EXPECT_EQ(c.audit.sink, "postgres");
+  EXPECT_EQ(c.audit.sink, AuditSink::Postgres);
   EXPECT_EQ(c.audit.dsn.at("EU"), "host=/tmp dbname=eu");
-  EXPECT_EQ(c.audit.durability, "full");
+  EXPECT_EQ(c.audit.durability, AuditDurability::Full);
   EXPECT_FALSE(c.audit.sqlite_wal_coalesce);
   EXPECT_EQ(c.limits.max_body_bytes, 2048u);
   EXPECT_EQ(c.limits.drain_timeout_ms, 0u);
@@ -105,6 +106,49 @@ TEST(LoaderTest, LoadsEveryKey) {
   EXPECT_EQ(c.rollouts[0].to_version, "v2");
   EXPECT_EQ(c.tenantByKeyDigest(sha256Hex("sk-eu-demo")), &c.tenants[0]);
   EXPECT_EQ(c.tenantByKeyDigest(sha256Hex("sk-other")), nullptr);
+}
+
+TEST(LoaderTest, RoutingCarriesEveryPolicyOption) {
+  auto r = loadConfigString(
+      "jurisdictions: { EU: { preset: EU } }\n"
+      "routing: { policy: sglang_cache_aware, index_capacity_blocks: 1000, index_ttl_ms: 5000,\n"
+      "  hash_key_blocks: 3, virtual_nodes: 32, bounded_load_factor: 1.5,\n"
+      "  balance_abs_threshold: 8, balance_rel_threshold: 2.5, cache_threshold: 0.5,\n"
+      "  default_prefill_ms_per_token: 0.2, service_ms_per_request: 30, fixed_ms: 4,\n"
+      "  learn_alpha: 0.1, miss_weight: 2 }\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)->routing.policy, routing::PolicyKind::SglangCacheAware);
+  const routing::PolicyOptions o = policyOptions((*r)->routing);
+  EXPECT_EQ(o.index_capacity_blocks, 1000u);
+  EXPECT_EQ(o.index_ttl_ms, 5000u);
+  EXPECT_EQ(o.hash_key_blocks, 3u);
+  EXPECT_EQ(o.virtual_nodes, 32u);
+  EXPECT_DOUBLE_EQ(o.bounded_load_factor, 1.5);
+  EXPECT_EQ(o.balance_abs_threshold, 8u);
+  EXPECT_DOUBLE_EQ(o.balance_rel_threshold, 2.5);
+  EXPECT_DOUBLE_EQ(o.cache_threshold, 0.5);
+  EXPECT_DOUBLE_EQ(o.default_prefill_ms_per_token, 0.2);
+  EXPECT_DOUBLE_EQ(o.service_ms_per_request, 30);
+  EXPECT_DOUBLE_EQ(o.fixed_ms, 4);
+  EXPECT_DOUBLE_EQ(o.learn_alpha, 0.1);
+  EXPECT_DOUBLE_EQ(o.miss_weight, 2);
+  EXPECT_EQ(o.kv_events, nullptr);
+  // Unset options keep routing::PolicyOptions' defaults.
+  auto d = loadConfigString("jurisdictions: { EU: { preset: EU } }\n");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(policyOptions((*d)->routing).miss_weight, routing::PolicyOptions{}.miss_weight);
+  EXPECT_EQ((*d)->routing.policy, routing::PolicyKind::EstimatedTtft);
+}
+
+TEST(LoaderTest, OldPolicyNamesStillLoad) {
+  auto a =
+      loadConfigString("jurisdictions: { EU: { preset: EU } }\nrouting: { policy: prefix_tree }\n");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ((*a)->routing.policy, routing::PolicyKind::SglangCacheAware);
+  auto b =
+      loadConfigString("jurisdictions: { EU: { preset: EU } }\nrouting: { policy: cache_aware }\n");
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_EQ((*b)->routing.policy, routing::PolicyKind::EstimatedTtft);
 }
 
 TEST(LoaderTest, DefaultsWhenSectionsAbsent) {
@@ -195,6 +239,15 @@ INSTANTIATE_TEST_SUITE_P(
                 "gw.yaml:9: routing: expected a mapping"},
         BadCase{"bad_enum", base() + "residency: { on_violation: ignore }\n",
                 "gw.yaml:9: residency.on_violation: 'ignore' is not one of: alert, block"},
+        BadCase{"bad_sink", base() + "audit: { sink: kafka }\n",
+                "gw.yaml:9: audit.sink: 'kafka' is not one of: sqlite, postgres, none"},
+        BadCase{"bad_audit_failure", base() + "audit: { on_audit_failure: ignore }\n",
+                "gw.yaml:9: audit.on_audit_failure: 'ignore' is not one of: reject, drop"},
+        BadCase{"bad_policy", base() + "routing: { policy: random }\n",
+                "gw.yaml:9: routing.policy: 'random' is not one of: round_robin, least_loaded, "
+                "consistent_hash, sglang_cache_aware, estimated_ttft"},
+        BadCase{"bad_policy_option", base() + "routing: { cache_threshold: 2 }\n",
+                "gw.yaml:9: routing.cache_threshold: expected a number between 0 and 1"},
         BadCase{"bad_listen", base() + "listen: localhost\n",
                 "gw.yaml:9: listen: expected HOST:PORT, got 'localhost'"},
         BadCase{"bad_listen_port", base() + "listen: 127.0.0.1:99999\n",

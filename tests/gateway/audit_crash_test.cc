@@ -1,4 +1,4 @@
-// Issue 4's crash test at the gateway level: clients send requests, the gateway is SIGKILLed at a
+// Crash test at the gateway level: clients send requests, the gateway is SIGKILLed at a
 // random moment, restarted on the same audit directory, and every request whose response reached
 // a client must be in the audit, with every chain verifying.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Issue 6: on the same multi-turn workload, the gateway's cache_aware policy raises the KV-cache
+// On the same multi-turn workload, the gateway's estimated_ttft policy raises the KV-cache
 // hits the mock backends themselves measure (their cached_tokens) over round_robin.
 #include <gtest/gtest.h>
 
@@ -49,13 +49,13 @@ std::pair<uint64_t, uint64_t> runWorkload(const std::string& policy) {
 
 TEST(CacheAwareRouting, RaisesTheBackendsMeasuredCachedTokensOverRoundRobin) {
   auto [rr_cached, rr_prompt] = runWorkload("round_robin");
-  auto [ca_cached, ca_prompt] = runWorkload("cache_aware");
+  auto [ca_cached, ca_prompt] = runWorkload("estimated_ttft");
   ASSERT_GT(rr_prompt, 0u);
   EXPECT_EQ(rr_prompt, ca_prompt) << "the two runs must send the same workload";
   double rr_rate = static_cast<double>(rr_cached) / static_cast<double>(rr_prompt);
   double ca_rate = static_cast<double>(ca_cached) / static_cast<double>(ca_prompt);
-  std::cout << "backend-measured hit rate: round_robin " << rr_rate << ", cache_aware " << ca_rate
-            << "\n";
+  std::cout << "backend-measured hit rate: round_robin " << rr_rate << ", estimated_ttft "
+            << ca_rate << "\n";
   EXPECT_GT(ca_rate, rr_rate + 0.15);
 }
 

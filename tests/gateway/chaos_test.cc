@@ -1,4 +1,4 @@
-// Issue 10's chaos test at load: two jurisdictions, faults injected at random (errors, hangs,
+// Chaos test at load: two jurisdictions, faults injected at random (errors, hangs,
 // backend kills and restarts, a backend that lies about its region), thousands of requests.
 // Everything is asserted from the backends' own request logs and the gateway's metrics:
 //   - no request reached a backend outside its tenant's jurisdiction;

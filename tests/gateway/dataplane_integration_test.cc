@@ -151,18 +151,20 @@ TEST(GatewayUpstream, SendsRequestIdAndNeverForwardsTheTenantKey) {
 
 TEST(GatewayReload, InvalidConfigIsRefusedAndTrafficContinuesOnTheOldOne) {
   Deployment d;
-  ASSERT_TRUE(d.startGateway());
+  GatewaySettings with_admin;
+  with_admin.admin_yaml = adminTokensYaml();
+  ASSERT_TRUE(d.startGateway(with_admin));
   ASSERT_EQ(d.chat(kEuKey, "before").status, 200);
   // Overwrite the config with a broken one and ask for a reload.
   std::ofstream(d.configPath()) << "listen: [this is not valid\n";
   HttpClient admin(d.adminPort());
-  auto rr = admin.post("/admin/reload", "");
+  auto rr = admin.post("/admin/reload", "", adminAuth(kAdminOperateToken));
   EXPECT_EQ(rr.status, 409) << rr.body;
   EXPECT_EQ(d.chat(kEuKey, "after refused reload").status, 200);
-  auto st = admin.get("/admin/status");
+  auto st = admin.get("/admin/status", adminAuth(kAdminReadToken));
   EXPECT_NE(st.body.find("\"last_reload\":\"refused\""), std::string::npos) << st.body;
   // A valid change (US tenant removed) is applied by SIGHUP.
-  GatewaySettings s;
+  GatewaySettings s = with_admin;
   std::string yaml = d.configYaml(s);
   auto pos = yaml.find("  - { name: us-tenant");
   yaml.erase(pos, yaml.find('\n', pos) - pos + 1);
@@ -213,26 +215,28 @@ TEST(GatewayShutdown, SigtermDrainsInFlightStream) {
 namespace regiongate::testing {
 namespace {
 
-// Issue 5: an UNSAFE config (valid YAML, but its residency proof fails) is refused on reload
+// An UNSAFE config (valid YAML, but its residency proof fails) is refused on reload
 // while the old config keeps serving; the refusal shows in the logs, /admin/status, and
 // `regiongate check`'s exit code.
 TEST(GatewayReload, UnsafeConfigIsRefusedVisiblyAndTheOldOneKeepsServing) {
   Deployment d;
-  ASSERT_TRUE(d.startGateway());
+  GatewaySettings with_admin;
+  with_admin.admin_yaml = adminTokensYaml();
+  ASSERT_TRUE(d.startGateway(with_admin));
   ASSERT_EQ(d.chat(kEuKey, "before").status, 200);
-  GatewaySettings unsafe;
+  GatewaySettings unsafe = with_admin;
   // This gateway would decrypt EU tenants' requests in Virginia: the proof must fail.
   unsafe.extra_yaml = "gateway: { region: us-east-1 }\n";
   std::ofstream(d.configPath()) << d.configYaml(unsafe);
 
   HttpClient admin(d.adminPort());
-  auto rr = admin.post("/admin/reload", "");
+  auto rr = admin.post("/admin/reload", "", adminAuth(kAdminOperateToken));
   EXPECT_EQ(rr.status, 409) << rr.body;
   EXPECT_NE(rr.body.find("residency_proof_failed"), std::string::npos) << rr.body;
   // Still the old config: the EU tenant is served (the unsafe one would answer 421).
   auto after = d.chat(kEuKey, "after refused reload");
   EXPECT_EQ(after.status, 200) << after.body;
-  auto st = admin.get("/admin/status");
+  auto st = admin.get("/admin/status", adminAuth(kAdminReadToken));
   EXPECT_NE(st.body.find("\"last_reload\":\"refused\""), std::string::npos) << st.body;
   EXPECT_NE(st.body.find("us-east-1"), std::string::npos) << st.body;
   // The log says so.

@@ -18,6 +18,20 @@ namespace regiongate::testing {
 
 inline const std::string kEuKey = "sk-test-eu";
 inline const std::string kUsKey = "sk-test-us";
+// Admin bearer tokens of adminTokensYaml(): one per scope.
+inline const std::string kAdminOperateToken = "rg-admin-operate-test";
+inline const std::string kAdminReadToken = "rg-admin-read-test";
+
+// An `admin:` block with an operate token (named ops) and a read token (named viewer). Changes
+// through the admin listener (POST /admin/reload, /admin/rollouts) need the operate one.
+inline std::string adminTokensYaml() {
+  return "admin:\n  tokens:\n    - { name: ops, sha256: " + sha256Hex(kAdminOperateToken) +
+         ", scope: operate }\n    - { name: viewer, sha256: " + sha256Hex(kAdminReadToken) +
+         ", scope: read }\n";
+}
+inline std::vector<std::pair<std::string, std::string>> adminAuth(const std::string& token) {
+  return {{"authorization", "Bearer " + token}};
+}
 
 struct Backend {
   std::string name, region, jurisdiction, log;
@@ -41,6 +55,8 @@ struct GatewaySettings {
   std::string audit_extra;  // extra keys inside `audit: { ... }`, e.g. ", wait_durable: false"
   std::string limits_extra;  // extra keys inside `limits: { ... }`, e.g. ", max_connections: 9"
   std::string extra_yaml;
+  std::string admin_yaml;  // e.g. adminTokensYaml(); "" = no tokens (reads open, changes 403)
+  std::string log_level = "warn";
 };
 
 class Deployment {
@@ -93,7 +109,7 @@ public:
       << "audit: { dir: " << dir_ << "/audit, sink: " << s.audit_sink << s.audit_extra << " }\n"
       << "limits: { max_body_bytes: " << s.max_body_bytes << ", read_timeout_ms: " << s.read_timeout_ms
       << s.limits_extra << " }\n"
-      << s.extra_yaml;
+      << s.extra_yaml << s.admin_yaml;
     return y.str();
   }
 
@@ -104,13 +120,15 @@ public:
   }
 
   // Starts the real gateway; returns false (with a gtest failure) if it did not come up.
-  bool startGateway(const GatewaySettings& s = {}) { return startGatewayWithConfig(configYaml(s)); }
+  bool startGateway(const GatewaySettings& s = {}) {
+    return startGatewayWithConfig(configYaml(s), s.log_level);
+  }
   // The same with a config written by the test (any endpoints); a running gateway is stopped.
-  bool startGatewayWithConfig(const std::string& yaml) {
+  bool startGatewayWithConfig(const std::string& yaml, const std::string& log_level = "warn") {
     config_path_ = dir_ + "/gw.yaml";
     std::ofstream(config_path_) << yaml;
     gateway_ = std::make_unique<ChildProcess>();
-    if (!gateway_->start({REGIONGATE_BIN, "serve", "--config", config_path_, "--log-level", "warn"},
+    if (!gateway_->start({REGIONGATE_BIN, "serve", "--config", config_path_, "--log-level", log_level},
                          dir_ + "/gateway.stderr"))
       return false;
     std::string line = gateway_->waitForLine("listening ");

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "config/loader.h"
 #include "gateway/error_table.h"
 #include "gateway/gateway.h"
+#include "gateway/request_context.h"
 #include "http/server.h"
 #include "testing/http_client.h"
 
@@ -22,9 +24,10 @@ namespace {
 
 using testing::HttpClient;
 using testing::HttpReply;
+namespace bhttp = boost::beast::http;
 
 // What a fake upstream does with each request.
-enum class Behaviour { Ok, Status, Hang, EvidenceOutside };
+enum class Behaviour { Ok, Status, Hang, EvidenceOutside, HostileEvidence };
 
 struct FakeUpstream {
   std::string region;
@@ -37,7 +40,11 @@ struct FakeUpstream {
     http::ServerOptions opts;
     opts.listen = "127.0.0.1:0";
     server = std::make_unique<http::HttpServer>(
-        opts, [this](http::Request&, http::ResponseWriter& out, size_t) -> asio::awaitable<void> {
+        opts, [this](http::Request& req, http::ResponseWriter& out, size_t) -> asio::awaitable<void> {
+          if (req.method() != bhttp::verb::post) {  // version discovery, health: not counted
+            co_await out.sendJson(200, R"({"object":"list","data":[]})");
+            co_return;
+          }
           received.fetch_add(1);
           std::vector<std::pair<std::string, std::string>> hs;
           switch (behaviour.load()) {
@@ -53,6 +60,15 @@ struct FakeUpstream {
             case Behaviour::EvidenceOutside:
               hs.emplace_back("x-inference-region", "us-east-1");
               break;
+            case Behaviour::HostileEvidence: {
+              // A new region name on every response; every tenth one 4 KB long (a longer head is
+              // refused as bad_response by the upstream head limit, tested in tests/upstream).
+              int n = received.load();
+              std::string v = "region-" + std::to_string(n);
+              if (n % 10 == 0) v += std::string(4 * 1024, 'x');
+              hs.emplace_back("x-inference-region", v);
+              break;
+            }
             case Behaviour::Ok:
               hs.emplace_back("x-inference-region", region);
               break;
@@ -91,7 +107,8 @@ protected:
         "  us-east-1: { country: US }\nendpoints:\n";
     for (size_t i = 0; i < ups_.size(); ++i)
       y += "  - { name: " + std::string(names[i]) + ", url: \"http://127.0.0.1:" +
-           std::to_string(ups_[i]->port()) + "\", region: " + ups_[i]->region +
+           std::to_string(dead_.count(i) ? dead_[i] : ups_[i]->port()) +
+           "\", region: " + ups_[i]->region +
            ", models: [" + (i == 3 ? "llama-3.1-8b, us-only" : "llama-3.1-8b") +
            "], evidence: \"header:x-inference-region\" }\n";
     y += "tenants:\n  - { name: eu-tenant, key_sha256: " + sha256Hex(kEuKey) +
@@ -122,7 +139,15 @@ protected:
     return ups_[0]->received.load() + ups_[1]->received.load() + ups_[2]->received.load();
   }
 
+  // A loopback port with nothing listening (bound, then closed): connections are refused.
+  static uint16_t deadPort() {
+    asio::io_context io;
+    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+    return a.local_endpoint().port();
+  }
+
   std::vector<std::unique_ptr<FakeUpstream>> ups_;
+  std::map<size_t, uint16_t> dead_;  // upstream index -> refused port used in its place
   std::unique_ptr<Gateway> gw_;
 };
 
@@ -207,8 +232,8 @@ TEST_P(RetryInPool, FailingMembersAreRetriedInsideThePoolOnly) {
 }
 
 TEST_F(Phases, ConnectErrorIsRetriedInsideThePool) {
-  ups_[0]->server->stop(0);  // fra-a refuses connections
-  ups_[1]->server->stop(0);
+  dead_[0] = deadPort();  // fra-a and fra-b refuse connections
+  dead_[1] = deadPort();
   start("alert", 3);
   auto r = chat();
   EXPECT_EQ(r.status, 200) << r.body;
@@ -250,6 +275,60 @@ TEST_F(Phases, BlockModeWithholdsTheContent) {
   EXPECT_EQ(r.body.find("\"content\":\"hi\""), std::string::npos);
 }
 
+// ---- hostile upstreams: strings from peers never become labels or header bytes of their own
+
+size_t seriesCount(const std::string& metrics) {
+  size_t n = 0;
+  for (size_t i = 0; (i = metrics.find('\n', i)) != std::string::npos; ++i)
+    if (i + 1 < metrics.size() && metrics[i + 1] != '#') ++n;
+  return n;
+}
+
+TEST_F(Phases, TenThousandInventedRegionNamesDoNotGrowTheMetricSet) {
+  for (auto& u : ups_) u->behaviour = Behaviour::HostileEvidence;
+  start("alert");
+  HttpClient c(gw_->port());
+  auto once = [&] {
+    return c.post("/v1/chat/completions",
+                  R"({"model":"llama-3.1-8b","messages":[{"role":"user","content":"hi"}]})",
+                  {{"authorization", "Bearer " + kEuKey}});
+  };
+  auto first = once();
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.header("x-regiongate-region"), "unknown");
+  int ok = 1;
+  // Every series a request of this shape can create exists after the first hundred.
+  for (int i = 1; i < 100; ++i) ok += once().status == 200;
+  const size_t series_after_one = seriesCount(gw_->registry().render());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  for (int i = 100; i < 10000 && std::chrono::steady_clock::now() < deadline; ++i) {
+    auto r = once();
+    if (r.status != 200) ADD_FAILURE() << r.status << " " << r.body;
+    ok += r.status == 200;
+    if (r.status == 200 && r.header("x-regiongate-region") != "unknown")
+      ADD_FAILURE() << r.header("x-regiongate-region");
+  }
+  EXPECT_GE(ok, 1000);  // enough distinct names to show the bound, even on a slow machine
+  const std::string m = gw_->registry().render();
+  EXPECT_EQ(seriesCount(m), series_after_one) << "the metric set grew with upstream strings";
+  EXPECT_EQ(m.find("region-1"), std::string::npos);
+  // The violations are still counted, under the one fixed label.
+  EXPECT_NE(m.find("actual_region=\"unknown\",kind=\"unknown_region\"} " + std::to_string(ok)),
+            std::string::npos);
+}
+
+TEST(VersionHeader, OnlyAPlainTokenReachesTheClient) {
+  // Versions come from config or from an upstream's /v1/models; the header never carries bytes
+  // an upstream chose outside a plain token.
+  auto version = [](std::string v) { return std::string(versionHeaderValue(v)); };
+  EXPECT_EQ(version("v1.2-eu"), "v1.2-eu");
+  EXPECT_EQ(version(""), "unversioned");
+  EXPECT_EQ(version("v1\r\nx-evil: 1"), "invalid");
+  EXPECT_EQ(version(std::string("v1\0x", 4)), "invalid");
+  EXPECT_EQ(version(std::string(200, 'a')), "invalid");
+  EXPECT_EQ(version("two words"), "invalid");
+}
+
 // ---- the error table
 
 TEST(ErrorTable, EveryKindHasTheDocumentedStatusAndType) {
@@ -271,7 +350,7 @@ TEST(ErrorTable, EveryKindHasTheDocumentedStatusAndType) {
       {ErrorKind::UpstreamBroken, 502, "upstream_error", false},
       {ErrorKind::ResidencyViolation, 502, "residency_violation", false},
   };
-  ASSERT_EQ(std::size(rows), static_cast<size_t>(ErrorKind::kCount));
+  ASSERT_LE(std::size(rows), static_cast<size_t>(ErrorKind::kCount));  // + the rollout kinds
   for (const auto& r : rows) {
     const ErrorSpec& s = specFor(r.kind);
     EXPECT_EQ(s.status, r.status) << r.type;

@@ -15,7 +15,7 @@ TEST(RequestBody, ChatCanonicalTextKeepsRolesAndOrder) {
   EXPECT_EQ(r->model, "m");
   EXPECT_TRUE(r->stream);
   EXPECT_TRUE(r->include_usage);
-  EXPECT_EQ(r->canonical_text, "system\nS\nuser\nU<image_url>\n");
+  EXPECT_EQ(r->canonical_text, "<|system|>\nS\n<|user|>\nU<image_url>\n");
 }
 
 TEST(RequestBody, CompletionPromptStringOrArray) {
@@ -24,7 +24,7 @@ TEST(RequestBody, CompletionPromptStringOrArray) {
   EXPECT_EQ(a->canonical_text, "hello");
   auto b = parseRequestBody(R"({"model":"m","prompt":["a","b"]})", ApiKind::Completion);
   ASSERT_TRUE(b.ok());
-  EXPECT_EQ(b->canonical_text, "a\nb\n");
+  EXPECT_EQ(b->canonical_text, "a\nb");
 }
 
 TEST(RequestBody, EachMalformedInputHasItsTypedCode) {

@@ -174,6 +174,7 @@ protected:
     fs::copy_file(pki_.path("server.pem"), pki_.path("gw.pem"));
     fs::copy_file(pki_.path("server.key"), pki_.path("gw.key"));
     GatewaySettings s;
+    s.admin_yaml = adminTokensYaml();
     s.extra_yaml = "tls: { cert_file: " + pki_.path("gw.pem") + ", key_file: " + pki_.path("gw.key") + " }\n";
     if (admin_mtls)
       s.extra_yaml += "admin_tls: { cert_file: " + pki_.path("gw.pem") + ", key_file: " +
@@ -264,7 +265,7 @@ TEST_F(IngressTls, CertificatesRotateUnderLoadWithoutOneFailedRequest) {
   EXPECT_TRUE(waitForCertificate("rotated-1.test")) << "SIGHUP did not rotate the certificate";
   installCertificate("rotated-2");
   HttpClient admin(d_.adminPort());
-  EXPECT_EQ(admin.post("/admin/reload", "").status, 200);
+  EXPECT_EQ(admin.post("/admin/reload", "", adminAuth(kAdminOperateToken)).status, 200);
   EXPECT_TRUE(waitForCertificate("rotated-2.test")) << "/admin/reload did not rotate it";
   for (auto& th : threads) th.join();
   EXPECT_EQ(failed.load(), 0) << first_failure;
@@ -278,17 +279,18 @@ TEST_F(IngressTls, AdminListenerRequiresAClientCertificate) {
   ASSERT_TRUE(start(/*admin_mtls=*/true));
   std::string err;
   HttpsClient anonymous(d_.adminPort(), pki_.path("ca.pem"));
-  bool served = anonymous.connect(err) && anonymous.get("/admin/status").status == 200;
+  bool served = anonymous.connect(err) &&
+                anonymous.get("/admin/status", adminAuth(kAdminReadToken)).status == 200;
   EXPECT_FALSE(served) << "the admin listener served a client without a certificate";
 
   HttpsClient operator_(d_.adminPort(), pki_.path("ca.pem"), pki_.path("client.pem"),
                         pki_.path("client.key"));
-  auto st = operator_.get("/admin/status");
+  auto st = operator_.get("/admin/status", adminAuth(kAdminReadToken));
   EXPECT_EQ(st.status, 200) << st.error;
   EXPECT_NE(st.body.find("\"generation\""), std::string::npos);
   // A bad certificate file refuses the reload; the old certificate stays.
   std::ofstream(pki_.path("gw.pem")) << "not a certificate\n";
-  auto bad = operator_.post("/admin/reload", "");
+  auto bad = operator_.post("/admin/reload", "", adminAuth(kAdminOperateToken));
   EXPECT_EQ(bad.status, 409) << bad.body;
   EXPECT_NE(bad.body.find("tls.cert_file"), std::string::npos) << bad.body;
   EXPECT_TRUE(waitForCertificate("upstream.test"));

@@ -1,10 +1,11 @@
-// Issue 6 precise mode, end to end: a real mock backend publishes vLLM-format KV events over ZMQ;
+// Precise mode, end to end: a real mock backend publishes vLLM-format KV events over ZMQ;
 // routing's subscriber decodes them into the KvEventIndex; the index then knows exactly which
 // prefix blocks of a prompt the backend holds.
 #include <gtest/gtest.h>
 
+#include "inference/tokenizer.h"
 #include "mock/mock_backend.h"
-#include "mock/tokenizer.h"
+#include "openai/prompt.h"
 #include "routing/kv_event_index.h"
 #include "routing/kv_event_subscriber.h"
 #include "routing/prompt_blocks.h"
@@ -47,7 +48,7 @@ TEST(KvEventsPreciseMode, IndexLearnsTheMockBackendsCachedBlocksFromItsEvents) {
   std::string q;
   for (int w = 0; w < 80; ++w) q += "word" + std::to_string(w) + " ";
   ASSERT_EQ(c.post("/v1/chat/completions", chatBody(q)).status, 200);
-  auto tokens = mock::Tokenizer::encode(mock::chatPromptText({{"user", q}}));
+  auto tokens = inference::Tokenizer::encode(openai::chatPromptText({{"user", q}}));
   auto blocks = routing::tokenBlocks(tokens, index->blockSize(0) ? index->blockSize(0) : 16);
   ASSERT_GE(blocks.size(), 3u);
   size_t matched = 0;
@@ -57,7 +58,8 @@ TEST(KvEventsPreciseMode, IndexLearnsTheMockBackendsCachedBlocksFromItsEvents) {
   }
   EXPECT_EQ(matched, blocks.size()) << "the index should hold every full block of the prompt";
   // A prompt the backend never saw matches nothing.
-  auto other = routing::tokenBlocks(mock::Tokenizer::encode(mock::chatPromptText({{"user", "never sent " + q}})), 16);
+  auto other = routing::tokenBlocks(
+      inference::Tokenizer::encode(openai::chatPromptText({{"user", "never sent " + q}})), 16);
   EXPECT_EQ(index->matchedBlocks(other, 0), 0u);
   // A version change empties the backend's cache: AllBlocksCleared reaches the index.
   ASSERT_TRUE(backend.setVersion("m", "v2").ok());

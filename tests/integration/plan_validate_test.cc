@@ -1,9 +1,8 @@
-// Issue 7, last acceptance point: the planner agrees with the real gateway. Runs the real binary's
-// `plan-validate` (in-process gateway on loopback + one mock backend per instance, open-loop
-// replay of a Mooncake slice) on a small slice and asserts the per-region agreement from its
-// machine-readable `check` lines: hit rate within 5 points. TTFT p50 is compared by the tool and
-// recorded by bench/plan_validate.sh (docs/planner.md); on a shared 2-core CI machine it is too
-// noisy to assert, so this test only requires it to be measured and finite.
+// The planner agrees with the real gateway. Runs the real binary's `plan-validate` (in-process
+// gateway on loopback + one mock backend per instance, open-loop replay of a trace slice) and
+// asserts the per-region agreement from its machine-readable `check` lines. On the Mooncake slice:
+// hit rate within 5 points (TTFT is recorded by bench/plan_validate.sh, docs/planner.md). The
+// same on a second trace shape at two compressions.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +10,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "testing/process.h"
 
@@ -22,28 +22,28 @@ struct Check {
   double plan_hit = -1, real_hit = -1, plan_p50 = -1, real_p50 = -1;
 };
 
-TEST(PlanValidate, PlannerHitRatePerRegionMatchesTheGatewayAndMocks) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  // The comparison is of timing models: under a sanitizer the gateway and mocks run 2-3x slower
-  // than the instance model says, routing by load then differs, and a mismatch would say nothing
-  // about the planner. The release suite (also in .ci/run) runs it.
-  GTEST_SKIP() << "timing comparison: runs in the release (non-sanitizer) suite";
-#endif
-  const std::string src = REGIONGATE_SOURCE_DIR;
-  testing::ChildProcess p;
-  ASSERT_TRUE(p.start({REGIONGATE_BIN, "plan-validate", "--deployment",
-                       src + "/bench/configs/plan_validate.yaml", "--trace",
-                       src + "/data/mooncake_conversation_trace.jsonl", "--limit", "300",
-                       "--compress", "0.1", "--quiet"}));
-  // Everything up to and including the verdict line (the run takes ~17 s of wall time).
-  ASSERT_FALSE(p.waitForLine("errors=", 120000).empty()) << p.output();
-  ASSERT_FALSE(p.waitForLine("plan-validate: ", 10000).empty()) << p.output();
-  const int rc = p.wait(30000);
-  EXPECT_TRUE(rc == 0 || rc == 1) << "exit " << rc << "\n" << p.output();
-
-  std::map<std::string, Check> checks;
+struct Validation {
+  int rc = -1;
   int errors = -1;
-  std::istringstream lines(p.output());
+  std::map<std::string, Check> checks;
+  std::string output;
+};
+
+// Runs `regiongate plan-validate` with `args` and parses its machine-readable `check` lines.
+Validation runPlanValidate(const std::vector<std::string>& args) {
+  Validation v;
+  testing::ChildProcess p;
+  std::vector<std::string> argv = {REGIONGATE_BIN, "plan-validate", "--quiet"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  if (!p.start(argv)) return v;
+  // Everything up to and including the verdict line.
+  if (p.waitForLine("errors=", 240000).empty() || p.waitForLine("plan-validate: ", 10000).empty()) {
+    v.output = p.output();
+    return v;
+  }
+  v.rc = p.wait(30000);
+  v.output = p.output();
+  std::istringstream lines(v.output);
   std::string line;
   while (std::getline(lines, line)) {
     char region[64];
@@ -53,18 +53,34 @@ TEST(PlanValidate, PlannerHitRatePerRegionMatchesTheGatewayAndMocks) {
                     "plan_ttft_p50=%lf real_ttft_p50=%lf",
                     region, &c.plan_requests, &c.real_requests, &c.plan_hit, &c.real_hit,
                     &c.plan_p50, &c.real_p50) == 7)
-      checks[region] = c;
-    std::sscanf(line.c_str(), "errors=%d", &errors);
+      v.checks[region] = c;
+    std::sscanf(line.c_str(), "errors=%d", &v.errors);
   }
-  EXPECT_EQ(errors, 0) << p.output();
-  ASSERT_EQ(checks.size(), 3u) << p.output();
+  return v;
+}
+
+TEST(PlanValidate, PlannerHitRatePerRegionMatchesTheGatewayAndMocks) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The comparison is of timing models: under a sanitizer the gateway and mocks run 2-3x slower
+  // than the instance model says, routing by load then differs, and a mismatch would say nothing
+  // about the planner. The release suite (also in .ci/run) runs it.
+  GTEST_SKIP() << "timing comparison: runs in the release (non-sanitizer) suite";
+#endif
+  const std::string src = REGIONGATE_SOURCE_DIR;
+  // ~17 s of wall time.
+  Validation v = runPlanValidate({"--deployment", src + "/bench/configs/plan_validate.yaml",
+                                  "--trace", src + "/data/mooncake_conversation_trace.jsonl",
+                                  "--limit", "300", "--compress", "0.1"});
+  EXPECT_TRUE(v.rc == 0 || v.rc == 1) << "exit " << v.rc << "\n" << v.output;
+  EXPECT_EQ(v.errors, 0) << v.output;
+  ASSERT_EQ(v.checks.size(), 3u) << v.output;
   unsigned long long plan_total = 0, real_total = 0;
-  for (const auto& [region, c] : checks) {
+  for (const auto& [region, c] : v.checks) {
     SCOPED_TRACE(region);
     plan_total += c.plan_requests;
     real_total += c.real_requests;
     EXPECT_GE(c.real_requests, 20u) << "every region serves traffic";
-    EXPECT_NEAR(c.real_hit * 100, c.plan_hit * 100, 5.0) << p.output();
+    EXPECT_NEAR(c.real_hit * 100, c.plan_hit * 100, 5.0) << v.output;
     EXPECT_GT(c.plan_p50, 0);
     EXPECT_TRUE(std::isfinite(c.real_p50) && c.real_p50 > 0);
   }
@@ -72,8 +88,41 @@ TEST(PlanValidate, PlannerHitRatePerRegionMatchesTheGatewayAndMocks) {
   EXPECT_EQ(real_total, 300u);  // every request answered and attributed to a region
   // The US region's small caches and the EU's routing both leave a real signal to agree on.
   double max_hit = 0;
-  for (const auto& [region, c] : checks) max_hit = std::max(max_hit, c.plan_hit);
+  for (const auto& [region, c] : v.checks) max_hit = std::max(max_hit, c.plan_hit);
   EXPECT_GT(max_hit, 0.05);
+}
+
+// A second trace shape, not the slice the tool was built on: long system prompts shared by
+// tenants across both jurisdictions, fine-grained Poisson arrivals, full blocks
+// (data/synthetic_tenants_trace.jsonl), on the shared-prefixes example deployment, at two
+// compressions: hit rates must agree. TTFT p50 is only required to be measured: the tool models
+// the per-request overhead it measures on an idle rig, but on a shared, oversubscribed 2-core
+// machine the replay's own scheduling delays (client lateness, queueing in the gateway and
+// mocks) are larger than the tolerance, and 1/compress amplifies them.
+TEST(PlanValidate, SecondTraceShapeAgreesAtTwoCompressions) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "timing comparison: runs in the release (non-sanitizer) suite";
+#endif
+  const std::string src = REGIONGATE_SOURCE_DIR;
+  for (const char* compress : {"0.1", "0.03"}) {
+    SCOPED_TRACE(std::string("compress ") + compress);
+    Validation v = runPlanValidate(
+        {"--deployment", src + "/examples/deployments/shared-prefixes.yaml", "--trace",
+         src + "/data/synthetic_tenants_trace.jsonl", "--limit", "300", "--compress", compress});
+    EXPECT_TRUE(v.rc == 0 || v.rc == 1) << "exit " << v.rc << "\n" << v.output;
+    EXPECT_EQ(v.errors, 0) << v.output;
+    ASSERT_EQ(v.checks.size(), 2u) << v.output;
+    EXPECT_NE(v.output.find("per-request overhead"), std::string::npos) << v.output;
+    for (const auto& [region, c] : v.checks) {
+      SCOPED_TRACE(region);
+      EXPECT_GE(c.real_requests, 20u);
+      EXPECT_EQ(c.plan_requests, c.real_requests);  // the same jurisdiction split
+      EXPECT_NEAR(c.real_hit * 100, c.plan_hit * 100, 5.0) << v.output;
+      EXPECT_GT(c.plan_hit, 0.3) << "the shared prompts give the comparison a signal";
+      EXPECT_GT(c.plan_p50, 0);
+      EXPECT_TRUE(std::isfinite(c.real_p50) && c.real_p50 > 0);
+    }
+  }
 }
 
 }  // namespace

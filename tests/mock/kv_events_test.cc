@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "mock/kv_cache.h"
+#include "inference/kv_cache.h"
+#include "inference/tokenizer.h"
 #include "mock/kv_event_publisher.h"
 #include "mock/mock_backend.h"
-#include "mock/tokenizer.h"
 #include "test_client.h"
 
 namespace regiongate::mock {
@@ -73,17 +73,17 @@ std::vector<Decoded> decodeBatch(const std::string& payload, double* ts) {
 }
 
 TEST(KvEventEncoding, BatchShapeMatchesVllm) {
-  KvEvent stored;
-  stored.kind = KvEvent::Kind::BlockStored;
+  inference::KvEvent stored;
+  stored.kind = inference::KvEvent::Kind::BlockStored;
   stored.block_hashes = {11, 12};
   stored.parent_block_hash = 10;
   stored.token_ids = {1, 2, 3, 4};
   stored.block_size = 2;
-  KvEvent removed;
-  removed.kind = KvEvent::Kind::BlockRemoved;
+  inference::KvEvent removed;
+  removed.kind = inference::KvEvent::Kind::BlockRemoved;
   removed.block_hashes = {12};
-  KvEvent cleared;
-  cleared.kind = KvEvent::Kind::AllBlocksCleared;
+  inference::KvEvent cleared;
+  cleared.kind = inference::KvEvent::Kind::AllBlocksCleared;
   double ts = 0;
   auto d = decodeBatch(encodeKvEventBatch(1.5, {stored, removed, cleared}), &ts);
   EXPECT_DOUBLE_EQ(ts, 1.5);
@@ -150,7 +150,7 @@ TEST(KvEventPublishing, BackendPublishesStoredAndClearedOverZmq) {
   }
   ASSERT_FALSE(got.empty());
   ASSERT_EQ(got[0].tag, "BlockStored");
-  auto expected = makeBlocks(Tokenizer::encode(prompt), 16);
+  auto expected = inference::makeBlocks(inference::Tokenizer::encode(prompt), 16);
   EXPECT_EQ(got[0].hashes, expected.hashes);
   EXPECT_FALSE(got[0].has_parent);
   EXPECT_EQ(got[0].block_size, 16u);

@@ -10,7 +10,8 @@
 #include <thread>
 
 #include "common/hash.h"
-#include "mock/tokenizer.h"
+#include "inference/tokenizer.h"
+#include "openai/prompt.h"
 #include "test_client.h"
 
 namespace regiongate::mock {
@@ -100,14 +101,15 @@ TEST_F(MockBackendTest, NonStreamingChatHasUsageRegionAndVersion) {
   EXPECT_EQ(std::string_view(doc["system_fingerprint"].get_string().value()), "fp_v1");
   EXPECT_EQ(std::string_view(doc["object"].get_string().value()), "chat.completion");
   auto usage = doc["usage"];
-  const uint64_t expected_prompt = Tokenizer::count(chatPromptText({{"user", "Hello, world!"}}));
+  const uint64_t expected_prompt =
+      inference::Tokenizer::count(openai::chatPromptText({{"user", "Hello, world!"}}));
   EXPECT_EQ(usage["prompt_tokens"].get_uint64().value(), expected_prompt);
   EXPECT_EQ(usage["completion_tokens"].get_uint64().value(), 6u);
   EXPECT_EQ(usage["total_tokens"].get_uint64().value(), expected_prompt + 6);
   EXPECT_EQ(usage["prompt_tokens_details"]["cached_tokens"].get_uint64().value(), 0u);
   EXPECT_EQ(std::string_view(usage["inference_geo"].get_string().value()), "eu-central-1");
   std::string content(doc["choices"].at(0)["message"]["content"].get_string().value());
-  EXPECT_EQ(Tokenizer::count(content), 6u);
+  EXPECT_EQ(inference::Tokenizer::count(content), 6u);
   // Deterministic: the same prompt gives the same text.
   auto again = c.post("/v1/chat/completions", chatBody("Hello, world!"));
   simdjson::dom::parser p2;
@@ -164,7 +166,7 @@ TEST_F(MockBackendTest, CachedTokensGrowWithSharedPrefixAndVersionChangeFlushes)
   startWith(fastOptions());
   Client c(port());
   const std::string prompt = longPrompt(100);
-  const uint64_t n = Tokenizer::count(chatPromptText({{"user", prompt}}));
+  const uint64_t n = inference::Tokenizer::count(openai::chatPromptText({{"user", prompt}}));
   simdjson::dom::parser p;
   auto cached = [&](const Reply& r) {
     return parse(p, r.body())["usage"]["prompt_tokens_details"]["cached_tokens"]
@@ -174,7 +176,7 @@ TEST_F(MockBackendTest, CachedTokensGrowWithSharedPrefixAndVersionChangeFlushes)
   EXPECT_EQ(cached(c.post("/v1/chat/completions", chatBody(prompt))), (n - 1) / 16 * 16);
   // A prompt sharing the first 50 words: cached prefix is the shared full blocks.
   auto shared = c.post("/v1/chat/completions", chatBody(longPrompt(50) + longPrompt(50, "x")));
-  const uint64_t common = Tokenizer::count("<|user|>\n" + longPrompt(50));
+  const uint64_t common = inference::Tokenizer::count("<|user|>\n" + longPrompt(50));
   EXPECT_EQ(cached(shared), common / 16 * 16);
 
   auto v = c.post("/admin/version", R"({"model":"llama","version":"v2"})");
@@ -366,8 +368,8 @@ TEST_F(MockBackendTest, RequestLogHasOneLinePerRequest) {
   EXPECT_EQ(std::string_view(first["region"].get_string().value()), "eu-central-1");
   EXPECT_EQ(first["status"].get_uint64().value(), 200u);
   EXPECT_FALSE(first["stream"].get_bool().value());
-  const std::string text = chatPromptText({{"user", prompt}});
-  EXPECT_EQ(first["prompt_tokens"].get_uint64().value(), Tokenizer::count(text));
+  const std::string text = openai::chatPromptText({{"user", prompt}});
+  EXPECT_EQ(first["prompt_tokens"].get_uint64().value(), inference::Tokenizer::count(text));
   EXPECT_EQ(first["cached_tokens"].get_uint64().value(), 0u);
   char hash[17];
   std::snprintf(hash, sizeof(hash), "%016llx", static_cast<unsigned long long>(xxh3(text)));

@@ -1,4 +1,4 @@
-// The residency proof over good and bad configs, including issue 5's tricky list.
+// The residency proof over good and bad configs, including the tricky ones.
 #include "residency/proof.h"
 
 #include <gtest/gtest.h>
@@ -53,7 +53,7 @@ TEST_P(ProofTest, ErrorsAndWarnings) {
   const auto& c = GetParam();
   auto cfg = loadConfigString(c.yaml, "p.yaml");
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
-  auto report = proveResidency(**cfg, *Date::parse(c.today));
+  auto report = proveResidency(**cfg, *legal::parseDate(c.today));
   std::vector<Err> got;
   for (const auto& e : report.errors) {
     got.emplace_back(e.code, e.tenant, e.model, e.endpoint, e.country);
@@ -146,9 +146,9 @@ INSTANTIATE_TEST_SUITE_P(
                         " models: [llama@v1], provider: third_party, forwards: global,"
                         " evidence: 'body:usage.inference_geo' }\n"),
                   "2026-01-15",
+                  {{"forwarding_outside_jurisdiction", "acme", "llama", "bedrock-eu", "*"}},
                   {},
-                  {"forwarding_detect_only"},
-                  {"config_evidence_on_third_party"}},
+                  {"config_evidence_on_third_party", "forwarding_detect_only"}},
         ProofCase{"geo_forwarding_inside_label",
                   world("",
                         "  - { name: az-eu, url: 'http://h:9', region: eu-west-1,"
@@ -289,19 +289,19 @@ TEST(ProofTest, EndpointInRegionWithNoCountryIsAnError) {
       tenant("acme", "EU");
   auto cfg = loadConfigString(yaml);
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
-  auto report = proveResidency(**cfg, *Date::parse("2026-01-15"));
+  auto report = proveResidency(**cfg, *legal::parseDate("2026-01-15"));
   ASSERT_EQ(report.errors.size(), 1u) << report.table();
   EXPECT_EQ(report.errors[0].code, "region_without_country");
   EXPECT_EQ(report.errors[0].endpoint, "lost");
   EXPECT_EQ(report.errors[0].region, "somewhere");
   for (const auto& p : report.paths) EXPECT_NE(p.endpoint, "lost");
-  EXPECT_FALSE(requireResidencyProof(**cfg, *Date::parse("2026-01-15")).ok());
+  EXPECT_FALSE(requireResidencyProof(**cfg, *legal::parseDate("2026-01-15")).ok());
 }
 
 TEST(ProofTest, NarrowingHeaderOutsideJurisdictionIsRefusedForEveryForeignRegion) {
   auto cfg = loadConfigString(world());
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
-  auto report = proveResidency(**cfg, *Date::parse("2026-01-15"));
+  auto report = proveResidency(**cfg, *legal::parseDate("2026-01-15"));
   ASSERT_EQ(report.narrowing.size(), 2u);
   const auto& acme = report.narrowing[0];
   EXPECT_EQ(acme.tenant, "acme");
@@ -315,7 +315,7 @@ TEST(ProofTest, NarrowingHeaderOutsideJurisdictionIsRefusedForEveryForeignRegion
 TEST(ProofTest, PathsListEveryPoolEndpointWithBasis) {
   auto cfg = loadConfigString(world("gateway: { region: eu-west-1 }\n"));
   ASSERT_TRUE(cfg.ok());
-  auto report = proveResidency(**cfg, *Date::parse("2026-01-15"));
+  auto report = proveResidency(**cfg, *legal::parseDate("2026-01-15"));
   std::set<std::tuple<std::string, std::string, std::string, std::string>> got;
   for (const auto& p : report.paths) got.emplace(p.tenant, p.model, p.endpoint, p.via);
   std::set<std::tuple<std::string, std::string, std::string, std::string>> want = {
@@ -341,13 +341,13 @@ TEST(ProofTest, PathsListEveryPoolEndpointWithBasis) {
 TEST(ProofTest, RequireProofMessageListsErrors) {
   auto cfg = loadConfigString(world("gateway: { region: us-east-1 }\n"), "gw.yaml");
   ASSERT_TRUE(cfg.ok());
-  auto st = requireResidencyProof(**cfg, *Date::parse("2026-01-15"));
+  auto st = requireResidencyProof(**cfg, *legal::parseDate("2026-01-15"));
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, "residency_proof_failed");
   EXPECT_NE(st.error().message.find("gw.yaml: residency proof failed"), std::string::npos);
   EXPECT_NE(st.error().message.find("acme"), std::string::npos);
   auto good = loadConfigString(world());
-  EXPECT_TRUE(requireResidencyProof(**good, *Date::parse("2026-01-15")).ok());
+  EXPECT_TRUE(requireResidencyProof(**good, *legal::parseDate("2026-01-15")).ok());
 }
 
 // Plaintext beyond loopback can be read and its evidence forged on the path: a warning naming

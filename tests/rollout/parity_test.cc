@@ -156,3 +156,34 @@ TEST(PromptSampler, HottestPrefixFirstAndBounded) {
 
 }  // namespace
 }  // namespace regiongate::rollout
+
+namespace regiongate::rollout {
+namespace {
+
+// Versions and ids from an endpoint's /v1/models are peer strings: CR/LF, NUL, 10 KB values and
+// bytes outside the character set are refused (counted, first few kept escaped), never returned.
+TEST(ModelDiscovery, InvalidVersionsAndIdsAreRefusedNeverReturned) {
+  const std::string big(10 * 1024, 'v');
+  std::string body = "{\"data\":["
+                     "{\"id\":\"good\",\"version\":\"v2\"},"
+                     "{\"id\":\"tagged@v3\"},"
+                     "{\"id\":\"crlf\",\"version\":\"v2\\r\\nx-evil: 1\"},"
+                     "{\"id\":\"nul\",\"version\":\"v\\u00002\"},"
+                     "{\"id\":\"huge\",\"version\":\"" + big + "\"},"
+                     "{\"id\":\"bad id\",\"version\":\"v1\"},"
+                     "{\"id\":\"utf8\",\"version\":\"v\\u00e9\"}]}";
+  RefusedModelEntries refused;
+  auto got = parseModelVersions(body, &refused);
+  EXPECT_EQ(got, (std::map<std::string, std::string>{{"good", "v2"}, {"tagged", "v3"}}));
+  EXPECT_EQ(refused.count, 5u);
+  ASSERT_EQ(refused.examples.size(), 4u);
+  EXPECT_EQ(refused.examples[0],
+            "invalid model version \"v2\\x0d\\x0ax-evil: 1\": has a byte outside its character set");
+  EXPECT_NE(refused.examples[2].find("longer than 64 bytes"), std::string::npos);
+  for (const auto& e : refused.examples) EXPECT_LT(e.size(), 300u) << e;
+  // Without the out-parameter the same entries are left out.
+  EXPECT_EQ(parseModelVersions(body), got);
+}
+
+}  // namespace
+}  // namespace regiongate::rollout

@@ -20,6 +20,10 @@ namespace {
 
 const std::string kKey = "sk-rollout-eu";
 const std::string kModel = "llama-3.1-8b";
+// Rollouts change state: they need an admin token with scope operate.
+const std::string kOperateToken = "rollout-test-operate";
+const std::vector<std::pair<std::string, std::string>> kAdminAuth = {
+    {"authorization", "Bearer " + kOperateToken}};
 
 struct Mock {
   std::string name, region, version;
@@ -66,7 +70,9 @@ public:
       << "rollout: { state_file: " << dir_ << "/state/rollouts.json, steps: [50, 100], step_ms: 150,"
       << " step_max_ms: 20000, min_requests: 5, parity_suite: " << dir_ << "/suite.jsonl,"
       << " parity_runs: 3, tick_ms: 50, discovery_interval_ms: 200, prewarm: "
-      << (prewarm ? "true" : "false") << ", max_ttft_p99_ratio: 50 }\n";
+      << (prewarm ? "true" : "false") << ", max_ttft_p99_ratio: 50 }\n"
+      << "admin: { tokens: [ { name: ops, sha256: " << sha256Hex(kOperateToken)
+      << ", scope: operate } ] }\n";
     std::ofstream(dir_ + "/gw.yaml") << y.str();
   }
   ~RolloutDeployment() {
@@ -130,11 +136,12 @@ public:
   HttpReply startRollout(const std::string& extra = "") {
     HttpClient c(admin_);
     return c.post("/admin/rollouts", "{\"region\":\"eu-central-1\",\"model\":\"" + kModel +
-                                         "\",\"to\":\"v2\"" + extra + "}");
+                                         "\",\"to\":\"v2\"" + extra + "}",
+                  kAdminAuth);
   }
   std::string rolloutState() {
     HttpClient c(admin_);
-    return c.get("/admin/rollouts/eu-central-1/" + kModel).body;
+    return c.get("/admin/rollouts/eu-central-1/" + kModel, kAdminAuth).body;
   }
   // Polls the rollout until its state is one of `states` (bounded: deadline and count), running
   // `between` after each poll (e.g. sending traffic). Returns the last body.
@@ -229,7 +236,7 @@ TEST(RolloutIntegration, FaithfulGreenPassesGatesAndIsPromoted) {
   std::string metrics = admin.get("/metrics").body;
   EXPECT_NE(metrics.find("regiongate_model_version_skew{model=\"llama-3.1-8b\"} 1"), std::string::npos)
       << "eu-central-1 serves v2, eu-west-1 v1";
-  std::string status = admin.get("/admin/status").body;
+  std::string status = admin.get("/admin/status", kAdminAuth).body;
   EXPECT_NE(status.find("\"versions\":["), std::string::npos);
   EXPECT_NE(status.find("\"source\":\"discovered\""), std::string::npos) << status;
 }

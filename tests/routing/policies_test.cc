@@ -3,11 +3,11 @@
 #include <map>
 #include <string>
 
-#include "routing/cache_aware.h"
 #include "routing/consistent_hash.h"
+#include "routing/estimated_ttft.h"
 #include "routing/kv_event_index.h"
-#include "routing/prefix_tree.h"
 #include "routing/prompt_blocks.h"
+#include "routing/sglang_cache_aware.h"
 
 namespace regiongate::routing {
 namespace {
@@ -38,6 +38,27 @@ TEST(Factory, KnowsEveryPolicyName) {
     EXPECT_EQ(p->name(), name);
   }
   EXPECT_EQ(makePolicy("random", {}, g_clock), nullptr);
+}
+
+TEST(Factory, OldNamesAreDeprecatedAliases) {
+  // SGLang's `cache_aware` rule is sglang_cache_aware; regiongate's former `cache_aware` is
+  // estimated_ttft. The old names still build the same policies, flagged deprecated.
+  auto prefix_tree = parsePolicyName("prefix_tree");
+  ASSERT_TRUE(prefix_tree.has_value());
+  EXPECT_TRUE(prefix_tree->deprecated);
+  EXPECT_EQ(prefix_tree->kind, PolicyKind::SglangCacheAware);
+  auto cache_aware = parsePolicyName("cache_aware");
+  ASSERT_TRUE(cache_aware.has_value());
+  EXPECT_TRUE(cache_aware->deprecated);
+  EXPECT_EQ(cache_aware->kind, PolicyKind::EstimatedTtft);
+  EXPECT_EQ(makePolicy("cache_aware", {}, g_clock)->name(), "estimated_ttft");
+  EXPECT_EQ(makePolicy("prefix_tree", {}, g_clock)->name(), "sglang_cache_aware");
+  for (auto name : policyNames()) {
+    auto parsed = parsePolicyName(name);
+    ASSERT_TRUE(parsed.has_value()) << name;
+    EXPECT_FALSE(parsed->deprecated) << name;
+    EXPECT_EQ(policyName(parsed->kind), name);
+  }
 }
 
 TEST(RoundRobin, CyclesThroughCandidates) {
@@ -95,18 +116,18 @@ TEST(ConsistentHash, BoundedLoadSkipsOverloadedOwner) {
   EXPECT_EQ(q->pick(request(blocks), c0), owner2);
 }
 
-TEST(PrefixTree, FollowsLongestMatchWhenBalanced) {
+TEST(SglangCacheAware, FollowsLongestMatchWhenBalanced) {
   PolicyOptions o;
-  auto p = makePolicy("prefix_tree", o, g_clock);
+  auto p = makePolicy("sglang_cache_aware", o, g_clock);
   std::vector<uint64_t> a = {1, 2, 3, 4};
   auto c = cands({2, 0, 1});
   p->onRouted(request(a), 0);
   EXPECT_EQ(p->pick(request(a), c), 0u);  // match rate 1 > 0.3
 }
 
-TEST(PrefixTree, LowMatchGoesToSmallestTree) {
+TEST(SglangCacheAware, LowMatchGoesToSmallestTree) {
   PolicyOptions o;
-  auto p = makePolicy("prefix_tree", o, g_clock);
+  auto p = makePolicy("sglang_cache_aware", o, g_clock);
   std::vector<uint64_t> big = {1, 2, 3, 4, 5, 6};
   std::vector<uint64_t> small = {7};
   p->onRouted(request(big), 0);
@@ -119,11 +140,11 @@ TEST(PrefixTree, LowMatchGoesToSmallestTree) {
   EXPECT_EQ(p->pick(request(partial), c), 2u);
 }
 
-TEST(PrefixTree, ImbalanceFallsBackToLeastLoaded) {
+TEST(SglangCacheAware, ImbalanceFallsBackToLeastLoaded) {
   PolicyOptions o;
   o.balance_abs_threshold = 4;
   o.balance_rel_threshold = 1.5;
-  auto p = makePolicy("prefix_tree", o, g_clock);
+  auto p = makePolicy("sglang_cache_aware", o, g_clock);
   std::vector<uint64_t> a = {1, 2, 3};
   p->onRouted(request(a), 0);
   auto c = cands({10, 3, 4});  // 10-3 > 4 and 10 > 1.5*3
@@ -132,11 +153,11 @@ TEST(PrefixTree, ImbalanceFallsBackToLeastLoaded) {
   EXPECT_EQ(p->pick(request(a), c), 0u);
 }
 
-TEST(CacheAware, PrefersCachedEndpointUntilQueueCostsMoreThanPrefill) {
+TEST(EstimatedTtft, PrefersCachedEndpointUntilQueueCostsMoreThanPrefill) {
   PolicyOptions o;
   o.default_prefill_ms_per_token = 0.1;
   o.service_ms_per_request = 25;
-  CacheAwarePolicy p(o);
+  EstimatedTtftPolicy p(o);
   std::vector<uint64_t> blocks = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};  // 640 tokens
   auto req = request(blocks);
   p.onRouted(req, 1);
@@ -150,8 +171,8 @@ TEST(CacheAware, PrefersCachedEndpointUntilQueueCostsMoreThanPrefill) {
   EXPECT_EQ(p.pick(req, c), 0u);
 }
 
-TEST(CacheAware, UsesCallerQueueAndPrefillRates) {
-  CacheAwarePolicy p(PolicyOptions{});
+TEST(EstimatedTtft, UsesCallerQueueAndPrefillRates) {
+  EstimatedTtftPolicy p(PolicyOptions{});
   std::vector<uint64_t> blocks = {1, 2, 3, 4};  // 256 tokens, nothing cached
   auto req = request(blocks);
   auto c = cands({0, 0});
@@ -162,8 +183,8 @@ TEST(CacheAware, UsesCallerQueueAndPrefillRates) {
   EXPECT_EQ(p.pick(req, c), 0u);
 }
 
-TEST(CacheAware, TiesBrokenByLoadThenEndpointIndex) {
-  CacheAwarePolicy p(PolicyOptions{});
+TEST(EstimatedTtft, TiesBrokenByLoadThenEndpointIndex) {
+  EstimatedTtftPolicy p(PolicyOptions{});
   std::vector<uint64_t> none;
   auto req = request(none);
   std::vector<Candidate> c = {{5, 0, 0, 0, 1}, {2, 0, 0, 0, 1}, {9, 0, 0, 0, 1}};
@@ -171,10 +192,10 @@ TEST(CacheAware, TiesBrokenByLoadThenEndpointIndex) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(p.pick(req, c), 1u);  // deterministic
 }
 
-TEST(CacheAware, LearnsPrefillRateWhenEnabled) {
+TEST(EstimatedTtft, LearnsPrefillRateWhenEnabled) {
   PolicyOptions o;
   o.learn_alpha = 1.0;
-  CacheAwarePolicy p(o);
+  EstimatedTtftPolicy p(o);
   std::vector<uint64_t> blocks(10, 0);
   auto req = request(blocks);  // 640 tokens
   p.onCompleted(3, req, 320.0, 0);
@@ -184,7 +205,7 @@ TEST(CacheAware, LearnsPrefillRateWhenEnabled) {
   EXPECT_NEAR(p.prefillRate(other), o.default_prefill_ms_per_token, 1e-12);
 }
 
-TEST(CacheAware, PreciseModeMatchesTokenBlocksFromKvEvents) {
+TEST(EstimatedTtft, PreciseModeMatchesTokenBlocksFromKvEvents) {
   auto kv = std::make_shared<KvEventIndex>();
   std::vector<uint32_t> tokens(64);
   for (uint32_t i = 0; i < tokens.size(); ++i) tokens[i] = 1000 + i;
@@ -198,7 +219,7 @@ TEST(CacheAware, PreciseModeMatchesTokenBlocksFromKvEvents) {
   kv->apply(2, b);
   PolicyOptions o;
   o.kv_events = kv;
-  CacheAwarePolicy p(o);
+  EstimatedTtftPolicy p(o);
   auto tb = tokenBlocks(tokens, 16);
   std::vector<uint64_t> none;
   RouteRequest req = request(none);
@@ -210,9 +231,9 @@ TEST(CacheAware, PreciseModeMatchesTokenBlocksFromKvEvents) {
   EXPECT_NEAR(p.estimateTtftMs(req, c, 2), 0.1 * (640 - 64), 1e-9);
 }
 
-// Prefix knowledge never crosses a jurisdiction (issue 6).
+// Prefix knowledge never crosses a jurisdiction.
 TEST(JurisdictionIsolation, UsPrefixNeverEntersEuIndex) {
-  for (std::string_view name : {"cache_aware", "prefix_tree"}) {
+  for (std::string_view name : {"estimated_ttft", "sglang_cache_aware"}) {
     auto base = makePolicy(name, {}, g_clock);
     auto* p = dynamic_cast<PrefixPolicyBase*>(base.get());
     ASSERT_NE(p, nullptr) << name;
@@ -235,8 +256,8 @@ TEST(JurisdictionIsolation, UsPrefixNeverEntersEuIndex) {
     p->onRouted(request(shared, "US"), 1);
     EXPECT_FALSE(eu->contains(shared[0]));
     EXPECT_EQ(eu->matchedBlocks(shared, 1, 0), 0u);
-    // And a EU pick does not see the US endpoint's match (cache_aware: a tie -> endpoint 0).
-    if (name == "cache_aware") {
+    // And a EU pick does not see the US endpoint's match (estimated_ttft: a tie -> endpoint 0).
+    if (name == "estimated_ttft") {
       auto c = cands({0, 0});
       EXPECT_EQ(p->pick(request(shared, "EU"), c), 0u);
     }

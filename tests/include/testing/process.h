@@ -1,16 +1,21 @@
 #pragma once
 // Test support: start a real child process (the regiongate binary), read its stdout line by line
-// with a deadline, and stop it by PID. Header-only; used by integration tests.
+// with a deadline, and stop it by PID; the running test fails if the process left a sanitizer
+// report (testing/sanitizer_reports.h). Header-only; used by integration tests.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "testing/sanitizer_reports.h"
 
 namespace regiongate::testing {
 
@@ -44,6 +49,7 @@ public:
     }
     close(fds[1]);
     out_fd_ = fds[0];
+    started_pid_ = pid_;
     return true;
   }
 
@@ -111,11 +117,21 @@ public:
       close(out_fd_);
       out_fd_ = -1;
     }
+    expectNoSanitizerReport();
   }
   const std::string& output() const { return output_; }
 
 private:
+  // Once the process has exited: its sanitizer report, if any, fails the running test.
+  void expectNoSanitizerReport() {
+    if (started_pid_ <= 0 || pid_ > 0) return;
+    std::string report = takeSanitizerReport(started_pid_);
+    EXPECT_EQ(report, "") << "process " << started_pid_ << " left a sanitizer report";
+    started_pid_ = -1;
+  }
+
   pid_t pid_ = -1;
+  pid_t started_pid_ = -1;
   int out_fd_ = -1;
   int exit_code_ = -1;
   std::string pending_, output_;

@@ -1,0 +1,129 @@
+// The plan-validate harness's pieces, in process (the whole run is tests/integration's).
+#include "validate/plan_validate.h"
+
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+#include "inference/kv_cache.h"
+#include "inference/tokenizer.h"
+#include "routing/prompt_blocks.h"
+
+namespace regiongate::validate {
+namespace {
+
+TEST(PlanValidatePrompt, SharedTraceBlocksGiveSharedTextAndTokenBlocks) {
+  constexpr uint32_t kTpb = 16;
+  sim::TraceRequest a{0, 40, 1, {11, 22, 33}, 1};
+  sim::TraceRequest b{0, 40, 1, {11, 22, 44}, 2};
+  const std::string ta = promptText(a, kTpb, 0), tb = promptText(b, kTpb, 1);
+  // Every token is a 3-character word and a space: 4 bytes per mock token.
+  EXPECT_EQ(ta.size(), 40u * 4);
+  EXPECT_EQ(inference::Tokenizer::count(ta), 40u);
+  EXPECT_EQ(ta.substr(0, 2 * kTpb * 4), tb.substr(0, 2 * kTpb * 4));
+  EXPECT_NE(ta.substr(2 * kTpb * 4), tb.substr(2 * kTpb * 4));
+  // The mock's token blocks and the gateway's character blocks line up with the trace's.
+  auto ba = inference::makeBlocks(inference::Tokenizer::encode(ta), kTpb);
+  auto bb = inference::makeBlocks(inference::Tokenizer::encode(tb), kTpb);
+  ASSERT_EQ(ba.blocks(), 2u);
+  EXPECT_EQ(ba.hashes[1], bb.hashes[1]);
+  auto ca = routing::promptBlocks(ta, 4 * kTpb), cb = routing::promptBlocks(tb, 4 * kTpb);
+  ASSERT_EQ(ca.size(), 2u);
+  EXPECT_EQ(ca, cb);
+}
+
+TEST(PlanValidatePrompt, TokensBeyondTheTraceBlocksAreUniquePerRequest) {
+  sim::TraceRequest r{0, 20, 1, {7}, 1};
+  const std::string t0 = promptText(r, 16, 0), t1 = promptText(r, 16, 1);
+  EXPECT_EQ(t0.substr(0, 64), t1.substr(0, 64));
+  EXPECT_NE(t0.substr(64), t1.substr(64));
+  EXPECT_EQ(inference::Tokenizer::count(t0), 20u);
+}
+
+TEST(PlanValidateGateway, ConfigLoadsAndNamesEveryEndpoint) {
+  sim::Deployment d;
+  d.model = "m";
+  d.policy = "least_loaded";
+  d.jurisdictions.push_back({"EU", "EU", {}, 1.0});
+  d.regions.push_back({});
+  d.regions.back().name = "eu-west-1";
+  d.regions.back().country = "IE";
+  const std::string yaml = gatewayYaml(d, {{"eu-west-1-0", 4100}, {"eu-west-1-1", 4101}},
+                                       {"eu-west-1", "eu-west-1"}, 64);
+  auto cfg = loadConfigString(yaml, "<test>");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message << "\n" << yaml;
+  ASSERT_EQ(cfg.value()->endpoints.size(), 2u);
+  EXPECT_EQ(cfg.value()->endpoints[1].port, 4101);
+  EXPECT_EQ(cfg.value()->routing.block_chars, 64u);
+  EXPECT_EQ(cfg.value()->tenants.size(), 1u);
+}
+
+TEST(PlanValidateJudge, TolerancesAndVerdicts) {
+  RegionCheck c;
+  c.name = "r";
+  c.plan_requests = c.real_requests = 10;
+  c.plan_hit = 0.50;
+  c.real_hit = 0.54;
+  c.plan_ttft_p50 = 100;
+  c.real_ttft_p50 = 110;
+  auto ok = judgeRegion(c, 5.0, 15.0);
+  EXPECT_TRUE(ok.ok());
+  EXPECT_EQ(ok.verdict(), "PASS");
+  auto hit = judgeRegion(c, 3.0, 15.0);
+  EXPECT_EQ(hit.verdict(), "FAIL (hit)");
+  auto ttft = judgeRegion(c, 5.0, 5.0);
+  EXPECT_EQ(ttft.verdict(), "FAIL (TTFT)");
+  EXPECT_EQ(judgeRegion(c, 1.0, 1.0).verdict(), "FAIL (hit, TTFT)");
+  RegionCheck none;
+  EXPECT_EQ(judgeRegion(none, 0, 0).verdict(), "no traffic");
+  EXPECT_TRUE(judgeRegion(none, 0, 0).ok());
+}
+
+TEST(PlanValidateReport, TextCarriesTheMachineReadableLines) {
+  PlanValidateReport rep;
+  rep.hit_points = 5;
+  rep.ttft_percent = 15;
+  RegionCheck c;
+  c.name = "eu-west-1";
+  c.plan_requests = 3;
+  c.real_requests = 3;
+  c.plan_hit = 0.25;
+  c.real_hit = 0.5;
+  c.plan_ttft_p50 = 10;
+  c.real_ttft_p50 = 10;
+  rep.regions.push_back(judgeRegion(c, 5, 15));
+  EXPECT_FALSE(rep.pass());
+  const std::string t = rep.text();
+  EXPECT_NE(t.find("check eu-west-1 plan_requests=3 real_requests=3 plan_hit=0.2500 "
+                   "real_hit=0.5000 plan_ttft_p50=10.000 real_ttft_p50=10.000\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("errors=0\nplan-validate: FAIL"), std::string::npos) << t;
+  rep.regions[0] = judgeRegion(c, 30, 15);
+  EXPECT_TRUE(rep.pass());
+  rep.errors = 1;
+  EXPECT_FALSE(rep.pass());
+}
+
+// The overhead model: fixed + per-token, least squares; never a negative slope; a flat line when
+// every probe has the same size; the report says what it added.
+TEST(PlanValidateOverhead, FitsFixedPlusPerToken) {
+  OverheadModel m = fitOverhead({{0, 2.0}, {1000, 3.0}, {2000, 4.0}});
+  EXPECT_NEAR(m.fixed_ms, 2.0, 1e-9);
+  EXPECT_NEAR(m.per_ktoken_ms, 1.0, 1e-9);
+  EXPECT_NEAR(m.wallMs(500), 2.5, 1e-9);
+  OverheadModel flat = fitOverhead({{800, 3.0}, {800, 5.0}});
+  EXPECT_EQ(flat.per_ktoken_ms, 0.0);
+  EXPECT_NEAR(flat.fixed_ms, 4.0, 1e-9);
+  OverheadModel falling = fitOverhead({{0, 4.0}, {1000, 2.0}});
+  EXPECT_EQ(falling.per_ktoken_ms, 0.0);
+  EXPECT_NEAR(falling.fixed_ms, 3.0, 1e-9);
+  EXPECT_EQ(fitOverhead({}).wallMs(1000), 0.0);
+
+  PlanValidateReport rep;
+  rep.overhead = m;
+  rep.overhead_median_sim_ms = 50;
+  EXPECT_NE(rep.text().find("per-request overhead"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace regiongate::validate
