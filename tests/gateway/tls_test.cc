@@ -75,12 +75,10 @@ protected:
     return c.post("/v1/chat/completions", kChatBody,
                   {{"authorization", "Bearer " + kEuKey}, {"x-test-id", id}});
   }
-  // Lines of an nginx access log that start with a request id the gateway sent.
+  // Lines of an nginx access log that start with a request id the gateway sent (waits for the
+  // first: nginx logs a request after answering it).
   std::vector<std::string> nginxLines(const std::string& server, const std::string& id) {
-    std::vector<std::string> out;
-    for (const auto& l : nginx_.accessLog(server))
-      if (l.rfind(id + " ", 0) == 0) out.push_back(l);
-    return out;
+    return nginx_.awaitLines(server, id + " ", 1);
   }
   std::set<std::string> idsAtBackends() {
     std::set<std::string> all;

@@ -125,6 +125,20 @@ public:
     while (std::getline(in, line)) lines.push_back(line);
     return lines;
   }
+  // The access log lines of `name` that start with `prefix`, once there are at least `want` of
+  // them or after `timeout_ms`. nginx writes a line after the response has left, so a client
+  // can hold the whole response before its line exists: this waits for that line (bounded).
+  std::vector<std::string> awaitLines(const std::string& name, const std::string& prefix,
+                                      size_t want, int timeout_ms = 5000) const {
+    std::vector<std::string> out;
+    for (int waited = 0;; waited += 5) {
+      out.clear();
+      for (auto& l : accessLog(name))
+        if (l.rfind(prefix, 0) == 0) out.push_back(std::move(l));
+      if (out.size() >= want || waited >= timeout_ms) return out;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a file, bounded
+    }
+  }
   std::string errorLog() const {
     std::ifstream in(dir_ + "/error.log");
     std::stringstream ss;
