@@ -360,7 +360,7 @@ TEST(ProofTest, PlaintextUpstreamBeyondLoopbackIsAWarning) {
                 "  - { name: sealed, url: 'https://h:9', region: eu-west-1, models: [llama@v1] }\n"),
       "p.yaml");
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
-  auto report = proveResidency(**cfg, *Date::parse("2026-01-15"));
+  auto report = proveResidency(**cfg, *legal::parseDate("2026-01-15"));
   std::set<std::string> named;
   for (const auto& w : report.warnings)
     if (w.code == "plaintext_upstream") {
