@@ -162,6 +162,37 @@ TEST_F(GatewayTls, UpstreamMutualTls) {
   EXPECT_EQ(idsAtBackends(), before);
 }
 
+// `regiongate check` warns about an endpoint reached in plaintext beyond loopback (prompts can be
+// read and evidence forged on the path), names it, and names neither the loopback nor the https
+// one. Warnings do not fail the check.
+TEST(RegiongateCheck, WarnsAboutPlaintextBeyondLoopback) {
+  std::string dir = makeTempDir("check");
+  std::string cfg = dir + "/check.yaml";
+  std::ofstream(cfg)
+      << "listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\n"
+      << "jurisdictions:\n  EU: { preset: EEA }\nregions:\n  eu-central-1: { country: DE }\n"
+      << "endpoints:\n"
+      << "  - { name: remote-plain, url: 'http://inference.internal:8000', region: eu-central-1,"
+         " models: [llama-3.1-8b@v1] }\n"
+      << "  - { name: local-plain, url: 'http://127.0.0.1:9', region: eu-central-1,"
+         " models: [llama-3.1-8b@v1] }\n"
+      << "  - { name: remote-tls, url: 'https://inference.internal:8443', region: eu-central-1,"
+         " models: [llama-3.1-8b@v1] }\n"
+      << "tenants:\n  - { name: eu-tenant, key_sha256: " << sha256Hex(kEuKey)
+      << ", jurisdiction: EU }\n";
+  ChildProcess check;
+  ASSERT_TRUE(check.start({REGIONGATE_BIN, "check", "--config", cfg}));
+  check.waitForLine("\x01never", 30000);  // collects the whole output
+  EXPECT_EQ(check.wait(30000), 0) << check.output();
+  const std::string& out = check.output();
+  size_t warning = out.find("plaintext_upstream");
+  ASSERT_NE(warning, std::string::npos) << out;
+  EXPECT_NE(out.find("'remote-plain' is reached in plaintext"), std::string::npos) << out;
+  EXPECT_EQ(out.find("'local-plain' is reached in plaintext"), std::string::npos) << out;
+  EXPECT_EQ(out.find("'remote-tls' is reached in plaintext"), std::string::npos) << out;
+  fs::remove_all(dir);
+}
+
 // ---------------------------------------------------------------- ingress
 
 class IngressTls : public GatewayTls {
