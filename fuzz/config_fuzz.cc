@@ -2,6 +2,7 @@
 // the residency proof. Must never crash, hang or throw; errors are Results.
 #include <cstddef>
 #include <cstdint>
+#include <chrono>
 #include <string_view>
 
 #include "config/loader.h"
@@ -18,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)index.pool(t, "m");
     for (const auto& r : (*cfg)->regions) (void)index.narrow(t, r.name);
   }
-  auto report = regiongate::residency::proveResidency(**cfg, {2026, 1, 15});
+  auto report = regiongate::residency::proveResidency(
+      **cfg, std::chrono::year{2026} / std::chrono::January / std::chrono::day{15});
   (void)report.json();
   return 0;
 }

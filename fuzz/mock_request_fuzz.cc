@@ -9,6 +9,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace regiongate::mock;
+  using regiongate::inference::Tokenizer;
+  using regiongate::inference::makeBlocks;
   std::string_view body(reinterpret_cast<const char*>(data), size);
   for (ApiKind kind : {ApiKind::Chat, ApiKind::Text}) {
     auto r = parseInferenceRequest(body, kind);

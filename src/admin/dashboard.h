@@ -1,7 +1,7 @@
 #pragma once
 // The operator dashboard served by the admin listener at `/` (docs/operations.md "Dashboard").
 // The page lives in src/admin/dashboard.html (HTML, CSS and JS in one file, nothing external);
-// the build embeds it into the binary (src/admin/dashboard.cmake). The page itself fetches
+// the build embeds it into the binary (regiongate_embed in CMakeLists.txt). The page itself fetches
 // /metrics and /admin/status from the same admin origin and renders per jurisdiction and region.
 #include <string_view>
 

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "common/lines.h"
+
 namespace regiongate::demo {
 
 namespace {
@@ -33,10 +35,7 @@ std::vector<PromSample> parseProm(std::string_view text) {
   std::vector<PromSample> out;
   size_t pos = 0;
   while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
+    std::string_view line = nextLine(text, pos);
     if (line.empty() || line[0] == '#') continue;
     PromSample s;
     size_t name_end = line.find_first_of("{ ");

@@ -19,6 +19,7 @@ constexpr std::array<ErrorSpec, static_cast<size_t>(ErrorKind::kCount)> kTable{{
     {403, "residency_error", "region_outside_jurisdiction", false},
     {404, "invalid_request_error", "model_not_found", false},
     {404, "model_not_in_jurisdiction", "model_not_in_jurisdiction", false},
+    {404, "invalid_request_error", "api_not_served", false},
     {503, "audit_unavailable", "audit_unavailable", false},
     {403, "residency_error", "", false},
     {503, "residency_pool_exhausted", "residency_pool_exhausted", true},

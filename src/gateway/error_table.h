@@ -22,6 +22,7 @@ enum class ErrorKind : uint8_t {
   RegionOutsideJurisdiction,   // x-regiongate-region outside the tenant's jurisdiction
   ModelNotFound,               // no endpoint anywhere serves the model
   ModelNotInJurisdiction,      // the model is served, but only outside the jurisdiction
+  ApiNotServed,                // deployed here, but no endpoint here speaks the client's API
   AuditUnavailable,            // the jurisdiction's audit store refuses (on_audit_failure: reject)
   ProviderRefused,             // a provider adapter refused to send (e.g. no geography inside)
   PoolExhausted,               // deployed in the jurisdiction, every endpoint failed

@@ -86,6 +86,7 @@ private:
   std::optional<Failure> parseBody(RequestContext& ctx, http::Request& req);
   std::optional<Failure> resolvePool(RequestContext& ctx, const http::Request& req);
   Failure modelUnavailable(const RequestContext& ctx) const;
+  Failure apiNotServed(const RequestContext& ctx) const;
   void pinVersion(RequestContext& ctx);
   void prepareRoute(RequestContext& ctx);
   routing::Policy& policyFor(WorkerState& w, const Config& cfg);

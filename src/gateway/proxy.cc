@@ -15,6 +15,7 @@
 
 #include "common/hash.h"
 #include "common/json.h"
+#include "common/peer_string.h"
 #include "gateway/gateway.h"
 #include "gateway/worker_state.h"
 #include "gateway/request_context.h"
@@ -74,14 +75,10 @@ std::string regionLabel(const residency::EvidenceVerdict& v) {
   return "unknown";
 }
 
-// An upstream's evidence value as it may appear in a log line or an error message: printable
-// ASCII up to 128 bytes, else a placeholder (the audit keeps the raw value, escaped).
+// An upstream's evidence value as it may appear in a log line or an error message: escaped and
+// bounded (the audit keeps the raw value).
 std::string printable(const std::optional<std::string>& v) {
-  if (!v) return "<missing>";
-  if (v->size() > 128) return "<invalid: " + std::to_string(v->size()) + " bytes>";
-  for (unsigned char c : *v)
-    if (c < 0x20 || c >= 0x7f) return "<invalid: not printable>";
-  return *v;
+  return v ? escapeForLog(*v) : "<missing>";
 }
 
 }  // namespace
@@ -257,18 +254,20 @@ std::optional<Failure> Gateway::route(RequestContext& ctx, const http::Request& 
   std::string_view target = req.target();
   if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
   ctx.path = target;
-  const bool post = req.method() == bhttp::verb::post;
-  if (target == "/v1/chat/completions" && post) {
-    ctx.api = ApiKind::Chat;
-  } else if (target == "/v1/completions" && post) {
-    ctx.api = ApiKind::Completion;
-  } else if (target == "/v1/models" && req.method() == bhttp::verb::get) {
+  if (target == "/v1/models" && req.method() == bhttp::verb::get) {
     ctx.is_models = true;
-  } else {
-    return Failure{ErrorKind::NoRoute, "no route for " + std::string(req.method_string()) + " " +
-                                           std::string(target)};
+    return std::nullopt;
   }
-  return std::nullopt;
+  if (req.method() == bhttp::verb::post) {
+    for (ApiKind api : {ApiKind::Chat, ApiKind::Completion, ApiKind::Responses,
+                        ApiKind::Embeddings, ApiKind::Messages}) {
+      if (target != openai::apiPath(api)) continue;
+      ctx.api = api;
+      return std::nullopt;
+    }
+  }
+  return Failure{ErrorKind::NoRoute,
+                 "no route for " + std::string(req.method_string()) + " " + std::string(target)};
 }
 
 // The admission filterHead decided under this request's snapshot is reused; after a reload in
@@ -340,12 +339,22 @@ std::optional<Failure> Gateway::resolvePool(RequestContext& ctx, const http::Req
   if (audit_) ctx.audit_expected = audit_->expect(ctx.jur->name);
   ctx.members.reserve(ctx.pool->size());
   for (uint32_t e : *ctx.pool)
-    if ((narrow_region == residency::ResidencyIndex::kNone ||
-         idx.endpointRegion(e) == narrow_region) &&
-        adapterFor(ctx.cfg.endpoints[e]).serves(ctx.api))
-      ctx.members.push_back(e);
+    if (adapterFor(ctx.cfg.endpoints[e]).serves(ctx.api)) ctx.members.push_back(e);
+  if (ctx.members.empty()) return apiNotServed(ctx);
+  if (narrow_region != residency::ResidencyIndex::kNone)
+    std::erase_if(ctx.members, [&](uint32_t e) { return idx.endpointRegion(e) != narrow_region; });
   pinVersion(ctx);
   return std::nullopt;
+}
+
+// The model is deployed in the jurisdiction, but no endpoint there speaks the client's API (for
+// example /v1/messages with only OpenAI-compatible engines): a client error, not an outage.
+Failure Gateway::apiNotServed(const RequestContext& ctx) const {
+  return Failure{ErrorKind::ApiNotServed,
+                 "no endpoint serving '" + ctx.body.model + "' in jurisdiction '" + ctx.jur->name +
+                     "' accepts " + std::string(openai::apiPath(ctx.api)),
+                 {},
+                 jurisdictionField(*ctx.jur)};
 }
 
 // 404 for a model the tenant cannot have: either no endpoint anywhere serves it (a typo; OpenAI
@@ -483,6 +492,7 @@ asio::awaitable<std::string> Gateway::send(RequestContext& ctx, const http::Requ
   if (auto st = adapter.prepare(call, ctx.up_head, ctx.up_body); !st) {
     ctx.rec.attempts.push_back({ep.name, ep.region, "provider_refused", 0});
     ctx.last_error = st.error().message;
+    ctx.refused_code = st.error().code;
     co_return "provider_refused";
   }
   const std::string_view body = ctx.up_body.empty() ? std::string_view(ctx.client_body)
@@ -546,7 +556,7 @@ Failure Gateway::exhaustedFailure(const RequestContext& ctx) const {
                             : "no endpoint inside jurisdiction '" + ctx.jur->name +
                                   "' could serve the request: " + reason;
   return Failure{kind, std::move(message),
-                 kind == ErrorKind::ProviderRefused ? "provider_refused" : "", std::move(extra)};
+                 kind == ErrorKind::ProviderRefused ? ctx.refused_code : "", std::move(extra)};
 }
 
 // ---------------------------------------------------------------------------------------------

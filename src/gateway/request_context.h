@@ -77,6 +77,7 @@ struct RequestContext {
   std::vector<uint64_t> blocks;  // per request: other requests run between our co_awaits
   std::vector<uint32_t> tried;
   std::string last_error;
+  std::string refused_code;  // the adapter's code when it refused to send (provider_refused)
   uint32_t tls_failures = 0;      // tries that failed TLS verification
   int64_t min_retry_after = 0;    // nanoseconds until the first ejected member may be probed
   std::string up_head, up_body;   // the attempt's serialized request (up_body empty: client's)

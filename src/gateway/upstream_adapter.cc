@@ -37,9 +37,9 @@ void endHead(std::string& head, size_t body_size) {
   head += "\r\n\r\n";
 }
 
-bool OpenAiCompatibleAdapter::serves(ApiKind api) const {
-  return api == ApiKind::Chat || api == ApiKind::Completion;
-}
+// vLLM and SGLang serve all four OpenAI APIs (a server without one answers 404 itself);
+// Anthropic's Messages API needs an anthropic endpoint.
+bool OpenAiCompatibleAdapter::serves(ApiKind api) const { return api != ApiKind::Messages; }
 
 Status OpenAiCompatibleAdapter::prepare(const UpstreamCall& call, std::string& head,
                                         std::string& body) const {
@@ -51,20 +51,8 @@ Status OpenAiCompatibleAdapter::prepare(const UpstreamCall& call, std::string& h
   return {};
 }
 
-namespace {
-std::string_view routeOf(ApiKind api) {
-  switch (api) {
-    case ApiKind::Chat:
-      return "/v1/chat/completions";
-    case ApiKind::Completion:
-      return "/v1/completions";
-  }
-  return "";
-}
-}  // namespace
-
 bool ProviderApiAdapter::serves(ApiKind api) const {
-  return upstream::providerAdapter(api_).servesRoute(routeOf(api));
+  return upstream::providerAdapter(api_).servesRoute(openai::apiPath(api));
 }
 
 Status ProviderApiAdapter::prepare(const UpstreamCall& call, std::string& head,
@@ -89,15 +77,10 @@ void ProviderApiAdapter::readInfo(std::string_view json,
     return;
   }
   // Start from what is known, so fields absent from this event keep their values.
-  upstream::ProviderReadout r;
-  r.evidence = info.body_evidence;
-  r.has_content = info.has_content;
-  r.has_usage = info.has_usage;
-  r.prompt_tokens = info.prompt_tokens;
-  r.completion_tokens = info.completion_tokens;
-  r.cached_tokens = info.cached_tokens;
+  upstream::ProviderReadout r{info.body_evidence, info.has_content, info.has_usage,
+                              info.prompt_tokens, info.completion_tokens, info.cached_tokens};
   upstream::providerAdapter(api_).readJson(json, evidence_path, r);
-  info.body_evidence = r.evidence;
+  info.body_evidence = std::move(r.evidence);
   info.has_content = r.has_content;
   info.has_usage = r.has_usage;
   info.prompt_tokens = r.prompt_tokens;
@@ -107,23 +90,13 @@ void ProviderApiAdapter::readInfo(std::string_view json,
 
 const UpstreamAdapter& adapterFor(const EndpointConfig& endpoint) {
   static const OpenAiCompatibleAdapter openai_compatible;
-  static const ProviderApiAdapter openai(UpstreamApi::OpenAi);
-  static const ProviderApiAdapter azure(UpstreamApi::AzureOpenAi);
-  static const ProviderApiAdapter anthropic(UpstreamApi::Anthropic);
-  static const ProviderApiAdapter bedrock(UpstreamApi::Bedrock);
-  switch (endpoint.api) {
-    case UpstreamApi::OpenAiCompatible:
-      return openai_compatible;
-    case UpstreamApi::OpenAi:
-      return openai;
-    case UpstreamApi::AzureOpenAi:
-      return azure;
-    case UpstreamApi::Anthropic:
-      return anthropic;
-    case UpstreamApi::Bedrock:
-      return bedrock;
-  }
-  return openai_compatible;
+  // Indexed by UpstreamApi, in its declaration order.
+  static const ProviderApiAdapter providers[] = {
+      ProviderApiAdapter(UpstreamApi::OpenAiCompatible), ProviderApiAdapter(UpstreamApi::OpenAi),
+      ProviderApiAdapter(UpstreamApi::AzureOpenAi), ProviderApiAdapter(UpstreamApi::Anthropic),
+      ProviderApiAdapter(UpstreamApi::Bedrock)};
+  if (endpoint.api == UpstreamApi::OpenAiCompatible) return openai_compatible;
+  return providers[static_cast<size_t>(endpoint.api)];
 }
 
 }  // namespace regiongate::gateway

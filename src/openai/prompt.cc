@@ -14,13 +14,17 @@ void appendMessageHead(std::string_view role, std::string& out) {
   out += "|>\n";
 }
 
+// Appends `el` when it is a string.
+bool appendIfString(simdjson::dom::element el, std::string& out) {
+  std::string_view s;
+  if (el.get_string().get(s) != simdjson::SUCCESS) return false;
+  out.append(s);
+  return true;
+}
+
 // A message's `content`: a string, null, or an array of parts (see the header).
 bool appendContent(simdjson::dom::element content, std::string& out) {
-  std::string_view s;
-  if (content.get_string().get(s) == simdjson::SUCCESS) {
-    out.append(s);
-    return true;
-  }
+  if (appendIfString(content, out)) return true;
   simdjson::dom::array parts;
   if (content.get_array().get(parts) != simdjson::SUCCESS) return content.is_null();
   for (auto part : parts) {
@@ -86,10 +90,121 @@ Status appendCompletion(simdjson::dom::object body, std::string& out) {
   return {};
 }
 
+// An optional top-level string or parts member (`system`, `instructions`) as a system message.
+Status appendSystem(simdjson::dom::object body, const char* member, const char* code,
+                    std::string& out) {
+  simdjson::dom::element el;
+  if (body[member].get(el) != simdjson::SUCCESS || el.is_null()) return {};
+  appendMessageHead("system", out);
+  if (!appendContent(el, out))
+    return bad(code, std::string("'") + member + "' must be a string or an array of blocks");
+  out.push_back('\n');
+  return {};
+}
+
+Status appendMessages(simdjson::dom::object body, std::string& out) {
+  if (auto st = appendSystem(body, "system", "invalid_system", out); !st.ok()) return st;
+  return appendChat(body, out);
+}
+
+// One Responses input item: a message (role + content), or another item type (tool output,
+// reasoning, ...) that marks its place by its type.
+bool appendResponsesItem(simdjson::dom::element item, std::string& out) {
+  simdjson::dom::object obj;
+  if (item.get_object().get(obj) != simdjson::SUCCESS) return false;
+  std::string_view role, type;
+  if (obj["role"].get_string().get(role) == simdjson::SUCCESS) {
+    appendMessageHead(role, out);
+    simdjson::dom::element content;
+    if (obj["content"].get(content) == simdjson::SUCCESS && !appendContent(content, out))
+      return false;
+    out.push_back('\n');
+    return true;
+  }
+  if (obj["type"].get_string().get(type) != simdjson::SUCCESS) return false;
+  out.push_back('<');
+  out.append(type);
+  out += ">\n";
+  return true;
+}
+
+Status appendResponses(simdjson::dom::object body, std::string& out) {
+  if (auto st = appendSystem(body, "instructions", "invalid_instructions", out); !st.ok())
+    return st;
+  simdjson::dom::element input;
+  if (body["input"].get(input) != simdjson::SUCCESS)
+    return bad("missing_input", "'input' is required for responses");
+  std::string_view s;
+  if (input.get_string().get(s) == simdjson::SUCCESS) {
+    appendMessageHead("user", out);
+    out.append(s);
+    out.push_back('\n');
+    return {};
+  }
+  simdjson::dom::array items;
+  if (input.get_array().get(items) != simdjson::SUCCESS)
+    return bad("invalid_input", "'input' must be a string or an array of items");
+  size_t i = 0;
+  for (auto item : items) {
+    if (!appendResponsesItem(item, out))
+      return bad("invalid_input", "input[" + std::to_string(i) +
+                                      "] must be an object with a 'role' or a 'type'");
+    ++i;
+  }
+  return {};
+}
+
+// One embeddings input: a string, or an array of token ids.
+bool appendEmbeddingInput(simdjson::dom::element el, std::string& out) {
+  if (appendIfString(el, out)) return true;
+  simdjson::dom::array tokens;
+  if (el.get_array().get(tokens) != simdjson::SUCCESS) return false;
+  bool first = true;
+  for (auto t : tokens) {
+    int64_t id = 0;
+    if (t.get_int64().get(id) != simdjson::SUCCESS) return false;
+    if (!first) out.push_back(' ');
+    out += std::to_string(id);
+    first = false;
+  }
+  return true;
+}
+
+Status appendEmbeddings(simdjson::dom::object body, std::string& out) {
+  simdjson::dom::element input;
+  if (body["input"].get(input) != simdjson::SUCCESS)
+    return bad("missing_input", "'input' is required for embeddings");
+  const Error invalid = bad("invalid_input",
+                            "'input' must be a string, an array of strings, or token arrays");
+  simdjson::dom::array arr;
+  if (input.get_array().get(arr) != simdjson::SUCCESS)  // one string
+    return appendEmbeddingInput(input, out) ? Status{} : Status{invalid};
+  if (arr.size() == 0) return invalid;
+  for (auto el : arr) {  // one token array, or a list of inputs
+    if (el.is_int64()) return appendEmbeddingInput(input, out) ? Status{} : Status{invalid};
+    break;
+  }
+  bool first = true;
+  for (auto el : arr) {
+    if (!first) out.push_back('\n');
+    if (!appendEmbeddingInput(el, out)) return invalid;
+    first = false;
+  }
+  return {};
+}
+
 }  // namespace
 
+// Both indexed by ApiKind, in its declaration order.
+constexpr std::string_view kApiPaths[] = {"/v1/chat/completions", "/v1/completions",
+                                          "/v1/messages", "/v1/responses", "/v1/embeddings"};
+constexpr Status (*kAppenders[])(simdjson::dom::object, std::string&) = {
+    appendChat, appendCompletion, appendMessages, appendResponses, appendEmbeddings};
+
+std::string_view apiPath(ApiKind kind) { return kApiPaths[static_cast<size_t>(kind)]; }
+
 Status appendCanonicalPrompt(simdjson::dom::object body, ApiKind kind, std::string& out) {
-  return kind == ApiKind::Chat ? appendChat(body, out) : appendCompletion(body, out);
+  return kAppenders[static_cast<size_t>(kind)](body, out);
 }
 
 std::string chatPromptText(const std::vector<ChatMessage>& messages) {

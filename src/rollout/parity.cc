@@ -9,9 +9,8 @@
 #include <sstream>
 
 #include "common/json.h"
+#include "common/lines.h"
 #include "common/peer_string.h"
-#include "http/client.h"
-#include "rollout/endpoint_tls.h"
 
 namespace regiongate::rollout {
 
@@ -31,10 +30,8 @@ Result<std::vector<SuitePrompt>> parseSuite(std::string_view text,
   simdjson::dom::parser parser;
   size_t line_no = 0;
   size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
+  while (pos < text.size()) {
+    std::string_view line = nextLine(text, pos);
     ++line_no;
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
       line.remove_suffix(1);
@@ -167,35 +164,6 @@ Result<std::string> completionText(std::string_view body) {
   if (c0["message"]["content"].get(text) == simdjson::SUCCESS) return std::string(text);
   if (c0["text"].get(text) == simdjson::SUCCESS) return std::string(text);
   return Error{ErrorSource::Upstream, "no_text", "choices[0] has no text", false};
-}
-
-ParityEndpoint parityEndpoint(const EndpointConfig& ep, std::string version) {
-  ParityEndpoint p{ep.name, ep.region, std::move(version), ep.host, ep.base_path, ep.credential,
-                   ep.port, ep.https, nullptr};
-  if (auto tls = endpointClientTls(ep)) p.tls = std::move(tls.value());
-  return p;
-}
-
-ParityFetch httpParityFetch(uint32_t timeout_ms) {
-  return [timeout_ms](const ParityEndpoint& ep, const std::string& body) -> Result<std::string> {
-    if (ep.https && !ep.tls)
-      return Error{ErrorSource::Upstream, "tls_config",
-                   ep.name + ": its TLS files cannot be used (see regiongate check)", false};
-    std::vector<std::pair<std::string, std::string>> headers = {
-        {"x-regiongate-request-id", "parity"}};
-    if (!ep.credential.empty()) headers.emplace_back("authorization", ep.credential);
-    std::string target = ep.base_path + "/v1/" +
-                         (body.find("\"messages\":") != std::string::npos ? "chat/completions"
-                                                                         : "completions");
-    http::ClientRequest req{"POST", target, body, std::move(headers), timeout_ms};
-    req.tls = ep.tls;
-    auto r = http::call(ep.host, ep.port, std::move(req));
-    if (!r) return r.error();
-    if (r->status != 200)
-      return Error{ErrorSource::Upstream, "status_" + std::to_string(r->status),
-                   ep.name + " answered " + std::to_string(r->status), r->status >= 500};
-    return completionText(r->body);
-  };
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include <simdjson.h>
 
 #include "common/hash.h"
+#include "common/lines.h"
 
 namespace regiongate::sim {
 
@@ -99,10 +100,7 @@ Result<Trace> parseMooncakeTrace(std::string_view text, size_t limit) {
   size_t line_no = 0;
   size_t pos = 0;
   while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
+    std::string_view line = nextLine(text, pos);
     ++line_no;
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
     if (line.empty()) continue;

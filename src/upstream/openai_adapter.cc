@@ -2,10 +2,7 @@
 
 namespace regiongate::upstream {
 
-bool OpenAiAdapter::servesRoute(std::string_view route) const {
-  return route == "/v1/chat/completions" || route == "/v1/completions" ||
-         route == "/v1/responses" || route == "/v1/embeddings";
-}
+bool OpenAiAdapter::servesRoute(std::string_view route) const { return isOpenAiRoute(route); }
 
 Result<UpstreamRequest> OpenAiAdapter::buildRequest(const EndpointConfig& ep,
                                                     const AttemptInput& in) const {

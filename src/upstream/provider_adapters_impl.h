@@ -5,6 +5,12 @@
 
 namespace regiongate::upstream {
 
+// The four OpenAI routes: chat, completions, responses, embeddings.
+inline bool isOpenAiRoute(std::string_view route) {
+  return route == "/v1/chat/completions" || route == "/v1/completions" ||
+         route == "/v1/responses" || route == "/v1/embeddings";
+}
+
 // openai_compatible (vLLM, SGLang, llama.cpp) and openai: the client's route under the
 // endpoint's base path; the credential (if any) as Authorization: Bearer.
 class OpenAiAdapter final : public ProviderAdapter {

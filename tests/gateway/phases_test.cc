@@ -343,6 +343,7 @@ TEST(ErrorTable, EveryKindHasTheDocumentedStatusAndType) {
       {ErrorKind::RegionOutsideJurisdiction, 403, "residency_error", false},
       {ErrorKind::ModelNotFound, 404, "invalid_request_error", false},
       {ErrorKind::ModelNotInJurisdiction, 404, "model_not_in_jurisdiction", false},
+      {ErrorKind::ApiNotServed, 404, "invalid_request_error", false},
       {ErrorKind::AuditUnavailable, 503, "audit_unavailable", false},
       {ErrorKind::ProviderRefused, 403, "residency_error", false},
       {ErrorKind::PoolExhausted, 503, "residency_pool_exhausted", true},

@@ -72,5 +72,42 @@ TEST(ResponseInfo, ReadsUsageEvidenceAndContent) {
   EXPECT_FALSE(untouched.body_evidence.has_value());
 }
 
+TEST(ResponseInfo, ReadsTheResponsesApiWholeAndStreamed) {
+  ResponseInfo whole;
+  ASSERT_TRUE(readResponseInfo(
+      R"({"object":"response","model":"gpt-4.1","output":[{"type":"message"}],
+          "usage":{"input_tokens":11,"output_tokens":5,"input_tokens_details":{"cached_tokens":3}}})",
+      {}, whole));
+  EXPECT_EQ(whole.prompt_tokens, 11);
+  EXPECT_EQ(whole.completion_tokens, 5);
+  EXPECT_EQ(whole.cached_tokens, 3);
+  EXPECT_TRUE(whole.has_content);
+  ResponseInfo streamed;
+  ASSERT_TRUE(readResponseInfo(R"({"type":"response.created","response":{"model":"gpt-4.1","output":[]}})",
+                               {}, streamed));
+  EXPECT_FALSE(streamed.has_content);
+  EXPECT_EQ(streamed.model, "gpt-4.1");
+  ASSERT_TRUE(readResponseInfo(R"({"type":"response.output_text.delta","delta":""})", {}, streamed));
+  EXPECT_FALSE(streamed.has_content);  // an empty delta is no token yet
+  ASSERT_TRUE(readResponseInfo(R"({"type":"response.output_text.delta","delta":"Hi"})", {}, streamed));
+  EXPECT_TRUE(streamed.has_content);
+  ASSERT_TRUE(readResponseInfo(
+      R"({"type":"response.completed","response":{"usage":{"input_tokens":7,"output_tokens":2}}})",
+      {}, streamed));
+  EXPECT_TRUE(streamed.has_usage);
+  EXPECT_EQ(streamed.prompt_tokens, 7);
+  EXPECT_EQ(streamed.completion_tokens, 2);
+}
+
+TEST(ResponseInfo, ReadsEmbeddingsUsageAndData) {
+  ResponseInfo info;
+  ASSERT_TRUE(readResponseInfo(
+      R"({"object":"list","data":[{"embedding":[0.1]}],"usage":{"prompt_tokens":4,"total_tokens":4}})",
+      {}, info));
+  EXPECT_EQ(info.prompt_tokens, 4);
+  EXPECT_EQ(info.completion_tokens, 0);
+  EXPECT_TRUE(info.has_content);
+}
+
 }  // namespace
 }  // namespace regiongate::gateway

@@ -19,6 +19,12 @@ namespace {
 using testing::ChildProcess;
 using testing::HttpClient;
 
+// The operate token the config's admin section stores as SHA-256 (reload needs it).
+const std::string kAdminToken = "rg-admin-credentials-test";
+std::vector<std::pair<std::string, std::string>> admin() {
+  return {{"authorization", "Bearer " + kAdminToken}};
+}
+
 const char* kPython = "/usr/bin/python3";
 const std::string kTenantKey = "sk-tenant-credential-test";
 const std::string kGoodSecret = "upstream-secret-7f3a9c";  // what the stand-in accepts
@@ -66,7 +72,9 @@ class CredentialsTest : public ::testing::Test {
            "/key', evidence: 'header:x-standin-region' }\n"
            "tenants:\n  - { name: t, key_sha256: " + sha256Hex(kTenantKey) + ", jurisdiction: EU }\n"
            "health: { interval_ms: 0 }\n"
-           "audit: { dir: " + dir_ + "/audit }\n";
+           "audit: { dir: " + dir_ + "/audit }\n"
+           "admin: { tokens: [ { name: ops, sha256: " + sha256Hex(kAdminToken) +
+           ", scope: operate } ] }\n";
   }
 
   bool startGateway() {
@@ -108,18 +116,18 @@ TEST_F(CredentialsTest, ReloadRereadsTheFileAndNoSurfaceShowsTheSecret) {
 
   // Rotate the file, reload: the new key is read and accepted.
   std::ofstream(dir_ + "/key") << kGoodSecret << "\n";
-  auto rr = HttpClient(admin_port_).post("/admin/reload", "");
+  auto rr = HttpClient(admin_port_).post("/admin/reload", "", admin());
   ASSERT_EQ(rr.status, 200) << rr.body;
   EXPECT_EQ(chat("with the new key"), 200);
   std::string seen = HttpClient(upstream_port_).get("/_standin/requests").body;
   EXPECT_NE(seen.find("\"verdict\": \"bad_api_key\""), std::string::npos) << seen;
   EXPECT_NE(seen.find("\"verdict\": \"ok\""), std::string::npos) << seen;
 
-  auto status = HttpClient(admin_port_).get("/admin/status");
+  auto status = HttpClient(admin_port_).get("/admin/status", admin());
   ASSERT_EQ(status.status, 200);
   EXPECT_NE(status.body.find("\"credential_source\":\"file:" + dir_ + "/key\""), std::string::npos)
       << status.body;
-  auto metrics = HttpClient(admin_port_).get("/metrics");
+  auto metrics = HttpClient(admin_port_).get("/metrics", admin());
   ASSERT_EQ(metrics.status, 200);
   gateway_.stop();  // flush the audit store and the log
   std::string surfaces = status.body + metrics.body + readTree(dir_ + "/audit") +

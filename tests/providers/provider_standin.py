@@ -9,6 +9,10 @@ Each speaks its provider's wire format and checks what the real provider checks:
                    (401) or a missing anthropic-version (400); returns usage.inference_geo, in
                    streams too (message_start / content_block_delta / message_delta /
                    message_stop).
+  --api openai     OpenAI: POST /v1/{chat/completions,completions,responses,embeddings};
+                   rejects a missing or wrong bearer key (401). The Responses API answers in its
+                   own format (whole, or the response.created / response.output_text.delta /
+                   response.completed events), as on Azure's v1 path.
   --api bedrock    Bedrock runtime's OpenAI-compatible POST /openai/v1/chat/completions;
                    recomputes the SigV4 signature with botocore and rejects a bad one (403), or
                    accepts a Bedrock API key as a bearer token.
@@ -133,6 +137,8 @@ class Handler(BaseHTTPRequestHandler):
             parsed = None
         if api == 'azure':
             self.azure(body, parsed)
+        elif api == 'openai':
+            self.openai(body, parsed)
         elif api == 'anthropic':
             self.anthropic(body, parsed)
         else:
@@ -166,7 +172,57 @@ class Handler(BaseHTTPRequestHandler):
         region = {'x-ms-region': self.state.geo}
         self.openai_answer(parsed, region)
 
+    # -- OpenAI -----------------------------------------------------------------------------
+    def openai(self, body, parsed):
+        route = urlsplit(self.path).path
+        if route not in ('/v1/chat/completions', '/v1/completions', '/v1/responses',
+                         '/v1/embeddings'):
+            self.state.record(self.entry(body, 'not_found'))
+            self.send_json(404, {'error': {'type': 'invalid_request_error',
+                                           'message': 'Invalid URL (POST %s)' % route}})
+            return
+        auth = self.headers.get('authorization') or ''
+        if auth != 'Bearer ' + self.state.args.key:
+            self.state.record(self.entry(body, 'bad_api_key' if auth else 'missing_api_key'))
+            self.send_json(401, {'error': {'type': 'invalid_request_error',
+                                           'code': 'invalid_api_key',
+                                           'message': 'Incorrect API key provided.'}})
+            return
+        if parsed is None:
+            self.send_json(400, {'error': {'code': 'invalid_json', 'message': 'bad JSON'}})
+            return
+        self.state.record(self.entry(body, 'ok'))
+        self.openai_answer(parsed, {})
+
+    def responses_answer(self, parsed, headers):
+        usage = {'input_tokens': 11, 'output_tokens': 5, 'total_tokens': 16,
+                 'input_tokens_details': {'cached_tokens': 3}}
+        text = completion_text(parsed)
+        model = parsed.get('model', 'stand-in')
+        item = {'id': 'msg_standin', 'type': 'message', 'role': 'assistant', 'status': 'completed',
+                'content': [{'type': 'output_text', 'text': text, 'annotations': []}]}
+        done = {'id': 'resp_standin', 'object': 'response', 'status': 'completed',
+                'model': model, 'output': [item], 'usage': usage}
+        if not parsed.get('stream'):
+            self.send_json(200, done, headers)
+            return
+        self.start_sse(headers)
+        started = dict(done, status='in_progress', output=[], usage=None)
+        self.sse({'type': 'response.created', 'sequence_number': 0, 'response': started},
+                 'response.created')
+        n = 1
+        for word in text.split(' '):
+            self.sse({'type': 'response.output_text.delta', 'sequence_number': n,
+                      'item_id': 'msg_standin', 'output_index': 0, 'content_index': 0,
+                      'delta': word + ' '}, 'response.output_text.delta')
+            n += 1
+        self.sse({'type': 'response.completed', 'sequence_number': n, 'response': done},
+                 'response.completed')
+
     def openai_answer(self, parsed, headers):
+        if self.path.split('?')[0].endswith('/responses'):
+            self.responses_answer(parsed, headers)
+            return
         usage = {'prompt_tokens': 7, 'completion_tokens': 3, 'total_tokens': 10,
                  'prompt_tokens_details': {'cached_tokens': 0}}
         text = completion_text(parsed)
@@ -287,10 +343,10 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--api', choices=['azure', 'anthropic', 'bedrock'], required=True)
+    p.add_argument('--api', choices=['azure', 'openai', 'anthropic', 'bedrock'], required=True)
     p.add_argument('--port', type=int, default=0)
     p.add_argument('--geo', default='')
-    p.add_argument('--key', default='', help='azure api-key / anthropic x-api-key expected')
+    p.add_argument('--key', default='', help='azure api-key / openai bearer / anthropic x-api-key expected')
     p.add_argument('--access-key', default='', help='bedrock: AWS access key id')
     p.add_argument('--secret-key', default='', help='bedrock: AWS secret access key')
     p.add_argument('--region', default='', help='bedrock: the region requests are signed for')
