@@ -317,6 +317,23 @@ TEST_F(IngressTls, AdminListenerRequiresAClientCertificate) {
   auto st = operator_.get("/admin/status", adminAuth(kAdminReadToken));
   EXPECT_EQ(st.status, 200) << st.error;
   EXPECT_NE(st.body.find("\"generation\""), std::string::npos);
+  // The rollout CLI reaches the same listener with the CA and the client certificate.
+  auto rolloutStatus = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {REGIONGATE_BIN, "rollout", "status", "--admin",
+                                     "127.0.0.1:" + std::to_string(d_.adminPort()), "--tls-ca",
+                                     pki_.path("ca.pem")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ChildProcess cli;
+    if (!cli.start(argv)) return -1;
+    cli.waitForLine("\x01never", 30000);  // collects the whole output
+    return cli.wait(30000);
+  };
+  ::setenv("REGIONGATE_ADMIN_TOKEN", kAdminReadToken.c_str(), 1);
+  EXPECT_EQ(rolloutStatus({"--tls-cert", pki_.path("client.pem"), "--tls-key",
+                           pki_.path("client.key")}),
+            0);
+  EXPECT_NE(rolloutStatus({}), 0) << "the CLI was served without a client certificate";
+  ::unsetenv("REGIONGATE_ADMIN_TOKEN");
   // A bad certificate file refuses the reload; the old certificate stays.
   std::ofstream(pki_.path("gw.pem")) << "not a certificate\n";
   auto bad = operator_.post("/admin/reload", "", adminAuth(kAdminOperateToken));
