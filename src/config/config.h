@@ -253,6 +253,8 @@ struct RolloutSettings {
   double max_error_rate_increase = 0.02;        // ... and at most blue's rate plus this
   double max_ttft_p99_ratio = 1.5;              // green TTFT p99 <= blue p99 * ratio
   uint32_t max_ttft_p99_ms = 0;                 // absolute ceiling when blue has no samples; 0 = off
+  double gate_alpha = 0.01;                     // significance of the step gates' tests
+  double max_ttft_median_ratio = 1.2;           // rank test: green median <= blue median x this
   std::string parity_suite;                     // JSONL; "" = parity gate Inconclusive
   uint32_t parity_runs = 3;
   double parity_alpha = 0.01;                   // significance of the Mann-Whitney U test
@@ -262,6 +264,10 @@ struct RolloutSettings {
   uint32_t sample_size = 256;                   // prompt bodies kept per (jurisdiction,region,model)
   uint32_t discovery_interval_ms = 10000;       // GET /v1/models on every endpoint; 0 = off
   uint32_t tick_ms = 500;                       // control loop period
+  // Shared mode (docs/operations.md "Several replicas"): "" = single node (the state file).
+  std::string store_dsn;
+  uint32_t lease_ms = 10000;                    // gate-evaluation lease; renewed every tick
+  uint32_t store_timeout_ms = 2000;             // bounds connecting and every statement
 };
 
 // Who may use the admin listener (the `admin:` key; docs/security.md). A bearer token's SHA-256

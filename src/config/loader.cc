@@ -1035,9 +1035,11 @@ class Loader {
     auto e = entries(n, "rollout",
                      {"state_file", "steps", "step_ms", "step_max_ms", "min_requests",
                       "max_error_rate", "max_error_rate_increase", "max_ttft_p99_ratio",
-                      "max_ttft_p99_ms", "parity_suite", "parity_runs", "parity_alpha",
+                      "max_ttft_p99_ms", "gate_alpha", "max_ttft_median_ratio", "parity_suite",
+                      "parity_runs", "parity_alpha",
                       "parity_min_effect", "prewarm", "prewarm_prompts", "sample_size",
-                      "discovery_interval_ms", "tick_ms"});
+                      "discovery_interval_ms", "tick_ms", "store_dsn", "lease_ms",
+                      "store_timeout_ms"});
     auto& r = cfg_.rollout;
     if (auto v = get(e, "state_file")) r.state_file = str(*v, "rollout.state_file");
     if (auto v = get(e, "steps")) {
@@ -1061,6 +1063,9 @@ class Loader {
       r.max_ttft_p99_ratio = fraction(*v, "rollout.max_ttft_p99_ratio", 1000);
     if (auto v = get(e, "max_ttft_p99_ms"))
       r.max_ttft_p99_ms = uint32(*v, "rollout.max_ttft_p99_ms", 0, 3600000);
+    if (auto v = get(e, "gate_alpha")) r.gate_alpha = fraction(*v, "rollout.gate_alpha", 0.5);
+    if (auto v = get(e, "max_ttft_median_ratio"))
+      r.max_ttft_median_ratio = fraction(*v, "rollout.max_ttft_median_ratio", 1000);
     if (auto v = get(e, "parity_suite")) r.parity_suite = str(*v, "rollout.parity_suite");
     if (auto v = get(e, "parity_runs")) r.parity_runs = uint32(*v, "rollout.parity_runs", 2, 100);
     if (auto v = get(e, "parity_alpha")) r.parity_alpha = fraction(*v, "rollout.parity_alpha", 1);
@@ -1073,6 +1078,15 @@ class Loader {
     if (auto v = get(e, "discovery_interval_ms"))
       r.discovery_interval_ms = uint32(*v, "rollout.discovery_interval_ms", 0, 86400000);
     if (auto v = get(e, "tick_ms")) r.tick_ms = uint32(*v, "rollout.tick_ms", 10, 60000);
+    if (auto v = get(e, "store_dsn")) r.store_dsn = str(*v, "rollout.store_dsn");
+    if (auto v = get(e, "store_timeout_ms"))
+      r.store_timeout_ms = uint32(*v, "rollout.store_timeout_ms", 100, 60000);
+    if (auto v = get(e, "lease_ms")) r.lease_ms = uint32(*v, "rollout.lease_ms", 100, 3600000);
+    // The holder renews every tick: a lease shorter than two ticks would lapse between renewals.
+    if (r.lease_ms < 2 * r.tick_ms)
+      fail(n, "rollout.lease_ms", "must be at least twice rollout.tick_ms (" +
+                                      std::to_string(2 * r.tick_ms) + "), got " +
+                                      std::to_string(r.lease_ms));
   }
 
   std::string file_;

@@ -46,7 +46,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(ConfigPtr config, GatewayOption
   gw->audit_ = std::move(audit.value());
   // [rollout hook] versions + rollouts (issue 8; gateway/rollout_hooks.h)
   gw->rollouts_ = std::make_unique<RolloutHooks>(gw->clock_, gw->registry_,
-                                                gw->metrics_.peer_strings_refused);
+                                                gw->metrics_.peer_strings_refused,
+                                                gw->audit_->replicaId());
   if (auto st = gw->rollouts_->configure(config); !st) return st.error();
   gw->observers_.push_back(std::make_unique<MetricsObserver>(gw->metrics_));
   gw->observers_.push_back(std::make_unique<RolloutObserver>(*gw->rollouts_));
@@ -387,7 +388,16 @@ asio::awaitable<void> Gateway::serveAdmin(const admin::AdminDecision& d, http::R
       break;
     case AdminRoute::Readyz: {
       bool r = ready();
-      co_await out.sendJson(r ? 200 : 503, r ? "{\"ready\":true}" : "{\"ready\":false,\"reason\":\"audit store unavailable or shutting down\"}");
+      // Shared rollout store: said, not made a readiness failure: without the store a replica
+      // keeps serving with the last rollout state it knew.
+      std::string store = rollouts_ ? rollouts_->storeState() : "";
+      std::string extra = store.empty() ? "" : ",\"rollout_store\":\"" + store + "\"";
+      // Built before the co_await: g++ 12 destroys a temporary of a conditional inside a
+      // co_await expression twice.
+      std::string body = r ? "{\"ready\":true" + extra + "}"
+                           : "{\"ready\":false,\"reason\":\"audit store unavailable or shutting "
+                             "down\"" + extra + "}";
+      co_await out.sendJson(r ? 200 : 503, std::move(body));
       break;
     }
     case AdminRoute::Status:

@@ -1,5 +1,7 @@
 #include "gateway/rollout_hooks.h"
 
+#include <simdjson.h>
+
 #include "common/json.h"
 #include "gateway/error_table.h"
 #include "rollout/state_store.h"
@@ -29,7 +31,7 @@ void renderVersionInfo(std::string& out, const std::set<std::vector<std::string>
 }  // namespace
 
 RolloutHooks::RolloutHooks(const Clock& clock, metrics::Registry& registry,
-                           metrics::CounterFamily& peer_strings_refused)
+                           metrics::CounterFamily& peer_strings_refused, std::string replica_id)
     : manager_(clock),
       skew_(registry.gauge("regiongate_model_version_skew",
                            "1 when two regions serve one model at different versions", {"model"})),
@@ -37,10 +39,24 @@ RolloutHooks::RolloutHooks(const Clock& clock, metrics::Registry& registry,
                                    "Share of a region's traffic for a model sent to the green "
                                    "version of its rollout (0..1)",
                                    {"region", "model"})),
-      peer_strings_refused_(peer_strings_refused) {
+      peer_strings_refused_(peer_strings_refused),
+      store_up_(registry.gauge("regiongate_rollout_store_up",
+                               "Shared mode: 1 when the last control-loop round reached the shared "
+                               "rollout store, 0 when it did not (rollouts frozen)",
+                               {})),
+      leases_held_(registry.gauge("regiongate_rollout_leases_held",
+                                  "Shared mode: rollouts whose gate lease this replica holds", {})) {
   registry.addCollector([info = version_info_](std::string& out) {
     std::lock_guard lock(info->mu);
     renderVersionInfo(out, info->current);
+  });
+  manager_.setReplicaId(std::move(replica_id));
+  manager_.setWake([this] {
+    {
+      std::lock_guard lock(mu_);
+      woken_ = true;
+    }
+    cv_.notify_all();
   });
 }
 
@@ -68,6 +84,7 @@ void RolloutHooks::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  manager_.refuseQueuedChanges();
 }
 
 void RolloutHooks::run() {
@@ -75,8 +92,9 @@ void RolloutHooks::run() {
     manager_.tick();
     exportMetrics();
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, std::chrono::milliseconds(tick_ms_), [this] { return stopping_; });
+    cv_.wait_for(lock, std::chrono::milliseconds(tick_ms_), [this] { return stopping_ || woken_; });
     if (stopping_) return;
+    woken_ = false;
   }
 }
 
@@ -97,6 +115,14 @@ void RolloutHooks::exportMetrics() {
   if (auto view = manager_.view())
     for (const auto& e : view->entries)
       green_weight_.with({e.region, e.model}).set(e.green_permille / 1000.0);
+  if (manager_.sharedConfigured()) {
+    auto st = manager_.sharedStatus();
+    store_up_.with({}).set(st.up ? 1 : 0);
+    double held = 0;
+    for (const auto& l : st.leases)
+      if (l.holder == st.replica_id && l.left_ms > 0) ++held;
+    leases_held_.with({}).set(st.up ? held : 0);
+  }
 }
 
 bool RolloutHooks::pinPool(const Snapshot& snap, const std::string& model, bool allow_mixed,
@@ -175,6 +201,37 @@ std::string skewJson(const std::map<std::string, int>& skew) {
   return out + "}";
 }
 
+// A replica's report as stored: our own JSON, but it comes back from a database others can
+// write: embedded only when it parses as a JSON object, else null.
+std::string checkedReport(const std::string& report) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (parser.parse(report).get(obj) != simdjson::SUCCESS) return "null";
+  return report;
+}
+
+std::string sharedStatusJson(const rollout::SharedStatus& st) {
+  std::string out = "\"rollout_store\":{\"state\":" + jsonString(st.up ? "up" : "unavailable") +
+                    ",\"store\":" + jsonString(st.store) + ",\"replica_id\":" +
+                    jsonString(st.replica_id) + ",\"last_ok_ts_us\":" +
+                    std::to_string(st.last_ok_wall_us) + ",\"last_error\":" +
+                    jsonString(st.last_error) + ",\"leases\":[";
+  for (size_t i = 0; i < st.leases.size(); ++i) {
+    const auto& l = st.leases[i];
+    out += (i ? "," : "") + std::string("{\"region\":") + jsonString(l.region) +
+           ",\"model\":" + jsonString(l.model) + ",\"holder\":" + jsonString(l.holder) +
+           ",\"left_ms\":" + std::to_string(l.left_ms) + "}";
+  }
+  out += "]},\"replicas\":[";
+  for (size_t i = 0; i < st.replicas.size(); ++i) {
+    const auto& r = st.replicas[i];
+    out += (i ? "," : "") + std::string("{\"replica_id\":") + jsonString(r.replica_id) +
+           ",\"last_report_age_ms\":" + std::to_string(r.age_ms) +
+           ",\"report\":" + checkedReport(r.report) + "}";
+  }
+  return out + "]";
+}
+
 }  // namespace
 
 RolloutHooks::AdminResponse RolloutHooks::admin(std::string_view method, std::string_view target,
@@ -192,10 +249,17 @@ RolloutHooks::AdminResponse RolloutHooks::admin(std::string_view method, std::st
   return {reply.shape == Shape::Created ? 201u : 200u, recordJson(reply.records.front())};
 }
 
+std::string RolloutHooks::storeState() const {
+  if (!manager_.sharedConfigured()) return "";
+  return manager_.sharedUp() ? "up" : "unavailable";
+}
+
 std::string RolloutHooks::statusMembers() const {
-  return "\"rollouts\":" + recordsJson(manager_.records()) +
-         ",\"versions\":" + versionsJson(manager_.versions()) +
-         ",\"version_skew\":" + skewJson(manager_.skew());
+  std::string out = "\"rollouts\":" + recordsJson(manager_.records()) +
+                    ",\"versions\":" + versionsJson(manager_.versions()) +
+                    ",\"version_skew\":" + skewJson(manager_.skew());
+  if (manager_.sharedConfigured()) out += "," + sharedStatusJson(manager_.sharedStatus());
+  return out;
 }
 
 }  // namespace regiongate::gateway

@@ -29,8 +29,9 @@ public:
   // Renders regiongate_model_version_info through a collector on `registry`: one series per
   // endpoint and model, for the version it serves now, so versions an upstream announces one
   // after another never accumulate series.
+  // `replica_id`: this gateway's id in the shared rollout store (audit.replica_id).
   RolloutHooks(const Clock& clock, metrics::Registry& registry,
-               metrics::CounterFamily& peer_strings_refused);
+               metrics::CounterFamily& peer_strings_refused, std::string replica_id);
   ~RolloutHooks();
 
   Status configure(ConfigPtr config);  // start and every reload (control plane)
@@ -57,8 +58,11 @@ public:
     std::string body;
   };
   AdminResponse admin(std::string_view method, std::string_view target, std::string_view body);
-  // `"rollouts":[...],"versions":[...],"version_skew":{...}` members for /admin/status.
+  // `"rollouts":[...],"versions":[...],"version_skew":{...}` members for /admin/status, and in
+  // shared mode `"rollout_store":{...},"replicas":[...]`.
   std::string statusMembers() const;
+  // Shared mode: "up" or "unavailable"; "" in single-node mode (for /readyz).
+  std::string storeState() const;
   rollout::RolloutManager& manager() { return manager_; }
 
 private:
@@ -77,6 +81,8 @@ private:
   metrics::GaugeFamily& skew_;
   metrics::GaugeFamily& green_weight_;
   metrics::CounterFamily& peer_strings_refused_;
+  metrics::GaugeFamily& store_up_;
+  metrics::GaugeFamily& leases_held_;
   uint64_t refused_exported_ = 0;  // guarded by export_mu_
   std::mutex export_mu_;
 
@@ -84,6 +90,7 @@ private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool woken_ = false;  // an admin change is queued: tick now
   uint32_t tick_ms_ = 500;
 };
 

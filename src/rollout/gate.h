@@ -1,7 +1,14 @@
 #pragma once
 // Rollout gates (docs/rollouts.md "Gates"): each judges green against blue and ends Successful
-// (continue), Failed (roll back) or Inconclusive (pause for a person). Pure functions over the
-// observations they are given, so tests and the simulator call them with made-up numbers.
+// (continue), Failed (roll back) or Inconclusive (keep collecting; pause for a person after the
+// step's maximum duration). Pure functions over the observations they are given, so tests and the
+// simulator call them with made-up numbers.
+//
+// A gate fails only on evidence: below `min_requests` samples it is Inconclusive, and above it a
+// limit counts as exceeded only when a one-sided test says so at `gate_alpha` (a binomial test for
+// the error rate and the TTFT tail, a Mann-Whitney U rank test of green's TTFT against blue's in
+// the same window, as Kayenta compares canary and baseline). One slow or failed request among a
+// few dozen therefore never rolls a rollout back.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -34,14 +41,20 @@ struct GateThresholds {
   double max_error_rate_increase = 0.02;
   double max_ttft_p99_ratio = 1.5;
   uint32_t max_ttft_p99_ms = 0;
+  double gate_alpha = 0.01;             // significance of every traffic-gate test
+  double max_ttft_median_ratio = 1.2;   // rank test: green's median may exceed blue's by this
   static GateThresholds fromSettings(const RolloutSettings& s);
 };
 
-// `enough_time`: the step's maximum duration passed (too few samples then -> Inconclusive;
-// before it, too few samples is not judged at all: the caller waits).
+// P(X >= k) for X ~ Binomial(n, p): how likely `k` or more events are if the true rate were `p`.
+double binomialUpperTail(uint64_t n, uint64_t k, double p);
+
 GateResult errorRateGate(const VersionObservations& green, const VersionObservations& blue,
                          const GateThresholds& t);
+// `blue_expected`: blue still takes part of the traffic (a step below 100 %), so a comparison
+// with blue is owed: until blue has `min_requests` samples the gate is Inconclusive rather than
+// judged against the absolute limit alone.
 GateResult ttftGate(const VersionObservations& green, const VersionObservations& blue,
-                    const GateThresholds& t);
+                    const GateThresholds& t, bool blue_expected = false);
 
 }  // namespace regiongate::rollout

@@ -55,6 +55,17 @@ Status RolloutManager::configure(ConfigPtr cfg) {
   std::lock_guard lock(mu_);
   cfg_ = std::move(cfg);
   sampler_.setCapacity(cfg_->rollout.prewarm ? cfg_->rollout.sample_size : 0);
+  if (!loaded_ && !cfg_->rollout.store_dsn.empty()) {
+    // Shared mode: the store holds the rollouts; the control thread reads them on its first tick.
+    shared_ = std::make_unique<SharedStore>(cfg_->rollout.store_dsn, cfg_->rollout.store_timeout_ms);
+    shared_status_.configured = true;
+    shared_status_.store = shared_->name();
+    shared_status_.replica_id = replica_id_;
+    shared_configured_.store(true, std::memory_order_relaxed);
+    loaded_ = true;
+  } else if (loaded_ && shared_ && cfg_->rollout.store_dsn.empty()) {
+    spdlog::warn("rollout.store_dsn cannot be removed by a reload; restart to leave shared mode");
+  }
   if (!loaded_) {
     state_file_ = !cfg_->rollout.state_file.empty() ? cfg_->rollout.state_file
                                                     : cfg_->audit.dir + "/rollouts.json";
@@ -141,6 +152,27 @@ void RolloutManager::sample(std::string_view jurisdiction, std::string_view regi
 }
 
 AdminReply RolloutManager::startLocked(std::string_view body) {
+  RolloutRecord r;
+  if (auto refused = buildStartLocked(body, r); refused.error) return refused;
+  auto key = slotKey(r.region, r.model);
+  r.id = next_id_++;
+  {
+    std::lock_guard lock(obs_mu_);
+    obs_.erase(obsKey(r.region, r.model, r.from_version));
+    obs_.erase(obsKey(r.region, r.model, r.to_version));
+  }
+  auto& slot = slots_[key];
+  slot.machine = std::make_unique<RolloutMachine>(std::move(r), clock_);
+  slot.seen_generation = slot.machine->stepGeneration();
+  (void)saveLocked();  // logs on failure; the in-memory state stays authoritative
+  publishLocked();
+  spdlog::info("rollout started: {}", slot.machine->record().history.back().reason);
+  return reply(AdminReply::Shape::Created, {slot.machine->record()});
+}
+
+// Checks a start request against the config and the known rollouts and fills `out` (without an
+// id); a refusal is returned as a reply with its error set.
+AdminReply RolloutManager::buildStartLocked(std::string_view body, RolloutRecord& out) {
   auto req = parseStartRequest(body);
   if (!req) return err(Kind::BadRequest, req.error().code, req.error().message);
   const Config& cfg = *cfg_;
@@ -211,27 +243,39 @@ AdminReply RolloutManager::startLocked(std::string_view body) {
   t.max_error_rate_increase = req->max_error_rate_increase.value_or(t.max_error_rate_increase);
   t.max_ttft_p99_ratio = req->max_ttft_p99_ratio.value_or(t.max_ttft_p99_ratio);
   t.max_ttft_p99_ms = req->max_ttft_p99_ms.value_or(t.max_ttft_p99_ms);
-  r.id = next_id_++;
-  {
-    std::lock_guard lock(obs_mu_);
-    obs_.erase(obsKey(r.region, r.model, r.from_version));
-    obs_.erase(obsKey(r.region, r.model, r.to_version));
-  }
-  auto& slot = slots_[key];
-  slot.machine = std::make_unique<RolloutMachine>(std::move(r), clock_);
-  slot.seen_generation = slot.machine->stepGeneration();
-  (void)saveLocked();  // logs on failure; the in-memory state stays authoritative
-  publishLocked();
-  spdlog::info("rollout started: {}", slot.machine->record().history.back().reason);
-  return reply(AdminReply::Shape::Created, {slot.machine->record()});
+  out = std::move(r);
+  return {};
 }
+
+namespace {
+
+// /admin/rollouts/{region}/{model}[/{action}] -> its segments after /admin/rollouts.
+std::vector<std::string> pathParts(std::string_view rest) {
+  std::vector<std::string> parts;
+  for (size_t p = 1; p <= rest.size();) {
+    size_t q = rest.find('/', p);
+    if (q == std::string_view::npos) q = rest.size();
+    parts.emplace_back(rest.substr(p, q - p));
+    p = q + 1;
+  }
+  return parts;
+}
+
+bool isMutation(std::string_view method, const std::vector<std::string>& parts) {
+  return method == "POST" && (parts.empty() || parts.size() == 3);
+}
+
+}  // namespace
 
 AdminReply RolloutManager::admin(std::string_view method, std::string_view path,
                                  std::string_view body) {
+  std::string_view rest = path.substr(std::string_view("/admin/rollouts").size());
+  std::vector<std::string> parts;
+  if (!rest.empty() && rest != "/") parts = pathParts(rest);
+  if (sharedConfigured() && isMutation(method, parts)) return adminShared(method, parts, body);
   std::lock_guard lock(mu_);
   if (!cfg_) return err(Kind::NotReady, "not_ready", "rollouts are not configured yet");
-  std::string_view rest = path.substr(std::string_view("/admin/rollouts").size());
-  if (rest.empty() || rest == "/") {
+  if (parts.empty()) {
     if (method == "GET") {
       std::vector<RolloutRecord> all;
       for (const auto& [k, s] : slots_) all.push_back(s.machine->record());
@@ -239,14 +283,6 @@ AdminReply RolloutManager::admin(std::string_view method, std::string_view path,
     }
     if (method == "POST") return startLocked(body);
     return err(Kind::MethodNotAllowed, "method_not_allowed", "GET or POST /admin/rollouts");
-  }
-  // /{region}/{model}[/{action}]
-  std::vector<std::string> parts;
-  for (size_t p = 1; p <= rest.size();) {
-    size_t q = rest.find('/', p);
-    if (q == std::string_view::npos) q = rest.size();
-    parts.emplace_back(rest.substr(p, q - p));
-    p = q + 1;
   }
   if (parts.size() < 2 || parts.size() > 3)
     return err(Kind::NotFound, "not_found",
@@ -271,10 +307,7 @@ AdminReply RolloutManager::admin(std::string_view method, std::string_view path,
     return err(Kind::NotFound, "not_found", "unknown action '" + parts[2] + "'");
   if (!st) return err(Kind::Conflict, st.error().code, st.error().message);
   it->second.seen_generation = m.stepGeneration();
-  {
-    std::lock_guard olock(obs_mu_);
-    obs_.erase(obsKey(m.record().region, m.record().model, m.record().to_version));
-  }
+  resetWindowObsLocked(m.record());
   (void)saveLocked();  // logs on failure; the in-memory state stays authoritative
   publishLocked();
   spdlog::info("rollout {} {}: {}", m.record().region, m.record().model, m.record().history.back().reason);
@@ -413,13 +446,6 @@ GateResult RolloutManager::runParity(const Config& cfg, const RolloutRecord& r) 
 void RolloutManager::tick() {
   ConfigPtr cfg;
   bool discover_now = false;
-  struct Job {
-    std::string key;
-    uint64_t id;
-    Phase phase;
-    RolloutRecord rec;
-  };
-  std::vector<Job> jobs;
   {
     std::lock_guard lock(mu_);
     cfg = cfg_;
@@ -429,13 +455,34 @@ void RolloutManager::tick() {
       discover_now = true;
       next_discovery_ = now + int64_t{cfg->rollout.discovery_interval_ms} * 1'000'000;
     }
+  }
+  if (discover_now) discover(*cfg);
+  if (shared_) tickShared(cfg);
+  else tickLocal(cfg);
+}
+
+void RolloutManager::resetWindowObsLocked(const RolloutRecord& r) {
+  std::lock_guard olock(obs_mu_);
+  obs_.erase(obsKey(r.region, r.model, r.to_version));
+  obs_.erase(obsKey(r.region, r.model, r.from_version));
+}
+
+void RolloutManager::tickLocal(const ConfigPtr& cfg) {
+  struct Job {
+    std::string key;
+    uint64_t id;
+    Phase phase;
+    RolloutRecord rec;
+  };
+  std::vector<Job> jobs;
+  {
+    std::lock_guard lock(mu_);
     for (const auto& [k, s] : slots_) {
       Phase p = s.machine->phase();
       if (p == Phase::Staged || p == Phase::Gating)
         jobs.push_back({k, s.machine->record().id, p, s.machine->record()});
     }
   }
-  if (discover_now) discover(*cfg);
   // Blocking work without the lock: pre-warm and parity talk to endpoints.
   for (auto& j : jobs) {
     if (j.phase == Phase::Staged) {
@@ -471,9 +518,8 @@ void RolloutManager::tick() {
   for (auto& [k, s] : slots_) {
     auto& m = *s.machine;
     if (m.phase() != Phase::Shifting) continue;
-    if (s.seen_generation != m.stepGeneration()) {  // a step started: green's window restarts
-      std::lock_guard olock(obs_mu_);
-      obs_.erase(obsKey(m.record().region, m.record().model, m.record().to_version));
+    if (s.seen_generation != m.stepGeneration()) {  // a step started: the window restarts
+      resetWindowObsLocked(m.record());
       s.seen_generation = m.stepGeneration();
     }
     VersionObservations green, blue;
@@ -487,8 +533,7 @@ void RolloutManager::tick() {
       spdlog::info("rollout {} {}: {}", m.record().region, m.record().model,
                    m.record().history.back().reason);
       if (s.seen_generation != m.stepGeneration()) {
-        std::lock_guard olock(obs_mu_);
-        obs_.erase(obsKey(m.record().region, m.record().model, m.record().to_version));
+        resetWindowObsLocked(m.record());
         s.seen_generation = m.stepGeneration();
       }
     }
@@ -544,6 +589,285 @@ std::vector<RolloutRecord> RolloutManager::records() const {
   std::vector<RolloutRecord> out;
   for (const auto& [k, s] : slots_) out.push_back(s.machine->record());
   return out;
+}
+
+}  // namespace regiongate::rollout
+
+// ---- Shared mode (rollout.store_dsn) ----
+
+namespace regiongate::rollout {
+
+namespace {
+
+// How long an admin change waits for the control thread: one tick may be running pre-warm or
+// parity against endpoints (bounded by their own timeouts) before it serves the queue.
+constexpr auto kAdminWait = std::chrono::seconds(15);
+
+std::string windowReportJson(const RolloutRecord& r, int64_t window, const VersionObservations& g,
+                             const VersionObservations& b) {
+  auto obs = [](const VersionObservations& o) {
+    return fmt::format("{{\"requests\":{},\"errors\":{},\"ttft_samples\":{}}}", o.requests, o.errors,
+                       o.ttft_ms.size());
+  };
+  return "{\"region\":" + jsonString(r.region) + ",\"model\":" + jsonString(r.model) +
+         ",\"rollout_id\":" + std::to_string(r.id) + ",\"window\":" + std::to_string(window) +
+         ",\"green\":" + obs(g) + ",\"blue\":" + obs(b) + "}";
+}
+
+}  // namespace
+
+void RolloutManager::setReplicaId(std::string id) {
+  std::lock_guard lock(mu_);
+  replica_id_ = std::move(id);
+  shared_status_.replica_id = replica_id_;
+}
+
+void RolloutManager::setWake(std::function<void()> wake) {
+  std::lock_guard lock(pending_mu_);
+  wake_ = std::move(wake);
+}
+
+SharedStatus RolloutManager::sharedStatus() const {
+  std::lock_guard lock(mu_);
+  return shared_status_;
+}
+
+AdminReply RolloutManager::adminShared(std::string_view method, std::vector<std::string> parts,
+                                       std::string_view body) {
+  (void)method;  // only POSTs come here (isMutation)
+  auto p = std::make_shared<PendingChange>();
+  if (parts.empty()) {
+    p->body = std::string(body);
+  } else {
+    p->region = parts[0];
+    p->model = parts[1];
+    p->action = parts[2];
+    if (p->action != "promote" && p->action != "abort" && p->action != "resume")
+      return err(Kind::NotFound, "not_found", "unknown action '" + p->action + "'");
+  }
+  auto done = p->done.get_future();
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(pending_mu_);
+    pending_.push_back(p);
+    wake = wake_;
+  }
+  if (wake) wake();
+  if (done.wait_for(kAdminWait) != std::future_status::ready) {
+    p->abandoned.store(true);
+    return err(Kind::NotReady, "rollout_store_busy",
+               "the rollout control loop did not reach the shared store in time; retry");
+  }
+  return done.get();
+}
+
+void RolloutManager::failPending(const std::string& why) {
+  std::deque<std::shared_ptr<PendingChange>> list;
+  {
+    std::lock_guard lock(pending_mu_);
+    list.swap(pending_);
+  }
+  for (auto& p : list)
+    p->done.set_value(err(Kind::NotReady, "rollout_store_unavailable",
+                          "the shared rollout store is unavailable: " + why));
+}
+
+void RolloutManager::tickShared(const ConfigPtr& cfg) {
+  Status st = shared_->connected() ? Status{} : shared_->open();
+  if (st) st = syncShared(*cfg);
+  if (!st) {
+    if (shared_up_.exchange(false) || shared_status_.last_ok_wall_us == 0)
+      spdlog::error("rollout store unavailable (serving with the last known rollout state, "
+                    "nothing advances): {}", st.error().message);
+    shared_->close();
+    failPending(st.error().message);
+    std::lock_guard lock(mu_);
+    shared_status_.up = false;
+    shared_status_.last_error = st.error().message;
+    return;
+  }
+  if (!shared_up_.exchange(true)) spdlog::info("rollout store {} reachable", shared_->name());
+  std::lock_guard lock(mu_);
+  shared_status_.up = true;
+  shared_status_.last_ok_wall_us = clock_.wallMicros();
+}
+
+// One round with the store: admin changes, the mirror, this replica's report, the gates of the
+// rollouts whose lease this replica holds, and what /admin/status shows. The first error ends it.
+Status RolloutManager::syncShared(const Config& cfg) {
+  if (Status st = servePending(); !st) return st;
+  auto rows = shared_->loadAll();
+  if (!rows) return rows.error();
+  adoptShared(rows.value());
+  if (Status st = reportShared(); !st) return st;
+  std::vector<SharedStatus::Lease> leases;
+  for (const auto& row : rows.value()) {
+    if (row.record.terminal()) continue;
+    if (Status st = evaluateAsHolder(cfg, row); !st) return st;
+    leases.push_back({row.record.region, row.record.model, row.lease_holder, row.lease_left_ms});
+  }
+  auto replicas = shared_->replicas();
+  if (!replicas) return replicas.error();
+  std::lock_guard lock(mu_);
+  shared_status_.leases = std::move(leases);
+  shared_status_.replicas = std::move(replicas.value());
+  return {};
+}
+
+Status RolloutManager::servePending() {
+  for (;;) {
+    std::shared_ptr<PendingChange> p;
+    {
+      std::lock_guard lock(pending_mu_);
+      if (pending_.empty()) return {};
+      p = pending_.front();
+      pending_.pop_front();
+    }
+    if (p->abandoned.load()) continue;
+    AdminReply r = applyPending(*p);
+    bool store_failed = r.error && r.error->code == "rollout_store_unavailable";
+    p->done.set_value(std::move(r));
+    if (store_failed) return Error::internal("the store refused an admin change", "rollout_store_failed");
+  }
+}
+
+// Applies one admin change in a store transaction; refusals come back as replies, a store failure
+// as a reply with code rollout_store_unavailable.
+AdminReply RolloutManager::applyPending(PendingChange& p) {
+  std::optional<AdminReply> refused;
+  RolloutRecord fresh;
+  if (p.action.empty()) {
+    std::lock_guard lock(mu_);
+    if (!cfg_) return err(Kind::NotReady, "not_ready", "rollouts are not configured yet");
+    if (auto r = buildStartLocked(p.body, fresh); r.error) return r;
+    p.region = fresh.region;
+    p.model = fresh.model;
+  }
+  auto refuse = [&](AdminReply r) -> Result<RolloutRecord> {
+    refused = std::move(r);
+    return Error::config("refused", "refused");
+  };
+  auto stored = shared_->change(
+      p.region, p.model, [&](const StoredRollout* cur, bool& new_window) -> Result<RolloutRecord> {
+        new_window = true;
+        if (p.action.empty()) {
+          if (cur && !cur->record.terminal())
+            return refuse(err(Kind::Conflict, "rollout_in_progress",
+                              "a rollout of " + p.model + " in " + p.region + " is already " +
+                                  std::string(phaseName(cur->record.phase))));
+          fresh.id = 0;  // the store's sequence numbers rollouts across replicas
+          return RolloutMachine(fresh, clock_).record();
+        }
+        if (!cur) return refuse(err(Kind::NotFound, "no_rollout", "no rollout of " + p.model + " in " + p.region));
+        RolloutMachine m(cur->record, clock_);
+        Status st = p.action == "promote" ? m.promote("promoted by operator")
+                    : p.action == "abort" ? m.abort("aborted by operator")
+                                          : m.resume("resumed by operator");
+        if (!st) return refuse(err(Kind::Conflict, st.error().code, st.error().message));
+        new_window = m.stepGeneration() != 0;
+        return m.record();
+      });
+  if (refused) return std::move(*refused);
+  if (!stored) return err(Kind::NotReady, "rollout_store_unavailable", stored.error().message);
+  adoptShared({stored.value()});
+  const auto& rec = stored->record;
+  spdlog::info("rollout {} {} ({} through replica {}): {}", rec.region, rec.model,
+               p.action.empty() ? "started" : p.action, replica_id_, rec.history.back().reason);
+  return reply(p.action.empty() ? AdminReply::Shape::Created : AdminReply::Shape::Record, {rec});
+}
+
+// Mirrors the stored rollouts into the slots (and the view); a new window resets this replica's
+// observations of the rollout's two versions.
+void RolloutManager::adoptShared(const std::vector<StoredRollout>& rows) {
+  std::lock_guard lock(mu_);
+  bool changed = false;
+  for (const auto& row : rows) {
+    auto& slot = slots_[slotKey(row.record.region, row.record.model)];
+    if (slot.machine && slot.machine->record().id == row.record.id && slot.revision == row.revision)
+      continue;
+    bool new_window = !slot.machine || slot.machine->record().id != row.record.id ||
+                      slot.window != row.window;
+    slot.machine = std::make_unique<RolloutMachine>(row.record, clock_);
+    slot.seen_generation = slot.machine->stepGeneration();
+    slot.revision = row.revision;
+    slot.window = row.window;
+    if (new_window) resetWindowObsLocked(row.record);
+    changed = true;
+  }
+  if (changed) publishLocked();
+}
+
+Status RolloutManager::reportShared() {
+  struct Item {
+    RolloutRecord rec;
+    int64_t window;
+    VersionObservations green, blue;
+  };
+  std::vector<Item> items;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, s] : slots_) {
+      const auto& r = s.machine->record();
+      if (r.phase != Phase::Shifting && r.phase != Phase::Paused) continue;
+      Item it{r, s.window, {}, {}};
+      std::lock_guard olock(obs_mu_);
+      if (auto g = obs_.find(obsKey(r.region, r.model, r.to_version)); g != obs_.end()) it.green = g->second;
+      if (auto b = obs_.find(obsKey(r.region, r.model, r.from_version)); b != obs_.end()) it.blue = b->second;
+      items.push_back(std::move(it));
+    }
+  }
+  std::string summary = "{\"windows\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& it = items[i];
+    if (Status st = shared_->report(replica_id_, it.rec.id, it.window, it.rec.to_version, it.green); !st)
+      return st;
+    if (Status st = shared_->report(replica_id_, it.rec.id, it.window, it.rec.from_version, it.blue); !st)
+      return st;
+    summary += (i ? "," : "") + windowReportJson(it.rec, it.window, it.green, it.blue);
+  }
+  return shared_->heartbeat(replica_id_, summary + "]}");
+}
+
+// Takes or renews the lease of one live rollout and, holding it, advances the rollout as the
+// single-node loop would, on the observations of every replica. A write the store refuses (the
+// lease lapsed, or an operator changed the row meanwhile) is dropped: the next tick starts over
+// from what the store holds.
+Status RolloutManager::evaluateAsHolder(const Config& cfg, const StoredRollout& s) {
+  const auto& rec = s.record;
+  auto held = shared_->acquireLease(rec.region, rec.model, replica_id_, cfg.rollout.lease_ms);
+  if (!held) return held.error();
+  if (!held.value()) return {};
+  if (s.lease_holder != replica_id_)
+    spdlog::info("rollout {} {}: replica {} holds the gate lease (was '{}')", rec.region, rec.model,
+                 replica_id_, s.lease_holder);
+  RolloutMachine m(rec, clock_);
+  if (rec.phase == Phase::Staged) {
+    auto [n, detail] = runPrewarm(cfg, rec);
+    (void)m.prewarmDone(n, detail);
+  }
+  if (m.phase() == Phase::Gating) {
+    (void)m.parityResult(runParity(cfg, m.record()));
+  } else if (rec.phase == Phase::Shifting) {
+    auto pooled = shared_->pooled(rec.id, s.window, rec.to_version, rec.from_version);
+    if (!pooled) return pooled.error();
+    std::string source = fmt::format("pooled from {} replica(s)", pooled->replicas);
+    if (!m.tickAt(s.step_elapsed_ms, pooled->green, pooled->blue, source)) return {};
+  } else if (rec.phase != Phase::Staged) {
+    return {};  // Paused waits for a person
+  }
+  auto written = shared_->writeAsHolder(m.record(), m.stepGeneration() != 0, replica_id_, s.revision);
+  if (!written) return written.error();
+  if (!written.value()) {
+    spdlog::warn("rollout {} {}: the store refused this replica's gate decision (lease lapsed or "
+                 "the rollout changed); it is taken again from the stored state",
+                 rec.region, rec.model);
+    return {};
+  }
+  spdlog::info("rollout {} {}: {}", rec.region, rec.model, m.record().history.back().reason);
+  auto rows = shared_->loadAll();
+  if (!rows) return rows.error();
+  adoptShared(rows.value());
+  return {};
 }
 
 }  // namespace regiongate::rollout

@@ -99,11 +99,17 @@ Status RolloutMachine::parityResult(GateResult result) {
 }
 
 bool RolloutMachine::tick(const VersionObservations& green_step, const VersionObservations& blue) {
+  return tickAt((clock_.nowNanos() - step_started_) / 1'000'000, green_step, blue);
+}
+
+bool RolloutMachine::tickAt(int64_t elapsed_ms, const VersionObservations& green_step,
+                            const VersionObservations& blue, std::string_view source) {
   if (rec_.phase != Phase::Shifting) return false;
-  int64_t elapsed_ms = (clock_.nowNanos() - step_started_) / 1'000'000;
   if (elapsed_ms < static_cast<int64_t>(rec_.step_ms)) return false;
   GateResult err = errorRateGate(green_step, blue, rec_.thresholds);
-  GateResult ttft = ttftGate(green_step, blue, rec_.thresholds);
+  GateResult ttft = ttftGate(green_step, blue, rec_.thresholds, rec_.steps[rec_.step] < 100);
+  if (!source.empty())
+    for (auto* g : {&err, &ttft}) g->detail += fmt::format(" ({})", source);
   setGate(err);
   setGate(ttft);
   uint32_t pct = rec_.steps[rec_.step];

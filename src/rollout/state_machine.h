@@ -68,6 +68,11 @@ public:
   // Shifting: judges the step once step_ms has passed (see the header comment). Returns true when
   // the phase or step changed.
   bool tick(const VersionObservations& green_step, const VersionObservations& blue);
+  // The same judgement with the step's elapsed time given (shared mode: the step started on
+  // another replica, measured by the store's clock). `source` (e.g. "pooled from 3 replicas") is
+  // appended to every gate's detail.
+  bool tickAt(int64_t elapsed_ms, const VersionObservations& green_step,
+              const VersionObservations& blue, std::string_view source = {});
   Status promote(std::string reason);
   Status abort(std::string reason);
   // Paused -> the phase after the one that paused (a person accepted the inconclusive gate).

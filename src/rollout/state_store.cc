@@ -46,9 +46,9 @@ std::string recordsToJson(const std::vector<RolloutRecord>& records) {
     out += fmt::format(
         "],\"step_ms\":{},\"step_max_ms\":{},\"thresholds\":{{\"min_requests\":{},"
         "\"max_error_rate\":{},\"max_error_rate_increase\":{},\"max_ttft_p99_ratio\":{},"
-        "\"max_ttft_p99_ms\":{}}}",
+        "\"max_ttft_p99_ms\":{},\"gate_alpha\":{},\"max_ttft_median_ratio\":{}}}",
         r.step_ms, r.step_max_ms, t.min_requests, t.max_error_rate, t.max_error_rate_increase,
-        t.max_ttft_p99_ratio, t.max_ttft_p99_ms);
+        t.max_ttft_p99_ratio, t.max_ttft_p99_ms, t.gate_alpha, t.max_ttft_median_ratio);
     out += ",\"state\":\"" + std::string(phaseName(r.phase)) + "\",\"paused_from\":\"" +
            std::string(phaseName(r.paused_from)) + "\",\"step\":" + std::to_string(r.step) +
            ",\"green_weight_percent\":" +
@@ -115,6 +115,9 @@ Result<std::vector<RolloutRecord>> recordsFromJson(std::string_view json) {
       if (t["max_error_rate_increase"].get(d) == simdjson::SUCCESS) r.thresholds.max_error_rate_increase = d;
       if (t["max_ttft_p99_ratio"].get(d) == simdjson::SUCCESS) r.thresholds.max_ttft_p99_ratio = d;
       if (t["max_ttft_p99_ms"].get(u) == simdjson::SUCCESS) r.thresholds.max_ttft_p99_ms = static_cast<uint32_t>(u);
+      // Absent from older state files: the defaults apply.
+      if (t["gate_alpha"].get(d) == simdjson::SUCCESS) r.thresholds.gate_alpha = d;
+      if (t["max_ttft_median_ratio"].get(d) == simdjson::SUCCESS) r.thresholds.max_ttft_median_ratio = d;
     }
     std::string s;
     if (!str("state", s) || !parsePhase(s, r.phase))

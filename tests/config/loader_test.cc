@@ -46,6 +46,8 @@ audit: { dir: /tmp/a, sink: postgres, dsn: { EU: "host=/tmp dbname=eu" }, durabi
 limits: { max_body_bytes: 2048, drain_timeout_ms: 0 }
 rollouts:
   - { region: eu-central-1, model: llama-3.1-8b, from: v1, to: v2, green_endpoints: [fra-a] }
+rollout: { store_dsn: "host=/tmp dbname=control", lease_ms: 4000, store_timeout_ms: 700,
+           gate_alpha: 0.05, max_ttft_median_ratio: 1.5 }
 )";
 
 TEST(LoaderTest, LoadsEveryKey) {
@@ -104,6 +106,11 @@ TEST(LoaderTest, LoadsEveryKey) {
   EXPECT_EQ(c.limits.drain_timeout_ms, 0u);
   ASSERT_EQ(c.rollouts.size(), 1u);
   EXPECT_EQ(c.rollouts[0].to_version, "v2");
+  EXPECT_EQ(c.rollout.store_dsn, "host=/tmp dbname=control");
+  EXPECT_EQ(c.rollout.lease_ms, 4000u);
+  EXPECT_EQ(c.rollout.store_timeout_ms, 700u);
+  EXPECT_DOUBLE_EQ(c.rollout.gate_alpha, 0.05);
+  EXPECT_DOUBLE_EQ(c.rollout.max_ttft_median_ratio, 1.5);
   EXPECT_EQ(c.tenantByKeyDigest(sha256Hex("sk-eu-demo")), &c.tenants[0]);
   EXPECT_EQ(c.tenantByKeyDigest(sha256Hex("sk-other")), nullptr);
 }
@@ -374,6 +381,13 @@ INSTANTIATE_TEST_SUITE_P(
                 "gw.yaml:9: residency.geo_labels.eu[1]: 'XY' is not an ISO 3166-1 alpha-2"},
         BadCase{"audit_coalesce_not_bool", base() + "audit: { sqlite_wal_coalesce: often }\n",
                 "gw.yaml:9: audit.sqlite_wal_coalesce: expected"},
+        BadCase{"rollout_lease_shorter_than_two_ticks",
+                base() + "rollout: { store_dsn: \"host=db\", tick_ms: 500, lease_ms: 900 }\n",
+                "gw.yaml:9: rollout.lease_ms: must be at least twice rollout.tick_ms (1000), got 900"},
+        BadCase{"rollout_gate_alpha_out_of_range", base() + "rollout: { gate_alpha: 0.7 }\n",
+                "gw.yaml:9: rollout.gate_alpha: expected a number between 0 and 0.5"},
+        BadCase{"rollout_store_timeout_too_small", base() + "rollout: { store_timeout_ms: 5 }\n",
+                "gw.yaml:9: rollout.store_timeout_ms:"},
         BadCase{"string_expected", base() + "audit: { dir: [a, b] }\n",
                 "gw.yaml:9: audit.dir: expected a string"}),
     [](const testing::TestParamInfo<BadCase>& i) { return std::string(i.param.name); });
