@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark suite and prints one summary table (docs/benchmarks.md):
 #   gateway_load.sh   gateway vs direct vs nginx (throughput, added latency, TTFT, CPU/request)
+#   tls_load.sh       TLS on both sides: gateway vs nginx doing the same TLS (interleaved rounds)
 #   gateway_defaults.sh the gateway with its defaults, unpinned, vs nginx and vs audit off
 #                     (interleaved rounds; the verdict lines of the audit and gateway targets)
 #   audit_moderate.sh the audit's CPU per request below saturation (group commit, flush interval)
@@ -35,6 +36,7 @@ run_part() {  # run_part NAME CMD...: stream the output, keep the SUMMARY lines
 }
 
 run_part gateway_load "$HERE/gateway_load.sh" "$BUILD_DIR"
+run_part tls_load "$HERE/tls_load.sh" "$BUILD_DIR"
 run_part gateway_defaults "$HERE/gateway_defaults.sh" "$BUILD_DIR"
 run_part audit_moderate "$HERE/audit_moderate.sh" "$BUILD_DIR"
 run_part memory "$HERE/memory.sh" "$BUILD_DIR"

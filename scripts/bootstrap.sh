@@ -18,7 +18,7 @@ BUILD_PKGS=(
 )
 # Tests, benchmarks and fuzzing.
 TEST_PKGS=(
-  curl python3 procps sqlite3
+  curl python3 procps sqlite3 openssl  # openssl: the TLS tests and benchmark make certificates
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql nginx-light wrk prometheus
   clang libfuzzer-14-dev

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "config/loader.h"
 #include "http/client.h"
+#include "rollout/endpoint_tls.h"
 #include "rollout/parity.h"
 
 namespace regiongate::cli {
@@ -100,9 +101,14 @@ Run addParityCommand(CLI::App& app) {
       if (!a->no_discover) {
         std::vector<std::pair<std::string, std::string>> h;
         if (!ep.credential.empty()) h.emplace_back("authorization", ep.credential);
-        auto r = http::call(ep.host, ep.port,
-                            http::ClientRequest{"GET", ep.base_path + "/v1/models", "", h, 2000});
-        if (r && r->status == 200) discovered = rollout::parseModelVersions(r->body);
+        auto tls = rollout::endpointClientTls(ep);
+        // Files that cannot be used: no discovery (the parity calls report the error).
+        if (tls) {
+          http::ClientRequest req{"GET", ep.base_path + "/v1/models", "", h, 2000};
+          req.tls = std::move(tls.value());
+          auto r = http::call(ep.host, ep.port, std::move(req));
+          if (r && r->status == 200) discovered = rollout::parseModelVersions(r->body);
+        }
       }
       for (const auto& m : ep.models) {
         if (!models.count(m.name)) continue;
@@ -112,7 +118,7 @@ Run addParityCommand(CLI::App& app) {
         g.region = ep.region;
         g.model = m.name;
         g.version = version;
-        g.endpoints.push_back({ep.name, ep.region, version, ep.host, ep.base_path, ep.credential, ep.port});
+        g.endpoints.push_back(rollout::parityEndpoint(ep, version));
       }
     }
     std::vector<rollout::ParityGroup> list;

@@ -11,6 +11,7 @@
 #include "common/host_port.h"
 #include "common/json.h"
 #include "http/client.h"
+#include "http/tls_client.h"
 
 namespace regiongate::cli {
 
@@ -18,6 +19,8 @@ namespace {
 
 struct RolloutArgs {
   std::string action, admin = "127.0.0.1:9901", region, model, to, from, token_file;
+  bool tls = false;             // the admin listener speaks TLS (admin_tls)
+  http::TlsClientFiles tls_files;
   std::vector<uint32_t> steps;
   std::vector<std::string> green;
   uint32_t step_ms = 0, min_requests = 0, timeout_ms = 10000;
@@ -70,6 +73,13 @@ Run addRolloutCommand(CLI::App& app) {
   cmd->add_option("--step-ms", a->step_ms, "start: dwell per step before the gates judge it");
   cmd->add_option("--min-requests", a->min_requests, "start: green requests per step the gates need");
   cmd->add_option("--timeout-ms", a->timeout_ms, "HTTP timeout")->capture_default_str();
+  cmd->add_flag("--tls", a->tls,
+                "The admin listener speaks TLS (admin_tls): verify it against the system trust "
+                "store, or --tls-ca");
+  cmd->add_option("--tls-ca", a->tls_files.ca_file, "TLS: PEM CA bundle to trust (implies --tls)");
+  cmd->add_option("--tls-cert", a->tls_files.client_cert_file,
+                  "TLS: client certificate (PEM) for an admin_tls with client_ca_file");
+  cmd->add_option("--tls-key", a->tls_files.client_key_file, "TLS: the client certificate's key");
   cmd->add_option("--token-file", a->token_file,
                   "File holding the admin bearer token (default: $REGIONGATE_ADMIN_TOKEN); "
                   "start, promote, abort and resume need a token with scope operate");
@@ -127,8 +137,16 @@ Run addRolloutCommand(CLI::App& app) {
       method = "POST";
       target += "/" + a->region + "/" + a->model + "/" + a->action;
     }
-    auto r = http::call(hp->host, *hp->port,
-                        http::ClientRequest{method, target, body, headers, a->timeout_ms});
+    http::ClientRequest request{method, target, body, headers, a->timeout_ms};
+    if (a->tls || !a->tls_files.ca_file.empty() || !a->tls_files.client_cert_file.empty()) {
+      auto tls = http::makeClientTls(a->tls_files, hp->host, "--tls");
+      if (!tls) {
+        std::fprintf(stderr, "regiongate rollout: %s\n", tls.error().message.c_str());
+        return 2;
+      }
+      request.tls = std::move(tls.value());
+    }
+    auto r = http::call(hp->host, *hp->port, std::move(request));
     if (!r) {
       std::fprintf(stderr, "regiongate rollout: %s: %s\n", a->admin.c_str(), r.error().message.c_str());
       return 2;

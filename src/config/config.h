@@ -49,6 +49,23 @@ struct ModelRef {
   std::string version;  // "" = unversioned / discovered
 };
 
+// An https:// endpoint's TLS client settings (`endpoints[].tls`). Empty fields take defaults:
+// the system trust store, the URL's host as the name to verify, no client certificate.
+struct EndpointTlsConfig {
+  std::string ca_file;           // PEM bundle trusted instead of the system store
+  std::string server_name;       // SNI and the name the certificate must carry; "" = URL host
+  std::string client_cert_file;  // PEM; with client_key_file: mTLS to the upstream
+  std::string client_key_file;
+};
+
+// A TLS listener's files (top-level `tls:` for listen, `admin_tls:` for admin_listen).
+struct ListenerTlsConfig {
+  std::string cert_file;       // PEM certificate chain
+  std::string key_file;        // PEM private key
+  std::string client_ca_file;  // "" = no client certificates; else required and verified (mTLS)
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 // Which wire protocol and provider an endpoint speaks (docs/providers.md). The upstream adapters
 // build each attempt's request head from it; the proof reads the provider's forwarding sets.
 enum class UpstreamApi { OpenAiCompatible, OpenAi, AzureOpenAi, Anthropic, Bedrock };
@@ -100,10 +117,12 @@ struct OpenAiSettings {
 
 struct EndpointConfig {
   std::string name;
-  std::string url;          // http://host:port[/base]
+  std::string url;          // http[s]://host:port[/base]
   std::string host;         // parsed from url
   uint16_t port = 80;
   std::string base_path;    // parsed from url, "" or "/v1-prefix"
+  bool https = false;       // url is https://: verified TLS, never plaintext
+  EndpointTlsConfig tls;
   std::string region;
   std::vector<ModelRef> models;
   EvidenceSpec evidence;
@@ -208,6 +227,7 @@ struct LimitsConfig {
   uint32_t read_timeout_ms = 10000;     // whole request (head + body) must arrive within this
   uint32_t idle_timeout_ms = 60000;     // keep-alive idle
   uint32_t max_connections = 10000;     // downstream, per gateway
+  uint32_t tls_handshake_timeout_ms = 10000;  // TLS listeners: accept to end of handshake
   uint32_t drain_timeout_ms = 10000;    // graceful shutdown deadline
 };
 
@@ -269,6 +289,8 @@ struct Config {
   std::string source_file;
   std::string listen = "127.0.0.1:8080";
   std::string admin_listen = "127.0.0.1:9901";
+  ListenerTlsConfig tls;                // TLS on `listen` (cert_file empty: plaintext)
+  ListenerTlsConfig admin_tls;          // TLS on `admin_listen`
   uint32_t workers = 2;
   std::string gateway_region;           // gateway.region; "" = unproven ingress
   std::vector<JurisdictionConfig> jurisdictions;

@@ -77,12 +77,14 @@ class Loader {
 
     auto top = entries(
         root, "",
-        {"listen", "admin_listen", "workers", "gateway", "jurisdictions", "regions", "endpoints",
-         "tenants", "routing", "health", "residency", "audit", "limits", "rollouts", "rollout",
-         "admin"});
+        {"listen", "admin_listen", "tls", "admin_tls", "workers", "gateway", "jurisdictions",
+         "regions", "endpoints", "tenants", "routing", "health", "residency", "audit", "limits",
+         "rollouts", "rollout", "admin"});
     // Dependency order, not document order: references are checked as they are read.
     if (auto n = get(top, "listen")) cfg_.listen = listenAddr(*n, "listen");
     if (auto n = get(top, "admin_listen")) cfg_.admin_listen = listenAddr(*n, "admin_listen");
+    if (auto n = get(top, "tls")) cfg_.tls = listenerTls(*n, "tls");
+    if (auto n = get(top, "admin_tls")) cfg_.admin_tls = listenerTls(*n, "admin_tls");
     if (auto n = get(top, "workers")) cfg_.workers = uint(*n, "workers", 1, 1024);
     if (auto n = get(top, "residency")) residency(*n);
     if (auto n = get(top, "jurisdictions")) jurisdictions(*n);
@@ -233,6 +235,43 @@ class Loader {
     check(n, path, parseListenAddress(s));
     return s;
   }
+  // A file path for a TLS setting: non-empty, no control characters.
+  std::string tlsFile(const YAML::Node& n, const std::string& path) {
+    std::string s = str(n, path);
+    if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+      fail(n, path, "must not contain control characters");
+    return s;
+  }
+  ListenerTlsConfig listenerTls(const YAML::Node& n, const std::string& path) {
+    auto e = entries(n, path, {"cert_file", "key_file", "client_ca_file"});
+    ListenerTlsConfig t;
+    for (const char* req : {"cert_file", "key_file"})
+      if (!e.count(req))
+        fail(n, sub(path, req), "missing (a TLS listener needs a certificate and its key)");
+    t.cert_file = tlsFile(*get(e, "cert_file"), path + ".cert_file");
+    t.key_file = tlsFile(*get(e, "key_file"), path + ".key_file");
+    if (auto v = get(e, "client_ca_file")) t.client_ca_file = tlsFile(*v, path + ".client_ca_file");
+    return t;
+  }
+  EndpointTlsConfig endpointTls(const YAML::Node& n, const std::string& path) {
+    auto e = entries(n, path, {"ca_file", "server_name", "client_cert_file", "client_key_file"});
+    EndpointTlsConfig t;
+    if (auto v = get(e, "ca_file")) t.ca_file = tlsFile(*v, path + ".ca_file");
+    if (auto v = get(e, "server_name")) {
+      t.server_name = str(*v, path + ".server_name");
+      if (!std::all_of(t.server_name.begin(), t.server_name.end(),
+                       [](char c) { return isTokenChar(c) || c == ':'; }))
+        fail(*v, path + ".server_name", "expected a DNS name or an IP address");
+    }
+    if (auto v = get(e, "client_cert_file"))
+      t.client_cert_file = tlsFile(*v, path + ".client_cert_file");
+    if (auto v = get(e, "client_key_file"))
+      t.client_key_file = tlsFile(*v, path + ".client_key_file");
+    if (t.client_cert_file.empty() != t.client_key_file.empty())
+      fail(n, path, "client_cert_file and client_key_file go together (mTLS needs both)");
+    return t;
+  }
+
   // An ISO code or a preset name, expanded into `out`.
   void countryOrPreset(const YAML::Node& n, const std::string& path, const std::string& s,
                        std::set<std::string>& out) {
@@ -346,7 +385,7 @@ class Loader {
                        {"name", "url", "region", "models", "evidence", "forwards", "provider",
                         "credential", "weight", "max_connections", "api", "credential_env",
                         "credential_file", "allow_inline_credential", "health_path", "azure",
-                        "bedrock", "anthropic", "openai"});
+                        "bedrock", "anthropic", "openai", "tls"});
       if (en.IsNull()) fail(en, path, "empty endpoint");
       EndpointConfig ep;
       ep.loc = {file_, line(en)};
@@ -366,6 +405,12 @@ class Loader {
       ep.host = url.host;
       ep.port = url.port;
       ep.base_path = url.base_path;
+      ep.https = url.https;
+      if (auto v = get(e, "tls")) {
+        if (!ep.https)
+          fail(*v, path + ".tls", "only an https:// url takes tls settings (url is '" + ep.url + "')");
+        ep.tls = endpointTls(*v, path + ".tls");
+      }
       auto regionNode = *get(e, "region");
       ep.region = str(regionNode, path + ".region");
       if (!cfg_.region(ep.region))
@@ -917,7 +962,7 @@ class Loader {
   void limits(const YAML::Node& n) {
     auto e = entries(n, "limits",
                      {"max_body_bytes", "max_header_bytes", "read_timeout_ms", "idle_timeout_ms",
-                      "max_connections", "drain_timeout_ms"});
+                      "max_connections", "drain_timeout_ms", "tls_handshake_timeout_ms"});
     auto& l = cfg_.limits;
     if (auto v = get(e, "max_body_bytes"))
       l.max_body_bytes = uint(*v, "limits.max_body_bytes", 1, uint64_t{1} << 34);
@@ -931,6 +976,8 @@ class Loader {
       l.max_connections = uint32(*v, "limits.max_connections", 1, 10000000);
     if (auto v = get(e, "drain_timeout_ms"))
       l.drain_timeout_ms = uint32(*v, "limits.drain_timeout_ms", 0, 3600000);
+    if (auto v = get(e, "tls_handshake_timeout_ms"))
+      l.tls_handshake_timeout_ms = uint32(*v, "limits.tls_handshake_timeout_ms", 1, 600000);
   }
 
   void rollouts(const YAML::Node& n) {
@@ -1108,13 +1155,16 @@ Result<EvidenceSpec> parseEvidence(std::string_view s) {
 
 Result<ParsedUrl> parseEndpointUrl(std::string_view url) {
   ParsedUrl out;
-  if (url.rfind("https://", 0) == 0)
-    return Error::config("'" + std::string(url) +
-                         "': only http:// upstreams are supported for now (no TLS client yet); "
-                         "put a local TLS-originating proxy in front of an https endpoint");
-  if (url.rfind("http://", 0) != 0)
-    return Error::config("'" + std::string(url) + "': expected http://HOST[:PORT][/BASE]");
-  auto rest = url.substr(7);
+  std::string_view rest;
+  if (url.rfind("https://", 0) == 0) {
+    out.https = true;
+    out.port = 443;
+    rest = url.substr(8);
+  } else if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else {
+    return Error::config("'" + std::string(url) + "': expected http[s]://HOST[:PORT][/BASE]");
+  }
   auto slash = rest.find('/');
   auto hostport = rest.substr(0, slash);
   if (hostport.find('@') != std::string_view::npos)

@@ -31,10 +31,11 @@ Result<ModelRef> parseModelRef(std::string_view s);      // "NAME" or "NAME@VERS
 Result<EvidenceSpec> parseEvidence(std::string_view s);  // endpoint | header:NAME | body:a.b
 struct ParsedUrl {
   std::string host;
-  uint16_t port = 80;
+  uint16_t port = 80;     // default 80 for http://, 443 for https://
   std::string base_path;  // "" or "/prefix" (no trailing slash)
+  bool https = false;
 };
-Result<ParsedUrl> parseEndpointUrl(std::string_view url);  // http://host[:port][/base]
+Result<ParsedUrl> parseEndpointUrl(std::string_view url);  // http[s]://host[:port][/base]
 // "HOST:PORT" (HOST may be [v6]); port 0 = ephemeral. Returns {host, port}.
 Result<std::pair<std::string, uint16_t>> parseListenAddress(std::string_view s);
 

@@ -24,11 +24,12 @@ namespace regiongate::gateway {
 
 namespace bhttp = boost::beast::http;
 
-Gateway::Gateway(ConfigPtr config, GatewayOptions options)
+Gateway::Gateway(ConfigPtr config, GatewayOptions options, TlsMaterial tls)
     : options_(std::move(options)), clock_(*options_.clock), metrics_(registry_) {
   std::random_device rd;
   process_nonce_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  current_ = buildSnapshot(std::move(config), health_, ++generation_);
+  current_ = buildSnapshot(std::move(config), health_, ++generation_, std::move(tls.upstream));
+  start_tls_ = std::move(tls);
 }
 
 Gateway::~Gateway() { stop(0); }
@@ -37,12 +38,14 @@ Result<std::unique_ptr<Gateway>> Gateway::create(ConfigPtr config, GatewayOption
   auto proof = residency::requireResidencyProof(
       *config, legal::dateFromWallMicros(options.clock->wallMicros()));
   if (!proof.ok()) return proof.error();
-  std::unique_ptr<Gateway> gw(new Gateway(config, std::move(options)));
+  auto tls = loadTlsMaterial(*config);
+  if (!tls) return tls.error();
+  std::unique_ptr<Gateway> gw(new Gateway(config, std::move(options), std::move(tls.value())));
   auto audit = audit::AuditLog::open(*config, gw->clock_);
   if (!audit) return audit.error();
   gw->audit_ = std::move(audit.value());
   // [rollout hook] versions + rollouts (issue 8; gateway/rollout_hooks.h)
-  gw->rollouts_ = std::make_unique<RolloutHooks>(gw->clock_, gw->registry_, gw->metrics_.model_version_info,
+  gw->rollouts_ = std::make_unique<RolloutHooks>(gw->clock_, gw->registry_,
                                                 gw->metrics_.peer_strings_refused,
                                                 gw->audit_->replicaId());
   if (auto st = gw->rollouts_->configure(config); !st) return st.error();
@@ -63,6 +66,8 @@ Status Gateway::start() {
   opts.read_timeout_ms = cfg.limits.read_timeout_ms;
   opts.idle_timeout_ms = cfg.limits.idle_timeout_ms;
   opts.max_connections = cfg.limits.max_connections;
+  opts.tls = start_tls_.listen;
+  opts.tls_handshake_timeout_ms = cfg.limits.tls_handshake_timeout_ms;
   opts.on_limit = [this](http::LimitKind k) {
     metrics_.limit_rejections.with({http::limitName(k)}).inc();
   };
@@ -83,6 +88,8 @@ Status Gateway::start() {
   http::ServerOptions admin_opts;
   admin_opts.listen = cfg.admin_listen;
   admin_opts.workers = 1;
+  admin_opts.tls = start_tls_.admin;
+  admin_opts.tls_handshake_timeout_ms = cfg.limits.tls_handshake_timeout_ms;
   admin_ = std::make_unique<http::HttpServer>(
       admin_opts, [this](http::Request& req, http::ResponseWriter& out, size_t) {
         return handleAdmin(req, out);
@@ -90,9 +97,6 @@ Status Gateway::start() {
   if (auto st = admin_->start(); !st) return st;
   warnAboutAdminAccess(cfg.admin);
 
-  for (const auto& ep : cfg.endpoints)
-    for (const auto& m : ep.models)
-      metrics_.model_version_info.with({ep.region, ep.name, m.name, m.version.empty() ? "unversioned" : m.version}).set(1);
   updateHealthGauges();
   health_thread_ = std::thread([this] { runHealthChecks(); });
   if (rollouts_) rollouts_->start();  // [rollout hook]
@@ -161,7 +165,18 @@ Status Gateway::reload(ConfigPtr config) {
     spdlog::error("config reload refused (old config stays): {}", proof.error().message);
     return proof.error();
   }
+  // Certificates and keys are read again: replacing the files and reloading rotates them.
+  auto tls = loadTlsMaterial(*config);
+  if (!tls) {
+    std::lock_guard lock(control_mu_);
+    last_reload_error_ = tls.error().message;
+    last_reload_result_ = "refused";
+    metrics_.config_reloads.with({"error"}).inc();
+    spdlog::error("config reload refused (old config stays): {}", tls.error().message);
+    return tls.error();
+  }
   const Config& old_cfg = *currentSnapshot()->config;
+  rotateListenerTls(old_cfg, *config, tls.value());
   if (config->listen != old_cfg.listen || config->workers != old_cfg.workers ||
       config->admin_listen != old_cfg.admin_listen) {
     spdlog::warn("config reload: listen/admin_listen/workers changes take effect on restart");
@@ -173,16 +188,22 @@ Status Gateway::reload(ConfigPtr config) {
     last_reload_error_.clear();
     last_reload_result_ = "ok";
   }
-  auto snap = buildSnapshot(std::move(config), health_, gen);
-  for (const auto& ep : snap->config->endpoints)
-    for (const auto& m : ep.models)
-      metrics_.model_version_info.with({ep.region, ep.name, m.name, m.version.empty() ? "unversioned" : m.version}).set(1);
+  auto snap = buildSnapshot(std::move(config), health_, gen, std::move(tls.value().upstream));
   installSnapshot(snap);
   if (rollouts_) (void)rollouts_->configure(snap->config);  // [rollout hook]
   metrics_.config_reloads.with({"ok"}).inc();
   spdlog::info("config reloaded (generation {})", gen);
   warnAboutAdminAccess(snap->config->admin);
   return {};
+}
+
+void Gateway::rotateListenerTls(const Config& old_cfg, const Config& cfg, const TlsMaterial& tls) {
+  if (old_cfg.tls.enabled() != cfg.tls.enabled() ||
+      old_cfg.admin_tls.enabled() != cfg.admin_tls.enabled())
+    spdlog::warn("config reload: turning TLS on or off for listen/admin_listen takes effect on restart");
+  // Established connections keep the context they were accepted with.
+  if (server_ && tls.listen) server_->setTls(tls.listen);
+  if (admin_ && tls.admin) admin_->setTls(tls.admin);
 }
 
 Status Gateway::reloadFromFile() {
@@ -233,6 +254,7 @@ void Gateway::runHealthChecks() {
         http::ClientRequest req;
         req.target = ep.base_path + ep.health_path;
         req.timeout_ms = cfg.health.timeout_ms;
+        req.tls = snap->upstream_tls[i];  // https://: verified TLS, like the data plane
         asio::co_spawn(
             ioc,
             [host = ep.host, port = ep.port, req = std::move(req),

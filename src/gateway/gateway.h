@@ -16,6 +16,7 @@
 #include "routing/policy.h"
 #include "gateway/rollout_hooks.h"
 #include "gateway/snapshot.h"
+#include "gateway/tls_material.h"
 #include "http/server.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/registry.h"
@@ -69,7 +70,9 @@ public:
   asio::awaitable<void> handle(http::Request& req, http::ResponseWriter& out, size_t worker);
 
 private:
-  Gateway(ConfigPtr config, GatewayOptions options);
+  Gateway(ConfigPtr config, GatewayOptions options, TlsMaterial tls);
+  // New listener certificates for new connections, after a reload read them.
+  void rotateListenerTls(const Config& old_cfg, const Config& cfg, const TlsMaterial& tls);
   asio::awaitable<void> handleAdmin(http::Request& req, http::ResponseWriter& out);
   // The allowed request's route (access already granted by handleAdmin).
   asio::awaitable<void> serveAdmin(const admin::AdminDecision& d, http::Request& req,
@@ -139,6 +142,7 @@ private:
   std::vector<std::unique_ptr<RequestObserver>> observers_;  // metrics, then rollouts
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<http::HttpServer> admin_;
+  TlsMaterial start_tls_;  // the listeners' contexts until start() hands them to the servers
   std::vector<std::unique_ptr<WorkerState>> workers_;
 
   mutable std::mutex control_mu_;  // control plane only: snapshot swaps, status

@@ -158,11 +158,13 @@ upstream::ConnectionPool& Gateway::poolFor(WorkerState& w, uint32_t endpoint, si
   }
   if (auto* p = w.endpoint_pools[endpoint]) return *p;
   const EndpointConfig& ep = snap.config->endpoints[endpoint];
-  std::string key = ep.host + ":" + std::to_string(ep.port);
+  const upstream::ClientTlsPtr& tls = snap.upstream_tls[endpoint];
+  // An https:// pool is keyed by its TLS identity too: changed certificates get a new pool.
+  std::string key = ep.host + ":" + std::to_string(ep.port) + (tls ? "|tls:" + tls->identity : "");
   auto it = w.pools.find(key);
   if (it == w.pools.end()) {
     auto pool = std::make_unique<upstream::ConnectionPool>(
-        server_->worker(worker).get_executor(), ep.host, ep.port, ep.max_connections);
+        server_->worker(worker).get_executor(), ep.host, ep.port, ep.max_connections, tls);
     it = w.pools.emplace(std::move(key), std::move(pool)).first;
   }
   w.endpoint_pools[endpoint] = it->second.get();

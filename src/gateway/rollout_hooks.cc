@@ -9,11 +9,30 @@
 
 namespace regiongate::gateway {
 
+namespace {
+
+void renderVersionInfo(std::string& out, const std::set<std::vector<std::string>>& current) {
+  out += "# HELP regiongate_model_version_info Model version served by each endpoint (value is "
+         "always 1).\n# TYPE regiongate_model_version_info gauge\n";
+  static const char* const kNames[] = {"region", "endpoint", "model", "version"};
+  for (const auto& labels : current) {
+    out += "regiongate_model_version_info{";
+    for (size_t i = 0; i < labels.size() && i < std::size(kNames); ++i) {
+      if (i) out += ',';
+      out += kNames[i];
+      out += "=\"";
+      metrics::appendEscapedLabelValue(out, labels[i]);
+      out += "\"";
+    }
+    out += "} 1\n";
+  }
+}
+
+}  // namespace
+
 RolloutHooks::RolloutHooks(const Clock& clock, metrics::Registry& registry,
-                           metrics::GaugeFamily& model_version_info,
                            metrics::CounterFamily& peer_strings_refused, std::string replica_id)
     : manager_(clock),
-      version_info_(model_version_info),
       skew_(registry.gauge("regiongate_model_version_skew",
                            "1 when two regions serve one model at different versions", {"model"})),
       green_weight_(registry.gauge("regiongate_rollout_green_weight",
@@ -27,6 +46,10 @@ RolloutHooks::RolloutHooks(const Clock& clock, metrics::Registry& registry,
                                {})),
       leases_held_(registry.gauge("regiongate_rollout_leases_held",
                                   "Shared mode: rollouts whose gate lease this replica holds", {})) {
+  registry.addCollector([info = version_info_](std::string& out) {
+    std::lock_guard lock(info->mu);
+    renderVersionInfo(out, info->current);
+  });
   manager_.setReplicaId(std::move(replica_id));
   manager_.setWake([this] {
     {
@@ -80,10 +103,10 @@ void RolloutHooks::exportMetrics() {
   std::set<std::vector<std::string>> now;
   for (const auto& v : manager_.versions())
     now.insert({v.region, v.endpoint, v.model, v.version.empty() ? "unversioned" : v.version});
-  for (const auto& old : exported_)
-    if (!now.count(old)) version_info_.with({old[0], old[1], old[2], old[3]}).set(0);
-  for (const auto& cur : now) version_info_.with({cur[0], cur[1], cur[2], cur[3]}).set(1);
-  exported_ = std::move(now);
+  {
+    std::lock_guard info_lock(version_info_->mu);
+    version_info_->current = std::move(now);
+  }
   for (const auto& [model, s] : manager_.skew()) skew_.with({model}).set(s);
   const uint64_t refused = manager_.refusedDiscoveryStrings();
   if (refused > refused_exported_)

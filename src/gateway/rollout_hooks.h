@@ -26,9 +26,11 @@ namespace regiongate::gateway {
 class RolloutHooks {
 public:
   // `peer_strings_refused`: counts discovered versions refused by validation (kind model_version).
+  // Renders regiongate_model_version_info through a collector on `registry`: one series per
+  // endpoint and model, for the version it serves now, so versions an upstream announces one
+  // after another never accumulate series.
   // `replica_id`: this gateway's id in the shared rollout store (audit.replica_id).
   RolloutHooks(const Clock& clock, metrics::Registry& registry,
-               metrics::GaugeFamily& model_version_info,
                metrics::CounterFamily& peer_strings_refused, std::string replica_id);
   ~RolloutHooks();
 
@@ -67,15 +69,21 @@ private:
   void run();
   void exportMetrics();
 
+  // The label sets of regiongate_model_version_info, shared with the registry's collector (which
+  // may outlive this object).
+  struct VersionInfo {
+    std::mutex mu;
+    std::set<std::vector<std::string>> current;  // {region, endpoint, model, version}
+  };
+
   rollout::RolloutManager manager_;
-  metrics::GaugeFamily& version_info_;
+  std::shared_ptr<VersionInfo> version_info_ = std::make_shared<VersionInfo>();
   metrics::GaugeFamily& skew_;
   metrics::GaugeFamily& green_weight_;
   metrics::CounterFamily& peer_strings_refused_;
   metrics::GaugeFamily& store_up_;
   metrics::GaugeFamily& leases_held_;
   uint64_t refused_exported_ = 0;  // guarded by export_mu_
-  std::set<std::vector<std::string>> exported_;  // version_info label sets set to 1 (control thread)
   std::mutex export_mu_;
 
   std::thread thread_;

@@ -9,7 +9,8 @@ const std::string& Snapshot::versionOf(uint32_t endpoint, std::string_view model
   return kEmpty;
 }
 
-SnapshotPtr buildSnapshot(ConfigPtr config, upstream::HealthRegistry& health, uint64_t generation) {
+SnapshotPtr buildSnapshot(ConfigPtr config, upstream::HealthRegistry& health, uint64_t generation,
+                          std::vector<upstream::ClientTlsPtr> upstream_tls) {
   auto s = std::make_shared<Snapshot>();
   s->generation = generation;
   s->residency = residency::ResidencyIndex::build(config);
@@ -17,6 +18,8 @@ SnapshotPtr buildSnapshot(ConfigPtr config, upstream::HealthRegistry& health, ui
     s->health.push_back(health.get(ep.name));
     s->region_of_endpoint.push_back(ep.region);
   }
+  upstream_tls.resize(config->endpoints.size());
+  s->upstream_tls = std::move(upstream_tls);
   s->config = std::move(config);
   return s;
 }

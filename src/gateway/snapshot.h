@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "residency/residency_index.h"
 #include "upstream/health.h"
+#include "upstream/tls_client.h"
 
 namespace regiongate::gateway {
 
@@ -19,6 +20,9 @@ struct Snapshot {
   residency::ResidencyIndexPtr residency;
   std::vector<std::shared_ptr<upstream::EndpointHealth>> health;  // by endpoint index
   std::vector<std::string> region_of_endpoint;                     // by endpoint index
+  // By endpoint index: an https:// endpoint's TLS client context (null for http://), shared
+  // read-only by the workers' pools.
+  std::vector<upstream::ClientTlsPtr> upstream_tls;
 
   // The version `endpoint` serves `model` at ("" when unversioned).
   const std::string& versionOf(uint32_t endpoint, std::string_view model) const;
@@ -26,6 +30,8 @@ struct Snapshot {
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;
 
-SnapshotPtr buildSnapshot(ConfigPtr config, upstream::HealthRegistry& health, uint64_t generation);
+// `upstream_tls`: by endpoint index (gateway/tls_material.h); empty when no endpoint is https://.
+SnapshotPtr buildSnapshot(ConfigPtr config, upstream::HealthRegistry& health, uint64_t generation,
+                          std::vector<upstream::ClientTlsPtr> upstream_tls = {});
 
 }  // namespace regiongate::gateway

@@ -9,6 +9,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
 #include <chrono>
 #include <exception>
@@ -51,12 +52,13 @@ void copyHeaders(const bhttp::response_header<>& head, ClientReply& reply) {
 }
 
 // Reads the body chunk by chunk (so on_body_chunk sees each as it arrives), each read bounded.
-asio::awaitable<Result<ClientReply>> readReply(beast::tcp_stream& stream, const ClientRequest& r) {
+template <class Stream>
+asio::awaitable<Result<ClientReply>> readReply(Stream& stream, const ClientRequest& r) {
   const auto timeout = std::chrono::milliseconds(r.timeout_ms);
   beast::flat_buffer buf;
   bhttp::response_parser<bhttp::buffer_body> parser;
   parser.body_limit(r.body_limit);
-  stream.expires_after(timeout);
+  beast::get_lowest_layer(stream).expires_after(timeout);
   auto [hec, hn] = co_await bhttp::async_read_header(stream, buf, parser, use_nothrow);
   if (hec) co_return transport("read_failed", hec.message());
   ClientReply reply;
@@ -67,7 +69,7 @@ asio::awaitable<Result<ClientReply>> readReply(beast::tcp_stream& stream, const 
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    stream.expires_after(timeout);
+    beast::get_lowest_layer(stream).expires_after(timeout);
     auto [ec, n] = co_await bhttp::async_read_some(stream, buf, parser, use_nothrow);
     if (ec && ec != bhttp::error::need_buffer) co_return transport("read_failed", ec.message());
     const size_t got = sizeof chunk - parser.get().body().size;
@@ -75,6 +77,23 @@ asio::awaitable<Result<ClientReply>> readReply(beast::tcp_stream& stream, const 
     if (r.on_body_chunk) r.on_body_chunk(std::string_view(chunk, got));
     reply.body.append(chunk, got);
   }
+  co_return reply;
+}
+
+// Writes the request and reads the whole reply on a connected stream (a socket, or TLS over one);
+// the connection is closed afterwards (the request says Connection: close).
+template <class Stream>
+asio::awaitable<Result<ClientReply>> exchange(Stream& stream, const std::string& host,
+                                              const ClientRequest& r) {
+  auto req = buildRequest(host, r);
+  if (r.before_write) r.before_write();
+  beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(r.timeout_ms));
+  auto [wec, wn] = co_await bhttp::async_write(stream, req, use_nothrow);
+  if (wec) co_return transport("write_failed", wec.message());
+  if (r.after_write) r.after_write();
+  auto reply = co_await readReply(stream, r);
+  beast::error_code ignored;
+  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
   co_return reply;
 }
 
@@ -97,16 +116,15 @@ asio::awaitable<Result<ClientReply>> asyncCall(std::string host, uint16_t port, 
   if (cec)
     co_return transport("connect_failed", host + ":" + std::to_string(port) + ": " + cec.message());
   stream.socket().set_option(tcp::no_delay(true));
-  auto req = buildRequest(host, r);
-  if (r.before_write) r.before_write();
-  stream.expires_after(std::chrono::milliseconds(r.timeout_ms));
-  auto [wec, wn] = co_await bhttp::async_write(stream, req, use_nothrow);
-  if (wec) co_return transport("write_failed", wec.message());
-  if (r.after_write) r.after_write();
-  auto reply = co_await readReply(stream, r);
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  co_return reply;
+  if (!r.tls) co_return co_await exchange(stream, host, r);
+  beast::ssl_stream<beast::tcp_stream> tls(std::move(stream), r.tls->context);
+  prepareClientSsl(tls.native_handle(), *r.tls);
+  beast::get_lowest_layer(tls).expires_after(std::chrono::milliseconds(r.timeout_ms));
+  auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_nothrow);
+  if (hec)
+    co_return handshakeError(tls.native_handle(), hec,
+                             host + ":" + std::to_string(port) + " (" + r.tls->server_name + ")");
+  co_return co_await exchange(tls, host, r);
 }
 
 Result<ClientReply> call(const std::string& host, uint16_t port, ClientRequest request) {

@@ -7,6 +7,9 @@
 // checker runs one per endpoint concurrently on its own io_context); call() blocks its thread
 // and runs the same coroutine on a private io_context. `timeout_ms` bounds the connect, the
 // write and each read separately. Transport errors are Upstream errors, retryable.
+//
+// With `tls` set the call speaks TLS verified by that context (chain and name, as the data
+// plane's pools do); a failed handshake is upstream_tls_error and is never retried in plaintext.
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "http/tls_client.h"
 
 namespace regiongate::http {
 
@@ -31,6 +35,7 @@ struct ClientRequest {
   std::function<void()> before_write;
   std::function<void()> after_write;
   std::function<void(std::string_view)> on_body_chunk;
+  ClientTlsPtr tls;  // set: an https server, verified with this context; null: plaintext
 };
 
 struct ClientReply {

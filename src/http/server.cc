@@ -16,6 +16,7 @@
 #include <charconv>
 #include <chrono>
 #include <list>
+#include <openssl/ssl.h>
 
 #include "common/host_port.h"
 #include "common/json.h"
@@ -37,6 +38,9 @@ std::string_view limitName(LimitKind k) {
     case LimitKind::ReadTimeout: return "request_timeout";
     case LimitKind::TooManyConnections: return "too_many_connections";
     case LimitKind::BadRequest: return "bad_request";
+    case LimitKind::TlsHandshakeTimeout: return "tls_handshake_timeout";
+    case LimitKind::TlsHandshakeFailed: return "tls_handshake_failed";
+    case LimitKind::PlaintextOnTls: return "plaintext_on_tls_port";
   }
   return "unknown";
 }
@@ -163,6 +167,7 @@ struct HttpServer::Worker {
   std::unique_ptr<tcp::acceptor> acceptor;
   std::list<Session> sessions;
   DeadlineService* deadlines = nullptr;
+  TlsContextPtr tls;  // for connections accepted from now on; null: plaintext listener
 };
 
 struct HttpServer::Impl {
@@ -171,7 +176,7 @@ struct HttpServer::Impl {
 
 namespace {
 
-asio::awaitable<void> writeLimitError(tcp::socket& stream, Deadline& deadline, unsigned version,
+asio::awaitable<void> writeLimitError(Stream& stream, Deadline& deadline, unsigned version,
                                       unsigned status, LimitKind kind, std::string_view message) {
   Response res{static_cast<bhttp::status>(status), version};
   res.set(bhttp::field::content_type, "application/json");
@@ -184,6 +189,15 @@ asio::awaitable<void> writeLimitError(tcp::socket& stream, Deadline& deadline, u
   deadline.disarm();
 }
 
+// Sends TLS close_notify without waiting for the peer's (the connection closes right after):
+// marking the peer's as received makes the shutdown complete once ours is written.
+asio::awaitable<void> closeNotify(TlsStream& tls, Deadline& deadline) {
+  SSL_set_shutdown(tls.native_handle(), SSL_RECEIVED_SHUTDOWN);
+  deadline.arm(std::chrono::milliseconds(1000));
+  co_await tls.async_shutdown(use_nothrow);
+  deadline.disarm();
+}
+
 std::string_view bufferView(const beast::flat_buffer& buffer) {
   auto d = buffer.data();
   return {static_cast<const char*>(d.data()), d.size()};
@@ -193,7 +207,7 @@ std::string_view bufferView(const beast::flat_buffer& buffer) {
 // parser sees it (http/framing.h). Returns the read's error, header_limit when the head outgrows
 // `limit`, or success; `problem` is set when the scanner refused the bytes. The caller has armed
 // the read deadline.
-asio::awaitable<beast::error_code> readHead(tcp::socket& stream, beast::flat_buffer& buffer,
+asio::awaitable<beast::error_code> readHead(Stream& stream, beast::flat_buffer& buffer,
                                             uint32_t limit, std::string_view& problem) {
   HeadScanner scanner;
   // Each round reads at least one byte or returns: bounded by the header limit.
@@ -251,6 +265,7 @@ Status HttpServer::start() {
     }
     impl_->workers[i].acceptor = std::move(acc);
     impl_->workers[i].deadlines = &DeadlineService::of(contexts_.back()->get_executor());
+    impl_->workers[i].tls = options_.tls;
   }
 
   for (size_t i = 0; i < n; ++i) {
@@ -274,8 +289,10 @@ Status HttpServer::start() {
               asio::co_spawn(
                   acceptor.get_executor(),
                   [s = std::move(socket), worker]() mutable -> asio::awaitable<void> {
+                    // Plaintext even on a TLS listener: no handshake is spent on a refusal.
                     Deadline dl(*worker->deadlines, s);
-                    co_await writeLimitError(s, dl, 11, 503, LimitKind::TooManyConnections,
+                    Stream plain(s);
+                    co_await writeLimitError(plain, dl, 11, 503, LimitKind::TooManyConnections,
                                              "the gateway is at its connection limit; retry later");
                     boost::system::error_code e2;
                     s.shutdown(tcp::socket::shutdown_both, e2);
@@ -302,16 +319,26 @@ Status HttpServer::start() {
 asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, Worker& w,
                                           size_t worker_index) {
   Worker* worker = &w;
-  tcp::socket& stream = socket;
-  // One coarse deadline per connection (deadline.h): idle wait, request read and every response
-  // write each arm it; no timer system call per request.
-  Deadline deadline(*worker->deadlines, stream);
-  worker->sessions.push_back(Session{&stream, false});
+  Stream stream(socket);
+  // One coarse deadline per connection (deadline.h): handshake, idle wait, request read and every
+  // response write each arm it; no timer system call per request.
+  Deadline deadline(*worker->deadlines, socket);
+  worker->sessions.push_back(Session{&socket, false});
   auto self_it = std::prev(worker->sessions.end());
+  // The context this connection was accepted with stays alive as long as the connection (a
+  // certificate rotation only affects new connections).
+  TlsContextPtr tls_ctx = worker->tls;
+  std::optional<TlsStream> tls;
+  bool open = true;
+  if (tls_ctx) {
+    tls.emplace(socket, *tls_ctx);
+    open = co_await acceptTls(socket, deadline, *tls);
+    if (open) stream.setTls(&*tls);
+  }
   beast::flat_buffer buffer;
   buffer.max_size(options_.max_header_bytes + options_.max_body_bytes + 4096);
 
-  for (;;) {
+  while (open) {
     if (stopping_) break;
     self_it->busy = false;
     // Idle keep-alive wait: the first byte of the next request must come within idle_timeout.
@@ -365,7 +392,7 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, Worker& 
     deadline.disarm();
     if (ec) {
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-          ec == asio::error::connection_reset)
+          ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
         break;
       if (ec == asio::error::operation_aborted && stopping_) break;
       LimitKind kind = LimitKind::BadRequest;
@@ -402,11 +429,54 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, Worker& 
     if (!writer.finished() || !writer.keepAlive()) break;
   }
   deadline.disarm();
+  if (open && tls) co_await closeNotify(*tls, deadline);
   boost::system::error_code ignored;
-  stream.shutdown(tcp::socket::shutdown_send, ignored);
-  stream.close(ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
   worker->sessions.erase(self_it);
   active_connections_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+asio::awaitable<bool> HttpServer::acceptTls(tcp::socket& socket, Deadline& deadline, TlsStream& tls) {
+  deadline.arm(std::chrono::milliseconds(options_.tls_handshake_timeout_ms));
+  // A TLS client speaks first with a handshake record (content type 22). Anything else is most
+  // likely plain HTTP sent to the TLS port: it gets a plaintext 400 saying so, then the close.
+  auto [wec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
+  unsigned char first = 0;
+  size_t peeked = 0;
+  if (!wec) peeked = socket.receive(asio::buffer(&first, 1), tcp::socket::message_peek, wec);
+  if (wec || peeked == 0) {
+    deadline.disarm();
+    if (deadline.expired() && options_.on_limit) options_.on_limit(LimitKind::TlsHandshakeTimeout);
+    co_return false;
+  }
+  if (first != 22) {
+    deadline.disarm();
+    if (options_.on_limit) options_.on_limit(LimitKind::PlaintextOnTls);
+    Stream plain(socket);
+    co_await writeLimitError(plain, deadline, 11, 400, LimitKind::PlaintextOnTls,
+                             "this port speaks TLS: send the request with https://");
+    co_return false;
+  }
+  auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+  deadline.disarm();
+  if (!hec) co_return true;
+  if (options_.on_limit)
+    options_.on_limit(deadline.expired() ? LimitKind::TlsHandshakeTimeout
+                                         : LimitKind::TlsHandshakeFailed);
+  co_return false;
+}
+
+void HttpServer::setTls(TlsContextPtr tls) {
+  if (!tls || !options_.tls) return;
+  if (contexts_.empty()) {  // not started: the workers will take it from the options
+    options_.tls = std::move(tls);
+    return;
+  }
+  for (size_t i = 0; i < contexts_.size(); ++i) {
+    auto* worker = &impl_->workers[i];
+    asio::post(*contexts_[i], [worker, tls] { worker->tls = tls; });
+  }
 }
 
 void HttpServer::stop(uint32_t deadline_ms) {

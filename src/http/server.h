@@ -25,6 +25,8 @@
 
 #include "common/result.h"
 #include "http/deadline.h"
+#include "http/stream.h"
+#include "http/tls.h"
 
 namespace regiongate::http {
 
@@ -40,7 +42,7 @@ using Response = bhttp::response<bhttp::string_body>;
 class ResponseWriter {
 public:
   // `deadline` bounds each write (60 s); it is the connection's and must be disarmed.
-  ResponseWriter(asio::ip::tcp::socket& stream, Deadline& deadline, bool keep_alive,
+  ResponseWriter(Stream& stream, Deadline& deadline, bool keep_alive,
                  unsigned version)
       : stream_(stream), deadline_(deadline), keep_alive_(keep_alive), version_(version) {}
 
@@ -73,10 +75,10 @@ public:
   void setFilterNote(uint64_t note) { filter_note_ = note; }
   // The connection's socket, for handlers that must watch it themselves (the mock backend's
   // hang fault waits for the client to go away). Same lifetime as the writer.
-  asio::ip::tcp::socket& stream() { return stream_; }
+  asio::ip::tcp::socket& stream() { return stream_.socket(); }
 
 private:
-  asio::ip::tcp::socket& stream_;
+  Stream& stream_;
   Deadline& deadline_;
   bool keep_alive_;
   unsigned version_;
@@ -99,7 +101,16 @@ using Handler = std::function<asio::awaitable<void>(Request& req, ResponseWriter
 using HeadFilter = std::function<std::optional<Response>(bhttp::request_header<>& head,
                                                          size_t worker, uint64_t& note)>;
 
-enum class LimitKind { BodyTooLarge, HeaderTooLarge, ReadTimeout, TooManyConnections, BadRequest };
+enum class LimitKind {
+  BodyTooLarge,
+  HeaderTooLarge,
+  ReadTimeout,
+  TooManyConnections,
+  BadRequest,
+  TlsHandshakeTimeout,  // TLS listener: no handshake within tls_handshake_timeout_ms
+  TlsHandshakeFailed,   // TLS listener: bad handshake (no common version, bad client cert, ...)
+  PlaintextOnTls,       // TLS listener: the first bytes were not a TLS handshake
+};
 std::string_view limitName(LimitKind k);
 
 struct ServerOptions {
@@ -113,6 +124,11 @@ struct ServerOptions {
   std::function<void(LimitKind)> on_limit;    // called on the worker thread
   HeadFilter head_filter;                     // optional
   std::string server_name = "regiongate";
+  // TLS on this listener (null: plaintext). HttpServer::setTls replaces it for new connections.
+  TlsContextPtr tls;
+  // From accept to the end of the TLS handshake (the connection already counts against
+  // max_connections while it handshakes).
+  uint32_t tls_handshake_timeout_ms = 10000;
 };
 
 class HttpServer {
@@ -130,24 +146,31 @@ public:
   void stop(uint32_t deadline_ms = 0);
   size_t activeConnections() const { return active_connections_.load(); }
   size_t inFlight() const { return in_flight_.load(); }
+  // New connections use `tls` from now on (certificate rotation); established ones keep the
+  // context they were accepted with. Only for a server started with TLS (a plaintext listener
+  // stays plaintext). Thread: any (posted to each worker).
+  void setTls(TlsContextPtr tls);
   // The worker io_contexts (for posting per-worker work, e.g. config snapshots).
   asio::io_context& worker(size_t i) { return *contexts_[i]; }
   size_t workers() const { return contexts_.size(); }
 
 private:
- struct Worker;  // one worker's acceptor, sessions and deadline service (server.cc)
- struct Impl;
- asio::awaitable<void> session(asio::ip::tcp::socket socket, Worker& worker, size_t worker_index);
+  struct Worker;  // one worker's acceptor, sessions and deadline service (server.cc)
+  struct Impl;
+  asio::awaitable<void> session(asio::ip::tcp::socket socket, Worker& worker, size_t worker_index);
+  // Server side of the TLS handshake, bounded by tls_handshake_timeout_ms; false: the
+  // connection is to be closed (answered in plaintext first if it spoke plain HTTP).
+  asio::awaitable<bool> acceptTls(asio::ip::tcp::socket& socket, Deadline& deadline, TlsStream& tls);
 
- ServerOptions options_;
- Handler handler_;
- std::vector<std::unique_ptr<asio::io_context>> contexts_;
- std::vector<std::thread> threads_;
- std::shared_ptr<Impl> impl_;
- uint16_t port_ = 0;
- std::atomic<size_t> active_connections_{0};
- std::atomic<size_t> in_flight_{0};
- std::atomic<bool> stopping_{false};
+  ServerOptions options_;
+  Handler handler_;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<std::thread> threads_;
+  std::shared_ptr<Impl> impl_;
+  uint16_t port_ = 0;
+  std::atomic<size_t> active_connections_{0};
+  std::atomic<size_t> in_flight_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 // "host:port" -> endpoint; error names the bad value.

@@ -39,9 +39,6 @@ GatewayMetrics::GatewayMetrics(Registry& r)
                                      "Responses whose evidence was outside the jurisdiction or "
                                      "missing.",
                                      {"jurisdiction", "actual_region", "kind"})),
-      model_version_info(r.gauge("regiongate_model_version_info",
-                                 "Model version served by each endpoint (value is always 1).",
-                                 {"region", "endpoint", "model", "version"})),
       endpoint_healthy(r.gauge("regiongate_endpoint_healthy",
                                "1 if the endpoint is in rotation, 0 if ejected.",
                                {"region", "endpoint"})),

@@ -31,8 +31,8 @@ struct GatewayMetrics {
   CounterFamily& pool_exhausted;
   // {jurisdiction,actual_region,kind}
   CounterFamily& residency_violations;
-  // {region,endpoint,model,version}, value 1
-  GaugeFamily& model_version_info;
+  // regiongate_model_version_info{region,endpoint,model,version} is rendered by the gateway's
+  // rollout hooks (the versions served now; a retired version's series disappears).
   // {region,endpoint}, 1 healthy / 0 ejected
   GaugeFamily& endpoint_healthy;
   // {kind}: body_size, header_size, read_timeout, connections, ...

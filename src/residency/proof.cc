@@ -1,5 +1,6 @@
 #include "residency/proof.h"
 
+#include <boost/asio/ip/address.hpp>
 #include <algorithm>
 #include <initializer_list>
 #include <map>
@@ -29,6 +30,7 @@ class Prover {
 
   ProofReport run() {
     regionsWithoutCountry();
+    plaintextEndpoints();
     ingress();
     std::set<std::string> models;
     for (const auto& ep : config_.endpoints)
@@ -80,6 +82,18 @@ class Prover {
                    ", which has no country: where it runs cannot be proven (it is in no pool); "
                    "give regions." +
                    r->name + " a country or remove the endpoint"});
+    }
+  }
+
+  // An http:// endpoint beyond loopback: anyone on the path can read the prompts and forge the
+  // evidence header or body the residency judgement trusts.
+  void plaintextEndpoints() {
+    for (const auto& ep : config_.endpoints) {
+      if (ep.https || isLoopbackHost(ep.host)) continue;
+      warning({"plaintext_upstream", "", "", "", ep.name, ep.region, countryOf(ep),
+               "endpoint " + quote(ep.name) + " is reached in plaintext (" + ep.url +
+                   ") over the network: prompts can be read and evidence forged on the path; "
+                   "use an https:// url"});
     }
   }
 
@@ -414,6 +428,13 @@ void appendStrings(std::string& out, const std::vector<std::string>& v) {
 }  // namespace
 
 ProofReport proveResidency(const Config& config, Date today) { return Prover(config, today).run(); }
+
+bool isLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(host, ec);
+  return !ec && addr.is_loopback();
+}
 
 std::string ProofReport::json() const {
   std::string out = "{";

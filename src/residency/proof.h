@@ -69,4 +69,7 @@ ProofReport proveResidency(const Config& config, Date today);
 // message lists every error (one per line), prefixed with the config file name.
 Status requireResidencyProof(const Config& config, Date today);
 
+// "localhost", 127.0.0.0/8 or ::1: traffic that never leaves the machine.
+bool isLoopbackHost(const std::string& host);
+
 }  // namespace regiongate::residency

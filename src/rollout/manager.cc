@@ -9,6 +9,7 @@
 
 #include "common/json.h"
 #include "http/client.h"
+#include "rollout/endpoint_tls.h"
 #include "rollout/start_request.h"
 #include "rollout/state_store.h"
 
@@ -322,6 +323,12 @@ void RolloutManager::discover(const Config& cfg) {
     req.target = ep.base_path + "/v1/models";
     req.headers = std::move(headers);
     req.timeout_ms = std::max<uint32_t>(cfg.health.timeout_ms, 200);
+    auto tls = endpointClientTls(ep);
+    if (!tls) {
+      spdlog::warn("endpoint {}: version discovery skipped: {}", ep.name, tls.error().message);
+      continue;
+    }
+    req.tls = std::move(tls.value());
     auto r = http::call(ep.host, ep.port, std::move(req));
     if (!r || r->status != 200) continue;
     RefusedModelEntries refused;
@@ -358,6 +365,11 @@ std::pair<uint64_t, std::string> RolloutManager::runPrewarm(const Config& cfg,
     if (!ep || ep->region != r.region) continue;  // residency: only the rollout's own region
     std::vector<std::pair<std::string, std::string>> headers = {{"x-regiongate-request-id", "prewarm"}};
     if (!ep->credential.empty()) headers.emplace_back("authorization", ep->credential);
+    auto tls = endpointClientTls(*ep);
+    if (!tls) {
+      spdlog::warn("endpoint {}: pre-warm skipped: {}", ep->name, tls.error().message);
+      continue;
+    }
     for (const auto& b : bodies) {
       std::string body = prewarmBody(b);
       if (body.empty()) continue;
@@ -365,6 +377,7 @@ std::pair<uint64_t, std::string> RolloutManager::runPrewarm(const Config& cfg,
       http::ClientRequest req{"POST",
                               ep->base_path + (chat ? "/v1/chat/completions" : "/v1/completions"),
                               std::move(body), headers, cfg.routing.per_try_timeout_ms};
+      req.tls = tls.value();
       auto res = http::call(ep->host, ep->port, std::move(req));
       ++sent;
       if (res && res->status == 200) ++ok;
@@ -393,7 +406,7 @@ GateResult RolloutManager::runParity(const Config& cfg, const RolloutRecord& r) 
     return g;
   }
   auto endpointOf = [&](const EndpointConfig& ep) {
-    return ParityEndpoint{ep.name, ep.region, r.to_version, ep.host, ep.base_path, ep.credential, ep.port};
+    return parityEndpoint(ep, r.to_version);
   };
   ParityGroup blue{r.region, r.model, r.from_version, {}, {}, {}, 0, 0};
   ParityGroup green{r.region, r.model, r.to_version, {}, {}, {}, 0, 0};

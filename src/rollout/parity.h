@@ -10,12 +10,17 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "config/config.h"
 #include "rollout/gate.h"
+
+namespace regiongate::http {
+struct ClientTls;  // http/tls_client.h (kept out of this header: the parity fuzz build)
+}  // namespace regiongate::http
 
 namespace regiongate::rollout {
 
@@ -47,7 +52,14 @@ double mannWhitneyGreaterP(const std::vector<double>& x, const std::vector<doubl
 struct ParityEndpoint {
   std::string name, region, version, host, base_path, credential;
   uint16_t port = 0;
+  // An https:// endpoint is only ever called over TLS, with `tls` (null: its files could not
+  // be used, and the fetch refuses).
+  bool https = false;
+  std::shared_ptr<http::ClientTls> tls;
 };
+// The parity view of a configured endpoint serving `version` (builds its TLS context: control
+// plane only; parity_fetch.cc).
+ParityEndpoint parityEndpoint(const EndpointConfig& ep, std::string version);
 
 struct ParityGroup {
   std::string region, model, version;

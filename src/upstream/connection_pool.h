@@ -2,6 +2,9 @@
 // Pooled keep-alive connections to one upstream endpoint, for ONE worker thread (no locks: each
 // worker owns its pools, as Envoy's per-worker connection pools). Lifetime: owned by the worker's
 // state; connections handed out are returned with release() or dropped.
+// An https:// endpoint's pool speaks TLS on every connection (never plaintext), verifying the
+// certificate chain and host name at each handshake, and resumes the TLS session of the pool's
+// last good connection when it opens a new one.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,6 +17,10 @@
 
 #include "common/result.h"
 #include "http/deadline.h"
+#include "http/stream.h"
+#include "upstream/tls_client.h"
+
+struct ssl_session_st;
 
 namespace regiongate::upstream {
 
@@ -22,9 +29,12 @@ namespace beast = boost::beast;
 
 struct Connection {
   Connection(asio::any_io_executor ex, http::DeadlineService& deadlines)
-      : stream(std::move(ex)), deadline(deadlines, stream) {}
-  asio::ip::tcp::socket stream;
+      : socket(std::move(ex)), stream(socket), deadline(deadlines, socket) {}
+  asio::ip::tcp::socket socket;
+  std::unique_ptr<http::TlsStream> tls;  // https:// endpoints: TLS over `socket`
+  http::Stream stream;        // reads and writes: `tls` once set up, else `socket`
   http::Deadline deadline;    // connect, per-try and body timeouts (coarse, no syscall per arm)
+  bool resumed = false;       // TLS: the handshake resumed the pool's session
   beast::flat_buffer buffer;  // bytes read past the previous response stay with the connection
   // Body pieces are decoded into this buffer (Exchange::next): it lives as long as the pooled
   // connection, so a request allocates none.
@@ -34,10 +44,17 @@ struct Connection {
 
 class ConnectionPool {
 public:
-  ConnectionPool(asio::any_io_executor ex, std::string host, uint16_t port, size_t max_idle);
+  // `tls` set: an https:// endpoint (its context, shared read-only; see tls_client.h).
+  ConnectionPool(asio::any_io_executor ex, std::string host, uint16_t port, size_t max_idle,
+                 ClientTlsPtr tls = nullptr);
+  ~ConnectionPool();
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
 
-  // A pooled idle connection if one exists, else a new one (connect bounded by timeout).
-  // Errors: connect_failed / connect_timeout / resolve_failed (source Upstream, retryable).
+  // A pooled idle connection if one exists, else a new one (connect and TLS handshake bounded
+  // by timeout). Errors (source Upstream, retryable): connect_failed / connect_timeout /
+  // resolve_failed; upstream_tls_error when the handshake fails (certificate not trusted,
+  // expired, issued for another name, client certificate refused, not TLS at all).
   asio::awaitable<Result<std::unique_ptr<Connection>>> acquire(std::chrono::milliseconds timeout);
   // A fresh connection (used to re-send when a reused one turned out closed by the server).
   asio::awaitable<Result<std::unique_ptr<Connection>>> connect(std::chrono::milliseconds timeout);
@@ -46,8 +63,14 @@ public:
   size_t idle() const { return idle_.size(); }
   const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }
+  bool tls() const { return tls_ != nullptr; }
 
 private:
+  // TLS handshake on a connected socket, resuming session_ when there is one.
+  asio::awaitable<Status> handshake(Connection& c);
+  // Keeps the connection's TLS session for the next handshake (TLS 1.3 tickets arrive after
+  // the handshake, so this runs when a connection comes back after a response).
+  void rememberSession(Connection& c);
   asio::any_io_executor ex_;
   http::DeadlineService* deadlines_;
   std::string host_;
@@ -55,6 +78,9 @@ private:
   size_t max_idle_;
   std::vector<asio::ip::tcp::endpoint> resolved_;
   std::vector<std::unique_ptr<Connection>> idle_;
+  ClientTlsPtr tls_;
+  ssl_session_st* session_ = nullptr;  // owned (SSL_SESSION_free): resumed by new connections
+  const ssl_session_st* from_ = nullptr;  // the connection session session_ was copied from
 };
 
 }  // namespace regiongate::upstream

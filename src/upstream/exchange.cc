@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <array>
 #include <boost/beast/http/read.hpp>
@@ -41,14 +42,18 @@ asio::awaitable<Status> Exchange::sendAndReadHead(std::string_view head, std::st
   if (deadline.expired())
     co_return upstreamError("upstream_timeout", "no response head within " +
                                                     std::to_string(per_try.count()) + " ms");
+  // A TLS peer may close without close_notify: the same as a plain close.
+  const bool closed = wec == bhttp::error::end_of_stream || wec == asio::error::eof ||
+                      wec == asio::error::connection_reset ||
+                      wec == asio::ssl::error::stream_truncated;
   // A reused connection closed by the server before it read anything: safe to send again.
-  if (reused && (wec == bhttp::error::end_of_stream || wec == asio::error::eof ||
-                 wec == asio::error::connection_reset || wec == asio::error::broken_pipe))
-    *reused_failed = true;
-  co_return upstreamError(wec == bhttp::error::end_of_stream || wec == asio::error::eof ||
-                                  wec == asio::error::connection_reset
-                              ? "upstream_reset"
-                              : "bad_response",
+  if (reused && (closed || wec == asio::error::broken_pipe)) *reused_failed = true;
+  // A TLS failure after the handshake (an alert: a server that checks the client certificate
+  // only now, TLS 1.3) is as typed as one during it.
+  const bool tls_failed = !closed && wec.category() == asio::error::get_ssl_category();
+  co_return upstreamError(closed       ? "upstream_reset"
+                          : tls_failed ? "upstream_tls_error"
+                                       : "bad_response",
                           "upstream " + pool_.host() + ":" + std::to_string(pool_.port()) + ": " +
                               wec.message());
 }

@@ -24,7 +24,7 @@ public:
   // Sends `req` and reads the response head. `per_try` bounds connect + time to first byte.
   // A reused keep-alive connection that the server had closed is replaced transparently once.
   // Errors (source Upstream, retryable): connect_failed, connect_timeout, upstream_timeout,
-  // upstream_reset, bad_response.
+  // upstream_reset, bad_response, upstream_tls_error (https:// endpoints).
   // The request is serialized by the caller: `head` (request line and headers, ending in an
   // empty line) and `body` go out in one gather write; both must stay valid until the returned
   // awaitable completes (no Beast fields on the gateway's hot path).

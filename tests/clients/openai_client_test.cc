@@ -9,6 +9,7 @@
 
 #include "../admin/run_command.h"
 #include "../gateway/gateway_fixture.h"
+#include "testing/pki.h"
 
 namespace regiongate::testing {
 namespace {
@@ -48,11 +49,14 @@ protected:
     if (!work_.empty()) fs::remove_all(work_);
   }
 
-  NodeRun runNode(uint16_t port, const std::string& key, const std::string& regions) {
+  // `env`: extra VAR=value words before node (e.g. NODE_EXTRA_CA_CERTS=...).
+  NodeRun runNode(uint16_t port, const std::string& key, const std::string& regions,
+                  const std::string& scheme = "http", const std::string& env = "") {
     NodeRun run;
     run.result = runCommand(
-        "cd " + shellQuote(work_) + " && GATEWAY_URL=http://127.0.0.1:" + std::to_string(port) +
-        "/v1 REGIONGATE_KEY=" + shellQuote(key) + " ALLOWED_REGIONS=" + shellQuote(regions) +
+        "cd " + shellQuote(work_) + " && " + env + " GATEWAY_URL=" + scheme + "://127.0.0.1:" +
+        std::to_string(port) + "/v1 REGIONGATE_KEY=" + shellQuote(key) +
+        " ALLOWED_REGIONS=" + shellQuote(regions) +
         " timeout 120 " + shellQuote(node_) + " --test --test-reporter=tap openai_client.test.mjs");
     run.pass = tapCount(run.result.output, "pass");
     run.fail = tapCount(run.result.output, "fail");
@@ -79,6 +83,30 @@ TEST_F(OpenAiClient, StreamingAndNonStreamingThroughTheGateway) {
   EXPECT_EQ(us.result.exit_code, 0) << us.result.output;
   EXPECT_EQ(us.fail, 0) << us.result.output;
   EXPECT_GE(us.pass, 6) << us.result.output;
+}
+
+// Ingress TLS: the gateway serves https:// with a certificate from a private CA that Node trusts
+// through NODE_EXTRA_CA_CERTS (and, as a check that TLS is verified, refuses without it).
+TEST_F(OpenAiClient, OverTlsTrustingACustomCa) {
+  TestPki pki;
+  ASSERT_TRUE(pki.make()) << pki.error();
+  Deployment d;
+  GatewaySettings s;
+  s.extra_yaml = "tls: { cert_file: " + pki.path("server.pem") + ", key_file: " +
+                 pki.path("server.key") + " }\n";
+  ASSERT_TRUE(d.startGateway(s));
+  auto eu = runNode(d.port(), kEuKey, "eu-central-1,eu-west-1", "https",
+                    "NODE_EXTRA_CA_CERTS=" + shellQuote(pki.path("ca.pem")));
+  EXPECT_EQ(eu.result.exit_code, 0) << eu.result.output;
+  EXPECT_EQ(eu.fail, 0) << eu.result.output;
+  EXPECT_EQ(eu.skipped, 0) << eu.result.output;
+  EXPECT_GE(eu.pass, 6) << eu.result.output;
+  EXPECT_FALSE(d.requestIdsInJurisdiction("EU").empty());
+  EXPECT_TRUE(d.requestIdsInJurisdiction("US").empty());
+
+  auto untrusted = runNode(d.port(), kEuKey, "eu-central-1,eu-west-1", "https");
+  EXPECT_NE(untrusted.result.exit_code, 0) << untrusted.result.output;
+  EXPECT_GE(untrusted.fail, 2) << untrusted.result.output;
 }
 
 // The client test is able to fail: told that only the US is acceptable, the EU tenant's

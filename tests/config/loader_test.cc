@@ -279,14 +279,33 @@ INSTANTIATE_TEST_SUITE_P(
                 "regions: { r: { country: DE } }\nendpoints:\n  - { name: a, region: r, models: "
                 "[m] }\n",
                 "gw.yaml:3: endpoints[0].url: missing (required for every endpoint)"},
-        BadCase{"endpoint_https",
+        BadCase{"endpoint_tls_on_http",
                 "regions: { r: { country: DE } }\nendpoints:\n"
-                "  - { name: a, url: \"https://api.example.com\", region: r, models: [m] }\n",
-                "gw.yaml:3: endpoints[0].url: 'https://api.example.com': only http:// upstreams"},
+                "  - { name: a, url: \"http://h\", region: r, models: [m], tls: { ca_file: c } }\n",
+                "gw.yaml:3: endpoints[0].tls: only an https:// url takes tls settings"},
+        BadCase{"endpoint_tls_unknown_key",
+                "regions: { r: { country: DE } }\nendpoints:\n"
+                "  - { name: a, url: \"https://h\", region: r, models: [m], tls: { verify: no } }\n",
+                "gw.yaml:3: endpoints[0].tls.verify: unknown key (expected one of: ca_file,"},
+        BadCase{"endpoint_tls_cert_without_key",
+                "regions: { r: { country: DE } }\nendpoints:\n"
+                "  - { name: a, url: \"https://h\", region: r, models: [m],"
+                " tls: { client_cert_file: c.pem } }\n",
+                "gw.yaml:3: endpoints[0].tls: client_cert_file and client_key_file go together"},
+        BadCase{"endpoint_tls_bad_server_name",
+                "regions: { r: { country: DE } }\nendpoints:\n"
+                "  - { name: a, url: \"https://h\", region: r, models: [m],"
+                " tls: { server_name: \"a b\" } }\n",
+                "gw.yaml:3: endpoints[0].tls.server_name: expected a DNS name or an IP address"},
+        BadCase{"listener_tls_without_key", base() + "tls: { cert_file: c.pem }\n",
+                "gw.yaml:9: tls.key_file: missing (a TLS listener needs a certificate and its key)"},
+        BadCase{"admin_tls_unknown_key",
+                base() + "admin_tls: { cert_file: c.pem, key_file: k.pem, ca_file: x }\n",
+                "gw.yaml:9: admin_tls.ca_file: unknown key (expected one of: cert_file, key_file,"},
         BadCase{"endpoint_bad_url",
                 "regions: { r: { country: DE } }\nendpoints:\n"
                 "  - { name: a, url: \"127.0.0.1:80\", region: r, models: [m] }\n",
-                "gw.yaml:3: endpoints[0].url: '127.0.0.1:80': expected http://HOST[:PORT][/BASE]"},
+                "gw.yaml:3: endpoints[0].url: '127.0.0.1:80': expected http[s]://HOST[:PORT][/BASE]"},
         BadCase{"endpoint_bad_evidence",
                 "regions: { r: { country: DE } }\nendpoints:\n"
                 "  - { name: a, url: \"http://h:1\", region: r, models: [m],\n"
@@ -434,9 +453,49 @@ TEST(GrammarTest, Urls) {
   for (const char* bad : {"http://", "http://:80", "http://h:70000", "http://u:p@h:1",
                           "http://h:1/x?y=1", "ftp://h", "http://h:1a", "http://a:b:1"})
     EXPECT_FALSE(parseEndpointUrl(bad).ok()) << bad;
-  auto https = parseEndpointUrl("https://h");
-  ASSERT_FALSE(https.ok());
-  EXPECT_NE(https.error().message.find("only http://"), std::string::npos);
+  auto https = parseEndpointUrl("https://h/v1");
+  ASSERT_TRUE(https.ok()) << https.error().message;
+  EXPECT_TRUE(https->https);
+  EXPECT_EQ(https->port, 443);
+  EXPECT_EQ(https->base_path, "/v1");
+  auto plain = parseEndpointUrl("http://h");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->https);
+  EXPECT_EQ(plain->port, 80);
+}
+
+TEST(LoaderTest, TlsKeys) {
+  auto r = loadConfigString(
+      "tls: { cert_file: /c/gw.pem, key_file: /c/gw.key }\n"
+      "admin_tls: { cert_file: /c/a.pem, key_file: /c/a.key, client_ca_file: /c/ops-ca.pem }\n"
+      "limits: { tls_handshake_timeout_ms: 2500 }\n"
+      "regions: { eu-central-1: { country: DE } }\n"
+      "endpoints:\n"
+      "  - { name: x, url: \"https://api.example.com:8443/v1\", region: eu-central-1, models: [m],"
+      " tls: { ca_file: /c/ca.pem, server_name: api.internal, client_cert_file: /c/me.pem,"
+      " client_key_file: /c/me.key } }\n"
+      "  - { name: y, url: \"https://api.example.com\", region: eu-central-1, models: [m] }\n"
+      "  - { name: z, url: \"http://127.0.0.1:9000\", region: eu-central-1, models: [m] }\n",
+      "gw.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = *r.value();
+  EXPECT_EQ(c.tls.cert_file, "/c/gw.pem");
+  EXPECT_EQ(c.tls.key_file, "/c/gw.key");
+  EXPECT_TRUE(c.tls.client_ca_file.empty());
+  EXPECT_EQ(c.admin_tls.client_ca_file, "/c/ops-ca.pem");
+  EXPECT_EQ(c.limits.tls_handshake_timeout_ms, 2500u);
+  const auto& x = c.endpoints[0];
+  EXPECT_TRUE(x.https);
+  EXPECT_EQ(x.port, 8443);
+  EXPECT_EQ(x.tls.ca_file, "/c/ca.pem");
+  EXPECT_EQ(x.tls.server_name, "api.internal");
+  EXPECT_EQ(x.tls.client_cert_file, "/c/me.pem");
+  EXPECT_EQ(x.tls.client_key_file, "/c/me.key");
+  EXPECT_TRUE(c.endpoints[1].https);
+  EXPECT_EQ(c.endpoints[1].port, 443);
+  EXPECT_TRUE(c.endpoints[1].tls.ca_file.empty()) << "system trust store by default";
+  EXPECT_FALSE(c.endpoints[2].https);
+  EXPECT_FALSE(Config{}.tls.enabled());
 }
 
 TEST(GrammarTest, Evidence) {

@@ -1,7 +1,8 @@
 // Integration: a backend announces hostile model versions on /v1/models (CR/LF, a 10 KB string);
 // the gateway's version discovery refuses them: counted in
 // regiongate_peer_strings_refused_total{kind="model_version"}, logged escaped, never stored (not
-// in /admin/status, not in x-regiongate-model-version). A valid new version is still picked up.
+// in /admin/status, not in x-regiongate-model-version). A valid new version is still picked up
+// and replaces the old one's series in regiongate_model_version_info.
 #include <gtest/gtest.h>
 
 #include "common/json.h"
@@ -63,6 +64,12 @@ TEST(DiscoveryValidation, HostileVersionsAreRefusedCountedAndNeverUsed) {
   EXPECT_TRUE(eventually([&] {
     return admin.get("/admin/status").body.find("\"version\":\"v2\"") != std::string::npos;
   })) << admin.get("/admin/status").body;
+  // The version info shows what fra-a serves now; v1's series is gone, not kept at 0.
+  const std::string m = d.metrics();
+  const std::string fra_a = "regiongate_model_version_info{region=\"eu-central-1\",endpoint=\"fra-a\","
+                            "model=\"llama-3.1-8b\",version=";
+  EXPECT_NE(m.find(fra_a + "\"v2\"} 1"), std::string::npos) << m;
+  EXPECT_EQ(m.find(fra_a + "\"v1\"}"), std::string::npos) << m;
 }
 
 }  // namespace

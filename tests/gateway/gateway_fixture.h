@@ -121,9 +121,14 @@ public:
 
   // Starts the real gateway; returns false (with a gtest failure) if it did not come up.
   bool startGateway(const GatewaySettings& s = {}) {
-    config_path_ = writeConfig(s);
+    return startGatewayWithConfig(configYaml(s), s.log_level);
+  }
+  // The same with a config written by the test (any endpoints); a running gateway is stopped.
+  bool startGatewayWithConfig(const std::string& yaml, const std::string& log_level = "warn") {
+    config_path_ = dir_ + "/gw.yaml";
+    std::ofstream(config_path_) << yaml;
     gateway_ = std::make_unique<ChildProcess>();
-    if (!gateway_->start({REGIONGATE_BIN, "serve", "--config", config_path_, "--log-level", s.log_level},
+    if (!gateway_->start({REGIONGATE_BIN, "serve", "--config", config_path_, "--log-level", log_level},
                          dir_ + "/gateway.stderr"))
       return false;
     std::string line = gateway_->waitForLine("listening ");

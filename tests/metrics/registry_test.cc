@@ -163,7 +163,6 @@ TEST(GatewayMetrics, RegistersContractNamesAndLabels) {
   m.fallbacks.with({"EU", "eu-central-1", "eu-west-1"}).inc();
   m.pool_exhausted.with({"EU", "llama"}).inc();
   m.residency_violations.with({"EU", "us-east-1", "outside_jurisdiction"}).inc();
-  m.model_version_info.with({"eu-central-1", "fra-a", "llama", "v1"}).set(1);
   m.endpoint_healthy.with({"eu-central-1", "fra-a"}).set(1);
   m.limit_rejections.with({"body_size"}).inc();
   m.errors.with({"residency_pool_exhausted"}).inc();
@@ -188,8 +187,6 @@ TEST(GatewayMetrics, RegistersContractNamesAndLabels) {
            "regiongate_pool_exhausted_total{jurisdiction=\"EU\",model=\"llama\"} 1\n",
            "regiongate_residency_violations_total{jurisdiction=\"EU\",actual_region=\"us-east-1\","
            "kind=\"outside_jurisdiction\"} 1\n",
-           "regiongate_model_version_info{region=\"eu-central-1\",endpoint=\"fra-a\","
-           "model=\"llama\",version=\"v1\"} 1\n",
            "regiongate_endpoint_healthy{region=\"eu-central-1\",endpoint=\"fra-a\"} 1\n",
            "regiongate_limit_rejections_total{kind=\"body_size\"} 1\n",
            "regiongate_errors_total{type=\"residency_pool_exhausted\"} 1\n",

@@ -350,5 +350,29 @@ TEST(ProofTest, RequireProofMessageListsErrors) {
   EXPECT_TRUE(requireResidencyProof(**good, *legal::parseDate("2026-01-15")).ok());
 }
 
+// Plaintext beyond loopback can be read and its evidence forged on the path: a warning naming
+// each such endpoint; loopback and https:// endpoints are not named.
+TEST(ProofTest, PlaintextUpstreamBeyondLoopbackIsAWarning) {
+  auto cfg = loadConfigString(
+      world("", "  - { name: lo4, url: 'http://127.0.0.2:9', region: eu-central-1, models: [llama@v1] }\n"
+                "  - { name: lo6, url: 'http://[::1]:9', region: eu-central-1, models: [llama@v1] }\n"
+                "  - { name: lohost, url: 'http://localhost:9', region: eu-west-1, models: [llama@v1] }\n"
+                "  - { name: sealed, url: 'https://h:9', region: eu-west-1, models: [llama@v1] }\n"),
+      "p.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  auto report = proveResidency(**cfg, *legal::parseDate("2026-01-15"));
+  std::set<std::string> named;
+  for (const auto& w : report.warnings)
+    if (w.code == "plaintext_upstream") {
+      named.insert(w.endpoint);
+      EXPECT_NE(w.message.find("https://"), std::string::npos) << w.message;
+    }
+  EXPECT_EQ(named, (std::set<std::string>{"fra-a", "dub-a", "iad-a"})) << report.table();
+  EXPECT_TRUE(report.ok());
+  EXPECT_TRUE(isLoopbackHost("127.255.0.1"));
+  EXPECT_FALSE(isLoopbackHost("128.0.0.1"));
+  EXPECT_FALSE(isLoopbackHost("localhost.example.com"));
+}
+
 }  // namespace
 }  // namespace regiongate::residency
