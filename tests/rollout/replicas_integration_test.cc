@@ -126,6 +126,9 @@ public:
     mocks_.push_back(std::move(m));
   }
 
+  // A faithful green's TTFT is sub-millisecond here, like blue's, and scheduler noise on a busy
+  // machine moves it by more than the default ratio's 1 ms of slack: the tests that expect a
+  // promotion pass max_ttft_p99_ratio: 50 (the rank test still compares the two).
   std::string config(const std::string& replica_id, const std::string& rollout_extra) const {
     std::ostringstream y;
     y << "listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\nworkers: 1\n"
@@ -239,6 +242,15 @@ public:
     return false;
   }
 
+  // nginx writes a request's log line after the client has its answer: waits (bounded) until
+  // `requests` lines are there.
+  bool waitLogged(size_t requests) const {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < deadline; ++i)
+      if (lb_->accessLog().size() >= requests) return true;
+    return false;
+  }
+
   // Per replica id: how many of its requests (nginx's log) each version served (the backends'
   // logs, joined on the request id).
   std::map<std::string, std::map<std::string, int>> versionsByReplica() const {
@@ -276,7 +288,7 @@ std::string leaseHolder(const std::string& status) {
 TEST(ReplicatedRollout, StartedThroughOneReplicaShiftsAllAndSurvivesTheLeaseHolderDying) {
   ReplicatedDeployment d(GreenSpec{});
   if (!d.skipReason().empty()) GTEST_SKIP() << d.skipReason();
-  ASSERT_TRUE(d.start(", steps: [50, 100], step_ms: 1500, min_requests: 10"));
+  ASSERT_TRUE(d.start(", steps: [50, 100], step_ms: 1500, min_requests: 10, max_ttft_p99_ratio: 50"));
   auto started = d.startRollout(d.replica("r1"));
   ASSERT_EQ(started.status, 201) << started.body;
   // A second start through another replica meets the first in the store.
@@ -287,6 +299,7 @@ TEST(ReplicatedRollout, StartedThroughOneReplicaShiftsAllAndSurvivesTheLeaseHold
   auto traffic = [&] { EXPECT_EQ(d.chat(sent++), 200); };
   ASSERT_TRUE(d.waitAll({"shifting"}, [] {})) << d.rollout(d.replica("r3"));
   for (int i = 0; i < 45; ++i) traffic();
+  ASSERT_TRUE(d.waitLogged(static_cast<size_t>(sent)));
   auto by = d.versionsByReplica();
   ASSERT_EQ(by.size(), 3u);
   for (auto& [id, versions] : by) {
@@ -319,9 +332,11 @@ TEST(ReplicatedRollout, StartedThroughOneReplicaShiftsAllAndSurvivesTheLeaseHold
   for (auto* r : d.live()) log += d.stderrOf(r->id);
   EXPECT_NE(log.find("holds the gate lease (was '" + holder + "')"), std::string::npos) << log;
   // Every surviving replica now sends everything to green.
+  ASSERT_TRUE(d.waitLogged(static_cast<size_t>(sent)));
   size_t before_count = 0;
   for (auto& [id, v] : d.versionsByReplica()) before_count += static_cast<size_t>(v["v1"]);
   for (int i = 0; i < 6; ++i) traffic();
+  ASSERT_TRUE(d.waitLogged(static_cast<size_t>(sent)));
   size_t after_count = 0;
   for (auto& [id, v] : d.versionsByReplica()) after_count += static_cast<size_t>(v["v1"]);
   EXPECT_EQ(after_count, before_count) << "blue served traffic after the promotion";
@@ -337,6 +352,7 @@ TEST(ReplicatedRollout, SlowGreenIsRolledBackByGatesOnEveryReplicasTraffic) {
   ASSERT_TRUE(d.waitAll({"rolled_back", "promoted", "paused"}, [&] { EXPECT_EQ(d.chat(sent++), 200); },
                         120000));
   ASSERT_EQ(d.live().size(), 3u);
+  ASSERT_TRUE(d.waitLogged(static_cast<size_t>(sent)));
   std::string body = d.rollout(d.replica("r1"));
   ASSERT_EQ(jsonField(body, "state"), "rolled_back") << body;
   ASSERT_NE(body.find("ttft_p99 gate failed"), std::string::npos) << body;
@@ -356,7 +372,7 @@ TEST(ReplicatedRollout, SlowGreenIsRolledBackByGatesOnEveryReplicasTraffic) {
 TEST(ReplicatedRollout, AbortThroughAnotherReplicaIsFollowedByAll) {
   ReplicatedDeployment d(GreenSpec{});
   if (!d.skipReason().empty()) GTEST_SKIP() << d.skipReason();
-  ASSERT_TRUE(d.start(", steps: [50, 100], step_ms: 60000, min_requests: 5"));
+  ASSERT_TRUE(d.start(", steps: [50, 100], step_ms: 60000, min_requests: 5, max_ttft_p99_ratio: 50"));
   ASSERT_EQ(d.startRollout(d.replica("r1")).status, 201);
   ASSERT_TRUE(d.waitAll({"shifting"}, [] {}));
   HttpClient admin(d.replica("r3").admin);
@@ -369,6 +385,7 @@ TEST(ReplicatedRollout, AbortThroughAnotherReplicaIsFollowedByAll) {
   for (auto& [id, v] : d.versionsByReplica()) green_before += static_cast<size_t>(v["v2"]);
   int sent = 0;
   for (int i = 0; i < 9; ++i) EXPECT_EQ(d.chat(sent++), 200);
+  ASSERT_TRUE(d.waitLogged(9));
   size_t green_after = 0, total = 0;
   for (auto& [id, v] : d.versionsByReplica()) {
     green_after += static_cast<size_t>(v["v2"]);
@@ -381,7 +398,7 @@ TEST(ReplicatedRollout, AbortThroughAnotherReplicaIsFollowedByAll) {
 TEST(ReplicatedRollout, StoreDownFreezesTheRolloutEveryReplicaServesAndItResumes) {
   ReplicatedDeployment d(GreenSpec{});
   if (!d.skipReason().empty()) GTEST_SKIP() << d.skipReason();
-  ASSERT_TRUE(d.start(", steps: [50, 100], step_ms: 600, min_requests: 5"));
+  ASSERT_TRUE(d.start(", steps: [50, 100], step_ms: 600, min_requests: 5, max_ttft_p99_ratio: 50"));
   ASSERT_EQ(d.startRollout(d.replica("r3")).status, 201);
   ASSERT_TRUE(d.waitAll({"shifting"}, [] {}));
   d.pg().stop();

@@ -64,15 +64,20 @@ public:
   std::vector<Line> accessLog() const {
     std::vector<Line> out;
     std::ifstream in(dir_ + "/access.log");
-    std::string addr, id;
-    int status = 0;
-    while (in >> addr >> id >> status) {
-      // A retried request lists every upstream tried ("a:1, b:2"): the last one answered.
+    std::string line;
+    while (std::getline(in, line)) {
+      // "$upstream_addr $request_id $status"; a retried request lists every upstream tried
+      // ("a:1, b:2 id 200"): the last one answered.
+      std::istringstream words(line);
+      std::vector<std::string> w;
+      for (std::string x; words >> x;) w.push_back(x);
+      if (w.size() < 3) continue;
+      const std::string& addr = w[w.size() - 3];
       auto colon = addr.rfind(':');
       Line l;
       l.upstream = colon == std::string::npos ? 0 : static_cast<uint16_t>(std::atoi(addr.c_str() + colon + 1));
-      l.request_id = id;
-      l.status = status;
+      l.request_id = w[w.size() - 2];
+      l.status = std::atoi(w.back().c_str());
       out.push_back(l);
     }
     return out;
