@@ -101,7 +101,7 @@ TEST(AdminRoutes, TokensAndScopesDecideEveryRoute) {
   EXPECT_NE(reload.body.find("\"reloaded\":true"), std::string::npos) << reload.body;
   EXPECT_EQ(reloads(d), reloads_before + 1);
   for (size_t i = 1; i < changeRoutes().size(); ++i) {
-    const auto& r = changeRoutes()[i];
+    const Route r = changeRoutes()[i];  // a copy: the vector is a temporary
     auto res = call(port, r, kAdminOperateToken);
     EXPECT_NE(res.status, 401) << r.target << ": " << res.body;
     EXPECT_NE(res.status, 403) << r.target << ": " << res.body;
