@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <regex>
 
+#include "audit/rows.h"
 #include "audit/schema.h"
 #include "audit/segment.h"
 
@@ -55,6 +56,14 @@ constexpr size_t kSegmentsPerInsert = 16;
 constexpr int kLegacyFetchRows = 4096;
 // Serialises schema creation and migration between replicas opening the same database.
 constexpr const char* kSchemaLock = "SELECT pg_advisory_xact_lock(7275746974)";
+
+// One row of a result, for rows.h.
+struct PgRow {
+  const pg::Res& res;
+  int row;
+  std::string text(int col) const { return res.text(row, col); }
+  int64_t i64(int col) const { return res.i64(row, col); }
+};
 
 // A WHERE clause and its parameters, built one condition at a time.
 struct Filter {
@@ -360,15 +369,7 @@ Result<std::vector<Checkpoint>> PostgresStore::checkpoints(const std::string& re
   pg::Res r(conn_.exec(sql.c_str(), pg::Params{replica_id}));
   if (!r.tuplesOk()) return conn_.error("checkpoints");
   std::vector<Checkpoint> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    Checkpoint cp;
-    cp.replica_id = r.value(i, 0);
-    cp.seq = r.i64(i, 1);
-    cp.hash = r.value(i, 2);
-    cp.ts_us = r.i64(i, 3);
-    cp.mac = r.value(i, 4);
-    out.push_back(std::move(cp));
-  }
+  for (int i = 0; i < r.rows(); ++i) out.push_back(checkpointFromRow(PgRow{r, i}));
   return out;
 }
 
@@ -382,15 +383,7 @@ Result<std::vector<SegmentInfo>> PostgresStore::segmentIndex(const std::string& 
                        pg::Params{replica_id}));
   if (!r.tuplesOk()) return conn_.error("segment index");
   std::vector<SegmentInfo> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    SegmentInfo s;
-    s.first_seq = r.i64(i, 0);
-    s.last_seq = r.i64(i, 1);
-    s.min_ts_us = r.i64(i, 2);
-    s.max_ts_us = r.i64(i, 3);
-    s.record_count = r.i64(i, 4);
-    out.push_back(s);
-  }
+  for (int i = 0; i < r.rows(); ++i) out.push_back(segmentInfoFromRow(PgRow{r, i}));
   return out;
 }
 
@@ -402,16 +395,7 @@ Result<std::vector<PruneAnchor>> PostgresStore::pruneAnchors(const std::string& 
                     " FROM audit_prunes WHERE replica_id=$1 ORDER BY through_seq";
   pg::Res r(conn_.exec(sql.c_str(), pg::Params{replica_id}));
   if (!r.tuplesOk()) return conn_.error("prune anchors");
-  for (int i = 0; i < r.rows(); ++i) {
-    PruneAnchor a;
-    a.replica_id = r.value(i, 0);
-    a.through_seq = r.i64(i, 1);
-    a.hash = r.value(i, 2);
-    a.ts_us = r.i64(i, 3);
-    a.cutoff_us = r.i64(i, 4);
-    a.mac = r.value(i, 5);
-    out.push_back(std::move(a));
-  }
+  for (int i = 0; i < r.rows(); ++i) out.push_back(pruneAnchorFromRow(PgRow{r, i}));
   return out;
 }
 
