@@ -94,16 +94,9 @@ Warmup computeWarmup(const std::vector<Sample>& samples, const ReportInputs::Rol
                      s->ttft_wall_ms / time_scale});
     return out;
   };
-  const sim::WarmupFigures f = sim::measureWarmup(toWarmup(before), toWarmup(after), ro.at_s, window);
-  w.steady_requests = f.steady_requests;
-  w.steady_hit = f.steady_hit;
-  w.steady_ttft_ms = f.steady_ttft_ms;
-  w.dip_hit = f.dip_hit;
-  w.time_to_90_s = f.time_to_90_s;
-  w.warm_requests = f.warm_requests;
-  w.warm_ttft_ms = f.warm_ttft_ms;
-  w.added_request_s = f.added_request_s;
-  for (size_t k = 0; k < f.warm_requests; ++k)
+  static_cast<sim::WarmupFigures&>(w) =
+      sim::measureWarmup(toWarmup(before), toWarmup(after), ro.at_s, window);
+  for (size_t k = 0; k < w.warm_requests; ++k)
     ++w.versions_served[after[k]->version.empty() ? "?" : after[k]->version];
   return w;
 }

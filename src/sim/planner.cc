@@ -239,13 +239,7 @@ Result<PlanReport> runPlan(const Deployment& d, const Trace& original, const Pro
       (at_s < ro.at_s ? before : after)
           .push_back({at_s, o.input_tokens, o.cached_tokens, o.ttft_ms});
     }
-    const WarmupFigures f = measureWarmup(before, after, ro.at_s, kWarmupWindow);
-    w.steady_hit_rate = f.steady_hit;
-    w.steady_ttft_mean_ms = f.steady_ttft_ms;
-    w.time_to_90_s = f.time_to_90_s;
-    w.warm_requests = f.warm_requests;
-    w.warm_ttft_mean_ms = f.warm_ttft_ms;
-    w.added_request_s = f.added_request_s;
+    static_cast<WarmupFigures&>(w) = measureWarmup(before, after, ro.at_s, kWarmupWindow);
     rep.budget.warmup_request_s += w.added_request_s;
     rep.warmups.push_back(w);
   }
@@ -308,10 +302,10 @@ std::string formatPlanSummary(const PlanReport& r) {
          "request-s |\n|---|---|---|---|---|---|\n";
     for (const auto& w : r.warmups)
       s += fmt::format("| {}@{} | {:.0f} | {:.1f}% | {} | {:.0f} ({:.0f}) | {:.1f} |\n", w.region,
-                       w.version, w.at_s, 100 * w.steady_hit_rate,
+                       w.version, w.at_s, 100 * w.steady_hit,
                        w.time_to_90_s < 0 ? std::string("not reached")
                                           : fmt::format("{:.0f}", w.time_to_90_s),
-                       w.warm_ttft_mean_ms, w.steady_ttft_mean_ms, w.added_request_s);
+                       w.warm_ttft_ms, w.steady_ttft_ms, w.added_request_s);
   }
   const auto& b = r.budget;
   s += fmt::format(
