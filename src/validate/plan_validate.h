@@ -4,11 +4,13 @@
 //
 // One deployment file and a slice of a Mooncake trace are run twice:
 //   * the planner: sim::runPlan on exactly these requests (arrivals scaled by the deployment's
-//     time_scale; after the replay it runs again with each request's arrival moved by how late
-//     the client actually sent it), per-region token hit rate and TTFT p50;
+//     time_scale; after the replay it runs again with each request arriving when it actually
+//     reached its mock), per-region token hit rate and TTFT p50, with candidate_info `gateway`
+//     unless told otherwise;
 //   * the real thing: one in-process mock::MockBackend per instance (its LatencyParams and KV
 //     capacity are the instance's InstanceParams; block size = the trace's block; time compressed
-//     by `compress`; serial prefill, the planner's instance model), the in-process
+//     by `compress`; serial prefill, the planner's instance model; stream tokens written in
+//     groups at least stream_write_ms apart), the in-process
 //     gateway::Gateway on real loopback sockets in front of them (one worker, so one policy
 //     instance, as in the planner), and open-loop clients sending every request at its scaled
 //     arrival time to /v1/completions (streaming). Each request's prompt text is built so that
@@ -18,6 +20,9 @@
 //     tokens_per_block) and the mock's token blocks line up with the trace's blocks.
 // Measured: hit rate = sum(usage.prompt_tokens_details.cached_tokens) / sum(usage.prompt_tokens)
 // per region (x-regiongate-region); TTFT = client send -> first SSE event, divided by compress.
+// The harness's own time per request (send -> the mock's admission, the first token's modelled
+// time -> the client's read; from the mocks' first-token hook, one steady clock) is added to the
+// planner's TTFT; when its median exceeds the TTFT tolerance the run is SATURATED (Outcome).
 // The load generator's threads block and sleep: this is a tool, not the data plane.
 #include <cstddef>
 #include <cstdint>
@@ -53,12 +58,12 @@ struct PlanValidateOptions {
   double stream_write_ms = 5;
 };
 
-// What the instance model leaves out: the gateway (parse, route, forward), loopback and the mock's
-// parsing and tokenising, per request, in wall milliseconds, fitted as fixed + per-token. It is
-// measured before the replay on a rig of its own (the same gateway configuration in front of one
-// mock per region whose latency model is off), and the planner's side gets it: the replay divides
-// every measured TTFT by `compress`, so this wall time becomes overhead / compress simulated ms,
-// added to the planner's arrivals and TTFT.
+// What the instance model leaves out, on an idle machine: the gateway (parse, route, forward),
+// loopback and the mock's parsing and tokenising, per request, in wall milliseconds, fitted as
+// fixed + per-token. It is measured before the replay on a rig of its own (the same gateway
+// configuration in front of one mock per region whose latency model is off) and reported as the
+// idle reference; the comparison uses each request's harness time measured during the replay
+// (the idle figure stands in only for a request that got no answer).
 struct OverheadModel {
   double fixed_ms = 0;
   double per_ktoken_ms = 0;

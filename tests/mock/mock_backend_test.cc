@@ -170,9 +170,9 @@ TEST_F(MockBackendTest, StreamingChunksThenUsageThenDone) {
 TEST_F(MockBackendTest, CoalescedStreamKeepsOneEventPerTokenAndReportsItsFirstToken) {
   auto o = fastOptions();
   o.output_tokens = 40;
-  o.latency.time_scale = 0.001;  // 57 us per token: one write for token 0, one for the rest
+  o.latency.time_scale = 0.001;  // 57 us per token
   o.latency.exact_pacing = true;
-  o.stream_min_write_ms = 5;
+  o.stream_min_write_ms = 0.1;  // two tokens per write after the first
   std::mutex mu;
   std::vector<FirstTokenTiming> firsts;
   o.on_first_token = [&](const FirstTokenTiming& t) {
