@@ -458,15 +458,19 @@ std::vector<Sample> replay(const PlanValidateOptions& o, const sim::Deployment& 
   return samples;
 }
 
-// The planner again, on the times the requests actually reached their instance (a loaded
-// machine sends some late and forwards some slowly, and a late request meets other cache
-// contents): both runs then see one timeline, so what is compared is routing, caching and
-// queueing, not the harness's scheduling jitter.
+// The planner again, on the replay's timeline (a loaded machine sends some late and forwards
+// some slowly, and a late request meets other cache contents): each request is routed when the
+// client actually sent it, reaches its instance `inbound` later, and the router hears of its
+// first token and of its end `outbound` after they happen, as in the gateway. Both runs then
+// see one timeline, so what is compared is routing, caching and queueing, not the harness's
+// scheduling jitter.
 Result<sim::PlanReport> replan(const sim::Deployment& d, const sim::Trace& trace,
                                const std::vector<HarnessDelay>& delays) {
   sim::Trace actual = trace;
   for (size_t i = 0; i < actual.requests.size(); ++i) {
-    actual.requests[i].arrival_ms += (delays[i].late + delays[i].inbound) / d.time_scale;
+    actual.requests[i].transit_ms = delays[i].inbound;
+    actual.requests[i].return_ms = delays[i].outbound;
+    actual.requests[i].arrival_ms += delays[i].late / d.time_scale;
     if (i)
       actual.requests[i].arrival_ms =
           std::max(actual.requests[i].arrival_ms, actual.requests[i - 1].arrival_ms);
@@ -532,7 +536,7 @@ Status writeDump(const std::string& path, const PlanValidateOptions& o, const si
                  d.jurisdictions[w.jurisdiction[i]].name.c_str(), po.input_tokens, po.output_tokens,
                  po.instance < names.size() ? names[po.instance].c_str() : "-", s.endpoint.c_str(),
                  po.cached_tokens, (long long)s.cached_tokens, (long long)s.prompt_tokens,
-                 po.ttft_ms + h.inbound + h.outbound, s.ttft_wall_ms / o.compress,
+                 po.ttft_ms + h.outbound, s.ttft_wall_ms / o.compress,
                  po.done_ms - po.arrival_ms, s.total_wall_ms / o.compress, s.late_ms,
                  h.inbound * o.compress, h.outbound * o.compress, h.timer_late_wall_ms, s.status);
   }
@@ -543,9 +547,15 @@ Status writeDump(const std::string& path, const PlanValidateOptions& o, const si
 std::vector<RegionCheck> compare(const sim::PlanReport& plan,
                                  const std::map<std::string, RegionMeasure>& measured,
                                  const PlanValidateOptions& o,
-                                 const std::vector<double>& added_sim_ms) {
-  const auto plan_p50 = ttftP50WithOverhead(plan, added_sim_ms);
-  const auto model_p50 = ttftP50WithOverhead(plan, {});
+                                 const std::vector<HarnessDelay>& delays) {
+  // As measured (plus the way back), and the instance model's alone (minus the way in).
+  std::vector<double> back(delays.size()), minus_in(delays.size());
+  for (size_t i = 0; i < delays.size(); ++i) {
+    back[i] = delays[i].outbound;
+    minus_in[i] = -delays[i].inbound;
+  }
+  const auto plan_p50 = ttftP50WithOverhead(plan, back);
+  const auto model_p50 = ttftP50WithOverhead(plan, minus_in);
   std::vector<RegionCheck> out;
   for (const auto& rr : plan.regions) {
     RegionMeasure m;
@@ -793,9 +803,6 @@ Result<PlanValidateReport> runPlanValidate(const PlanValidateOptions& o) {
   rep.replay_s = std::chrono::duration<double>(SteadyClock::now() - t_start).count();
   gw.value()->stop(2000);
   const auto delays = harnessDelays(samples, first_tokens, o.compress, overhead_sim_ms);
-  std::vector<double> added_sim_ms(delays.size());  // the planner's TTFT gets these
-  for (size_t i = 0; i < delays.size(); ++i)
-    added_sim_ms[i] = delays[i].inbound + delays[i].outbound;
 
   const auto t_replan = SteadyClock::now();
   auto plan = replan(d, trace, delays);
@@ -820,7 +827,7 @@ Result<PlanValidateReport> runPlanValidate(const PlanValidateOptions& o) {
   rep.ttft_percent = o.ttft_percent;
   rep.overhead = overhead.value();
   rep.overhead_median_sim_ms = quantile(overhead_sim_ms, 0.5);
-  rep.regions = compare(plan.value(), measured, o, added_sim_ms);
+  rep.regions = compare(plan.value(), measured, o, delays);
   return rep;
 }
 
