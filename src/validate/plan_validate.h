@@ -80,6 +80,7 @@ struct RegionCheck {
   double plan_ttft_p50 = 0, real_ttft_p50 = 0;
   double plan_model_ttft_p50 = 0;
   double harness_p50 = 0;  // median of the region's requests' harness delay (late + in + out)
+  double harness_fixed_p50 = 0;  // the same without the send lateness (in + out)
   bool hit_ok = true, ttft_ok = true;
   // The replay's own delays are larger than the TTFT tolerance of the planner's TTFT p50: at
   // this compression the machine cannot replay the trace finely enough to judge the planner.
@@ -115,9 +116,10 @@ struct PlanValidateReport {
 
   bool pass() const { return outcome() == Outcome::Pass; }
   Outcome outcome() const;
-  // The smallest compression at which every region's harness delay, as measured in this run,
-  // would stay within the TTFT tolerance (harness delays in wall time are taken as fixed, so
-  // for a saturated run this is an estimate from above).
+  // The smallest compression at which every region's inbound + outbound harness time, as
+  // measured in this run in wall ms and taken as fixed, would stay within the TTFT tolerance
+  // (send lateness, which queues up when the client cannot keep up, is not extrapolated; a
+  // saturated machine inflates the wall times, so this is an estimate, not a bound).
   double minUsableCompress() const;
   // The tool's output: a header, a Markdown table, then one machine-readable `check` line per
   // region, `errors=N` and the verdict line (tests parse the last three).
