@@ -83,8 +83,10 @@ TEST(GatewayView, TransitAndReturnDelaysAreTheRoutersView) {
   ASSERT_EQ(res.outcomes.size(), 2u);
   EXPECT_DOUBLE_EQ(res.outcomes[0].ttft_ms, 5 + 8);
   EXPECT_DOUBLE_EQ(res.outcomes[1].ttft_ms, 4);  // one block cached: 4 tokens to prefill
+  // 13: request 0's first token (onCompleted at once); 14: request 1 routed; 16: the router
+  // learns request 0's prefix; 18: request 1's first token, learnt at once.
   EXPECT_EQ(log.events, (std::vector<std::string>{"pick", "first_token", "pick", "routed",
-                                                  "first_token", "routed"}));
+                                                  "routed", "first_token"}));
   EXPECT_EQ(log.in_flight, (std::vector<uint32_t>{0, 1}));  // request 0's end not heard yet
 }
 
