@@ -9,11 +9,13 @@
 # Env:   BENCH_QUICK=1: 300 requests (~20 s); default 1200 requests (~65 s).
 #        PLAN_VALIDATE_REQUESTS=N  PLAN_VALIDATE_COMPRESS=X (wall s per simulated s, default 0.1)
 #        PLAN_VALIDATE_ARGS="..." (more plan-validate options, e.g. --ttft-percent 5)
-#        PLAN_VALIDATE_STRICT=1: exit 1 when a figure is outside its tolerance (verdict FAIL).
+#        PLAN_VALIDATE_STRICT=1: exit 1 when a figure is outside its tolerance (verdict FAIL),
+#        3 when the harness was saturated (verdict SATURATED).
 # Exit:  non-zero when the run itself failed (the tool's error, a request that errored, no
 #        verdict). A FAIL verdict with every request answered is a figure, printed in the SUMMARY
 #        line for people to read, like every other benchmark target (docs/benchmarks.md); on a
-#        loaded 2-core machine the mocks' timers fire late and TTFT p50 can leave its 15 %.
+#        loaded 2-core machine routing ties flip and TTFT p50 can leave its 15 %. SATURATED (the
+#        harness's own delays exceed the TTFT tolerance at this compression) is reported likewise.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -29,13 +31,17 @@ echo "+ $RG_BIN plan-validate --deployment bench/configs/plan_validate.yaml --tr
   --trace "$BENCH_ROOT/data/mooncake_conversation_trace.jsonl" --limit "$N" \
   --compress "$COMPRESS" --quiet ${PLAN_VALIDATE_ARGS:-} | tee "$OUT"
 rc=${PIPESTATUS[0]}
-verdict=$(grep -o '^plan-validate: \(PASS\|FAIL\)' "$OUT" | cut -d' ' -f2)
+verdict=$(grep -o '^plan-validate: \(PASS\|FAIL\|SATURATED\)' "$OUT" | cut -d' ' -f2 | tr -d :)
 rows=$(awk '/^check /{ split($5, a, "="); split($6, b, "="); split($7, c, "="); split($8, d, "=");
   printf "%s hit %.1f/%.1f%% ttft_p50 %.0f/%.0fms; ", $2, 100*a[2], 100*b[2], c[2], d[2] }' "$OUT")
 errors=$(grep -o '^errors=[0-9]*' "$OUT" | cut -d= -f2)
 echo -e "SUMMARY\tplan_validate\t${N} requests: ${verdict:-error} (plan/real) ${rows}errors ${errors:-?}"
 if (( rc == 1 )) && [[ $verdict == FAIL && ${errors:-x} == 0 && -z ${PLAN_VALIDATE_STRICT:-} ]]; then
   echo "plan_validate: verdict FAIL is a figure outside its tolerance, not a failed run (PLAN_VALIDATE_STRICT=1 makes it one)"
+  exit 0
+fi
+if (( rc == 3 )) && [[ $verdict == SATURATED && -z ${PLAN_VALIDATE_STRICT:-} ]]; then
+  echo "plan_validate: SATURATED: this machine cannot replay at compress $COMPRESS (see min_usable_compress); not a failed run (PLAN_VALIDATE_STRICT=1 makes it one)"
   exit 0
 fi
 exit "$rc"

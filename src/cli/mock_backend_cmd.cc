@@ -61,6 +61,10 @@ Run addMockBackendCommand(CLI::App& app) {
                 "Prefill one prompt at a time, FIFO (the planner's instance model)");
   cmd->add_option("--output-tokens", o.output_tokens, "Tokens generated per request")
       ->capture_default_str();
+  cmd->add_option("--stream-min-write-ms", o.stream_min_write_ms,
+                  "Streams: tokens ready within this many wall ms of the previous write go out "
+                  "with a later one (first and last token on time); 0 = one write per token")
+      ->capture_default_str();
   cmd->add_option("--stream-usage", a->stream_usage,
                   "Final usage chunk in streams: always (unless the client sets "
                   "stream_options.include_usage=false) | requested")

@@ -17,7 +17,8 @@ Run addPlanValidateCommand(CLI::App& app) {
       "Check the planner against the real gateway: replay a slice of a Mooncake trace through the\n"
       "in-process gateway and mock backends built from the deployment file, run the planner on\n"
       "the same requests, and compare per-region hit rate and TTFT p50 (docs/planner.md).\n"
-      "Exit 0 when every region agrees within the tolerances, 1 when not, 2 on errors.");
+      "Exit 0 when every region agrees within the tolerances, 1 when not, 2 on errors, 3 when the\n"
+      "harness is saturated (its own delays exceed the TTFT tolerance: a larger --compress).");
   sub->add_option("--deployment", o->deployment, "deployment YAML (as for `plan`)")->required();
   sub->add_option("--trace", o->trace, "Mooncake JSONL trace")->required();
   sub->add_option("--limit", o->limit, "requests to replay")->capture_default_str();
@@ -39,8 +40,15 @@ Run addPlanValidateCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 10000.0));
   sub->add_option("--candidate-info", o->candidate_info,
-                  "override the deployment's routing.candidate_info for the planner run")
+                  "routing.candidate_info of the planner run (the deployment's is ignored); "
+                  "gateway = what the real gateway's policy sees")
+      ->capture_default_str()
       ->check(CLI::IsMember({"simulator", "gateway"}));
+  sub->add_option("--stream-write-ms", o->stream_write_ms,
+                  "the mocks write a stream's tokens in groups at least this many wall ms apart "
+                  "(first and last token on time); 0 = one write per token")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1000.0));
   sub->add_flag("--parallel-prefill", o->parallel_prefill,
                 "run the mocks' default parallel-prefill model, not the planner's serial one");
   sub->add_flag("--quiet", o->quiet, "no progress on stderr");
@@ -55,7 +63,7 @@ Run addPlanValidateCommand(CLI::App& app) {
       return 2;
     }
     std::fputs(report->text().c_str(), stdout);
-    return report->pass() ? 0 : 1;
+    return validate::exitCode(report->outcome());
   };
 }
 

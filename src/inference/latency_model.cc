@@ -44,6 +44,23 @@ LatencyPlan LatencyModel::admit(uint64_t uncached_prompt_tokens, uint32_t output
   return plan;
 }
 
+std::vector<uint32_t> LatencyPlan::writePoints(double min_write_interval_ms) const {
+  std::vector<uint32_t> points;
+  if (output_tokens == 0) return points;
+  // Tokens between two writes: the first one ready at least the interval after the last write.
+  uint32_t step = 1;
+  if (min_write_interval_ms > 0)
+    step = decode_ms_per_token > 0
+               ? static_cast<uint32_t>(std::min<double>(
+                     output_tokens, std::max(1.0, std::ceil(min_write_interval_ms /
+                                                            decode_ms_per_token - 1e-9))))
+               : output_tokens;  // every token is ready at TTFT: the first, then the rest at once
+  points.push_back(0);
+  for (uint64_t i = step; i < output_tokens - 1; i += step) points.push_back(uint32_t(i));
+  if (output_tokens > 1) points.push_back(output_tokens - 1);
+  return points;
+}
+
 uint32_t LatencyModel::busySlots() const {
   const int64_t now = clock_.nowNanos();
   return static_cast<uint32_t>(std::count_if(slot_free_at_.begin(), slot_free_at_.end(),

@@ -51,6 +51,13 @@ struct LatencyPlan {
   // Time from admission until output token i (0-based) is ready.
   double tokenReadyMs(uint32_t i) const { return ttftMs() + decode_ms_per_token * i; }
   double totalMs() const { return output_tokens == 0 ? ttftMs() : tokenReadyMs(output_tokens - 1); }
+  // Streaming, the tokens after which a write goes out (ascending; the last is output_tokens - 1).
+  // min_write_interval_ms <= 0: every token. Otherwise token 0 and the last token are written at
+  // their own ready time, and after a write at token w's ready time the next one is at the first
+  // token ready at least min_write_interval_ms later (it carries every token since w). Token
+  // counts, the first token's time and the last token's time are the model's; a token in between
+  // is delivered less than min_write_interval_ms + decode_ms_per_token late.
+  std::vector<uint32_t> writePoints(double min_write_interval_ms) const;
 };
 
 class LatencyModel {

@@ -83,6 +83,8 @@ Status validateOptions(const MockOptions& o) {
   if (o.latency.prefill_ms_per_token < 0 || o.latency.decode_ms_per_token < 0 ||
       o.latency.ttft_fixed_ms < 0)
     return Error::config("latency parameters must be >= 0");
+  if (!(o.stream_min_write_ms >= 0 && o.stream_min_write_ms <= 60000))
+    return Error::config("--stream-min-write-ms must be in [0, 60000]");
   if (!(o.divergence >= 0 && o.divergence <= 1))
     return Error::config("--divergence must be in [0, 1]");
   auto f = validateFaults(o.faults);
@@ -381,15 +383,31 @@ asio::awaitable<void> MockBackend::Impl::inference(http::Request& req, http::Res
   for (auto& [k, v] : headers) head.set(k, v);
   if (!co_await out.begin(std::move(head))) co_return;
   const uint32_t cut = std::max<uint32_t>(1, out_n / 2);
+  const auto writes = plan.writePoints(opts.stream_min_write_ms);
+  size_t next_write = 0;
+  uint32_t written = 0;  // tokens written so far
+  std::string pending;   // SSE events of tokens not written yet
   for (uint32_t i = 0; i < out_n; ++i) {
+    std::string delta = i == 0 ? std::string(words[i]) : " " + std::string(words[i]);
+    std::string_view fin = i + 1 == out_n ? finish : std::string_view{};
+    pending += sseEvent(chunkBody(meta, delta, i == 0, fin));
+    const bool cut_here = f.close_mid_stream && i + 1 >= cut;
+    if (next_write < writes.size() && writes[next_write] == i) ++next_write;
+    else if (!cut_here) continue;
+    // Token i is the last of this write: it goes out when token i is ready.
     if (i > 0 && exact_pacing)
       co_await sleepUntil(admitted, plan.tokenReadyMs(i));
     else if (i > 0)
-      co_await sleepMs(plan.decode_ms_per_token);
-    std::string delta = i == 0 ? std::string(words[i]) : " " + std::string(words[i]);
-    std::string_view fin = i + 1 == out_n ? finish : std::string_view{};
-    if (!co_await out.chunk(sseEvent(chunkBody(meta, delta, i == 0, fin)))) co_return;
-    if (f.close_mid_stream && i + 1 >= cut) {
+      co_await sleepMs(plan.decode_ms_per_token * (i + 1 - written));
+    if (!co_await out.chunk(pending)) co_return;
+    if (written == 0 && opts.on_first_token)
+      opts.on_first_token(FirstTokenTiming{
+          entry.request_id, admitted,
+          admitted + std::chrono::microseconds(std::llround(plan.ttftMs() * 1000)),
+          std::chrono::steady_clock::now()});
+    pending.clear();
+    written = i + 1;
+    if (cut_here) {
       closed_mid_stream.fetch_add(1, std::memory_order_relaxed);
       out.setKeepAlive(false);
       co_return;  // no end(): the server closes the connection mid-body

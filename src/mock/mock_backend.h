@@ -7,7 +7,9 @@
 // Several instances can live in one process (the demo): each owns its HttpServer and threads.
 // Thread-safety: start()/stop() from one owner thread; setFaults(), setVersion(), faults(),
 // stats() from any thread.
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +31,14 @@ Result<ModelSpec> parseModelSpec(std::string_view spec);
 
 enum class StreamUsage { Always, Requested };
 
+// When a stream's first token was due and written (MockOptions::on_first_token).
+struct FirstTokenTiming {
+  std::string request_id;                           // x-regiongate-request-id, as received
+  std::chrono::steady_clock::time_point admitted;   // the latency model's admission
+  std::chrono::steady_clock::time_point due;        // admitted + the modelled TTFT (scaled)
+  std::chrono::steady_clock::time_point written;    // the first chunk was handed to the socket
+};
+
 struct MockOptions {
   std::string region;                 // required: reported in x-inference-region
   std::string listen = "127.0.0.1:0";
@@ -39,6 +49,14 @@ struct MockOptions {
   inference::LatencyParams latency;
   uint32_t output_tokens = 16;        // tokens generated when the request does not ask fewer
   StreamUsage stream_usage = StreamUsage::Always;  // final usage chunk in streams
+  // Streams: tokens ready less than this many wall ms after the previous write are written with
+  // a later one (several SSE events, one per token, in one chunk); the first and the last token
+  // keep their modelled times (inference::LatencyPlan::writePoints). 0 = one write per token.
+  // Lets a replay at a tiny time scale stream without one timer and one write per token.
+  double stream_min_write_ms = 0;
+  // In-process callers only (plan-validate): called on the worker thread after a stream's first
+  // chunk is written; must be thread-safe and quick. Empty = not called.
+  std::function<void(const FirstTokenTiming&)> on_first_token;
   FaultConfig faults;
   double divergence = 0;              // fraction of prompts whose output is perturbed
   std::string request_log;            // path; empty = none

@@ -60,7 +60,9 @@ public:
   // Estimated queueing before a new request's prefill could start, ms: the rest of the running
   // prefill plus the estimated prefill of every waiting request.
   double backlogMs(double now_ms) const;
-  uint32_t inFlight() const { return uint32_t(waiting_.size()) + running_; }
+  // As the router counts them: also requests routed here and not arrived yet, and requests
+  // finished whose end the router has not heard of yet (TraceRequest::transit_ms, return_ms).
+  uint32_t inFlight() const { return uint32_t(waiting_.size()) + running_ + unseen_; }
 
   // State, driven by the simulation (sim/simulation.cc).
   std::deque<InstanceJob> waiting_;
@@ -68,6 +70,7 @@ public:
   bool prefilling_ = false;
   double prefill_end_ms_ = 0;
   uint32_t running_ = 0;  // slots held (prefilling + decoding)
+  uint32_t unseen_ = 0;   // in transit to it, or finished and not yet heard of by the router
   bool up_ = true;
   // Totals.
   uint64_t requests_ = 0;

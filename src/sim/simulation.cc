@@ -136,9 +136,22 @@ private:
     const uint32_t id = cands_[k].endpoint;
     if (!config_.learn_at_first_token) policy_.onRouted(rr, id);
     out.instance = id;
+    ++instances_[id].requests_;
+    if (r.transit_ms > 0) {
+      ++instances_[id].unseen_;
+      engine_.afterMs(r.transit_ms, [this, id, i] {
+        --instances_[id].unseen_;
+        enqueue(id, i);
+      });
+    } else {
+      enqueue(id, i);
+    }
+  }
 
+  // Request i reaches instance id: its queue estimate, then the FIFO.
+  void enqueue(uint32_t id, size_t i) {
+    const TraceRequest& r = trace_.requests[i];
     Instance& inst = instances_[id];
-    ++inst.requests_;
     size_t peek = std::min(inst.peekCachedBlocks(r.blocks), lookupBlocks(r, trace_.tokens_per_block));
     uint64_t est_cached = std::min<uint64_t>(uint64_t(peek) * trace_.tokens_per_block,
                                              r.input_tokens);
@@ -184,7 +197,10 @@ private:
     routing::RouteRequest rr = routeRequest(r, out.pool);
     if (config_.learn_at_first_token) {
       rr.now_nanos = toNanos(r.arrival_ms);  // the gateway passes the request's start time
-      policy_.onRouted(rr, id);
+      if (r.return_ms > 0)
+        engine_.afterMs(r.return_ms, [this, rr, id] { policy_.onRouted(rr, id); });
+      else
+        policy_.onRouted(rr, id);
     }
     policy_.onCompleted(id, rr, out.ttft_ms, out.cached_tokens);
     inst.prefilling_ = false;
@@ -194,6 +210,10 @@ private:
       Instance& in = instances_[id];
       --in.running_;
       result_.outcomes[req].done_ms = nowMs();
+      if (const double back = trace_.requests[req].return_ms; back > 0) {
+        ++in.unseen_;
+        engine_.afterMs(back, [this, id] { --instances_[id].unseen_; });
+      }
       tryStart(in);
     });
     tryStart(inst);

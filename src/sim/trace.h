@@ -26,6 +26,12 @@ struct TraceRequest {
   std::vector<uint64_t> blocks;  // chained prefix hashes, one per (possibly partial) block
   uint64_t conversation = 0;     // key that keeps a conversation together (see conversationKey)
   bool has_session = false;      // `conversation` comes from an explicit session id
+  // Simulated ms (not scaled by time_scale), 0 for a trace. plan-validate sets them to what it
+  // measured per request: the request is routed at arrival_ms but reaches its instance
+  // transit_ms later, and the router hears of its first token and of its end return_ms after
+  // they happen (the gateway's view: in flight from routing until it has read the end).
+  double transit_ms = 0;
+  double return_ms = 0;
 };
 
 struct Trace {

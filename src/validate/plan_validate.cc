@@ -56,12 +56,24 @@ struct Sample {
   int status = 0;
   std::string region;
   std::string endpoint;
+  std::string request_id;  // the gateway's, as the mock received it
   std::string error;
+  SteadyClock::time_point sent_at, first_at;  // request written; first SSE event read
   double ttft_wall_ms = -1;
   double total_wall_ms = -1;  // send -> end of the stream
   double late_ms = 0;         // sent this long after its scheduled time
   int64_t prompt_tokens = 0;
   int64_t cached_tokens = 0;
+};
+
+// What the replay adds to one request beyond the instance model, in simulated ms (wall / compress).
+struct HarnessDelay {
+  double late = 0;      // the client sent it after its scheduled time
+  double inbound = 0;   // client send -> the mock's admission (gateway, loopback, mock parsing)
+  double outbound = 0;  // the first token's modelled time -> the client read it
+  double timer_late_wall_ms = 0;  // the mock wrote the first token this late (wall)
+  bool measured = false;          // the mock reported the request's first token
+  double total() const { return late + inbound + outbound; }
 };
 
 int64_t lastNumber(const std::string& text, std::string_view key) {
@@ -107,14 +119,17 @@ Sample sendOne(uint16_t port, const std::string& key, const std::string& body,
     send_gate();
     gate_passed = true;
     t0 = SteadyClock::now();
+    s.sent_at = t0;
   };
   req.after_write = [&] {
     sent();
     reported_sent = true;
   };
   req.on_body_chunk = [&](std::string_view chunk) {
-    if (s.ttft_wall_ms < 0 && chunk.find("data:") != std::string_view::npos)
-      s.ttft_wall_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
+    if (s.ttft_wall_ms < 0 && chunk.find("data:") != std::string_view::npos) {
+      s.first_at = SteadyClock::now();
+      s.ttft_wall_ms = std::chrono::duration<double, std::milli>(s.first_at - t0).count();
+    }
   };
   auto reply = http::call("127.0.0.1", port, std::move(req));
   if (!gate_passed) send_gate();  // keep the turn order even when connecting failed
@@ -127,6 +142,7 @@ Sample sendOne(uint16_t port, const std::string& key, const std::string& body,
   s.status = reply->status;
   s.region = reply->header("x-regiongate-region");
   s.endpoint = reply->header("x-regiongate-endpoint");
+  s.request_id = reply->header("x-regiongate-request-id");
   s.prompt_tokens = lastNumber(reply->body, "\"prompt_tokens\":");
   s.cached_tokens = lastNumber(reply->body, "\"cached_tokens\":");
   if (s.status != 200) s.error = reply->body.substr(0, 200);
@@ -137,7 +153,9 @@ struct RegionMeasure {
   uint64_t requests = 0;
   int64_t prompt_tokens = 0;
   int64_t cached_tokens = 0;
-  std::vector<double> ttft_ms;  // in trace milliseconds (wall / compress)
+  std::vector<double> ttft_ms;     // in trace milliseconds (wall / compress)
+  std::vector<double> harness_ms;  // HarnessDelay::total(), simulated ms
+  std::vector<double> fixed_ms;    // inbound + outbound, simulated ms
 };
 
 // The slice of the trace both runs replay, with requests that share a timestamp spread apart.
@@ -214,6 +232,25 @@ Workload buildWorkload(const sim::Deployment& d, const sim::Trace& trace, size_t
   return w;
 }
 
+// Every stream's first-token timing, reported by the mocks' workers (MockOptions::on_first_token)
+// and looked up by the gateway's request id after the replay.
+class FirstTokenLog {
+ public:
+  void add(const mock::FirstTokenTiming& t) {
+    std::lock_guard lock(mu_);
+    by_id_[t.request_id] = t;
+  }
+  const mock::FirstTokenTiming* find(const std::string& id) const {
+    std::lock_guard lock(mu_);
+    auto it = by_id_.find(id);
+    return id.empty() || it == by_id_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, mock::FirstTokenTiming> by_id_;
+};
+
 // One mock backend per instance of every region, stopped on destruction.
 struct Backends {
   std::vector<std::unique_ptr<mock::MockBackend>> mocks;
@@ -230,7 +267,8 @@ struct Backends {
 };
 
 mock::MockOptions mockOptions(const sim::DeployRegion& r, const PlanValidateOptions& o,
-                              const sim::Deployment& d, uint32_t tpb, uint32_t max_output) {
+                              const sim::Deployment& d, uint32_t tpb, uint32_t max_output,
+                              FirstTokenLog& log) {
   mock::MockOptions mo;
   mo.region = r.name;
   mo.models = {{d.model, "v1"}};
@@ -244,15 +282,17 @@ mock::MockOptions mockOptions(const sim::DeployRegion& r, const PlanValidateOpti
   mo.latency.serial_prefill = !o.parallel_prefill;
   mo.latency.exact_pacing = true;
   mo.output_tokens = max_output;
+  mo.stream_min_write_ms = o.stream_write_ms;
+  mo.on_first_token = [&log](const mock::FirstTokenTiming& t) { log.add(t); };
   mo.admin = false;
   return mo;
 }
 
 Status startBackends(Backends& b, const PlanValidateOptions& o, const sim::Deployment& d,
-                     uint32_t tpb, uint32_t max_output) {
+                     uint32_t tpb, uint32_t max_output, FirstTokenLog& log) {
   for (const auto& r : d.regions) {
     for (uint32_t i = 0; i < r.instances; ++i) {
-      auto m = std::make_unique<mock::MockBackend>(mockOptions(r, o, d, tpb, max_output));
+      auto m = std::make_unique<mock::MockBackend>(mockOptions(r, o, d, tpb, max_output, log));
       if (auto st = m->start(); !st)
         return Error::internal(fmt::format("mock {}-{}: {}", r.name, i, st.error().message));
       b.endpoints.emplace_back(fmt::format("{}-{}", r.name, i), m->port());
@@ -321,10 +361,33 @@ Result<OverheadModel> measureOverhead(const sim::Deployment& d, const Workload& 
   return fitOverhead(points);
 }
 
-// The planner's side of the overhead: the instance sees request i overhead_i later than the
-// client sent it (the overhead is mostly before the backend: upload, parse, route, tokenise), and
-// its TTFT, counted from the client's send as the replay counts it, is that much longer. Returns
-// the planner's TTFT p50 per region with it.
+// What the replay adds to request i beyond the instance model, per request, from the clocks of
+// the client and of the mock that served it (one process, one steady clock).
+std::vector<HarnessDelay> harnessDelays(const std::vector<Sample>& samples,
+                                        const FirstTokenLog& log, double compress,
+                                        const std::vector<double>& idle_overhead_sim_ms) {
+  using Ms = std::chrono::duration<double, std::milli>;
+  std::vector<HarnessDelay> out(samples.size());
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const Sample& s = samples[i];
+    HarnessDelay& h = out[i];
+    h.late = s.late_ms / compress;
+    const mock::FirstTokenTiming* t = s.ttft_wall_ms >= 0 ? log.find(s.request_id) : nullptr;
+    if (!t) {  // not answered: the idle overhead stands in for its arrival
+      h.inbound = idle_overhead_sim_ms[i];
+      continue;
+    }
+    h.measured = true;
+    h.inbound = Ms(t->admitted - s.sent_at).count() / compress;
+    h.outbound = Ms(s.first_at - t->due).count() / compress;
+    h.timer_late_wall_ms = Ms(t->written - t->due).count();
+  }
+  return out;
+}
+
+// The planner's TTFT p50 per region, each request's TTFT plus added_sim_ms[i] (empty: nothing
+// added). The replay counts a TTFT from the client's send; the planner's from the arrival at the
+// instance, so the harness's inbound and outbound time is added to compare like with like.
 std::map<std::string, double> ttftP50WithOverhead(const sim::PlanReport& plan,
                                                   const std::vector<double>& overhead_sim_ms) {
   std::map<std::string, std::vector<double>> by_region;
@@ -396,16 +459,19 @@ std::vector<Sample> replay(const PlanValidateOptions& o, const sim::Deployment& 
   return samples;
 }
 
-// The planner again, on the times the requests actually left (a loaded machine sends some late,
-// and a late request meets other cache contents): both runs then see one timeline, so what is
-// compared is routing and caching, not the client's scheduling jitter.
-Result<sim::PlanReport> replan(const PlanValidateOptions& o, const sim::Deployment& d,
-                               const sim::Trace& trace, const std::vector<Sample>& samples,
-                               const std::vector<double>& overhead_sim_ms) {
+// The planner again, on the replay's timeline (a loaded machine sends some late and forwards
+// some slowly, and a late request meets other cache contents): each request is routed when the
+// client actually sent it, reaches its instance `inbound` later, and the router hears of its
+// first token and of its end `outbound` after they happen, as in the gateway. Both runs then
+// see one timeline, so what is compared is routing, caching and queueing, not the harness's
+// scheduling jitter.
+Result<sim::PlanReport> replan(const sim::Deployment& d, const sim::Trace& trace,
+                               const std::vector<HarnessDelay>& delays) {
   sim::Trace actual = trace;
   for (size_t i = 0; i < actual.requests.size(); ++i) {
-    actual.requests[i].arrival_ms +=
-        (samples[i].late_ms / o.compress + overhead_sim_ms[i]) / d.time_scale;
+    actual.requests[i].transit_ms = delays[i].inbound;
+    actual.requests[i].return_ms = delays[i].outbound;
+    actual.requests[i].arrival_ms += delays[i].late / d.time_scale;
     if (i)
       actual.requests[i].arrival_ms =
           std::max(actual.requests[i].arrival_ms, actual.requests[i - 1].arrival_ms);
@@ -413,14 +479,21 @@ Result<sim::PlanReport> replan(const PlanValidateOptions& o, const sim::Deployme
   return sim::runPlan(d, actual);
 }
 
-std::map<std::string, RegionMeasure> measure(const std::vector<Sample>& samples, double compress,
-                                             PlanValidateReport& rep) {
+std::map<std::string, RegionMeasure> measure(const std::vector<Sample>& samples,
+                                             const std::vector<HarnessDelay>& delays,
+                                             double compress, PlanValidateReport& rep) {
   std::map<std::string, RegionMeasure> measured;
-  std::vector<double> late;
-  for (const auto& s : samples) {
+  std::vector<double> late, inbound, outbound, timer_late;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const Sample& s = samples[i];
     late.push_back(s.late_ms);
-    if (s.status != 200 || s.ttft_wall_ms < 0 || s.prompt_tokens < 0 || s.cached_tokens < 0) {
-      if (rep.first_error.empty()) rep.first_error = fmt::format("status {} {}", s.status, s.error);
+    if (s.status != 200 || s.ttft_wall_ms < 0 || s.prompt_tokens < 0 || s.cached_tokens < 0 ||
+        !delays[i].measured) {
+      if (rep.first_error.empty())
+        rep.first_error = s.status == 200 && s.ttft_wall_ms >= 0 && !delays[i].measured
+                              ? "no first-token timing from the mock for request " +
+                                    std::to_string(i)
+                              : fmt::format("status {} {}", s.status, s.error);
       ++rep.errors;
       continue;
     }
@@ -429,33 +502,45 @@ std::map<std::string, RegionMeasure> measure(const std::vector<Sample>& samples,
     m.prompt_tokens += s.prompt_tokens;
     m.cached_tokens += s.cached_tokens;
     m.ttft_ms.push_back(s.ttft_wall_ms / compress);
+    m.harness_ms.push_back(delays[i].total());
+    m.fixed_ms.push_back(delays[i].inbound + delays[i].outbound);
+    inbound.push_back(delays[i].inbound * compress);
+    outbound.push_back(delays[i].outbound * compress);
+    timer_late.push_back(delays[i].timer_late_wall_ms);
   }
   rep.late_p50_ms = quantile(late, 0.5);
   rep.late_max_ms = late.empty() ? 0.0 : *std::max_element(late.begin(), late.end());
+  rep.inbound_p50_ms = quantile(inbound, 0.5);
+  rep.outbound_p50_ms = quantile(outbound, 0.5);
+  rep.timer_late_p50_ms = quantile(timer_late, 0.5);
+  rep.timer_late_p99_ms = quantile(timer_late, 0.99);
   return measured;
 }
 
 Status writeDump(const std::string& path, const PlanValidateOptions& o, const sim::PlanReport& plan,
                  const Workload& w, const sim::Deployment& d, const std::vector<Sample>& samples,
-                 const std::vector<double>& overhead_sim_ms) {
+                 const std::vector<HarnessDelay>& delays) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return Error::config("cannot write " + path);
   std::fprintf(f,
                "request,arrival_ms,jurisdiction,input_tokens,output_tokens,plan_instance,"
                "real_instance,plan_cached,real_cached,real_prompt,plan_ttft_ms,"
-               "real_ttft_ms,plan_total_ms,real_total_ms,late_ms,status\n");
+               "real_ttft_ms,plan_total_ms,real_total_ms,late_ms,inbound_ms,outbound_ms,"
+               "timer_late_ms,status\n");
   const auto& outs = plan.outcomes;
   const auto& names = plan.instance_names;
   for (size_t i = 0; i < samples.size() && i < outs.size(); ++i) {
     const auto& po = outs[i];
     const auto& s = samples[i];
-    std::fprintf(f, "%zu,%.3f,%s,%u,%u,%s,%s,%u,%lld,%lld,%.3f,%.3f,%.3f,%.3f,%.3f,%d\n",
+    const HarnessDelay& h = delays[i];
+    std::fprintf(f, "%zu,%.3f,%s,%u,%u,%s,%s,%u,%lld,%lld,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%d\n",
                  i + o.skip, w.scaled.requests[i].arrival_ms,
                  d.jurisdictions[w.jurisdiction[i]].name.c_str(), po.input_tokens, po.output_tokens,
                  po.instance < names.size() ? names[po.instance].c_str() : "-", s.endpoint.c_str(),
                  po.cached_tokens, (long long)s.cached_tokens, (long long)s.prompt_tokens,
-                 po.ttft_ms + overhead_sim_ms[i], s.ttft_wall_ms / o.compress, po.done_ms - po.arrival_ms,
-                 s.total_wall_ms / o.compress, s.late_ms, s.status);
+                 po.ttft_ms + h.outbound, s.ttft_wall_ms / o.compress,
+                 po.done_ms - po.arrival_ms, s.total_wall_ms / o.compress, s.late_ms,
+                 h.inbound * o.compress, h.outbound * o.compress, h.timer_late_wall_ms, s.status);
   }
   std::fclose(f);
   return {};
@@ -464,8 +549,15 @@ Status writeDump(const std::string& path, const PlanValidateOptions& o, const si
 std::vector<RegionCheck> compare(const sim::PlanReport& plan,
                                  const std::map<std::string, RegionMeasure>& measured,
                                  const PlanValidateOptions& o,
-                                 const std::vector<double>& overhead_sim_ms) {
-  const auto plan_p50 = ttftP50WithOverhead(plan, overhead_sim_ms);
+                                 const std::vector<HarnessDelay>& delays) {
+  // As measured (plus the way back), and the instance model's alone (minus the way in).
+  std::vector<double> back(delays.size()), minus_in(delays.size());
+  for (size_t i = 0; i < delays.size(); ++i) {
+    back[i] = delays[i].outbound;
+    minus_in[i] = -delays[i].inbound;
+  }
+  const auto plan_p50 = ttftP50WithOverhead(plan, back);
+  const auto model_p50 = ttftP50WithOverhead(plan, minus_in);
   std::vector<RegionCheck> out;
   for (const auto& rr : plan.regions) {
     RegionMeasure m;
@@ -479,6 +571,10 @@ std::vector<RegionCheck> compare(const sim::PlanReport& plan,
     auto p = plan_p50.find(rr.name);
     c.plan_ttft_p50 = p == plan_p50.end() ? 0.0 : p->second;
     c.real_ttft_p50 = quantile(m.ttft_ms, 0.5);
+    auto mp = model_p50.find(rr.name);
+    c.plan_model_ttft_p50 = mp == model_p50.end() ? 0.0 : mp->second;
+    c.harness_p50 = quantile(m.harness_ms, 0.5);
+    c.harness_fixed_p50 = quantile(m.fixed_ms, 0.5);
     out.push_back(judgeRegion(std::move(c), o.hit_points, o.ttft_percent));
   }
   return out;
@@ -548,11 +644,13 @@ RegionCheck judgeRegion(RegionCheck c, double hit_points, double ttft_percent) {
   const double td = pp > 0 ? 100.0 * (mp - pp) / pp : (mp > 0 ? 100.0 : 0.0);
   c.hit_ok = std::fabs(hd) <= hit_points;
   c.ttft_ok = std::fabs(td) <= ttft_percent;
+  c.saturated = !c.empty() && c.harness_p50 > ttft_percent / 100.0 * c.plan_model_ttft_p50;
   return c;
 }
 
 std::string RegionCheck::verdict() const {
   if (empty()) return "no traffic";
+  if (saturated) return hit_ok && ttft_ok ? "SATURATED (agrees)" : "SATURATED";
   if (hit_ok && ttft_ok) return "PASS";
   if (!hit_ok && !ttft_ok) return "FAIL (hit, TTFT)";
   return hit_ok ? "FAIL (TTFT)" : "FAIL (hit)";
@@ -580,9 +678,43 @@ OverheadModel fitOverhead(const std::vector<std::pair<double, double>>& points) 
   return m;
 }
 
-bool PlanValidateReport::pass() const {
-  return errors == 0 &&
-         std::all_of(regions.begin(), regions.end(), [](const auto& r) { return r.ok(); });
+Outcome PlanValidateReport::outcome() const {
+  if (errors > 0) return Outcome::Fail;
+  if (std::any_of(regions.begin(), regions.end(), [](const auto& r) { return r.saturated; }))
+    return Outcome::Saturated;
+  const bool ok =
+      std::all_of(regions.begin(), regions.end(), [](const auto& r) { return r.ok(); });
+  return ok ? Outcome::Pass : Outcome::Fail;
+}
+
+int exitCode(Outcome o) {
+  switch (o) {
+    case Outcome::Pass: return 0;
+    case Outcome::Fail: return 1;
+    case Outcome::Saturated: return 3;
+  }
+  return 1;
+}
+
+std::string_view outcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::Pass: return "PASS";
+    case Outcome::Fail: return "FAIL";
+    case Outcome::Saturated: return "SATURATED";
+  }
+  return "FAIL";
+}
+
+double PlanValidateReport::minUsableCompress() const {
+  double c = 0;
+  for (const auto& r : regions) {
+    if (r.empty() || r.plan_model_ttft_p50 <= 0) continue;
+    // harness_fixed_p50 (simulated) = wall / compress; within the tolerance needs
+    // wall / c <= ttft_percent % x plan_model_ttft_p50.
+    c = std::max(c, r.harness_fixed_p50 * compress /
+                        (ttft_percent / 100.0 * r.plan_model_ttft_p50));
+  }
+  return c;
 }
 
 std::string PlanValidateReport::text() const {
@@ -597,36 +729,49 @@ std::string PlanValidateReport::text() const {
       replay_s, plan_s, late_p50_ms, late_max_ms, errors,
       first_error.empty() ? "" : " — first: ", first_error);
   out += fmt::format(
-      "per-request overhead (gateway + loopback + mock parsing, measured before the replay): "
-      "{:.2f} ms + {:.3f} ms per 1k prompt tokens wall = {:.0f} simulated ms at the median "
-      "prompt; added to the planner's arrivals and TTFT\n\n",
+      "per-request overhead idle (gateway + loopback + mock parsing, measured before the "
+      "replay): {:.2f} ms + {:.3f} ms per 1k prompt tokens wall = {:.0f} simulated ms at the "
+      "median prompt\n",
       overhead.fixed_ms, overhead.per_ktoken_ms, overhead_median_sim_ms);
+  out += fmt::format(
+      "harness time measured per request during the replay (wall p50): send -> mock admission "
+      "{:.2f} ms, modelled first token -> client {:.2f} ms (mock timer late p50 {:.2f} ms, p99 "
+      "{:.2f} ms); added to the planner's arrivals and TTFT\n\n",
+      inbound_p50_ms, outbound_p50_ms, timer_late_p50_ms, timer_late_p99_ms);
   out +=
       "| region | requests plan / real | hit rate plan | hit rate real | diff (points) "
-      "| TTFT p50 plan ms | TTFT p50 real ms | diff | verdict |\n";
-  out += "|---|---|---|---|---|---|---|---|---|\n";
+      "| TTFT p50 plan ms | TTFT p50 real ms | diff | harness p50 ms | verdict |\n";
+  out += "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : regions) {
     const double td = r.plan_ttft_p50 > 0
                           ? 100.0 * (r.real_ttft_p50 - r.plan_ttft_p50) / r.plan_ttft_p50
                           : (r.real_ttft_p50 > 0 ? 100.0 : 0.0);
     out += fmt::format(
         "| {} | {} / {} | {:.1f} % | {:.1f} % | {:+.1f} | {:.0f} | {:.0f} | "
-        "{:+.1f} % | {} |\n",
+        "{:+.1f} % | {:.0f} | {} |\n",
         r.name, r.plan_requests, r.real_requests, 100 * r.plan_hit, 100 * r.real_hit,
-        100 * (r.real_hit - r.plan_hit), r.plan_ttft_p50, r.real_ttft_p50, td, r.verdict());
+        100 * (r.real_hit - r.plan_hit), r.plan_ttft_p50, r.real_ttft_p50, td, r.harness_p50,
+        r.verdict());
   }
   out += "\n";
   for (const auto& r : regions)
     out += fmt::format(
         "check {} plan_requests={} real_requests={} plan_hit={:.4f} "
-        "real_hit={:.4f} plan_ttft_p50={:.3f} real_ttft_p50={:.3f}\n",
+        "real_hit={:.4f} plan_ttft_p50={:.3f} real_ttft_p50={:.3f} "
+        "plan_model_ttft_p50={:.3f} harness_p50={:.3f} saturated={}\n",
         r.name, r.plan_requests, r.real_requests, r.plan_hit, r.real_hit, r.plan_ttft_p50,
-        r.real_ttft_p50);
-  out += fmt::format(
-      "errors={}\nplan-validate: {} (hit rate within {:g} points, TTFT p50 within "
-      "{:g} %)\n",
-      errors, pass() ? "PASS" : "FAIL", hit_points, ttft_percent);
-  return out;
+        r.real_ttft_p50, r.plan_model_ttft_p50, r.harness_p50, r.saturated ? 1 : 0);
+  out += fmt::format("errors={}\nmin_usable_compress={:.4f}\n", errors, minUsableCompress());
+  const Outcome verdict = outcome();
+  if (verdict == Outcome::Saturated)
+    return out + fmt::format(
+                     "plan-validate: SATURATED: harness saturated at compress {:g} (its own "
+                     "delays exceed {:g} % of the planner's TTFT p50; minimum usable compress "
+                     "on this machine ~{:.2g}); not a verdict on the planner\n",
+                     compress, ttft_percent, minUsableCompress());
+  return out + fmt::format(
+                   "plan-validate: {} (hit rate within {:g} points, TTFT p50 within {:g} %)\n",
+                   outcomeName(verdict), hit_points, ttft_percent);
 }
 
 Result<PlanValidateReport> runPlanValidate(const PlanValidateOptions& o) {
@@ -650,8 +795,10 @@ Result<PlanValidateReport> runPlanValidate(const PlanValidateOptions& o) {
   std::vector<double> overhead_sim_ms(w.scaled.requests.size());  // wall / compress
   for (size_t i = 0; i < overhead_sim_ms.size(); ++i)
     overhead_sim_ms[i] = overhead->wallMs(w.scaled.requests[i].input_tokens) / o.compress;
+  FirstTokenLog first_tokens;  // outlives the mocks that write to it
   Backends backends;
-  if (auto st = startBackends(backends, o, d, tpb, w.max_output); !st) return st.error();
+  if (auto st = startBackends(backends, o, d, tpb, w.max_output, first_tokens); !st)
+    return st.error();
   auto gw = startGateway(d, backends, tpb);
   if (!gw) return gw.error();
   const auto t_start = SteadyClock::now();
@@ -659,15 +806,17 @@ Result<PlanValidateReport> runPlanValidate(const PlanValidateOptions& o) {
   PlanValidateReport rep;
   rep.replay_s = std::chrono::duration<double>(SteadyClock::now() - t_start).count();
   gw.value()->stop(2000);
+  const auto delays = harnessDelays(samples, first_tokens, o.compress, overhead_sim_ms);
 
   const auto t_replan = SteadyClock::now();
-  auto plan = replan(o, d, trace, samples, overhead_sim_ms);
+  auto plan = replan(d, trace, delays);
   if (!plan) return plan.error();
   plan_s += std::chrono::duration<double>(SteadyClock::now() - t_replan).count();
 
-  const auto measured = measure(samples, o.compress, rep);
+  const auto measured = measure(samples, delays, o.compress, rep);
   if (!o.dump.empty())
-    if (auto st = writeDump(o.dump, o, plan.value(), w, d, samples, overhead_sim_ms); !st) return st.error();
+    if (auto st = writeDump(o.dump, o, plan.value(), w, d, samples, delays); !st)
+      return st.error();
   rep.deployment = d.name;
   rep.policy = d.policy;
   rep.candidate_info = d.candidate_info;
@@ -682,7 +831,7 @@ Result<PlanValidateReport> runPlanValidate(const PlanValidateOptions& o) {
   rep.ttft_percent = o.ttft_percent;
   rep.overhead = overhead.value();
   rep.overhead_median_sim_ms = quantile(overhead_sim_ms, 0.5);
-  rep.regions = compare(plan.value(), measured, o, overhead_sim_ms);
+  rep.regions = compare(plan.value(), measured, o, delays);
   return rep;
 }
 

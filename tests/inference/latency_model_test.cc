@@ -15,6 +15,26 @@ LatencyParams simple(uint32_t slots, double scale = 1.0) {
   return p;
 }
 
+// Coalesced stream writes: the first and the last token at their own time, and in between one
+// write per group of tokens spanning at least the interval; every token in exactly one write.
+TEST(LatencyPlan, WritePointsGroupTokensByTheMinimumInterval) {
+  LatencyPlan p;
+  p.prefill_ms = 10;
+  p.decode_ms_per_token = 2;
+  p.output_tokens = 10;
+  EXPECT_EQ(p.writePoints(0), (std::vector<uint32_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(p.writePoints(2), (std::vector<uint32_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(p.writePoints(5), (std::vector<uint32_t>{0, 3, 6, 9}));
+  EXPECT_EQ(p.writePoints(4), (std::vector<uint32_t>{0, 2, 4, 6, 8, 9}));
+  EXPECT_EQ(p.writePoints(1000), (std::vector<uint32_t>{0, 9}));
+  p.decode_ms_per_token = 0;  // every token ready at TTFT
+  EXPECT_EQ(p.writePoints(1), (std::vector<uint32_t>{0, 9}));
+  p.output_tokens = 1;
+  EXPECT_EQ(p.writePoints(5), (std::vector<uint32_t>{0}));
+  p.output_tokens = 0;
+  EXPECT_TRUE(p.writePoints(5).empty());
+}
+
 TEST(LatencyModel, TtftIsFixedPlusPerUncachedToken) {
   ManualClock clock;
   LatencyModel m(simple(4), clock);

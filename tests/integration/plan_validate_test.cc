@@ -20,11 +20,14 @@ namespace {
 struct Check {
   unsigned long long plan_requests = 0, real_requests = 0;
   double plan_hit = -1, real_hit = -1, plan_p50 = -1, real_p50 = -1;
+  double model_p50 = -1, harness_p50 = -1;
+  int saturated = -1;
 };
 
 struct Validation {
   int rc = -1;
   int errors = -1;
+  std::string verdict;  // the last line
   std::map<std::string, Check> checks;
   std::string output;
 };
@@ -50,13 +53,38 @@ Validation runPlanValidate(const std::vector<std::string>& args) {
     Check c;
     if (std::sscanf(line.c_str(),
                     "check %63s plan_requests=%llu real_requests=%llu plan_hit=%lf real_hit=%lf "
-                    "plan_ttft_p50=%lf real_ttft_p50=%lf",
+                    "plan_ttft_p50=%lf real_ttft_p50=%lf plan_model_ttft_p50=%lf "
+                    "harness_p50=%lf saturated=%d",
                     region, &c.plan_requests, &c.real_requests, &c.plan_hit, &c.real_hit,
-                    &c.plan_p50, &c.real_p50) == 7)
+                    &c.plan_p50, &c.real_p50, &c.model_p50, &c.harness_p50, &c.saturated) == 10)
       v.checks[region] = c;
     std::sscanf(line.c_str(), "errors=%d", &v.errors);
+    if (line.rfind("plan-validate: ", 0) == 0) v.verdict = line;
   }
   return v;
+}
+
+// The verdict line, the exit code and the regions' saturation flags tell one story: exit 3 and
+// "SATURATED" exactly when some region's harness delay exceeds the TTFT tolerance of the
+// planner's own TTFT p50 (15 %, the default).
+void expectConsistentOutcome(const Validation& v) {
+  bool any_saturated = false;
+  for (const auto& [region, c] : v.checks) {
+    SCOPED_TRACE(region);
+    ASSERT_TRUE(c.saturated == 0 || c.saturated == 1) << v.output;
+    EXPECT_GE(c.harness_p50, 0) << "the harness's own time is measured per request";
+    EXPECT_GT(c.model_p50, 0);
+    EXPECT_EQ(c.saturated == 1, c.harness_p50 > 0.15 * c.model_p50) << v.output;
+    any_saturated = any_saturated || c.saturated == 1;
+  }
+  if (any_saturated) {
+    EXPECT_EQ(v.rc, 3) << v.output;
+    EXPECT_EQ(v.verdict.rfind("plan-validate: SATURATED: harness saturated at compress", 0), 0u)
+        << v.output;
+  } else {
+    EXPECT_TRUE(v.rc == 0 || v.rc == 1) << "exit " << v.rc << "\n" << v.output;
+    EXPECT_EQ(v.verdict.find("SATURATED"), std::string::npos) << v.output;
+  }
 }
 
 TEST(PlanValidate, PlannerHitRatePerRegionMatchesTheGatewayAndMocks) {
@@ -71,9 +99,9 @@ TEST(PlanValidate, PlannerHitRatePerRegionMatchesTheGatewayAndMocks) {
   Validation v = runPlanValidate({"--deployment", src + "/bench/configs/plan_validate.yaml",
                                   "--trace", src + "/data/mooncake_conversation_trace.jsonl",
                                   "--limit", "300", "--compress", "0.1"});
-  EXPECT_TRUE(v.rc == 0 || v.rc == 1) << "exit " << v.rc << "\n" << v.output;
   EXPECT_EQ(v.errors, 0) << v.output;
   ASSERT_EQ(v.checks.size(), 3u) << v.output;
+  expectConsistentOutcome(v);
   unsigned long long plan_total = 0, real_total = 0;
   for (const auto& [region, c] : v.checks) {
     SCOPED_TRACE(region);
@@ -95,10 +123,10 @@ TEST(PlanValidate, PlannerHitRatePerRegionMatchesTheGatewayAndMocks) {
 // A second trace shape, not the slice the tool was built on: long system prompts shared by
 // tenants across both jurisdictions, fine-grained Poisson arrivals, full blocks
 // (data/synthetic_tenants_trace.jsonl), on the shared-prefixes example deployment, at two
-// compressions: hit rates must agree. TTFT p50 is only required to be measured: the tool models
-// the per-request overhead it measures on an idle rig, but on a shared, oversubscribed 2-core
-// machine the replay's own scheduling delays (client lateness, queueing in the gateway and
-// mocks) are larger than the tolerance, and 1/compress amplifies them.
+// compressions: hit rates must agree, and the outcome is PASS, FAIL or SATURATED as the
+// measured harness delays say. TTFT p50 agreement itself is not asserted: on a shared,
+// oversubscribed 2-core machine a stall of a few wall ms flips a routing tie, the two runs then
+// place a conversation differently and one region's TTFT p50 moves by 20 % (docs/planner.md).
 TEST(PlanValidate, SecondTraceShapeAgreesAtTwoCompressions) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "timing comparison: runs in the release (non-sanitizer) suite";
@@ -109,9 +137,9 @@ TEST(PlanValidate, SecondTraceShapeAgreesAtTwoCompressions) {
     Validation v = runPlanValidate(
         {"--deployment", src + "/examples/deployments/shared-prefixes.yaml", "--trace",
          src + "/data/synthetic_tenants_trace.jsonl", "--limit", "300", "--compress", compress});
-    EXPECT_TRUE(v.rc == 0 || v.rc == 1) << "exit " << v.rc << "\n" << v.output;
     EXPECT_EQ(v.errors, 0) << v.output;
     ASSERT_EQ(v.checks.size(), 2u) << v.output;
+    expectConsistentOutcome(v);
     EXPECT_NE(v.output.find("per-request overhead"), std::string::npos) << v.output;
     for (const auto& [region, c] : v.checks) {
       SCOPED_TRACE(region);
@@ -123,6 +151,30 @@ TEST(PlanValidate, SecondTraceShapeAgreesAtTwoCompressions) {
       EXPECT_TRUE(std::isfinite(c.real_p50) && c.real_p50 > 0);
     }
   }
+}
+
+// Beyond what a 2-core machine can replay: at compress 0.01 the client cannot even send the
+// trace on time (it writes request i only after request i-1 reached its backend, a millisecond
+// or more each, where the trace leaves ~4 ms between requests and bursts closer), so the
+// harness's own delays dwarf the planner's TTFT. The tool must say so (exit 3, SATURATED, with
+// a minimum usable compression above 0.01), not blame the planner with a FAIL.
+TEST(PlanValidate, BeyondTheMachineIsSaturatedNotFail) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "timing comparison: runs in the release (non-sanitizer) suite";
+#endif
+  const std::string src = REGIONGATE_SOURCE_DIR;
+  Validation v = runPlanValidate(
+      {"--deployment", src + "/examples/deployments/shared-prefixes.yaml", "--trace",
+       src + "/data/synthetic_tenants_trace.jsonl", "--limit", "300", "--compress", "0.01"});
+  EXPECT_EQ(v.errors, 0) << v.output;
+  ASSERT_EQ(v.checks.size(), 2u) << v.output;
+  EXPECT_EQ(v.rc, 3) << v.output;
+  expectConsistentOutcome(v);
+  double min_compress = -1;
+  std::istringstream lines(v.output);
+  std::string line;
+  while (std::getline(lines, line)) std::sscanf(line.c_str(), "min_usable_compress=%lf", &min_compress);
+  EXPECT_GT(min_compress, 0.01) << v.output;
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "common/hash.h"
@@ -160,6 +162,64 @@ TEST_F(MockBackendTest, StreamingChunksThenUsageThenDone) {
   auto no_usage = c.post("/v1/chat/completions",
                          chatBody("stream me", true, R"(,"stream_options":{"include_usage":false})"));
   EXPECT_EQ(sseData(no_usage.body()).size(), 7u);
+}
+
+// stream_min_write_ms: tokens are written in groups, but every token is still one SSE event,
+// in order, with the same text; the first-token hook reports each stream once, under the
+// gateway's request id, with its admission <= due time <= write.
+TEST_F(MockBackendTest, CoalescedStreamKeepsOneEventPerTokenAndReportsItsFirstToken) {
+  auto o = fastOptions();
+  o.output_tokens = 40;
+  o.latency.time_scale = 0.001;  // 57 us per token
+  o.latency.exact_pacing = true;
+  o.stream_min_write_ms = 0.1;  // two tokens per write after the first
+  std::mutex mu;
+  std::vector<FirstTokenTiming> firsts;
+  o.on_first_token = [&](const FirstTokenTiming& t) {
+    std::lock_guard lock(mu);
+    firsts.push_back(t);
+  };
+  startWith(o);
+  Client c(port());
+  auto plain = c.post("/v1/chat/completions", chatBody("group me"));
+  auto r = c.post("/v1/chat/completions", chatBody("group me", true),
+                  {{"x-regiongate-request-id", "req-7"}});
+  ASSERT_EQ(r.status, 200u);
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  auto events = sseData(r.body());
+  ASSERT_EQ(events.size(), 40u + 2u);  // 40 tokens, usage, [DONE]
+  EXPECT_EQ(events.back(), "[DONE]");
+  std::string text;
+  simdjson::dom::parser p;
+  for (size_t i = 0; i < 40; ++i) {
+    auto chunk = parse(p, events[i]);
+    text += std::string(chunk["choices"].at(0)["delta"]["content"].get_string().value());
+    EXPECT_EQ(chunk["choices"].at(0)["finish_reason"].is_null(), i != 39);
+  }
+  simdjson::dom::parser p2;
+  EXPECT_EQ(text, std::string(parse(p2, plain.body())["choices"].at(0)["message"]["content"]
+                                  .get_string().value()));
+  EXPECT_EQ(parse(p, events[40])["usage"]["completion_tokens"].get_uint64().value(), 40u);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(firsts.size(), 1u);  // the stream only, once
+  EXPECT_EQ(firsts[0].request_id, "req-7");
+  EXPECT_LE(firsts[0].admitted, firsts[0].due);
+  EXPECT_LE(firsts[0].due, firsts[0].written);
+}
+
+TEST_F(MockBackendTest, CoalescedStreamStillClosesMidStreamOnTheFault) {
+  auto o = fastOptions();
+  o.output_tokens = 40;
+  o.stream_min_write_ms = 1000;
+  o.faults.close_mid_stream = true;
+  startWith(o);
+  Client c(port());
+  auto r = c.post("/v1/chat/completions", chatBody("x", true));
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_TRUE(r.ec);  // the chunked body never ended
+  auto events = sseData(r.body());
+  EXPECT_EQ(events.size(), 20u);  // up to the cut, written although not a write point
+  for (auto& e : events) EXPECT_NE(e, "[DONE]");
 }
 
 TEST_F(MockBackendTest, CachedTokensGrowWithSharedPrefixAndVersionChangeFlushes) {
@@ -430,6 +490,13 @@ TEST(MockOptions, ValidationNamesTheBadOption) {
   auto st = validateOptions(o);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("--divergence"), std::string::npos);
+  o.divergence = 0;
+  o.stream_min_write_ms = -1;
+  st = validateOptions(o);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("--stream-min-write-ms"), std::string::npos);
+  o.stream_min_write_ms = std::nan("");
+  EXPECT_FALSE(validateOptions(o).ok());
   EXPECT_FALSE(parseModelSpec("").ok());
   EXPECT_FALSE(parseModelSpec("m@").ok());
   auto spec = parseModelSpec("m@v7");

@@ -19,6 +19,7 @@ public:
   size_t pick(const routing::RouteRequest&, std::span<const routing::Candidate> c) override {
     events.push_back("pick");
     queue_known.push_back(c[0].queue_known);
+    in_flight.push_back(c[0].in_flight);
     return 0;
   }
   void onRouted(const routing::RouteRequest&, uint32_t) override { events.push_back("routed"); }
@@ -27,6 +28,7 @@ public:
   }
   std::vector<std::string> events;
   std::vector<bool> queue_known;
+  std::vector<uint32_t> in_flight;
 };
 
 SimResult runTwo(bool gateway_view, EventLog& log) {
@@ -49,6 +51,43 @@ SimResult runTwo(bool gateway_view, EventLog& log) {
   c.expose_queue = !gateway_view;
   c.learn_at_first_token = gateway_view;
   return runSimulation(c, t, {}, log);
+}
+
+// plan-validate's timeline: request 0 is routed at 0, reaches the instance 5 ms later (transit)
+// and its first token (at 13, decode 0: also its end) reaches the router 3 ms later (return):
+// its TTFT counts the transit, the policy learns its prefix at 16, and until then the router
+// still counts it in flight, as the gateway does.
+TEST(GatewayView, TransitAndReturnDelaysAreTheRoutersView) {
+  Trace t;
+  t.tokens_per_block = 4;
+  for (double at : {0.0, 14.0}) {
+    TraceRequest r;
+    r.arrival_ms = at;
+    r.input_tokens = 8;
+    r.output_tokens = 1;
+    r.blocks = {chainBlockId(0, 1), chainBlockId(chainBlockId(0, 1), 2)};
+    t.requests.push_back(r);
+  }
+  t.requests[0].transit_ms = 5;
+  t.requests[0].return_ms = 3;
+  InstanceParams p;
+  p.prefill_ms_per_token = 1.0;
+  p.ttft_fixed_ms = 0;
+  SimConfig c;
+  c.instances.push_back({"i0", "r", p});
+  c.pools.push_back({"EU", {0}});
+  c.expose_queue = false;
+  c.learn_at_first_token = true;
+  EventLog log;
+  SimResult res = runSimulation(c, t, {}, log);
+  ASSERT_EQ(res.outcomes.size(), 2u);
+  EXPECT_DOUBLE_EQ(res.outcomes[0].ttft_ms, 5 + 8);
+  EXPECT_DOUBLE_EQ(res.outcomes[1].ttft_ms, 4);  // one block cached: 4 tokens to prefill
+  // 13: request 0's first token (onCompleted at once); 14: request 1 routed; 16: the router
+  // learns request 0's prefix; 18: request 1's first token, learnt at once.
+  EXPECT_EQ(log.events, (std::vector<std::string>{"pick", "first_token", "pick", "routed",
+                                                  "routed", "first_token"}));
+  EXPECT_EQ(log.in_flight, (std::vector<uint32_t>{0, 1}));  // request 0's end not heard yet
 }
 
 TEST(GatewayView, PolicyLearnsAtRoutingByDefault) {

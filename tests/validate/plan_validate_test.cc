@@ -94,14 +94,72 @@ TEST(PlanValidateReport, TextCarriesTheMachineReadableLines) {
   EXPECT_FALSE(rep.pass());
   const std::string t = rep.text();
   EXPECT_NE(t.find("check eu-west-1 plan_requests=3 real_requests=3 plan_hit=0.2500 "
-                   "real_hit=0.5000 plan_ttft_p50=10.000 real_ttft_p50=10.000\n"),
+                   "real_hit=0.5000 plan_ttft_p50=10.000 real_ttft_p50=10.000 "),
             std::string::npos)
       << t;
-  EXPECT_NE(t.find("errors=0\nplan-validate: FAIL"), std::string::npos) << t;
+  EXPECT_NE(t.find("errors=0\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("\nplan-validate: FAIL"), std::string::npos) << t;
   rep.regions[0] = judgeRegion(c, 30, 15);
   EXPECT_TRUE(rep.pass());
   rep.errors = 1;
   EXPECT_FALSE(rep.pass());
+}
+
+// Saturation: a region whose median harness delay (simulated ms) exceeds the TTFT tolerance of
+// the planner's own TTFT p50 cannot be judged; the report says so instead of PASS or FAIL, with
+// its own exit code and the smallest compression this run's delays would allow.
+TEST(PlanValidateSaturation, HarnessDelayBeyondTheToleranceIsSaturatedNotFail) {
+  RegionCheck c;
+  c.name = "us-east-1";
+  c.plan_requests = c.real_requests = 100;
+  c.plan_hit = c.real_hit = 0.5;
+  c.plan_model_ttft_p50 = 300;
+  c.plan_ttft_p50 = 400;
+  c.real_ttft_p50 = 800;  // disagrees by 100 %
+  c.harness_p50 = 44;     // 15 % of 300 = 45
+  EXPECT_FALSE(judgeRegion(c, 5, 15).saturated);
+  EXPECT_EQ(judgeRegion(c, 5, 15).verdict(), "FAIL (TTFT)");
+  c.harness_p50 = 46;
+  c.harness_fixed_p50 = 40;  // without the send lateness: what min_usable_compress scales
+  EXPECT_TRUE(judgeRegion(c, 5, 15).saturated);
+  EXPECT_EQ(judgeRegion(c, 5, 15).verdict(), "SATURATED");
+  EXPECT_FALSE(judgeRegion(c, 5, 16).saturated);  // the threshold is the TTFT tolerance
+
+  PlanValidateReport rep;
+  rep.compress = 0.03;
+  rep.hit_points = 5;
+  rep.ttft_percent = 15;
+  rep.regions.push_back(judgeRegion(c, 5, 15));
+  RegionCheck quiet = c;
+  quiet.name = "eu-central-1";
+  quiet.real_ttft_p50 = quiet.plan_ttft_p50;
+  quiet.harness_p50 = 10;
+  rep.regions.push_back(judgeRegion(quiet, 5, 15));
+  EXPECT_EQ(rep.outcome(), Outcome::Saturated);
+  EXPECT_FALSE(rep.pass());
+  EXPECT_EQ(exitCode(rep.outcome()), 3);
+  // 40 simulated ms at 0.03 = 1.2 ms wall of fixed harness time; 45 simulated ms would allow
+  // compress 0.0267.
+  EXPECT_NEAR(rep.minUsableCompress(), 0.03 * 40 / 45, 1e-9);
+  const std::string t = rep.text();
+  EXPECT_NE(t.find("plan-validate: SATURATED: harness saturated at compress 0.03"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("minimum usable compress on this machine ~0.027"), std::string::npos) << t;
+  EXPECT_NE(t.find("harness_p50=46.000 saturated=1\n"), std::string::npos) << t;
+  // A failed request is a failure, saturated or not.
+  rep.errors = 1;
+  EXPECT_EQ(rep.outcome(), Outcome::Fail);
+  EXPECT_EQ(exitCode(rep.outcome()), 1);
+  // Not saturated: the regions' own verdicts decide.
+  rep.errors = 0;
+  rep.regions[0].harness_p50 = 1;
+  rep.regions[0] = judgeRegion(rep.regions[0], 5, 15);
+  EXPECT_EQ(rep.outcome(), Outcome::Fail);
+  rep.regions[0].real_ttft_p50 = rep.regions[0].plan_ttft_p50;
+  rep.regions[0] = judgeRegion(rep.regions[0], 5, 15);
+  EXPECT_EQ(rep.outcome(), Outcome::Pass);
+  EXPECT_EQ(exitCode(rep.outcome()), 0);
 }
 
 // The overhead model: fixed + per-token, least squares; never a negative slope; a flat line when
