@@ -2,6 +2,8 @@
 
 #include <libpq-fe.h>
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -51,11 +53,13 @@ public:
                               {"jurisdiction"})
                        .with({jurisdiction_})),
         dropped_(registry.counter("regiongate_routing_share_dropped_total",
-                                  "Shared routes dropped, by reason.", {"reason"})) {}
+                                  "Shared routes dropped, by reason.", {"reason"})),
+        wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
   ~Link() {
     stop();
     disconnect();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
   }
 
   const std::string& jurisdiction() const { return jurisdiction_; }
@@ -66,15 +70,20 @@ public:
     if (thread_.joinable()) thread_.join();
   }
 
+  // Wakes the link thread so the routes leave now, not at its next poll timeout.
   void hand(std::vector<routing::PeerRoute> routes) {
-    std::lock_guard lock(mu_);
-    for (auto& r : routes) {
-      if (outbox_.size() >= outbox_capacity_) {
-        dropped_.with({"queue_full"}).inc();
-        continue;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& r : routes) {
+        if (outbox_.size() >= outbox_capacity_) {
+          dropped_.with({"queue_full"}).inc();
+          continue;
+        }
+        outbox_.push_back(std::move(r));
       }
-      outbox_.push_back(std::move(r));
     }
+    const uint64_t one = 1;
+    if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
   }
 
 private:
@@ -87,11 +96,10 @@ private:
       }
       if (!conn_) {
         dropOutbox("store_down");
-        std::this_thread::sleep_for(std::chrono::milliseconds(flush_ms_));
+        waitForInput(-1);
         continue;
       }
-      pollfd p{PQsocket(conn_), POLLIN, 0};
-      ::poll(&p, 1, static_cast<int>(flush_ms_));
+      waitForInput(PQsocket(conn_));
       if (!receive() || !send()) {
         spdlog::warn("routing share: lost the {} database ({}); routing uses local knowledge "
                      "until it is back",
@@ -99,6 +107,14 @@ private:
         disconnect();
       }
     }
+  }
+
+  // Until the database socket (if any) is readable, routes are handed over, or flush_ms passes.
+  void waitForInput(int db_fd) {
+    pollfd p[2] = {{wake_fd_, POLLIN, 0}, {db_fd, POLLIN, 0}};
+    ::poll(p, db_fd >= 0 ? 2 : 1, static_cast<int>(flush_ms_));
+    uint64_t n = 0;
+    if (p[0].revents & POLLIN) (void)!::read(wake_fd_, &n, sizeof(n));
   }
 
   void connect() {
@@ -206,6 +222,7 @@ private:
   std::deque<routing::PeerRoute> outbox_;  // guarded by mu_
   PGconn* conn_ = nullptr;                 // link thread only
   bool down_logged_ = false;
+  int wake_fd_ = -1;  // eventfd: hand() -> link thread
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

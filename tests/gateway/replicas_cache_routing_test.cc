@@ -106,29 +106,47 @@ double ratio(std::pair<uint64_t, uint64_t> r) {
   return r.second ? static_cast<double>(r.first) / static_cast<double>(r.second) : 0;
 }
 
+// The four set-ups, interleaved over `kRounds` rounds so a busy moment of the machine hits them
+// alike; each set-up's ratio is over all its rounds.
+constexpr int kRounds = 2;
+
 TEST(ReplicatedCacheRouting, ThreeReplicasAgainstOneOnTheBackendsCachedTokens) {
   if (NginxRoundRobin::binary().empty()) GTEST_SKIP() << "nginx is not installed";
   if (!audit::testing::PgServer::available()) GTEST_SKIP() << "PostgreSQL 15 is not installed";
   audit::testing::PgServer pg;
   ASSERT_EQ(pg.start(), "");
   const std::string with_db = "{ dsn: { EU: \"" + pg.dsn() + "\" } }";
-  auto one = runReplicated(1);
-  auto one_shared = runReplicated(1, "{}");  // its 2 workers share, no database
-  auto three = runReplicated(3);
-  auto three_shared = runReplicated(3, with_db);
-  ASSERT_GT(one.second, 0u);
-  for (auto r : {one_shared, three, three_shared})
-    EXPECT_EQ(one.second, r.second) << "every run must send the same workload";
-  RecordProperty("cached_ratio_1_replica", std::to_string(ratio(one)));
-  RecordProperty("cached_ratio_1_replica_shared", std::to_string(ratio(one_shared)));
-  RecordProperty("cached_ratio_3_replicas", std::to_string(ratio(three)));
-  RecordProperty("cached_ratio_3_replicas_shared", std::to_string(ratio(three_shared)));
-  std::printf("backend-measured cached-token ratio: 1 replica %.3f, 1 replica (workers share) "
-              "%.3f, 3 replicas %.3f, 3 replicas (routing.share through PostgreSQL) %.3f\n",
-              ratio(one), ratio(one_shared), ratio(three), ratio(three_shared));
-  EXPECT_GT(ratio(three), 0.0);
-  // The acceptance: with sharing, 3 replicas are within 3 points of 1 replica.
-  EXPECT_GE(ratio(three_shared), ratio(one) - 0.03);
+  struct Setup {
+    const char* name;
+    int replicas;
+    std::string share;
+    std::pair<uint64_t, uint64_t> sum{0, 0};
+  };
+  std::vector<Setup> setups = {{"1 replica", 1, ""},
+                               {"1 replica (its workers share)", 1, "{}"},
+                               {"3 replicas", 3, ""},
+                               {"3 replicas (routing.share through PostgreSQL)", 3, with_db}};
+  for (int round = 0; round < kRounds; ++round)
+    for (auto& s : setups) {
+      auto r = runReplicated(s.replicas, s.share);
+      std::printf("round %d, %s: %.3f\n", round + 1, s.name, ratio(r));
+      s.sum.first += r.first;
+      s.sum.second += r.second;
+    }
+  ASSERT_GT(setups[0].sum.second, 0u);
+  std::printf("backend-measured cached-token ratio over %d rounds:", kRounds);
+  for (auto& s : setups) {
+    EXPECT_EQ(setups[0].sum.second, s.sum.second) << "every run must send the same workload";
+    std::printf(" %s %.3f;", s.name, ratio(s.sum));
+  }
+  std::printf("\n");
+  RecordProperty("cached_ratio_1_replica", std::to_string(ratio(setups[0].sum)));
+  RecordProperty("cached_ratio_1_replica_shared", std::to_string(ratio(setups[1].sum)));
+  RecordProperty("cached_ratio_3_replicas", std::to_string(ratio(setups[2].sum)));
+  RecordProperty("cached_ratio_3_replicas_shared", std::to_string(ratio(setups[3].sum)));
+  EXPECT_GT(ratio(setups[2].sum), 0.0);
+  // The target: with routing.share, 3 replicas are within 3 points of 1 replica.
+  EXPECT_GE(ratio(setups[3].sum), ratio(setups[0].sum) - 0.03);
 }
 
 }  // namespace
