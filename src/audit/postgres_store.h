@@ -7,8 +7,7 @@
 #include <string>
 
 #include "audit/store.h"
-
-struct pg_conn;
+#include "pg/connection.h"
 
 namespace regiongate::audit {
 
@@ -22,7 +21,7 @@ public:
   PostgresStore& operator=(const PostgresStore&) = delete;
 
   std::string kind() const override { return "postgres"; }
-  std::string name() const override;  // the DSN with any password masked
+  std::string name() const override { return conn_.name(); }  // the DSN, password masked
   Status open() override;
   Result<ChainHead> chainHead(const std::string& replica_id) override;
   Status append(const std::vector<Record>& batch, const Checkpoint* checkpoint) override;
@@ -34,20 +33,17 @@ public:
   Status prune(const PruneAnchor& anchor) override;
 
 private:
-  Error pgError(const std::string& what) const;
   Status detectLayout();
   Status createSchema();
   Status migrateLegacyTable();
   Status insertSegments(const std::vector<Record>& recs);
   Status scanLegacy(const ScanQuery& q, const std::function<bool(const Record&)>& fn);
-  void close();
 
-  std::string dsn_;
+  pg::Connection conn_;
   int connect_timeout_s_;
   bool read_only_;
   bool legacy_ = false;  // read-only open of a database written before segments
   bool has_prunes_ = true;  // false: a read-only open found no audit_prunes (never pruned)
-  pg_conn* conn_ = nullptr;
 };
 
 }  // namespace regiongate::audit

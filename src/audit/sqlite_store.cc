@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "audit/rows.h"
 #include "audit/schema.h"
 #include "audit/segment.h"
 
@@ -14,6 +15,13 @@ std::string colText(sqlite3_stmt* st, int i) {
                          static_cast<size_t>(sqlite3_column_bytes(st, i)))
            : std::string();
 }
+
+// One row of a stepped statement, for rows.h.
+struct SqliteRow {
+  sqlite3_stmt* st;
+  std::string text(int col) const { return colText(st, col); }
+  int64_t i64(int col) const { return sqlite3_column_int64(st, col); }
+};
 
 std::optional<std::string> colOpt(sqlite3_stmt* st, int i) {
   if (sqlite3_column_type(st, i) == SQLITE_NULL) return std::nullopt;
@@ -276,16 +284,26 @@ Result<ChainHead> SqliteStore::chainHead(const std::string& replica_id) {
   return head;
 }
 
-Status SqliteStore::append(const std::vector<Record>& batch, const Checkpoint* checkpoint) {
+// Opens the store if needed and starts a write transaction (BEGIN IMMEDIATE: the write lock
+// now, not at the first write).
+Status SqliteStore::beginWrite(const char* what) {
   if (auto st = open(); !st.ok()) return st;
-  if (!begin_) return sqlError("append", SQLITE_READONLY);  // opened read-only
+  if (!begin_) return sqlError(what, SQLITE_READONLY);  // opened read-only
   int rc = sqlite3_step(begin_);
   sqlite3_reset(begin_);
   if (rc != SQLITE_DONE) return sqlError("BEGIN IMMEDIATE", rc);
-  auto fail = [&](Status st) -> Status {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return st;
-  };
+  return {};
+}
+
+Status SqliteStore::rollback(Status why) {
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  return why;
+}
+
+Status SqliteStore::append(const std::vector<Record>& batch, const Checkpoint* checkpoint) {
+  if (Status st = beginWrite("append"); !st) return st;
+  int rc = SQLITE_OK;
+  auto fail = [&](Status st) -> Status { return rollback(std::move(st)); };
   if (auto st = insertSegments(batch); !st.ok()) return fail(std::move(st));
   if (checkpoint) {
     sqlite3_reset(insert_cp_);
@@ -481,13 +499,7 @@ Result<std::vector<Checkpoint>> SqliteStore::checkpoints(const std::string& repl
   Status st = forEachReplicaRow(std::string("SELECT ") + schema::kCheckpointColumns +
                                     " FROM audit_checkpoints WHERE replica_id=? ORDER BY seq",
                                 replica_id, "checkpoints", [&](sqlite3_stmt* r) {
-                                  Checkpoint cp;
-                                  cp.replica_id = colText(r, 0);
-                                  cp.seq = sqlite3_column_int64(r, 1);
-                                  cp.hash = colText(r, 2);
-                                  cp.ts_us = sqlite3_column_int64(r, 3);
-                                  cp.mac = colText(r, 4);
-                                  out.push_back(std::move(cp));
+                                  out.push_back(checkpointFromRow(SqliteRow{r}));
                                 });
   if (!st.ok()) return st.error();
   return out;
@@ -502,15 +514,8 @@ Result<std::vector<SegmentInfo>> SqliteStore::segmentIndex(const std::string& re
   Status st = forEachReplicaRow(
       "SELECT first_seq, last_seq, min_ts_us, max_ts_us, record_count "
       "FROM audit_segments WHERE replica_id=? ORDER BY first_seq",
-      replica_id, "segment index", [&](sqlite3_stmt* r) {
-        SegmentInfo i;
-        i.first_seq = sqlite3_column_int64(r, 0);
-        i.last_seq = sqlite3_column_int64(r, 1);
-        i.min_ts_us = sqlite3_column_int64(r, 2);
-        i.max_ts_us = sqlite3_column_int64(r, 3);
-        i.record_count = sqlite3_column_int64(r, 4);
-        out.push_back(i);
-      });
+      replica_id, "segment index",
+      [&](sqlite3_stmt* r) { out.push_back(segmentInfoFromRow(SqliteRow{r})); });
   if (!st.ok()) return st.error();
   return out;
 }
@@ -525,29 +530,16 @@ Result<std::vector<PruneAnchor>> SqliteStore::pruneAnchors(const std::string& re
   Status st = forEachReplicaRow(std::string("SELECT ") + schema::kPruneColumns +
                                     " FROM audit_prunes WHERE replica_id=? ORDER BY through_seq",
                                 replica_id, "prune anchors", [&](sqlite3_stmt* r) {
-                                  PruneAnchor a;
-                                  a.replica_id = colText(r, 0);
-                                  a.through_seq = sqlite3_column_int64(r, 1);
-                                  a.hash = colText(r, 2);
-                                  a.ts_us = sqlite3_column_int64(r, 3);
-                                  a.cutoff_us = sqlite3_column_int64(r, 4);
-                                  a.mac = colText(r, 5);
-                                  out.push_back(std::move(a));
+                                  out.push_back(pruneAnchorFromRow(SqliteRow{r}));
                                 });
   if (!st.ok()) return st.error();
   return out;
 }
 
 Status SqliteStore::prune(const PruneAnchor& anchor) {
-  if (auto st = open(); !st.ok()) return st;
-  if (!begin_) return sqlError("prune", SQLITE_READONLY);  // opened read-only
-  int rc = sqlite3_step(begin_);
-  sqlite3_reset(begin_);
-  if (rc != SQLITE_DONE) return sqlError("BEGIN IMMEDIATE", rc);
-  auto fail = [&](Status st) -> Status {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return st;
-  };
+  if (Status st = beginWrite("prune"); !st) return st;
+  int rc = SQLITE_OK;
+  auto fail = [&](Status st) -> Status { return rollback(std::move(st)); };
   {
     Stmt s;
     std::string sql = std::string("INSERT INTO audit_prunes (") + schema::kPruneColumns +

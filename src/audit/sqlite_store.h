@@ -73,6 +73,8 @@ private:
   Status forEachReplicaRow(const std::string& sql, const std::string& replica_id, const char* what,
                            const std::function<void(sqlite3_stmt*)>& row);
   Error sqlError(const std::string& what, int rc) const;
+  Status beginWrite(const char* what);
+  Status rollback(Status why);
   Status exec(const char* sql);
   void close();
   void installWalHook();

@@ -6,6 +6,7 @@
 
 #include "common/quantile.h"
 #include "sim/simulation.h"
+#include "sim/warmup.h"
 
 namespace regiongate::demo {
 
@@ -83,43 +84,20 @@ Warmup computeWarmup(const std::vector<Sample>& samples, const ReportInputs::Rol
   auto byTime = [](const Sample* a, const Sample* b) { return a->at_s < b->at_s; };
   std::sort(before.begin(), before.end(), byTime);
   std::sort(after.begin(), after.end(), byTime);
-  const size_t n_steady = std::min(before.size(), std::max(window, before.size() / 5));
-  int64_t in = 0, cached = 0;
-  double ttft = 0;
-  for (size_t k = before.size() - n_steady; k < before.size(); ++k) {
-    in += before[k]->prompt_tokens;
-    cached += before[k]->cached_tokens;
-    ttft += before[k]->ttft_wall_ms / time_scale;
-  }
-  w.steady_requests = n_steady;
-  if (n_steady == 0) return w;  // nothing to warm back up to
-  w.steady_hit = in ? double(cached) / double(in) : 0;
-  w.steady_ttft_ms = n_steady ? ttft / double(n_steady) : 0;
-  int64_t win_in = 0, win_cached = 0;
-  size_t end_k = after.size();
-  for (size_t k = 0; k < after.size(); ++k) {
-    win_in += after[k]->prompt_tokens;
-    win_cached += after[k]->cached_tokens;
-    if (k >= window) {
-      win_in -= after[k - window]->prompt_tokens;
-      win_cached -= after[k - window]->cached_tokens;
-    }
-    if (k + 1 == window && win_in > 0) w.dip_hit = double(win_cached) / double(win_in);
-    if (k + 1 >= window && win_in > 0 &&
-        double(win_cached) / double(win_in) >= 0.9 * w.steady_hit) {
-      w.time_to_90_s = after[k]->at_s - ro.at_s;
-      end_k = k + 1;
-      break;
-    }
-  }
-  double warm = 0;
-  for (size_t k = 0; k < end_k; ++k) {
-    warm += after[k]->ttft_wall_ms / time_scale;
+  // Model time, as the planner measures it.
+  auto toWarmup = [&](const std::vector<const Sample*>& v) {
+    std::vector<sim::WarmupSample> out;
+    out.reserve(v.size());
+    for (const Sample* s : v)
+      out.push_back({s->at_s, static_cast<uint64_t>(std::max<int64_t>(0, s->prompt_tokens)),
+                     static_cast<uint64_t>(std::max<int64_t>(0, s->cached_tokens)),
+                     s->ttft_wall_ms / time_scale});
+    return out;
+  };
+  static_cast<sim::WarmupFigures&>(w) =
+      sim::measureWarmup(toWarmup(before), toWarmup(after), ro.at_s, window);
+  for (size_t k = 0; k < w.warm_requests; ++k)
     ++w.versions_served[after[k]->version.empty() ? "?" : after[k]->version];
-  }
-  w.warm_requests = end_k;
-  w.warm_ttft_ms = end_k ? warm / double(end_k) : 0;
-  w.added_request_s = std::max(0.0, (w.warm_ttft_ms - w.steady_ttft_ms) * double(end_k) / 1000.0);
   return w;
 }
 

@@ -20,6 +20,7 @@
 
 #include "demo/client.h"
 #include "demo/prom.h"
+#include "sim/warmup.h"
 
 namespace regiongate::demo {
 
@@ -67,16 +68,11 @@ struct Penalty {
   double extra_usd_per_m_input = 0;  // EU - US
 };
 
-struct Warmup {
+// A rollout's warm-up in the demo's traffic, with the planner's definitions (sim/warmup.h);
+// times are wall seconds, TTFTs model time.
+struct Warmup : sim::WarmupFigures {
   std::string region, from, to;
   double at_s = 0;
-  size_t steady_requests = 0;  // 0: the region took no traffic before (no steady state)
-  double steady_hit = 0;
-  double dip_hit = 0;          // the first window after the rollout
-  double time_to_90_s = -1;    // wall seconds; -1 = not reached
-  size_t warm_requests = 0;
-  double steady_ttft_ms = 0, warm_ttft_ms = 0;  // model time, means
-  double added_request_s = 0;                   // model time
   std::map<std::string, size_t> versions_served;  // region's responses by version, until warm
 };
 

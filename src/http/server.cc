@@ -57,27 +57,36 @@ Result<asio::ip::tcp::endpoint> parseListen(const std::string& listen) {
 
 // ---------------------------------------------------------------- ResponseWriter
 
-asio::awaitable<bool> ResponseWriter::send(Response res) {
-  if (started_) co_return false;
+// The one response of a request: false if one was already started.
+bool ResponseWriter::claim(unsigned status) {
+  if (started_) return false;
   started_ = true;
-  status_ = res.result_int();
+  status_ = status;
+  return true;
+}
+
+// After a whole-response write: the deadline is off, the bytes counted.
+bool ResponseWriter::settle(const boost::system::error_code& ec, size_t n) {
+  deadline_.disarm();
+  bytes_ += n;
+  finished_ = !ec;
+  return !ec;
+}
+
+asio::awaitable<bool> ResponseWriter::send(Response res) {
+  if (!claim(res.result_int())) co_return false;
   res.version(version_);
   res.keep_alive(keep_alive_);
   res.prepare_payload();
   deadline_.arm(kWriteTimeout);
   auto [ec, n] = co_await bhttp::async_write(stream_, res, use_nothrow);
-  deadline_.disarm();
-  bytes_ += n;
-  finished_ = !ec;
-  co_return !ec;
+  co_return settle(ec, n);
 }
 
 asio::awaitable<bool> ResponseWriter::sendRaw(unsigned status, std::string_view content_type,
                                               std::span<const HeaderView> headers,
                                               std::string_view body) {
-  if (started_) co_return false;
-  started_ = true;
-  status_ = status;
+  if (!claim(status)) co_return false;
   std::string head;
   head.reserve(256);
   head += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
@@ -103,10 +112,7 @@ asio::awaitable<bool> ResponseWriter::sendRaw(unsigned status, std::string_view 
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body.data(), body.size())};
   deadline_.arm(kWriteTimeout);
   auto [ec, n] = co_await asio::async_write(stream_, bufs, use_nothrow);
-  deadline_.disarm();
-  bytes_ += n;
-  finished_ = !ec;
-  co_return !ec;
+  co_return settle(ec, n);
 }
 
 asio::awaitable<bool> ResponseWriter::sendJson(
@@ -119,9 +125,7 @@ asio::awaitable<bool> ResponseWriter::sendJson(
 }
 
 asio::awaitable<bool> ResponseWriter::begin(bhttp::response<bhttp::empty_body> head) {
-  if (started_) co_return false;
-  started_ = true;
-  status_ = head.result_int();
+  if (!claim(head.result_int())) co_return false;
   head.version(version_);
   head.keep_alive(keep_alive_);
   head.chunked(true);

@@ -78,6 +78,9 @@ public:
   asio::ip::tcp::socket& stream() { return stream_.socket(); }
 
 private:
+  bool claim(unsigned status);
+  bool settle(const boost::system::error_code& ec, size_t n);
+
   Stream& stream_;
   Deadline& deadline_;
   bool keep_alive_;

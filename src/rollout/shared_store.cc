@@ -1,36 +1,15 @@
 #include "rollout/shared_store.h"
 
 #include <fmt/format.h>
-#include <libpq-fe.h>
 
 #include <cstdlib>
 #include <optional>
-#include <regex>
 
 #include "rollout/state_store.h"
 
 namespace regiongate::rollout {
 
 namespace {
-
-struct PgRes {
-  PGresult* r = nullptr;
-  explicit PgRes(PGresult* res) : r(res) {}
-  ~PgRes() { PQclear(r); }
-  PgRes(const PgRes&) = delete;
-  PgRes& operator=(const PgRes&) = delete;
-  bool ok() const {
-    auto s = PQresultStatus(r);
-    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
-  }
-  int rows() const { return PQntuples(r); }
-  std::string text(int row, int col) const {
-    return {PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col))};
-  }
-  int64_t i64(int row, int col) const { return std::strtoll(PQgetvalue(r, row, col), nullptr, 10); }
-};
-
-void quietNotices(void*, const char*) {}
 
 constexpr const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS regiongate_rollouts (
@@ -70,7 +49,7 @@ constexpr const char* kSelectColumns =
 // TTFT samples kept per report row: the rank test needs a sample, not every value.
 constexpr size_t kReportSamples = 2048;
 
-Result<StoredRollout> rowToRollout(const PgRes& res, int row) {
+Result<StoredRollout> rowToRollout(const pg::Res& res, int row) {
   auto recs = recordsFromJson("{\"version\":1,\"rollouts\":[" + res.text(row, 0) + "]}");
   if (!recs) return recs.error();
   if (recs->size() != 1) return Error::config("rollout store: a row without one record", "invalid_state");
@@ -90,16 +69,6 @@ std::string recordText(const RolloutRecord& r) {
   auto b = all.find('[');
   return all.substr(b + 1, all.size() - b - 3);
 }
-
-struct Params {
-  std::vector<std::string> v;
-  Params(std::initializer_list<std::string> l) : v(l) {}
-  std::vector<const char*> ptrs() const {
-    std::vector<const char*> p;
-    for (const auto& s : v) p.push_back(s.c_str());
-    return p;
-  }
-};
 
 }  // namespace
 
@@ -127,68 +96,30 @@ std::vector<double> parseTtftArray(std::string_view text) {
 }
 
 SharedStore::SharedStore(std::string dsn, uint32_t timeout_ms)
-    : dsn_(std::move(dsn)), timeout_ms_(timeout_ms) {}
+    : timeout_ms_(timeout_ms), conn_(std::move(dsn), "rollout_store_failed") {}
 
-SharedStore::~SharedStore() { close(); }
-
-void SharedStore::close() {
-  if (conn_) PQfinish(conn_);
-  conn_ = nullptr;
-}
-
-std::string SharedStore::name() const {
-  static const std::regex kv_pw(R"(password\s*=\s*\S+)");
-  static const std::regex url_pw(R"((://[^:/@]*:)[^@]*@)");
-  std::string s = std::regex_replace(dsn_, kv_pw, "password=***");
-  return std::regex_replace(s, url_pw, "$1***@");
-}
-
-Error SharedStore::pgError(const std::string& what) const {
-  std::string msg = name() + ": " + what;
-  if (conn_) {
-    std::string m = PQerrorMessage(conn_);
-    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-    if (!m.empty()) msg += ": " + m;
-  }
-  return Error{ErrorSource::Internal, "rollout_store_failed", std::move(msg), true};
-}
-
-Status SharedStore::exec(const std::string& sql) {
-  PgRes r(PQexec(conn_, sql.c_str()));
-  if (!r.ok()) return pgError("query failed");
-  return {};
-}
+SharedStore::~SharedStore() = default;
 
 Status SharedStore::open() {
-  if (conn_ && PQstatus(conn_) == CONNECTION_OK) return {};
-  close();
-  const std::string connect_s = std::to_string(std::max<uint32_t>(1, (timeout_ms_ + 999) / 1000));
-  const std::string user_timeout = std::to_string(timeout_ms_);
-  const std::string options = "-c statement_timeout=" + std::to_string(timeout_ms_);
-  // Earlier keywords are overridden by the DSN's own (expand_dbname = 1). tcp_user_timeout bounds
-  // a statement whose server vanished without closing the connection.
-  const char* keys[] = {"connect_timeout", "tcp_user_timeout", "options", "dbname", nullptr};
-  const char* vals[] = {connect_s.c_str(), user_timeout.c_str(), options.c_str(), dsn_.c_str(), nullptr};
-  conn_ = PQconnectdbParams(keys, vals, 1);
-  if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
-    Error e = pgError("connect");
-    close();
-    return e;
-  }
-  PQsetNoticeProcessor(conn_, quietNotices, nullptr);
+  if (conn_.healthy()) return {};
+  pg::ConnectOptions opt;
+  opt.connect_timeout_s = std::max<uint32_t>(1, (timeout_ms_ + 999) / 1000);
+  opt.tcp_user_timeout_ms = timeout_ms_;
+  opt.statement_timeout_ms = timeout_ms_;
+  if (Status st = conn_.open(opt); !st) return st;
   // Replicas starting together would race on CREATE ... IF NOT EXISTS: one at a time.
-  Status st = exec("BEGIN; SELECT pg_advisory_xact_lock(hashtext('regiongate_rollouts'));" +
-                   std::string(kSchema) + "COMMIT;");
-  if (!st) {
-    close();
+  const std::string schema = "BEGIN; SELECT pg_advisory_xact_lock(hashtext('regiongate_rollouts'));" +
+                             std::string(kSchema) + "COMMIT;";
+  if (Status st = conn_.run(schema.c_str(), "query failed"); !st) {
+    conn_.close();
     return st;
   }
   return {};
 }
 
 Result<std::vector<StoredRollout>> SharedStore::loadAll() {
-  PgRes r(PQexec(conn_, (std::string(kSelectColumns) + " ORDER BY region, model").c_str()));
-  if (!r.ok()) return pgError("read rollouts");
+  pg::Res r(conn_.exec((std::string(kSelectColumns) + " ORDER BY region, model").c_str()));
+  if (!r.ok()) return conn_.error("read rollouts");
   std::vector<StoredRollout> out;
   for (int i = 0; i < r.rows(); ++i) {
     auto s = rowToRollout(r, i);
@@ -200,40 +131,31 @@ Result<std::vector<StoredRollout>> SharedStore::loadAll() {
 
 Result<bool> SharedStore::acquireLease(const std::string& region, const std::string& model,
                                        const std::string& replica_id, uint32_t lease_ms) {
-  Params p{region, model, replica_id, std::to_string(lease_ms)};
-  auto ptrs = p.ptrs();
-  PgRes r(PQexecParams(conn_,
-                       "UPDATE regiongate_rollouts SET lease_holder = $3, lease_expires = now() + "
+  pg::Params p{region, model, replica_id, std::to_string(lease_ms)};
+  pg::Res r(conn_.exec("UPDATE regiongate_rollouts SET lease_holder = $3, lease_expires = now() + "
                        "$4::bigint * interval '1 millisecond' WHERE region = $1 AND model = $2 AND "
-                       "(lease_holder = $3 OR lease_expires < now()) RETURNING 1",
-                       4, nullptr, ptrs.data(), nullptr, nullptr, 0));
-  if (!r.ok()) return pgError("lease");
+                       "(lease_holder = $3 OR lease_expires < now()) RETURNING 1", p));
+  if (!r.ok()) return conn_.error("lease");
   return r.rows() == 1;
 }
 
 Result<bool> SharedStore::writeAsHolder(const RolloutRecord& rec, bool new_window,
                                         const std::string& replica_id, int64_t revision) {
-  Params p{rec.region, rec.model, recordText(rec), new_window ? "1" : "0", replica_id,
+  pg::Params p{rec.region, rec.model, recordText(rec), new_window ? "1" : "0", replica_id,
            std::to_string(revision)};
-  auto ptrs = p.ptrs();
-  PgRes r(PQexecParams(
-      conn_,
-      "UPDATE regiongate_rollouts SET record = $3, win = win + $4::bigint, step_started_at = "
+  pg::Res r(conn_.exec("UPDATE regiongate_rollouts SET record = $3, win = win + $4::bigint, step_started_at = "
       "CASE WHEN $4::bigint = 1 THEN now() ELSE step_started_at END, rev = rev + 1, updated_at = "
       "now() WHERE region = $1 AND model = $2 AND lease_holder = $5 AND lease_expires > now() AND "
-      "rev = $6::bigint RETURNING 1",
-      6, nullptr, ptrs.data(), nullptr, nullptr, 0));
-  if (!r.ok()) return pgError("write rollout");
+      "rev = $6::bigint RETURNING 1", p));
+  if (!r.ok()) return conn_.error("write rollout");
   return r.rows() == 1;
 }
 
 Result<StoredRollout> SharedStore::selectOne(const std::string& region, const std::string& model,
                                              bool& found) {
-  Params p{region, model};
-  auto ptrs = p.ptrs();
-  PgRes r(PQexecParams(conn_, (std::string(kSelectColumns) + " WHERE region = $1 AND model = $2").c_str(),
-                       2, nullptr, ptrs.data(), nullptr, nullptr, 0));
-  if (!r.ok()) return pgError("read rollout");
+  pg::Params p{region, model};
+  pg::Res r(conn_.exec((std::string(kSelectColumns) + " WHERE region = $1 AND model = $2").c_str(), p));
+  if (!r.ok()) return conn_.error("read rollout");
   found = r.rows() == 1;
   if (!found) return StoredRollout{};
   return rowToRollout(r, 0);
@@ -241,16 +163,14 @@ Result<StoredRollout> SharedStore::selectOne(const std::string& region, const st
 
 Result<StoredRollout> SharedStore::change(const std::string& region, const std::string& model,
                                           const Change& change) {
-  if (Status st = exec("BEGIN"); !st) return st.error();
+  if (Status st = conn_.run("BEGIN", "begin"); !st) return st.error();
   auto fail = [&](Error e) -> Result<StoredRollout> {
-    (void)exec("ROLLBACK");
+    (void)conn_.run("ROLLBACK", "rollback");
     return e;
   };
-  Params lock{region + "|" + model};
-  auto lock_ptrs = lock.ptrs();
-  PgRes l(PQexecParams(conn_, "SELECT pg_advisory_xact_lock(hashtext($1))", 1, nullptr,
-                       lock_ptrs.data(), nullptr, nullptr, 0));
-  if (!l.ok()) return fail(pgError("lock rollout"));
+  pg::Params lock{region + "|" + model};
+  pg::Res l(conn_.exec("SELECT pg_advisory_xact_lock(hashtext($1))", lock));
+  if (!l.ok()) return fail(conn_.error("lock rollout"));
   bool found = false;
   auto cur = selectOne(region, model, found);
   if (!cur) return fail(cur.error());
@@ -258,56 +178,45 @@ Result<StoredRollout> SharedStore::change(const std::string& region, const std::
   auto rec = change(found ? &cur.value() : nullptr, new_window);
   if (!rec) return fail(rec.error());
   if (rec->id == 0) {
-    PgRes id(PQexec(conn_, "SELECT nextval('regiongate_rollout_ids')"));
-    if (!id.ok() || id.rows() != 1) return fail(pgError("next rollout id"));
+    pg::Res id(conn_.exec("SELECT nextval('regiongate_rollout_ids')"));
+    if (!id.ok() || id.rows() != 1) return fail(conn_.error("next rollout id"));
     rec->id = static_cast<uint64_t>(id.i64(0, 0));
   }
-  Params p{region, model, std::to_string(rec->id), recordText(rec.value()), new_window ? "1" : "0"};
-  auto ptrs = p.ptrs();
-  PgRes w(PQexecParams(
-      conn_,
-      "INSERT INTO regiongate_rollouts (region, model, rollout_id, record) VALUES ($1, $2, "
+  pg::Params p{region, model, std::to_string(rec->id), recordText(rec.value()), new_window ? "1" : "0"};
+  pg::Res w(conn_.exec("INSERT INTO regiongate_rollouts (region, model, rollout_id, record) VALUES ($1, $2, "
       "$3::bigint, $4) ON CONFLICT (region, model) DO UPDATE SET rollout_id = EXCLUDED.rollout_id, "
       "record = EXCLUDED.record, win = regiongate_rollouts.win + $5::bigint, step_started_at = "
       "CASE WHEN $5::bigint = 1 THEN now() ELSE regiongate_rollouts.step_started_at END, "
-      "rev = regiongate_rollouts.rev + 1, updated_at = now()",
-      5, nullptr, ptrs.data(), nullptr, nullptr, 0));
-  if (!w.ok()) return fail(pgError("write rollout"));
+      "rev = regiongate_rollouts.rev + 1, updated_at = now()", p));
+  if (!w.ok()) return fail(conn_.error("write rollout"));
   auto after = selectOne(region, model, found);
   if (!after) return fail(after.error());
-  if (Status st = exec("COMMIT"); !st) return st.error();
+  if (Status st = conn_.run("COMMIT", "commit"); !st) return st.error();
   return after;
 }
 
 Status SharedStore::report(const std::string& replica_id, uint64_t rollout_id, int64_t window,
                            const std::string& version, const VersionObservations& obs) {
-  Params p{replica_id, std::to_string(rollout_id), std::to_string(window), version,
+  pg::Params p{replica_id, std::to_string(rollout_id), std::to_string(window), version,
            std::to_string(obs.requests), std::to_string(obs.errors),
            ttftArrayLiteral(obs.ttft_ms, kReportSamples)};
-  auto ptrs = p.ptrs();
-  PgRes r(PQexecParams(
-      conn_,
-      "INSERT INTO regiongate_rollout_reports (replica_id, rollout_id, win, version, requests, "
+  pg::Res r(conn_.exec("INSERT INTO regiongate_rollout_reports (replica_id, rollout_id, win, version, requests, "
       "errors, ttft_ms) VALUES ($1, $2::bigint, $3::bigint, $4, $5::bigint, $6::bigint, "
       "$7::double precision[]) ON CONFLICT (replica_id, rollout_id, win, version) DO UPDATE SET "
       "requests = EXCLUDED.requests, errors = EXCLUDED.errors, ttft_ms = EXCLUDED.ttft_ms, "
-      "updated_at = now()",
-      7, nullptr, ptrs.data(), nullptr, nullptr, 0));
-  if (!r.ok()) return pgError("write report");
+      "updated_at = now()", p));
+  if (!r.ok()) return conn_.error("write report");
   return {};
 }
 
 Result<PooledWindow> SharedStore::pooled(uint64_t rollout_id, int64_t window,
                                          const std::string& green_version,
                                          const std::string& blue_version) {
-  Params p{std::to_string(rollout_id), std::to_string(window)};
-  auto ptrs = p.ptrs();
-  PgRes r(PQexecParams(conn_,
-                       "SELECT replica_id, version, requests, errors, ttft_ms::text FROM "
+  pg::Params p{std::to_string(rollout_id), std::to_string(window)};
+  pg::Res r(conn_.exec("SELECT replica_id, version, requests, errors, ttft_ms::text FROM "
                        "regiongate_rollout_reports WHERE rollout_id = $1::bigint AND win = "
-                       "$2::bigint ORDER BY replica_id",
-                       2, nullptr, ptrs.data(), nullptr, nullptr, 0));
-  if (!r.ok()) return pgError("read reports");
+                       "$2::bigint ORDER BY replica_id", p));
+  if (!r.ok()) return conn_.error("read reports");
   PooledWindow out;
   std::string last_replica;
   for (int i = 0; i < r.rows(); ++i) {
@@ -329,22 +238,19 @@ Result<PooledWindow> SharedStore::pooled(uint64_t rollout_id, int64_t window,
 }
 
 Status SharedStore::heartbeat(const std::string& replica_id, const std::string& report_json) {
-  Params p{replica_id, report_json};
-  auto ptrs = p.ptrs();
-  PgRes r(PQexecParams(conn_,
-                       "INSERT INTO regiongate_replicas (replica_id, last_seen, report) VALUES "
+  pg::Params p{replica_id, report_json};
+  pg::Res r(conn_.exec("INSERT INTO regiongate_replicas (replica_id, last_seen, report) VALUES "
                        "($1, now(), $2) ON CONFLICT (replica_id) DO UPDATE SET last_seen = now(), "
-                       "report = EXCLUDED.report",
-                       2, nullptr, ptrs.data(), nullptr, nullptr, 0));
-  if (!r.ok()) return pgError("heartbeat");
+                       "report = EXCLUDED.report", p));
+  if (!r.ok()) return conn_.error("heartbeat");
   return {};
 }
 
 Result<std::vector<ReplicaReport>> SharedStore::replicas() {
-  PgRes r(PQexec(conn_,
+  pg::Res r(conn_.exec(
                  "SELECT replica_id, (extract(epoch FROM now() - last_seen) * 1000)::bigint, "
                  "report FROM regiongate_replicas ORDER BY replica_id"));
-  if (!r.ok()) return pgError("read replicas");
+  if (!r.ok()) return conn_.error("read replicas");
   std::vector<ReplicaReport> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back({r.text(i, 0), r.i64(i, 1), r.text(i, 2)});
   return out;

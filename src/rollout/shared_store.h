@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "common/result.h"
+#include "pg/connection.h"
 #include "rollout/state_machine.h"
 
-struct pg_conn;
 
 namespace regiongate::rollout {
 
@@ -51,11 +51,11 @@ public:
   SharedStore(const SharedStore&) = delete;
   SharedStore& operator=(const SharedStore&) = delete;
 
-  bool connected() const { return conn_ != nullptr; }
+  bool connected() const { return conn_.connected(); }
   // Connects and creates the tables if missing (serialised across replicas by an advisory lock).
   Status open();
-  void close();
-  std::string name() const;  // the DSN with any password masked
+  void close() { conn_.close(); }
+  std::string name() const { return conn_.name(); }  // the DSN with any password masked
 
   Result<std::vector<StoredRollout>> loadAll();
   // Takes or renews the lease of (region, model) when free, expired or already ours.
@@ -80,13 +80,10 @@ public:
   Result<std::vector<ReplicaReport>> replicas();
 
 private:
-  Error pgError(const std::string& what) const;
-  Status exec(const std::string& sql);
   Result<StoredRollout> selectOne(const std::string& region, const std::string& model, bool& found);
 
-  std::string dsn_;
   uint32_t timeout_ms_;
-  pg_conn* conn_ = nullptr;
+  pg::Connection conn_;
 };
 
 // TTFT samples as a PostgreSQL array literal and back ("{1.5,2}"); bounded to the last `cap`.

@@ -10,10 +10,14 @@
 #include "legal/date.h"
 #include "residency/proof.h"
 #include "routing/policy.h"
+#include "sim/warmup.h"
 
 namespace regiongate::sim {
 
 namespace {
+
+// Requests in the rolling window of a rollout's warm-up (sim/warmup.h).
+constexpr size_t kWarmupWindow = 50;
 
 struct Layout {
   SimConfig configured;
@@ -220,7 +224,7 @@ Result<PlanReport> runPlan(const Deployment& d, const Trace& original, const Pro
     rep.jurisdictions.push_back(std::move(jr));
   }
 
-  // Warm-up after each rollout (rolling window of 50 of the region's requests).
+  // Warm-up after each rollout (sim/warmup.h; rolling window of kWarmupWindow requests).
   for (const auto& ro : d.rollouts) {
     WarmupReport w;
     w.region = ro.region;
@@ -228,46 +232,14 @@ Result<PlanReport> runPlan(const Deployment& d, const Trace& original, const Pro
     w.at_s = ro.at_s;
     uint32_t r = 0;
     while (r < d.regions.size() && d.regions[r].name != ro.region) ++r;
-    const double t_ms = start_ms + ro.at_s * 1000.0;
-    std::vector<const RequestOutcome*> before, after;
+    std::vector<WarmupSample> before, after;
     for (const auto& o : iso.outcomes) {
       if (o.instance == kNoInstance || l.region_of_instance[o.instance] != r) continue;
-      (o.arrival_ms < t_ms ? before : after).push_back(&o);
+      const double at_s = (o.arrival_ms - start_ms) / 1000.0;
+      (at_s < ro.at_s ? before : after)
+          .push_back({at_s, o.input_tokens, o.cached_tokens, o.ttft_ms});
     }
-    // Steady state: the region's last 20% of pre-rollout traffic (at least 50 requests).
-    size_t n_steady = std::min(before.size(), std::max<size_t>(50, before.size() / 5));
-    uint64_t in = 0, cached = 0;
-    double ttft_sum = 0;
-    for (size_t k = before.size() - n_steady; k < before.size(); ++k) {
-      in += before[k]->input_tokens;
-      cached += before[k]->cached_tokens;
-      ttft_sum += before[k]->ttft_ms;
-    }
-    w.steady_hit_rate = in ? double(cached) / double(in) : 0;
-    w.steady_ttft_mean_ms = n_steady ? ttft_sum / double(n_steady) : 0;
-    const size_t window = 50;
-    uint64_t win_in = 0, win_cached = 0;
-    size_t end_k = after.size();
-    for (size_t k = 0; k < after.size(); ++k) {
-      win_in += after[k]->input_tokens;
-      win_cached += after[k]->cached_tokens;
-      if (k >= window) {
-        win_in -= after[k - window]->input_tokens;
-        win_cached -= after[k - window]->cached_tokens;
-      }
-      if (k + 1 >= window && win_in > 0 &&
-          double(win_cached) / double(win_in) >= 0.9 * w.steady_hit_rate) {
-        w.time_to_90_s = (after[k]->arrival_ms - t_ms) / 1000.0;
-        end_k = k + 1;
-        break;
-      }
-    }
-    double warm_sum = 0;
-    for (size_t k = 0; k < end_k; ++k) warm_sum += after[k]->ttft_ms;
-    w.warm_requests = end_k;
-    w.warm_ttft_mean_ms = end_k ? warm_sum / double(end_k) : 0;
-    w.added_request_s =
-        std::max(0.0, (w.warm_ttft_mean_ms - w.steady_ttft_mean_ms) * double(end_k) / 1000.0);
+    static_cast<WarmupFigures&>(w) = measureWarmup(before, after, ro.at_s, kWarmupWindow);
     rep.budget.warmup_request_s += w.added_request_s;
     rep.warmups.push_back(w);
   }
@@ -330,10 +302,10 @@ std::string formatPlanSummary(const PlanReport& r) {
          "request-s |\n|---|---|---|---|---|---|\n";
     for (const auto& w : r.warmups)
       s += fmt::format("| {}@{} | {:.0f} | {:.1f}% | {} | {:.0f} ({:.0f}) | {:.1f} |\n", w.region,
-                       w.version, w.at_s, 100 * w.steady_hit_rate,
+                       w.version, w.at_s, 100 * w.steady_hit,
                        w.time_to_90_s < 0 ? std::string("not reached")
                                           : fmt::format("{:.0f}", w.time_to_90_s),
-                       w.warm_ttft_mean_ms, w.steady_ttft_mean_ms, w.added_request_s);
+                       w.warm_ttft_ms, w.steady_ttft_ms, w.added_request_s);
   }
   const auto& b = r.budget;
   s += fmt::format(

@@ -8,7 +8,9 @@
 
 #include "common/result.h"
 #include "sim/deployment.h"
+#include "sim/warmup.h"
 #include "sim/simulation.h"
+#include "sim/warmup.h"
 #include "sim/trace.h"
 
 namespace regiongate::sim {
@@ -48,16 +50,11 @@ struct JurisdictionReport {
   }
 };
 
-struct WarmupReport {
+// A rollout's warm-up in the planner's run (sim/warmup.h has the figures' definitions).
+struct WarmupReport : WarmupFigures {
   std::string region;
   std::string version;
   double at_s = 0;
-  double steady_hit_rate = 0;  // region's token hit rate before the rollout
-  double time_to_90_s = -1;    // until the rolling hit rate reaches 90% of steady; -1 = never
-  double steady_ttft_mean_ms = 0;
-  double warm_ttft_mean_ms = 0;    // during the warm-up
-  uint64_t warm_requests = 0;
-  double added_request_s = 0;      // sum of extra TTFT over the warm-up's requests
 };
 
 struct BudgetReport {

@@ -218,10 +218,10 @@ std::string renderHtmlReport(const PlanReport& r) {
       h += fmt::format("<tr><td>{}@{}</td><td>{:.0f}</td><td>{:.1f}%</td><td>{}</td>"
                        "<td>{:.0f}</td><td>{:.0f}</td><td>{:.1f}</td></tr>\n",
                        htmlEscape(w.region), htmlEscape(w.version), w.at_s,
-                       100 * w.steady_hit_rate,
+                       100 * w.steady_hit,
                        w.time_to_90_s < 0 ? std::string("not reached")
                                           : fmt::format("{:.0f}", w.time_to_90_s),
-                       w.warm_ttft_mean_ms, w.steady_ttft_mean_ms, w.added_request_s);
+                       w.warm_ttft_ms, w.steady_ttft_ms, w.added_request_s);
     h += "</table>\n";
   }
   h += "<h2>Hit rate over time per region</h2>\n" + hitRateChart(r) + "\n";
