@@ -9,14 +9,18 @@
 #include <chrono>
 #include <deque>
 
+#include "pg/connection.h"
+
 namespace regiongate::gateway {
 
 namespace {
 
-constexpr int kConnectTimeoutSeconds = 2;
 constexpr auto kReconnectEvery = std::chrono::seconds(1);
-
-void quietNotices(void*, const char*) {}
+// Bounds on a database that stops answering: the link gives up and reconnects instead of
+// holding its thread (routes are dropped meanwhile, serving is not affected).
+constexpr pg::ConnectOptions kConnect{.connect_timeout_s = 2,
+                                      .tcp_user_timeout_ms = 5000,
+                                      .statement_timeout_ms = 2000};
 
 }  // namespace
 
@@ -30,7 +34,7 @@ public:
   Link(std::string jurisdiction, std::string dsn, const RouteShareOptions& options,
        Received received, metrics::Registry& registry)
       : jurisdiction_(std::move(jurisdiction)),
-        dsn_(std::move(dsn)),
+        conn_(std::move(dsn), "routing_share_failed"),
         channel_(channelOf(jurisdiction_)),
         sender_(options.sender),
         flush_ms_(options.flush_ms),
@@ -58,7 +62,6 @@ public:
 
   ~Link() {
     stop();
-    disconnect();
     if (wake_fd_ >= 0) ::close(wake_fd_);
   }
 
@@ -90,20 +93,20 @@ private:
   void run() {
     auto retry_at = std::chrono::steady_clock::now();
     while (!stop_) {
-      if (!conn_ && std::chrono::steady_clock::now() >= retry_at) {
+      if (!conn_.connected() && std::chrono::steady_clock::now() >= retry_at) {
         retry_at = std::chrono::steady_clock::now() + kReconnectEvery;
         connect();
       }
-      if (!conn_) {
+      if (!conn_.connected()) {
         dropOutbox("store_down");
         waitForInput(-1);
         continue;
       }
-      waitForInput(PQsocket(conn_));
+      waitForInput(PQsocket(conn_.get()));
       if (!receive() || !send()) {
         spdlog::warn("routing share: lost the {} database ({}); routing uses local knowledge "
                      "until it is back",
-                     jurisdiction_, PQerrorMessage(conn_));
+                     jurisdiction_, conn_.error("exchange").message);
         disconnect();
       }
     }
@@ -118,27 +121,18 @@ private:
   }
 
   void connect() {
-    const char* keys[] = {"connect_timeout", "dbname", nullptr};
-    const std::string timeout = std::to_string(kConnectTimeoutSeconds);
-    const char* values[] = {timeout.c_str(), dsn_.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keys, values, 1);  // the DSN's own keys win over the defaults
-    if (PQstatus(conn_) != CONNECTION_OK) {
+    if (auto st = conn_.open(kConnect); !st) {
       if (!down_logged_)
         spdlog::warn("routing share: cannot reach the {} database ({}); retrying every second",
-                     jurisdiction_, PQerrorMessage(conn_));
+                     jurisdiction_, st.error().message);
       down_logged_ = true;
-      disconnect();
       return;
     }
-    PQsetNoticeProcessor(conn_, quietNotices, nullptr);
-    char* ident = PQescapeIdentifier(conn_, channel_.c_str(), channel_.size());
-    PGresult* r = PQexec(conn_, ("LISTEN " + std::string(ident ? ident : "")).c_str());
+    char* ident = PQescapeIdentifier(conn_.get(), channel_.c_str(), channel_.size());
+    const std::string listen = "LISTEN " + std::string(ident ? ident : "\"\"");
     PQfreemem(ident);
-    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    if (!ok) {
-      spdlog::warn("routing share: LISTEN on the {} database failed: {}", jurisdiction_,
-                   PQerrorMessage(conn_));
+    if (!conn_.exec(listen.c_str()).commandOk()) {
+      spdlog::warn("routing share: {}", conn_.error("LISTEN").message);
       disconnect();
       return;
     }
@@ -148,14 +142,13 @@ private:
   }
 
   void disconnect() {
-    if (conn_) PQfinish(conn_);
-    conn_ = nullptr;
+    conn_.close();
     connected_.set(0);
   }
 
   bool receive() {
-    if (!PQconsumeInput(conn_)) return false;
-    while (PGnotify* n = PQnotifies(conn_)) {
+    if (!PQconsumeInput(conn_.get())) return false;
+    while (PGnotify* n = PQnotifies(conn_.get())) {
       if (channel_ == n->relname) accept(n->extra);
       PQfreemem(n);
     }
@@ -189,12 +182,7 @@ private:
     if (routes.empty()) return true;
     size_t skipped = 0;
     for (const auto& payload : routing::encodePeerRoutes(sender_, jurisdiction_, routes, skipped)) {
-      const char* params[] = {channel_.c_str(), payload.c_str()};
-      PGresult* r = PQexecParams(conn_, "SELECT pg_notify($1, $2)", 2, nullptr, params, nullptr,
-                                 nullptr, 0);
-      const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-      PQclear(r);
-      if (!ok) {
+      if (!conn_.exec("SELECT pg_notify($1, $2)", pg::Params{channel_, payload}).tuplesOk()) {
         dropped_.with({"store_down"}).inc(static_cast<double>(routes.size() - skipped));
         return false;
       }
@@ -210,7 +198,9 @@ private:
     outbox_.clear();
   }
 
-  const std::string jurisdiction_, dsn_, channel_, sender_;
+  const std::string jurisdiction_;
+  pg::Connection conn_;  // link thread only
+  const std::string channel_, sender_;
   const uint32_t flush_ms_;
   const size_t outbox_capacity_;
   Received received_;
@@ -220,7 +210,6 @@ private:
   metrics::CounterFamily& dropped_;
   std::mutex mu_;
   std::deque<routing::PeerRoute> outbox_;  // guarded by mu_
-  PGconn* conn_ = nullptr;                 // link thread only
   bool down_logged_ = false;
   int wake_fd_ = -1;  // eventfd: hand() -> link thread
   std::atomic<bool> stop_{false};
