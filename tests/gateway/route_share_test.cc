@@ -145,14 +145,24 @@ TEST_F(RouteShareTest, ATurnRoutedByOneReplicaSteersTheNextTurnOnAnother) {
                       R"("},{"role":"user","content":"A first question about transfer limits and )"
                       R"(fees on savings accounts, long enough for a few prefix blocks."})";
   ASSERT_EQ(post(a.port, kEuKey, convo).status, 200);
+  const auto answered = std::chrono::steady_clock::now();
   ASSERT_EQ(d.requestIdsAt("dub-a").size(), 1u);
-  // A US request through A: its routes must not reach the EU channel (nor any other).
-  ASSERT_EQ(post(a.port, kUsKey, R"({"role":"user","content":"A US question about fees."})").status,
-            200);
-
   const std::string received = "regiongate_routing_share_received_total{jurisdiction=\"EU\"}";
   ASSERT_TRUE(waitForMetric(b.admin, received, 1))
       << "B never received A's route; A's share metrics:\n" << shareMetrics(a.admin);
+  std::printf("B learned A's route %.1f ms after A answered (polled every 10 ms)\n",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - answered)
+                  .count());
+  // A US request through A (several blocks long): A's workers learn it, but with no US database
+  // configured it must reach no channel, the EU one least of all.
+  ASSERT_EQ(post(a.port, kUsKey,
+                 R"({"role":"user","content":"A US question about fees. )" + std::string(600, 'u') +
+                     R"("})")
+                .status,
+            200);
+  ASSERT_TRUE(waitForMetric(a.admin, "regiongate_routing_share_local_total", 2))
+      << "A's share thread did not take the US route";
+
   convo += R"(,{"role":"assistant","content":"Answer 1."},{"role":"user","content":"And the )"
            R"(second question, about fees abroad?"})";
   ASSERT_EQ(post(b.port, kEuKey, convo).status, 200);
