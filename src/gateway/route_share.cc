@@ -289,7 +289,8 @@ void RouteShare::run() {
   while (!stop_) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(options_.flush_ms), [this] { return stop_.load(); });
+      cv_.wait_for(lock, std::chrono::milliseconds(options_.flush_ms),
+                   [this] { return stop_.load(); });
     }
     drainOnce();
   }

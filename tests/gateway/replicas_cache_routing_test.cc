@@ -64,7 +64,8 @@ std::pair<uint64_t, uint64_t> runReplicated(int replicas, const std::string& sha
     EXPECT_FALSE(line.empty());
     if (line.empty()) return {0, 0};
     ports.push_back(portAfter(line, "data="));
-    if (share.find("dsn") != std::string::npos) EXPECT_TRUE(shareConnected(portAfter(line, "admin=")));
+    if (share.find("dsn") != std::string::npos)
+      EXPECT_TRUE(shareConnected(portAfter(line, "admin=")));
     gateways.push_back(std::move(g));
   }
   NginxRoundRobin lb;

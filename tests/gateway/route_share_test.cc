@@ -50,7 +50,8 @@ double metricValue(uint16_t admin, const std::string& series) {
   std::istringstream in(c.get("/metrics").body);
   std::string line;
   while (std::getline(in, line))
-    if (line.rfind(series + " ", 0) == 0) return std::strtod(line.c_str() + series.size() + 1, nullptr);
+    if (line.rfind(series + " ", 0) == 0)
+      return std::strtod(line.c_str() + series.size() + 1, nullptr);
   return 0;
 }
 
@@ -195,14 +196,15 @@ TEST_F(RouteShareTest, MalformedPeerPayloadsAreCountedAndIgnored) {
   Replica b = startReplica(d, d.configYaml(s), "b");
   ASSERT_TRUE(
       waitForMetric(b.admin, "regiongate_routing_share_connected{jurisdiction=\"EU\"}", 1));
-  EXPECT_EQ(pg_.exec("SELECT pg_notify('regiongate_routes_EU', 'rg-routes 1 x EU\nm\te\tzz\n')"), "");
-  EXPECT_EQ(pg_.exec("SELECT pg_notify('regiongate_routes_EU', 'rg-routes 1 x US\nm\tfra-a\t1\n')"),
-            "");
-  EXPECT_EQ(pg_.exec("SELECT pg_notify('regiongate_routes_EU', "
-                     "'rg-routes 1 x EU\nllama-3.1-8b\tnowhere\t1,2\n')"),
-            "");
-  EXPECT_TRUE(waitForMetric(b.admin, "regiongate_routing_share_dropped_total{reason=\"invalid_payload\"}", 2));
-  EXPECT_TRUE(waitForMetric(b.admin, "regiongate_routing_share_dropped_total{reason=\"unknown_endpoint\"}", 1));
+  auto notify = [&](const std::string& payload) {
+    return pg_.exec("SELECT pg_notify('regiongate_routes_EU', '" + payload + "')");
+  };
+  EXPECT_EQ(notify("rg-routes 1 x EU\nm\te\tzz\n"), "");          // not a hash
+  EXPECT_EQ(notify("rg-routes 1 x US\nm\tfra-a\t1\n"), "");       // another jurisdiction
+  EXPECT_EQ(notify("rg-routes 1 x EU\nllama-3.1-8b\tnowhere\t1,2\n"), "");  // unknown endpoint
+  const std::string dropped = "regiongate_routing_share_dropped_total";
+  EXPECT_TRUE(waitForMetric(b.admin, dropped + "{reason=\"invalid_payload\"}", 2));
+  EXPECT_TRUE(waitForMetric(b.admin, dropped + "{reason=\"unknown_endpoint\"}", 1));
   EXPECT_EQ(post(b.port, kEuKey, R"({"role":"user","content":"still serving?"})").status, 200);
 }
 
