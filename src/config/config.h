@@ -255,11 +255,8 @@ struct RolloutConfig {
 };
 
 // Rollout machinery settings (the `rollout:` key; docs/rollouts.md).
-struct RolloutSettings {
-  std::string state_file;                       // "" = <audit.dir>/rollouts.json
-  std::vector<uint32_t> steps = {10, 50, 100};  // green traffic % per step, ending at 100
-  uint32_t step_ms = 60000;                     // dwell per step before the gates judge it
-  uint32_t step_max_ms = 600000;                // too few samples by then: Inconclusive (pause)
+// The traffic gates' limits (rollout/gate.h judges with them).
+struct GateThresholds {
   uint32_t min_requests = 20;                   // green requests per step the gates need
   double max_error_rate = 0.05;                 // green error rate ceiling (absolute)
   double max_error_rate_increase = 0.02;        // ... and at most blue's rate plus this
@@ -267,6 +264,14 @@ struct RolloutSettings {
   uint32_t max_ttft_p99_ms = 0;                 // absolute ceiling when blue has no samples; 0 = off
   double gate_alpha = 0.01;                     // significance of the step gates' tests
   double max_ttft_median_ratio = 1.2;           // rank test: green median <= blue median x this
+};
+
+// The `rollout:` section: the gate limits above, and the rest.
+struct RolloutSettings : GateThresholds {
+  std::string state_file;                       // "" = <audit.dir>/rollouts.json
+  std::vector<uint32_t> steps = {10, 50, 100};  // green traffic % per step, ending at 100
+  uint32_t step_ms = 60000;                     // dwell per step before the gates judge it
+  uint32_t step_max_ms = 600000;                // too few samples by then: Inconclusive (pause)
   std::string parity_suite;                     // JSONL; "" = parity gate Inconclusive
   uint32_t parity_runs = 3;
   double parity_alpha = 0.01;                   // significance of the Mann-Whitney U test

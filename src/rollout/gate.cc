@@ -48,18 +48,6 @@ std::string_view gateOutcomeName(GateOutcome o) {
   return "inconclusive";
 }
 
-GateThresholds GateThresholds::fromSettings(const RolloutSettings& s) {
-  GateThresholds t;
-  t.min_requests = s.min_requests;
-  t.max_error_rate = s.max_error_rate;
-  t.max_error_rate_increase = s.max_error_rate_increase;
-  t.max_ttft_p99_ratio = s.max_ttft_p99_ratio;
-  t.max_ttft_p99_ms = s.max_ttft_p99_ms;
-  t.gate_alpha = s.gate_alpha;
-  t.max_ttft_median_ratio = s.max_ttft_median_ratio;
-  return t;
-}
-
 double binomialUpperTail(uint64_t n, uint64_t k, double p) {
   if (k == 0) return 1;
   if (k > n || p <= 0) return 0;

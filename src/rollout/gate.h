@@ -35,16 +35,8 @@ struct VersionObservations {
   double errorRate() const { return requests ? static_cast<double>(errors) / requests : 0.0; }
 };
 
-struct GateThresholds {
-  uint32_t min_requests = 20;
-  double max_error_rate = 0.05;
-  double max_error_rate_increase = 0.02;
-  double max_ttft_p99_ratio = 1.5;
-  uint32_t max_ttft_p99_ms = 0;
-  double gate_alpha = 0.01;             // significance of every traffic-gate test
-  double max_ttft_median_ratio = 1.2;   // rank test: green's median may exceed blue's by this
-  static GateThresholds fromSettings(const RolloutSettings& s);
-};
+// The limits come from the config's `rollout:` section (RolloutSettings is a GateThresholds).
+using GateThresholds = regiongate::GateThresholds;
 
 // P(X >= k) for X ~ Binomial(n, p): how likely `k` or more events are if the true rate were `p`.
 double binomialUpperTail(uint64_t n, uint64_t k, double p);

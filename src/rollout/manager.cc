@@ -236,7 +236,7 @@ AdminReply RolloutManager::buildStartLocked(std::string_view body, RolloutRecord
   r.steps = req->steps.value_or(s.steps);
   r.step_ms = req->step_ms.value_or(s.step_ms);
   r.step_max_ms = req->step_max_ms.value_or(s.step_max_ms);
-  r.thresholds = GateThresholds::fromSettings(s);
+  r.thresholds = s;  // the gate limits part of the settings
   auto& t = r.thresholds;
   t.min_requests = req->min_requests.value_or(t.min_requests);
   t.max_error_rate = req->max_error_rate.value_or(t.max_error_rate);
