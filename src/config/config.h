@@ -169,6 +169,17 @@ std::string_view auditSinkName(AuditSink s);
 std::string_view auditFailureModeName(AuditFailureMode m);
 std::string_view auditDurabilityName(AuditDurability d);
 
+// routing.share: routing knowledge shared among this gateway's workers and, per jurisdiction,
+// with the other replicas through that jurisdiction's PostgreSQL database (LISTEN/NOTIFY).
+// docs/operations.md "Several replicas". Read at start; changes take effect on restart.
+struct RouteShareConfig {
+  bool enabled = false;                    // the `routing.share` section is present
+  bool workers = true;                     // workers of one process learn from each other
+  std::map<std::string, std::string> dsn;  // jurisdiction -> PostgreSQL DSN (that jurisdiction's)
+  uint32_t flush_ms = 10;                  // how often routes are batched and sent
+  uint32_t queue_capacity = 4096;          // per worker, routes waiting to be shared
+};
+
 struct RoutingConfig {
   routing::PolicyKind policy = routing::PolicyKind::EstimatedTtft;
   // Every policy's tuning (docs/routing.md "Options"); kv_events stays null here (the gateway
@@ -178,6 +189,7 @@ struct RoutingConfig {
   uint32_t upstream_timeout_ms = 30000;   // whole upstream exchange
   uint32_t per_try_timeout_ms = 10000;    // connect + time to first response byte, per try
   uint32_t block_chars = 256;             // prefix block size (characters) for the prefix index
+  RouteShareConfig share;
 };
 
 // The routing policies' options as configured: the gateway and the planner build policies from

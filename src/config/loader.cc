@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "common/host_port.h"
+#include "common/peer_string.h"
 #include "config/secrets.h"
 #include "legal/countries.h"
 #include "legal/legal_basis.h"
@@ -819,7 +820,7 @@ class Loader {
                       "block_chars", "index_capacity_blocks", "index_ttl_ms", "hash_key_blocks",
                       "virtual_nodes", "bounded_load_factor", "balance_abs_threshold",
                       "balance_rel_threshold", "cache_threshold", "default_prefill_ms_per_token",
-                      "service_ms_per_request", "fixed_ms", "learn_alpha", "miss_weight"});
+                      "service_ms_per_request", "fixed_ms", "learn_alpha", "miss_weight", "share"});
     auto& r = cfg_.routing;
     if (auto v = get(e, "policy")) r.policy = policyKind(*v);
     policyOptions(e, r.policy_options);
@@ -829,6 +830,26 @@ class Loader {
     if (auto v = get(e, "per_try_timeout_ms"))
       r.per_try_timeout_ms = uint32(*v, "routing.per_try_timeout_ms", 1, 3600000);
     if (auto v = get(e, "block_chars")) r.block_chars = uint32(*v, "routing.block_chars", 1, 65536);
+    if (auto v = get(e, "share")) routeShare(*v, r.share);
+  }
+  void routeShare(const YAML::Node& n, RouteShareConfig& s) {
+    auto e = entries(n, "routing.share", {"workers", "dsn", "flush_ms", "queue_capacity"});
+    s.enabled = true;
+    if (auto v = get(e, "workers")) s.workers = boolean(*v, "routing.share.workers");
+    if (auto v = get(e, "dsn")) {
+      for (auto& [k, val] : namedEntries(*v, "routing.share.dsn")) {
+        std::string path = "routing.share.dsn." + k.Scalar();
+        if (!cfg_.jurisdiction(k.Scalar()))
+          fail(k, path, "unknown jurisdiction '" + k.Scalar() + "'");
+        // The jurisdiction names the NOTIFY channel (at most 63 bytes) and the payload header.
+        if (k.Scalar().size() > 40 || !isValidPeerString(kRegionString, k.Scalar()))
+          fail(k, path, "a shared jurisdiction's name must be 1-40 letters, digits, '.', '_', '-'");
+        s.dsn[k.Scalar()] = str(val, path);
+      }
+    }
+    if (auto v = get(e, "flush_ms")) s.flush_ms = uint32(*v, "routing.share.flush_ms", 1, 10000);
+    if (auto v = get(e, "queue_capacity"))
+      s.queue_capacity = uint32(*v, "routing.share.queue_capacity", 1, 1u << 20);
   }
   // Explicit `health_path` values win; otherwise openai_compatible endpoints use health.path and
   // managed providers (which have no health route) get none.

@@ -84,6 +84,7 @@ Status Gateway::start() {
         return handle(req, out, worker);
       });
   if (auto st = server_->start(); !st) return st;
+  startRouteShare(cfg, opts.workers);
 
   http::ServerOptions admin_opts;
   admin_opts.listen = cfg.admin_listen;
@@ -108,6 +109,26 @@ Status Gateway::start() {
   return {};
 }
 
+// Routes reach a worker as a posted handler, like snapshots: the worker's policy is only ever
+// touched on its own thread.
+void Gateway::startRouteShare(const Config& cfg, size_t workers) {
+  if (!cfg.routing.share.enabled) return;
+  RouteShareOptions o;
+  o.sender = routing::peerSenderId(audit_ ? audit_->replicaId() : "", process_nonce_);
+  o.workers = workers;
+  o.share_workers = cfg.routing.share.workers;
+  o.dsn = cfg.routing.share.dsn;
+  o.flush_ms = cfg.routing.share.flush_ms;
+  o.queue_capacity = cfg.routing.share.queue_capacity;
+  share_ = std::make_unique<RouteShare>(
+      std::move(o),
+      [this](size_t i, SharedRoutes routes) {
+        asio::post(server_->worker(i), [this, i, routes] { learnPeerRoutes(i, *routes); });
+      },
+      registry_);
+  share_->start();
+}
+
 // Said at start (and after every reload) so an operator sees an open or locked admin listener.
 // Quiet gateways (demo, plan-validate) run on loopback for a bounded time and stay silent.
 void Gateway::warnAboutAdminAccess(const AdminConfig& admin_cfg) const {
@@ -127,6 +148,7 @@ void Gateway::stop(uint32_t drain_ms) {
   }
   health_cv_.notify_all();
   if (server_) server_->stop(drain_ms);
+  if (share_) share_->stop();
   if (admin_) admin_->stop(0);
   if (health_thread_.joinable()) health_thread_.join();
   if (rollouts_) rollouts_->stop();  // [rollout hook]

@@ -15,6 +15,7 @@
 #include "gateway/request_observer.h"
 #include "routing/policy.h"
 #include "gateway/rollout_hooks.h"
+#include "gateway/route_share.h"
 #include "gateway/snapshot.h"
 #include "gateway/tls_material.h"
 #include "http/server.h"
@@ -90,6 +91,9 @@ private:
   void pinVersion(RequestContext& ctx);
   void prepareRoute(RequestContext& ctx);
   routing::Policy& policyFor(WorkerState& w, const Config& cfg);
+  // Worker `worker`'s thread: the routes its peers shared, into its policy's prefix index.
+  void learnPeerRoutes(size_t worker, const std::vector<SharedRoute>& routes);
+  void startRouteShare(const Config& cfg, size_t workers);
   uint32_t pick(RequestContext& ctx, upstream::AttemptLease& lease);
   asio::awaitable<void> attempt(RequestContext& ctx, const http::Request& req);
   asio::awaitable<std::string> send(RequestContext& ctx, const http::Request& req, uint32_t e);
@@ -141,6 +145,7 @@ private:
   std::unique_ptr<RolloutHooks> rollouts_;  // versions + rollouts (rollout_hooks.h)
   std::vector<std::unique_ptr<RequestObserver>> observers_;  // metrics, then rollouts
   std::unique_ptr<http::HttpServer> server_;
+  std::unique_ptr<RouteShare> share_;  // null unless routing.share is configured
   std::unique_ptr<http::HttpServer> admin_;
   TlsMaterial start_tls_;  // the listeners' contexts until start() hands them to the servers
   std::vector<std::unique_ptr<WorkerState>> workers_;

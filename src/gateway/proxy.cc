@@ -404,6 +404,27 @@ routing::Policy& Gateway::policyFor(WorkerState& w, const Config& cfg) {
   return *w.policy;
 }
 
+void Gateway::learnPeerRoutes(size_t worker, const std::vector<SharedRoute>& routes) {
+  WorkerState& w = *workers_[worker];
+  const Config& cfg = *w.snapshot->config;
+  routing::Policy& policy = policyFor(w, cfg);
+  routing::RouteRequest rr;
+  rr.now_nanos = clock_.nowNanos();
+  for (const auto& r : routes) {
+    if (r.origin_worker == worker) continue;
+    auto ep = std::find_if(cfg.endpoints.begin(), cfg.endpoints.end(),
+                           [&](const EndpointConfig& e) { return e.name == r.route.endpoint; });
+    if (ep == cfg.endpoints.end()) {
+      share_->countUnknownEndpoint();
+      continue;
+    }
+    rr.jurisdiction = r.jurisdiction;
+    rr.model = r.route.model;
+    rr.blocks = r.route.blocks;
+    policy.learnPeerRoute(rr, static_cast<uint32_t>(ep - cfg.endpoints.begin()));
+  }
+}
+
 void Gateway::prepareRoute(RequestContext& ctx) {
   const auto& rcfg = ctx.cfg.routing;
   routing::promptBlocksInto(ctx.body.canonical_text, rcfg.block_chars, ctx.blocks);
@@ -577,6 +598,9 @@ void Gateway::chooseResponder(RequestContext& ctx) {
     if (it != ctx.exchange->head().end()) ctx.evidence_value = std::string(it->value());
   }
   workers_[ctx.worker]->policy->onRouted(ctx.route, ctx.chosen);
+  if (share_ && share_->shares(ctx.route.jurisdiction))
+    share_->publish(ctx.worker, ctx.route.jurisdiction, ctx.route.model, ep.name,
+                    ctx.route.blocks);
 }
 
 bool Gateway::blockMode(const Config& cfg) {

@@ -78,6 +78,10 @@ public:
   virtual size_t pick(const RouteRequest& req, std::span<const Candidate> candidates) = 0;
   // The request was sent to `endpoint`: learn its prefix.
   virtual void onRouted(const RouteRequest& req, uint32_t endpoint) {}
+  // A peer (another worker of this gateway, or another replica in the same jurisdiction) routed
+  // this prefix to `endpoint`: learn it as if routed here. Only the prefix index changes; the
+  // request is not this worker's traffic. docs/operations.md "Several replicas".
+  virtual void learnPeerRoute(const RouteRequest& req, uint32_t endpoint) {}
   virtual void onCompleted(uint32_t endpoint, const RouteRequest& req, double ttft_ms,
                            uint64_t cached_tokens) {}
 };

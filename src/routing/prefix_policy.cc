@@ -14,6 +14,11 @@ void PrefixPolicyBase::onRouted(const RouteRequest& req, uint32_t endpoint) {
   indexes_.get(req.jurisdiction, req.model).insert(req.blocks, endpoint, req.now_nanos);
 }
 
+void PrefixPolicyBase::learnPeerRoute(const RouteRequest& req, uint32_t endpoint) {
+  if (req.blocks.empty()) return;
+  indexes_.get(req.jurisdiction, req.model).insert(req.blocks, endpoint, req.now_nanos);
+}
+
 void PrefixPolicyBase::computeDepths(const RouteRequest& req, std::span<const Candidate> c) {
   endpoints_.resize(c.size());
   depths_.assign(c.size(), 0);

@@ -1,6 +1,6 @@
 #pragma once
 // Base of the policies that learn prefixes (sglang_cache_aware, estimated_ttft): owns the
-// per-jurisdiction indexes, learns in onRouted, and exposes them for tests / the admin status page.
+// per-jurisdiction indexes, learns in onRouted (and from peers in learnPeerRoute), and exposes them for tests / the admin status page.
 #include <vector>
 
 #include "routing/policy.h"
@@ -12,6 +12,7 @@ class PrefixPolicyBase : public Policy {
 public:
   explicit PrefixPolicyBase(const PolicyOptions& options);
   void onRouted(const RouteRequest& req, uint32_t endpoint) override;
+  void learnPeerRoute(const RouteRequest& req, uint32_t endpoint) override;
 
   // Introspection: null if this (jurisdiction, model) has never been routed.
   const PrefixIndex* index(std::string_view jurisdiction, std::string_view model) const {

@@ -158,6 +158,29 @@ TEST(LoaderTest, OldPolicyNamesStillLoad) {
   EXPECT_EQ((*b)->routing.policy, routing::PolicyKind::EstimatedTtft);
 }
 
+TEST(LoaderTest, RoutingShareKeys) {
+  auto off = loadConfigString("jurisdictions: { EU: { preset: EU } }\n");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE((*off)->routing.share.enabled);
+  auto on = loadConfigString(
+      "jurisdictions: { EU: { preset: EU }, US: { countries: [US] } }\n"
+      "routing:\n  share: { workers: false, dsn: { EU: \"host=/tmp dbname=eu\" }, flush_ms: 3, "
+      "queue_capacity: 99 }\n");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  const auto& s = (*on)->routing.share;
+  EXPECT_TRUE(s.enabled);
+  EXPECT_FALSE(s.workers);
+  EXPECT_EQ(s.dsn.size(), 1u);
+  EXPECT_EQ(s.dsn.at("EU"), "host=/tmp dbname=eu");
+  EXPECT_EQ(s.flush_ms, 3u);
+  EXPECT_EQ(s.queue_capacity, 99u);
+  auto empty = loadConfigString("jurisdictions: { EU: { preset: EU } }\nrouting: { share: {} }\n");
+  ASSERT_TRUE(empty.ok()) << empty.error().message;
+  EXPECT_TRUE((*empty)->routing.share.enabled);
+  EXPECT_TRUE((*empty)->routing.share.workers);
+  EXPECT_TRUE((*empty)->routing.share.dsn.empty());
+}
+
 TEST(LoaderTest, DefaultsWhenSectionsAbsent) {
   auto r = loadConfigString("jurisdictions: { EU: { preset: EU } }\n");
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -372,6 +395,13 @@ INSTANTIATE_TEST_SUITE_P(
                 "gw.yaml:10: rollouts[0].to: same version as 'from'"},
         BadCase{"audit_dsn_unknown_jurisdiction", base() + "audit:\n  dsn:\n    US: host=x\n",
                 "gw.yaml:11: audit.dsn.US: unknown jurisdiction 'US'"},
+        BadCase{"routing_share_unknown_jurisdiction",
+                base() + "routing:\n  share:\n    dsn:\n      US: host=x\n",
+                "gw.yaml:12: routing.share.dsn.US: unknown jurisdiction 'US'"},
+        BadCase{"routing_share_unknown_key", base() + "routing: { share: { dns: {} } }\n",
+                "gw.yaml:9: routing.share.dns: unknown key (expected one of: workers, dsn"},
+        BadCase{"routing_share_flush_zero", base() + "routing: { share: { flush_ms: 0 } }\n",
+                "gw.yaml:9: routing.share.flush_ms: must be between 1 and"},
         BadCase{"audit_postgres_without_dsn", base() + "audit:\n  sink: postgres\n",
                 "gw.yaml:10: audit.dsn: sink is postgres but jurisdiction 'EU' (tenant 'acme')"},
         BadCase{"health_ejection_order",

@@ -54,6 +54,7 @@ struct GatewaySettings {
   std::string audit_sink = "sqlite";
   std::string audit_extra;  // extra keys inside `audit: { ... }`, e.g. ", wait_durable: false"
   std::string limits_extra;  // extra keys inside `limits: { ... }`, e.g. ", max_connections: 9"
+  std::string routing_extra;  // extra keys inside `routing: { ... }`, e.g. ", share: {}"
   std::string extra_yaml;
   std::string admin_yaml;  // e.g. adminTokensYaml(); "" = no tokens (reads open, changes 403)
   std::string log_level = "warn";
@@ -101,7 +102,8 @@ public:
     y << "tenants:\n  - { name: eu-tenant, key_sha256: " << sha256Hex(kEuKey) << ", jurisdiction: EU }\n"
       << "  - { name: us-tenant, key_sha256: " << sha256Hex(kUsKey) << ", jurisdiction: US }\n"
       << "routing: { policy: " << s.policy << ", retries: " << s.retries
-      << ", per_try_timeout_ms: " << s.per_try_timeout_ms << ", upstream_timeout_ms: 10000 }\n"
+      << ", per_try_timeout_ms: " << s.per_try_timeout_ms << ", upstream_timeout_ms: 10000"
+      << s.routing_extra << " }\n"
       << "health: { consecutive_failures: 2, base_ejection_ms: " << s.base_ejection_ms
       << ", max_ejection_ms: " << s.max_ejection_ms << ", interval_ms: "
       << s.health_interval_ms << ", timeout_ms: 300 }\n"
