@@ -120,15 +120,20 @@ protected:
     std::string err = pg_.start();
     ASSERT_EQ(err, "");
   }
+  // estimated_ttft, no audit, the EU's routes shared through this test's database.
+  GatewaySettings sharingSettings() const {
+    GatewaySettings s;
+    s.policy = "estimated_ttft";
+    s.audit_sink = "none";
+    s.routing_extra = ", share: { dsn: { EU: \"" + pg_.dsn() + "\" }, flush_ms: 5 }";
+    return s;
+  }
   PgServer pg_;
 };
 
 TEST_F(RouteShareTest, ATurnRoutedByOneReplicaSteersTheNextTurnOnAnother) {
   Deployment d;
-  GatewaySettings s;
-  s.policy = "estimated_ttft";
-  s.audit_sink = "none";
-  s.routing_extra = ", share: { dsn: { EU: \"" + pg_.dsn() + "\" }, flush_ms: 5 }";
+  const GatewaySettings s = sharingSettings();
   ChannelTap eu_tap(pg_.dsn(), "regiongate_routes_EU");
   ChannelTap us_tap(pg_.dsn(), "regiongate_routes_US");
   // A knows only dub-a in the EU; B knows all three EU backends and, knowing nothing about a
@@ -189,10 +194,7 @@ TEST_F(RouteShareTest, ATurnRoutedByOneReplicaSteersTheNextTurnOnAnother) {
 // and ignored; B keeps serving.
 TEST_F(RouteShareTest, MalformedPeerPayloadsAreCountedAndIgnored) {
   Deployment d;
-  GatewaySettings s;
-  s.policy = "estimated_ttft";
-  s.audit_sink = "none";
-  s.routing_extra = ", share: { dsn: { EU: \"" + pg_.dsn() + "\" }, flush_ms: 5 }";
+  const GatewaySettings s = sharingSettings();
   Replica b = startReplica(d, d.configYaml(s), "b");
   ASSERT_TRUE(
       waitForMetric(b.admin, "regiongate_routing_share_connected{jurisdiction=\"EU\"}", 1));
@@ -211,10 +213,7 @@ TEST_F(RouteShareTest, MalformedPeerPayloadsAreCountedAndIgnored) {
 // The database down: the replica keeps serving on local knowledge and says so in metrics.
 TEST_F(RouteShareTest, ServingGoesOnWhileTheDatabaseIsDown) {
   Deployment d;
-  GatewaySettings s;
-  s.policy = "estimated_ttft";
-  s.audit_sink = "none";
-  s.routing_extra = ", share: { dsn: { EU: \"" + pg_.dsn() + "\" }, flush_ms: 5 }";
+  const GatewaySettings s = sharingSettings();
   Replica b = startReplica(d, d.configYaml(s), "b");
   const std::string connected = "regiongate_routing_share_connected{jurisdiction=\"EU\"}";
   ASSERT_TRUE(waitForMetric(b.admin, connected, 1));
