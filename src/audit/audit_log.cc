@@ -34,6 +34,15 @@ void escapeLabel(std::string& out, std::string_view v) {
   }
 }
 
+// The directory of the SQLite writers' spills (spill.h), "" for none. A spill only helps a
+// response that waits for its record and may be answered before an fsync (durability full
+// answers after the WAL's fsync, so it waits for the store's commit).
+std::string spillDirFor(const AuditConfig& a) {
+  if (!a.wait_durable || a.durability == AuditDurability::Full || a.spill_dir == "off") return "";
+  if (a.spill_dir == "auto") return defaultSpillDir();
+  return a.spill_dir;
+}
+
 }  // namespace
 
 std::string defaultReplicaId() {
@@ -92,9 +101,15 @@ Result<std::unique_ptr<AuditLog>> AuditLog::openWithStores(
     if (!key.ok()) return key.error();
     opts.checkpoint_key = std::move(key.value());
   }
+  const std::string spill_dir = spillDirFor(a);
   for (auto& [jurisdiction, store] : stores) {
     const bool sqlite = store->kind() == "sqlite";
     auto writer = std::make_unique<StoreWriter>(jurisdiction, std::move(store), opts, clock);
+    if (sqlite && !spill_dir.empty()) {
+      auto spill = SpillFile::open(spillPath(spill_dir, a.dir, opts.replica_id, jurisdiction));
+      if (!spill.ok()) return Error::config("audit.spill_dir: " + spill.error().message);
+      writer->setSpill(std::move(spill.value()));
+    }
     if (auto st = writer->prepare(); !st.ok()) {
       // A local file that cannot be opened is a configuration problem; a database server that
       // is down may come back: start unhealthy and let the writer retry.

@@ -6,10 +6,15 @@
 
 #include <algorithm>
 
+#include "audit/segment.h"
+
 namespace regiongate::audit {
 
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+
+// Records per spill entry at most, as per segment: bounds one pwrite and what recovery decodes.
+constexpr size_t kMaxSpillEntryRecords = kMaxRecordsPerSegment;
 
 StoreWriter::StoreWriter(std::string jurisdiction, std::unique_ptr<Store> store,
                          WriterOptions opts, const Clock& clock)
@@ -31,6 +36,12 @@ std::string StoreWriter::lastError() const {
 }
 
 Status StoreWriter::prepare() {
+  if (spill_) {
+    if (Status st = recoverSpill(); !st.ok()) {
+      fail(st.error().message);
+      return st;
+    }
+  }
   if (loadHead()) return {};
   return Error{ErrorSource::Internal, "audit_unavailable", lastError(), true};
 }
@@ -39,7 +50,17 @@ void StoreWriter::start() {
   std::lock_guard lk(mu_);
   if (started_ || stopping_) return;
   started_ = true;
-  thread_ = std::thread([this] { run(); });
+  // A spill needs the chain head before the first record (prepare() loads it); without one the
+  // writer commits itself, which reloads the head as it retries.
+  if (spill_ && !head_loaded_) spill_.reset();
+  if (spill_) {
+    committed_head_ = head_;
+    committer_ = std::thread([this] { runCommitter(); });
+  }
+  thread_ = std::thread([this] {
+    run();
+    stopCommitter();
+  });
 }
 
 bool StoreWriter::admit() const {
@@ -208,6 +229,37 @@ void StoreWriter::finish(std::vector<Pending>& batch, bool durable) {
   batch.clear();
 }
 
+void StoreWriter::chain(std::vector<Pending>& batch, ChainHead& head) const {
+  for (auto& p : batch) {
+    p.rec.seq = ++head.seq;
+    p.rec.replica_id = opts_.replica_id;
+    p.rec.jurisdiction = jurisdiction_;
+    normalizeRecord(p.rec);
+    p.rec.prev_hash = head.hash;
+    p.rec.hash = recordHash(head.hash, p.rec);
+    head.hash = p.rec.hash;
+  }
+}
+
+std::optional<Checkpoint> StoreWriter::dueCheckpoint(const ChainHead& last,
+                                                     bool final_checkpoint) const {
+  const bool due = final_checkpoint || clock_.nowNanos() - last_checkpoint_nanos_ >=
+                                           opts_.checkpoint_interval_ms * 1'000'000;
+  if (!due || last.seq <= last_checkpoint_seq_) return std::nullopt;
+  Checkpoint cp;
+  cp.replica_id = opts_.replica_id;
+  cp.seq = last.seq;
+  cp.hash = last.hash;
+  cp.ts_us = clock_.wallMicros();
+  signCheckpoint(cp, opts_.checkpoint_key);
+  return cp;
+}
+
+void StoreWriter::noteCheckpoint(const Checkpoint& cp) {
+  last_checkpoint_seq_ = cp.seq;
+  last_checkpoint_nanos_ = clock_.nowNanos();
+}
+
 bool StoreWriter::commit(std::vector<Pending>& batch, bool final_checkpoint) {
   if (!head_loaded_ && !loadHead()) return false;
   const size_t n = batch.size();
@@ -215,30 +267,9 @@ bool StoreWriter::commit(std::vector<Pending>& batch, bool final_checkpoint) {
   // dropped during COMMIT): the reloaded head is then this batch's last record.
   bool already = n > 0 && batch.back().rec.seq == head_.seq && batch.back().rec.hash == head_.hash;
   if (!already) {
-    std::string prev = head_.hash;
-    int64_t seq = head_.seq;
-    for (auto& p : batch) {
-      p.rec.seq = ++seq;
-      p.rec.replica_id = opts_.replica_id;
-      p.rec.jurisdiction = jurisdiction_;
-      normalizeRecord(p.rec);
-      p.rec.prev_hash = prev;
-      p.rec.hash = recordHash(prev, p.rec);
-      prev = p.rec.hash;
-    }
-    const int64_t last_seq = n ? batch.back().rec.seq : head_.seq;
-    const std::string& last_hash = n ? batch.back().rec.hash : head_.hash;
-    const bool due = final_checkpoint || clock_.nowNanos() - last_checkpoint_nanos_ >=
-                                             opts_.checkpoint_interval_ms * 1'000'000;
-    std::optional<Checkpoint> cp;
-    if (due && last_seq > last_checkpoint_seq_) {
-      cp.emplace();
-      cp->replica_id = opts_.replica_id;
-      cp->seq = last_seq;
-      cp->hash = last_hash;
-      cp->ts_us = clock_.wallMicros();
-      signCheckpoint(*cp, opts_.checkpoint_key);
-    }
+    ChainHead last = head_;
+    chain(batch, last);
+    std::optional<Checkpoint> cp = dueCheckpoint(last, final_checkpoint);
     if (n == 0 && !cp) return true;
     // The Store interface takes whole records; move them out and back to avoid copies.
     std::vector<Record> recs;
@@ -251,10 +282,7 @@ bool StoreWriter::commit(std::vector<Pending>& batch, bool final_checkpoint) {
       fail(st.error().message);
       return false;
     }
-    if (cp) {
-      last_checkpoint_seq_ = cp->seq;
-      last_checkpoint_nanos_ = clock_.nowNanos();
-    }
+    if (cp) noteCheckpoint(*cp);
   }
   if (n) {
     head_.seq = batch.back().rec.seq;
@@ -327,6 +355,11 @@ void StoreWriter::run() {
         return;
       }
     }
+    if (spill_) {
+      spillAndHandOff(batch);
+      if (stopping && !more_queued) return;
+      continue;
+    }
     if (commit(batch, stopping && !more_queued)) {
       backoff_ms = opts_.backoff_min_ms;
       if (stopping && !more_queued && batch.empty()) return;
@@ -340,6 +373,181 @@ void StoreWriter::run() {
     cv_.wait_until(lk, until, [&] { return stopping_ && !was_stopping; });
     backoff_ms = std::min(backoff_ms * 2, opts_.backoff_max_ms);
   }
+}
+
+// --- The spill (spill.h): answer from tmpfs, commit behind. ---
+
+Status StoreWriter::recoverSpill() {
+  auto groups = spill_->recover();
+  if (!groups.ok()) return groups.error();
+  if (auto st = store_->open(); !st.ok()) return st;
+  // Per chain: the records that continue the store's head, in order. The first record that
+  // does not (an older entry left behind a restart at offset 0) ends the recovery.
+  std::vector<std::pair<std::string, ChainHead>> heads;
+  std::vector<Record> recovered;
+  bool broken = false;
+  for (auto& g : groups.value()) {
+    for (auto& r : g.records) {
+      auto it = std::find_if(heads.begin(), heads.end(),
+                             [&](const auto& h) { return h.first == r.replica_id; });
+      if (it == heads.end()) {
+        auto head = store_->chainHead(r.replica_id);
+        if (!head.ok()) return head.error();
+        it = heads.insert(heads.end(), {r.replica_id, head.value()});
+      }
+      ChainHead& head = it->second;
+      if (r.seq <= head.seq) continue;  // stored before the process ended
+      if (r.seq != head.seq + 1 || r.prev_hash != head.hash || r.jurisdiction != jurisdiction_) {
+        broken = true;
+        break;
+      }
+      head = ChainHead{r.seq, r.hash};
+      recovered.push_back(std::move(r));
+    }
+    if (broken) break;
+  }
+  // One append per chain (the store writes one chain per segment).
+  for (size_t begin = 0; begin < recovered.size();) {
+    size_t end = begin;
+    while (end < recovered.size() && recovered[end].replica_id == recovered[begin].replica_id) ++end;
+    std::vector<Record> run(std::make_move_iterator(recovered.begin() + begin),
+                            std::make_move_iterator(recovered.begin() + end));
+    if (Status st = store_->append(run, nullptr); !st.ok()) return st;
+    begin = end;
+  }
+  if (!recovered.empty())
+    spdlog::warn("audit store {} ({}): committed {} records answered by a previous process but "
+                 "not yet stored when it ended (from {})",
+                 jurisdiction_, sink_, recovered.size(), spill_->path());
+  return spill_->clear();
+}
+
+void StoreWriter::spillAndHandOff(std::vector<Pending>& batch) {
+  if (batch.empty()) return;
+  chain(batch, head_);
+  Handed h;
+  h.recs.reserve(batch.size());
+  for (auto& p : batch) h.recs.push_back(std::move(p.rec));
+  bool spilled = true;
+  for (size_t begin = 0; begin < h.recs.size() && spilled; begin += kMaxSpillEntryRecords) {
+    const size_t end = std::min(h.recs.size(), begin + kMaxSpillEntryRecords);
+    const uint64_t pos = spill_->append(h.recs, begin, end);
+    spilled = pos != 0;
+    if (spilled) h.spill_end = pos;
+  }
+  // In the spill, the records survive this process: their requests may be answered now. Those
+  // that did not fit wait for the store's commit.
+  if (spilled)
+    finish(batch, true);
+  else
+    h.waiting = std::move(batch);
+  batch.clear();
+  {
+    std::lock_guard lk(handed_mu_);
+    handed_.push_back(std::move(h));
+  }
+  handed_cv_.notify_one();
+}
+
+void StoreWriter::stopCommitter() {
+  if (!committer_.joinable()) return;
+  {
+    std::lock_guard lk(mu_);
+    std::lock_guard hlk(handed_mu_);
+    committer_stop_ = true;
+    committer_deadline_ = stop_deadline_;
+  }
+  handed_cv_.notify_all();
+  committer_.join();
+}
+
+void StoreWriter::runCommitter() {
+  pthread_setname_np(pthread_self(), ("rg-commit-" + jurisdiction_).substr(0, 15).c_str());
+  std::vector<Handed> work;
+  for (;;) {
+    bool last = false;
+    {
+      std::unique_lock lk(handed_mu_);
+      handed_cv_.wait(lk, [&] { return !handed_.empty() || committer_stop_; });
+      if (handed_.empty()) break;
+      for (auto& h : handed_) work.push_back(std::move(h));
+      handed_.clear();
+      last = committer_stop_;
+    }
+    const bool committed = commitHanded(work, last);
+    settleHanded(work, committed);
+    if (committed) continue;
+    // Out of time while stopping: what was handed on is not stored (the spilled part stays in
+    // the spill for the next writer).
+    std::lock_guard lk(handed_mu_);
+    for (auto& h : handed_) work.push_back(std::move(h));
+    handed_.clear();
+    settleHanded(work, false);
+    return;
+  }
+  // Stopping: a last signed checkpoint, and the spill goes when nothing in it is left to commit.
+  std::vector<Handed> none;
+  if (commitHanded(none, true) && spill_->pendingBytes() == 0) spill_->removeFile();
+}
+
+bool StoreWriter::commitHanded(std::vector<Handed>& work, bool final_checkpoint) {
+  std::vector<Record> recs;
+  for (auto& h : work)
+    for (auto& r : h.recs) recs.push_back(std::move(r));
+  const ChainHead last = recs.empty() ? committed_head_ : ChainHead{recs.back().seq, recs.back().hash};
+  std::optional<Checkpoint> cp = dueCheckpoint(last, final_checkpoint);
+  if (recs.empty() && !cp) return true;
+  int64_t backoff_ms = opts_.backoff_min_ms;
+  for (;;) {
+    Status st = store_->append(recs, cp ? &*cp : nullptr);
+    if (!st.ok()) {
+      fail(st.error().message);
+      // A commit whose acknowledgement was lost: the store's head is already this batch's last.
+      auto head = store_->chainHead(opts_.replica_id);
+      if (head.ok() && head->seq == last.seq && head->hash == last.hash && !recs.empty()) st = {};
+    }
+    if (st.ok()) break;
+    std::unique_lock lk(handed_mu_);
+    auto until = SteadyClock::now() + milliseconds(backoff_ms);
+    if (committer_stop_) {
+      if (SteadyClock::now() >= committer_deadline_) {
+        // The records stay in the spill, and the next writer on this store commits them.
+        if (!recs.empty())
+          spdlog::error("audit store {} ({}): stop timed out with records not yet stored; those "
+                        "answered stay in {} for the next writer on this store",
+                        jurisdiction_, sink_, spill_->path());
+        for (size_t i = 0, k = 0; i < work.size(); ++i)
+          for (auto& r : work[i].recs) r = std::move(recs[k++]);
+        return false;
+      }
+      until = std::min(until, committer_deadline_);
+    }
+    const bool was_stopping = committer_stop_;
+    handed_cv_.wait_until(lk, until, [&] { return committer_stop_ && !was_stopping; });
+    backoff_ms = std::min(backoff_ms * 2, opts_.backoff_max_ms);
+  }
+  if (cp) noteCheckpoint(*cp);
+  committed_head_ = last;
+  if (!healthy_.exchange(true, std::memory_order_relaxed))
+    spdlog::info("audit store {} ({}) recovered", jurisdiction_, sink_);
+  if (!recs.empty()) commits_.fetch_add(1, std::memory_order_relaxed);
+  written_.fetch_add(recs.size(), std::memory_order_relaxed);
+  return true;
+}
+
+void StoreWriter::settleHanded(std::vector<Handed>& work, bool committed) {
+  uint64_t spill_end = 0;
+  size_t n = 0;
+  for (auto& h : work) {
+    n += h.recs.size();
+    spill_end = std::max(spill_end, h.spill_end);
+    if (!committed && !h.waiting.empty()) dropped_.fetch_add(h.waiting.size(), std::memory_order_relaxed);
+    notify(h.waiting, committed);
+  }
+  depth_.fetch_sub(n, std::memory_order_relaxed);
+  if (committed && spill_end) spill_->committed(spill_end);
+  work.clear();
+  if (committed) store_->maintain();
 }
 
 }  // namespace regiongate::audit

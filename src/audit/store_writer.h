@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "audit/spill.h"
 #include "audit/store.h"
 #include "common/clock.h"
 
@@ -113,8 +115,13 @@ public:
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
 
-  // Opens the store and reads the chain head once, on the caller's thread. Failure is returned
-  // (the writer still starts unhealthy and keeps retrying if start() is called).
+  // Before prepare(): answer records once they are in `spill` (spill.h) and commit them to the
+  // store on a second thread. Only for a local store whose chain this process alone writes.
+  void setSpill(std::unique_ptr<SpillFile> spill) { spill_ = std::move(spill); }
+  bool spilling() const { return spill_ != nullptr; }
+  // Opens the store and reads the chain head once, on the caller's thread; with a spill, first
+  // commits what a previous process left in it. Failure is returned (the writer still starts
+  // unhealthy and keeps retrying if start() is called).
   Status prepare();
   void start();
   // Any thread; lock-free.
@@ -157,6 +164,27 @@ private:
   void run();
   // Chains `batch` after head_ and commits it (with a checkpoint when due). True on commit.
   bool commit(std::vector<Pending>& batch, bool final_checkpoint);
+  // Assigns seq, prev_hash and hash after `head` and advances it.
+  void chain(std::vector<Pending>& batch, ChainHead& head) const;
+  // The signed checkpoint to store with a commit ending at `last`, if one is due.
+  std::optional<Checkpoint> dueCheckpoint(const ChainHead& last, bool final_checkpoint) const;
+  void noteCheckpoint(const Checkpoint& cp);
+
+  // With a spill: records chained and handed to the committing thread.
+  struct Handed {
+    std::vector<Record> recs;
+    std::vector<Pending> waiting;  // not in the spill: answered when committed
+    uint64_t spill_end = 0;        // SpillFile position after its last spilled entry (0: none)
+  };
+  Status recoverSpill();
+  // Writer thread: chains, spills, answers what the spill holds, hands the batch on.
+  void spillAndHandOff(std::vector<Pending>& batch);
+  void runCommitter();
+  // Committing thread: commits `work` (retrying with backoff until it commits or the stop
+  // deadline passes); true when committed.
+  bool commitHanded(std::vector<Handed>& work, bool final_checkpoint);
+  void settleHanded(std::vector<Handed>& work, bool committed);
+  void stopCommitter();
   bool loadHead();
   void fail(const std::string& message);
   void finish(std::vector<Pending>& batch, bool durable);
@@ -201,6 +229,16 @@ private:
   std::atomic<int64_t> expected_{0};
   std::atomic<uint64_t> dropped_{0};
   std::thread thread_;
+
+  // The spill and its committing thread (setSpill). handed_ and committer_stop_ under handed_mu_.
+  std::unique_ptr<SpillFile> spill_;
+  std::mutex handed_mu_;
+  std::condition_variable handed_cv_;
+  std::vector<Handed> handed_;
+  bool committer_stop_ = false;
+  std::chrono::steady_clock::time_point committer_deadline_;
+  ChainHead committed_head_;  // committing thread
+  std::thread committer_;
 };
 
 }  // namespace regiongate::audit

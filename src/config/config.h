@@ -231,6 +231,10 @@ struct AuditConfig {
   bool wait_durable = true;
   uint32_t checkpoint_interval_ms = 10000;     // signed checkpoint at most this often (and at stop)
   uint32_t stop_timeout_ms = 5000;             // stop(): how long the writer may drain its queue
+  // SQLite sink, wait_durable, durability off|normal: where records wait between the answer and
+  // the commit (src/audit/spill.h). "auto": /dev/shm when it is a tmpfs; "off": the answer waits
+  // for the commit; else a directory (a memory filesystem, or the spill gains nothing).
+  std::string spill_dir = "auto";
 };
 
 struct LimitsConfig {

@@ -939,7 +939,7 @@ class Loader {
                      {"dir", "sink", "dsn", "on_audit_failure", "durability", "queue_capacity",
                       "batch_max", "flush_interval_ms", "replica_id", "checkpoint_key_file",
                       "wait_durable", "checkpoint_interval_ms", "stop_timeout_ms",
-                      "sqlite_wal_coalesce"});
+                      "sqlite_wal_coalesce", "spill_dir"});
     auto& a = cfg_.audit;
     if (auto v = get(e, "dir")) a.dir = str(*v, "audit.dir");
     if (auto v = get(e, "sink")) a.sink = choice<AuditSink, 3>(*v, "audit.sink", auditSinkName);
@@ -978,6 +978,11 @@ class Loader {
       a.checkpoint_interval_ms = uint32(*v, "audit.checkpoint_interval_ms", 100, 86400000);
     if (auto v = get(e, "stop_timeout_ms"))
       a.stop_timeout_ms = uint32(*v, "audit.stop_timeout_ms", 0, 600000);
+    if (auto v = get(e, "spill_dir")) {
+      a.spill_dir = str(*v, "audit.spill_dir");
+      if (a.spill_dir != "auto" && a.spill_dir != "off" && a.spill_dir.front() != '/')
+        fail(*v, "audit.spill_dir", "expected auto, off or an absolute directory path");
+    }
   }
 
   void limits(const YAML::Node& n) {

@@ -213,10 +213,12 @@ TEST(AuditLogOpen, SinkNoneIsANoOp) {
 }
 
 // A real SQLite failure: another process-level connection holds the write lock.
+// Without a spill (spill_dir: off) the answers wait for the commit.
 TEST(AuditWriterSqlite, LockedDatabaseMarksUnhealthyAndRecovers) {
   TempDir dir;
   Config cfg = sqliteConfig(dir.path());
   cfg.audit.on_audit_failure = AuditFailureMode::Reject;
+  cfg.audit.spill_dir = "off";
   auto log = AuditLog::open(cfg, SystemClock::instance());
   ASSERT_TRUE(log.ok()) << log.error().message;
   std::atomic<int> durable{0};
