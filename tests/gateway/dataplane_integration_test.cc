@@ -259,11 +259,12 @@ TEST(GatewayReload, UnsafeConfigIsRefusedVisiblyAndTheOldOneKeepsServing) {
 // audit.flush_interval_ms lets the writer wait for a fuller group, but only while admitted
 // requests may still add to it: a sequential client's record is the only one on its way, so it
 // is committed at once. A gateway that waited out the (20 s) interval would time out the
-// client (15 s), and commit the requests' records otherwise than one group each.
+// client (15 s), and commit the requests' records otherwise than one group each. Without the
+// spill, so that each answer waits for its own commit and the metrics count them when it comes.
 TEST(GatewayAudit, SequentialRequestsDoNotWaitOutTheFlushInterval) {
   Deployment d;
   GatewaySettings s;
-  s.audit_extra = ", flush_interval_ms: 20000";
+  s.audit_extra = ", flush_interval_ms: 20000, spill_dir: \"off\"";
   ASSERT_TRUE(d.startGateway(s));
   for (int i = 0; i < 3; ++i) {
     auto r = d.chat(kEuKey, "one at a time " + std::to_string(i));
@@ -276,6 +277,23 @@ TEST(GatewayAudit, SequentialRequestsDoNotWaitOutTheFlushInterval) {
   std::string m = d.metrics();
   EXPECT_NE(m.find("regiongate_audit_records_total{jurisdiction=\"EU\"} 4"), std::string::npos) << m;
   EXPECT_NE(m.find("regiongate_audit_commits_total{jurisdiction=\"EU\"} 4"), std::string::npos) << m;
+}
+
+// The same with the spill (the default where /dev/shm is a tmpfs): answered at once, and every
+// record reaches the store behind the answers.
+TEST(GatewayAudit, SequentialRequestsWithTheSpillAreAnsweredAndStored) {
+  Deployment d;
+  GatewaySettings s;
+  s.audit_extra = ", flush_interval_ms: 20000";
+  ASSERT_TRUE(d.startGateway(s));
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(d.chat(kEuKey, "one at a time " + std::to_string(i)).status, 200);
+  std::string m;
+  for (int i = 0; i < 500; ++i) {  // bounded: the commit follows the answer within milliseconds
+    m = d.metrics();
+    if (m.find("regiongate_audit_records_total{jurisdiction=\"EU\"} 3") != std::string::npos) break;
+    usleep(10000);
+  }
+  EXPECT_NE(m.find("regiongate_audit_records_total{jurisdiction=\"EU\"} 3"), std::string::npos) << m;
 }
 
 }  // namespace
