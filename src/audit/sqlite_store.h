@@ -35,7 +35,7 @@ public:
   Status prune(const PruneAnchor& anchor) override;
   // Deferred (the gateway's writer): SQLite's automatic checkpoint is off on this connection and
   // a WalCheckpointer (wal_checkpointer.h) checkpoints from its own connection and thread, PASSIVE,
-  // once kCheckpointPages frames (SQLite's own threshold) wait to be copied, or after a second
+  // once kBackgroundCheckpointPages frames wait to be copied, or after a second
   // with new commits. maintain() (after each commit, once its records are reported) tells it
   // the WAL's size. Only if the WAL still reaches kWalLimitPages (the background checkpoints
   // never caught up with the commits, or fail) does maintain() checkpoint on this connection,
@@ -43,6 +43,12 @@ public:
   void setDeferredMaintenance(bool on) override;
   void maintain() override;
   static constexpr int kCheckpointPages = 1000;
+  // The background checkpointer's size threshold, smaller than SQLite's: the writer's WAL appends
+  // stall while a checkpoint fsyncs the WAL they append to (ext4 makes a write to a block under
+  // I/O wait for it), and a checkpoint's fsync takes longer the more pages it writes. Measured
+  // unpinned on the benchmark VM, one client, interleaved (docs/benchmarks.md "audit"): p99
+  // 3.6-4.1 ms at 100 pages against 5.5-91 ms at 1 000 and 31-171 ms at 8 000.
+  static constexpr int kBackgroundCheckpointPages = 100;
   // ~64 MB: at saturation on the benchmark VM (~2 000 WAL pages/s) one writer checkpoint every
   // ~8 s, whose fsyncs every connection then waits for.
   static constexpr int kWalLimitPages = 16 * kCheckpointPages;
