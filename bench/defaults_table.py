@@ -9,7 +9,7 @@ import argparse
 import statistics
 import sys
 
-TARGETS = ("direct", "nginx", "gw", "gw-none", "gw-base")
+TARGETS = ("direct", "nginx", "gw", "gw-none", "gw-base", "portkey")
 
 
 def load(path):
@@ -116,6 +116,14 @@ def main():
         thr = med(per_round(lambda r: div(w("gw-base", r, sat, "rps"), w("gw-none", r, sat, "rps"))))
         print(f"  (baseline binary: added p99 at 1 connection over gw-none {fmt(add, '.0f')} us, "
               f"req/s at {sat} vs gw-none {fmt(thr)})")
+    if "portkey" in present:  # a peer, not a verdict: gw over portkey, > 1 = gw more of it
+        thr = med(per_round(lambda r: div(w("gw", r, sat, "rps"), w("portkey", r, sat, "rps"))))
+        cpu = med(per_round(lambda r: div(w("gw", r, sat, "cpu_us"), w("portkey", r, sat, "cpu_us"))))
+        add = med(per_round(lambda r: div(sub(w("gw", r, 1, "p99"), w("direct", r, 1, "p99")),
+                                          sub(w("portkey", r, 1, "p99"), w("direct", r, 1, "p99")))))
+        x = lambda v: "n/a" if v is None else f"{v:.2f}x"
+        print(f"  gateway/portkey req/s at saturation: {x(thr)}, CPU per request: {x(cpu)}, "
+              f"added p99 at 1 connection: {x(add)}")
     print()
     print("SUMMARY\tgateway_defaults\tdefaults, unpinned, vs nginx\t" + "; ".join(summary))
     return 1 if failed else 0

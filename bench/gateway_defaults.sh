@@ -14,6 +14,11 @@
 #   gw-none    regiongate, defaults but audit.sink: none
 #   gw-base    BENCH_BASELINE_BIN (another regiongate build, e.g. the previous commit) with the
 #              defaults, for a before/after in the same run (BENCH_TARGETS to add)
+#   portkey    Portkey's open-source AI gateway (npm @portkey-ai/gateway 1.15.2, one node process,
+#              as shipped), installed by bench/peers/install_portkey.sh into BENCH_PORTKEY_DIR
+#              (default build/peers/portkey); BENCH_TARGETS to add; skipped with a line saying
+#              why when node or the install is missing. Requests name the mock backend as an
+#              OpenAI-compatible custom host in headers (see start_portkey).
 # Per target and round: non-streaming at 1 connection and at BENCH_CONNECTIONS (wrk), CPU per
 # request of the whole server process tree (/proc, every thread: workers, audit writer and
 # checkpointer, nginx's workers), and streaming time to first body byte (ttft_client.py).
@@ -23,7 +28,8 @@
 # Usage: bench/gateway_defaults.sh [BUILD_DIR]
 # Env:   BENCH_QUICK=1 (1 round of 1 s runs, for CI)  BENCH_ROUNDS=N (default 3)
 #        BENCH_DURATION=S (default 5)  BENCH_CONNECTIONS=N (default 32)  BENCH_TTFT_N=N
-#        BENCH_TARGETS="direct nginx gw gw-none"  BENCH_WORKDIR=DIR  BENCH_OUT=FILE (raw TSV)
+#        BENCH_TARGETS="direct nginx gw gw-none" (add gw-base, portkey)  BENCH_WORKDIR=DIR
+#        BENCH_OUT=FILE (raw TSV)  BENCH_PORTKEY_DIR=DIR
 #        BENCH_NICE=N: run every process of the benchmark (backend, proxies, load generators)
 #        at this nice value, and its session's autogroup too (Linux gives each session an equal
 #        share of CPU whatever its processes' nice values, /proc/<pid>/autogroup). On a machine
@@ -70,7 +76,7 @@ echo "# nice ${BENCH_NICE:-0} ($(cat /proc/$$/autogroup 2>/dev/null || echo 'no 
 BENCH_BACKEND_WORKERS=${BENCH_BACKEND_WORKERS:-2} BENCH_BACKEND_PREFIX="${NICE[*]}" bench_start_backend "$ALL_CPUS" "$BENCH_TMP"
 echo "# mock backend on 127.0.0.1:$BACKEND_PORT (pid $BACKEND_PID)"
 
-declare -A PID PORT SPORT
+declare -A PID PORT SPORT HDRS  # HDRS: BENCH_EXTRA_HEADERS of chat.lua and ttft_client.py
 start_gateway() {  # start_gateway TARGET AUDIT_LINE: in its own working directory (./audit)
   local target=$1 audit=$2 dir=$BENCH_TMP/$1
   mkdir -p "$dir"
@@ -124,6 +130,46 @@ NGX
   fi
 }
 
+# start_portkey: node runs the package's own entry point (what `npx @portkey-ai/gateway` runs) with
+# --port=N (its only port option; --headless: no web UI). It listens without a host, so
+# bench/peers/loopback.mjs, preloaded, binds it to 127.0.0.1. Returns 1 (the target is skipped)
+# when node or the install is missing or it does not start.
+start_portkey() {
+  local d=$BENCH_TMP/portkey dir=${BENCH_PORTKEY_DIR:-$BENCH_ROOT/build/peers/portkey}
+  local js pkg preload version
+  js=$dir/node_modules/@portkey-ai/gateway/build/start-server.js
+  pkg=$dir/node_modules/@portkey-ai/gateway/package.json
+  if ! command -v node >/dev/null; then
+    echo "# skipping portkey: node not found (apt-get install nodejs npm)"; return 1
+  fi
+  if [[ ! -f $js ]]; then
+    echo "# skipping portkey: not installed in $dir (bench/peers/install_portkey.sh installs it)"
+    return 1
+  fi
+  version=$(node -p 'require(process.argv[1]).version' "$pkg")
+  preload=$(node -p 'require("url").pathToFileURL(process.argv[1]).href' "$BENCH_HERE/peers/loopback.mjs")
+  PORT[portkey]=$(bench_free_port)
+  SPORT[portkey]=${PORT[portkey]}
+  mkdir -p "$d"
+  (cd "$d" && exec "${NICE[@]}" node --import "$preload" "$js" --port="${PORT[portkey]}" --headless) \
+    >"$d/portkey.log" 2>&1 &
+  PID[portkey]=$!
+  BENCH_PIDS+=("${PID[portkey]}")
+  if ! bench_wait_port "${PORT[portkey]}" 15; then
+    echo "# skipping portkey: it did not start (log below)"; cat "$d/portkey.log" >&2
+    bench_stop "${PID[portkey]}"
+    return 1
+  fi
+  # The provider and the OpenAI-compatible base URL travel in request headers: x-portkey-provider
+  # and x-portkey-custom-host (Portkey-AI/gateway v1.15.2 src/globals.ts HEADER_KEYS and
+  # src/middlewares/requestValidator/index.ts, which trusts 127.0.0.1 as a custom host;
+  # https://portkey.ai/docs/integrations/llms/byollm "Direct Integration"). The tenant's Bearer
+  # key is forwarded to the backend, which ignores it.
+  HDRS[portkey]="x-portkey-provider: openai; x-portkey-custom-host: http://127.0.0.1:$BACKEND_PORT/v1"
+  echo "# portkey: @portkey-ai/gateway $version on node $(node --version), 127.0.0.1:${PORT[portkey]} (pid ${PID[portkey]})"
+}
+
+ACTIVE=()  # the targets that started, in BENCH_TARGETS order
 for t in $TARGETS; do
   case $t in
     direct) PID[direct]=$BACKEND_PID; PORT[direct]=$BACKEND_PORT; SPORT[direct]=$BACKEND_PORT ;;
@@ -131,8 +177,10 @@ for t in $TARGETS; do
     gw) start_gateway gw "" ;;
     gw-none) start_gateway gw-none "audit: { sink: none }" ;;
     gw-base) start_gateway gw-base "" "${BENCH_BASELINE_BIN:?gw-base needs BENCH_BASELINE_BIN}" ;;
+    portkey) start_portkey || continue ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
+  ACTIVE+=("$t")
 done
 
 # wrk_run TARGET ROUND CONNS: one wrk run; CPU of the target's process tree per request.
@@ -140,7 +188,7 @@ wrk_run() {
   local t=$1 round=$2 conns=$3 out line c0 c1 reqs cpu
   out=$BENCH_TMP/wrk-$t-$round-$conns.txt
   c0=$(bench_cpu_ticks "${PID[$t]}")
-  BENCH_STREAM=0 timeout $((DURATION + 30)) "${NICE[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" --timeout 10s \
+  BENCH_STREAM=0 BENCH_EXTRA_HEADERS="${HDRS[$t]:-}" timeout $((DURATION + 30)) "${NICE[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" --timeout 10s \
     -s "$BENCH_HERE/lua/chat.lua" "http://127.0.0.1:${PORT[$t]}" >"$out" 2>&1 || true
   c1=$(bench_cpu_ticks "${PID[$t]}")
   line=$(grep '^RESULT' "$out" || echo "RESULT requests=0 rps=0 p50=0 p99=0 p999=0 max=0 connect_err=1 read_err=0 write_err=0 status_err=0 timeout_err=0")
@@ -154,7 +202,7 @@ wrk_run() {
 ttft_run() {  # ttft_run TARGET ROUND
   local t=$1 round=$2 out line
   out=$BENCH_TMP/ttft-$t-$round.txt
-  timeout 300 "${NICE[@]}" python3 "$BENCH_HERE/ttft_client.py" --port "${SPORT[$t]}" -n "$TTFT_N" \
+  BENCH_EXTRA_HEADERS="${HDRS[$t]:-}" timeout 300 "${NICE[@]}" python3 "$BENCH_HERE/ttft_client.py" --port "${SPORT[$t]}" -n "$TTFT_N" \
     >"$out" 2>&1 || true
   line=$(grep '^RESULT' "$out" || echo "RESULT n=$TTFT_N ok=0 ttfb_p50=0 ttfb_p99=0 ttfb_p999=0 total_p50=0 total_p99=0")
   printf 'ttft\t%s\t%s\t1\t%s\n' "$t" "$round" "${line#RESULT }" >> "$RESULTS"
@@ -162,11 +210,11 @@ ttft_run() {  # ttft_run TARGET ROUND
 }
 
 # Warm-up: connections, upstream pools, allocators, the audit files.
-for t in $TARGETS; do
-  BENCH_STREAM=0 timeout 30 wrk -t1 -c"$SAT" -d1s -s "$BENCH_HERE/lua/chat.lua" \
+for t in "${ACTIVE[@]}"; do
+  BENCH_STREAM=0 BENCH_EXTRA_HEADERS="${HDRS[$t]:-}" timeout 30 wrk -t1 -c"$SAT" -d1s -s "$BENCH_HERE/lua/chat.lua" \
     "http://127.0.0.1:${PORT[$t]}" >/dev/null 2>&1 || true
 done
-read -r -a order <<<"$TARGETS"
+order=("${ACTIVE[@]}")
 for ((round = 1; round <= ROUNDS; ++round)); do
   echo "== round $round (load avg $(cut -d' ' -f1-3 /proc/loadavg))"
   for t in "${order[@]}"; do

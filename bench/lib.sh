@@ -112,13 +112,14 @@ bench_start_gateway() {
 # bench_rss_kb PID: resident set size in KiB (VmRSS).
 bench_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# bench_cpu_ticks PID: user+system CPU ticks (1/CLK_TCK s) of PID and its direct children (nginx
-# workers), from /proc.
+# bench_cpu_ticks PID: user+system CPU ticks (1/CLK_TCK s) of PID and all its descendants (nginx
+# workers; any process a peer gateway forks), from /proc. A process's stat counts all its
+# threads (node's libuv pool, regiongate's workers).
 bench_cpu_ticks() {
   python3 - "$1" <<'PY'
 import os, sys
 root = sys.argv[1]
-total = 0
+ppid, ticks = {}, {}
 for p in os.listdir("/proc"):
     if not p.isdigit():
         continue
@@ -128,8 +129,18 @@ for p in os.listdir("/proc"):
     except OSError:
         continue
     fields = s[s.rfind(")") + 2:].split()
-    if p == root or fields[1] == root:   # fields[1] = ppid
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+    ppid[p] = fields[1]
+    ticks[p] = int(fields[11]) + int(fields[12])  # utime, stime
+children = {}
+for p, parent in ppid.items():
+    children.setdefault(parent, []).append(p)
+total, todo = 0, [root]
+for _ in range(len(ppid) + 1):  # bounded walk of the tree under root
+    if not todo:
+        break
+    p = todo.pop()
+    total += ticks.get(p, 0)
+    todo.extend(children.get(p, []))
 print(total)
 PY
 }

@@ -8,6 +8,7 @@ first SSE chunk) and (b) the end of the response. Prints one machine-readable li
 (latencies in microseconds). Non-200 responses count as failures (ok < n) and are not timed.
 """
 import argparse
+import os
 import socket
 import sys
 import time
@@ -62,10 +63,23 @@ class Conn:
         raise ValueError("body never completed")
 
 
-def one_request(c, host, path, key):
+def parse_headers(items):
+    """["Name: value", ...] -> "Name: value\\r\\n..." (a value may hold ':'); ValueError if bad."""
+    out = ""
+    for item in items:
+        name, sep, value = item.partition(":")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or any(ch in item for ch in "\r\n") or \
+                not all(ch.isalnum() or ch == "-" for ch in name):
+            raise ValueError(f"not 'Name: value': {item!r}")
+        out += f"{name}: {value}\r\n"
+    return out
+
+
+def one_request(c, host, path, key, extra=""):
     """Returns (status, ttfb_seconds, total_seconds, keep_alive)."""
     req = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-           f"Accept: text/event-stream\r\nAuthorization: Bearer {key}\r\n"
+           f"Accept: text/event-stream\r\nAuthorization: Bearer {key}\r\n{extra}"
            f"Content-Length: {len(BODY)}\r\n\r\n").encode() + BODY
     t0 = time.perf_counter()
     c.sock.sendall(req)
@@ -117,13 +131,21 @@ def main():
     ap.add_argument("-n", type=int, default=2000, help="sequential requests (after warm-up)")
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--header", action="append", default=[],
+                    help="extra request header 'Name: value' (repeatable); also read from "
+                         "BENCH_EXTRA_HEADERS='Name: value; Name: value' like bench/lua/chat.lua")
     a = ap.parse_args()
+    env = [h for h in os.environ.get("BENCH_EXTRA_HEADERS", "").split(";") if h.strip()]
+    try:
+        extra = parse_headers(env + a.header)
+    except ValueError as e:
+        ap.error(str(e))
     c = Conn(a.host, a.port, a.timeout)
     c.open()
     ttfb, total, ok = [], [], 0
     for i in range(a.warmup + a.n):
         try:
-            status, tf, tt, keep = one_request(c, a.host, a.path, a.key)
+            status, tf, tt, keep = one_request(c, a.host, a.path, a.key, extra)
         except (OSError, ValueError) as e:
             print(f"request {i}: {e}", file=sys.stderr)
             c.open()
