@@ -9,7 +9,7 @@ import argparse
 import statistics
 import sys
 
-TARGETS = ("direct", "nginx", "gw", "gw-none", "gw-base", "portkey")
+TARGETS = ("direct", "nginx", "gw", "gw-none", "gw-nospill", "gw-base", "portkey")
 
 
 def load(path):
@@ -57,12 +57,13 @@ def main():
 
     print(f"Medians over {len(rounds)} round(s) (latencies in us; cpu = whole process tree per "
           f"request at c={sat})")
-    print(f"  {'target':<11} {'rps@1':>7} {'p50@1':>6} {'p99@1':>6} {'rps@' + str(sat):>8} "
+    print(f"  {'target':<12} {'rps@1':>7} {'p50@1':>6} {'p99@1':>6} {'p999@1':>7} {'rps@' + str(sat):>8} "
           f"{'p99@' + str(sat):>8} {'cpu us':>7} {'ttfb p50':>8} {'ttfb p99':>8}")
     for t in present:
         m = lambda kind, c, key: med([get(kind, t, r, c, key) for r in rounds])
-        print(f"  {t:<11} {fmt(m('wrk', 1, 'rps'), '.0f'):>7} {fmt(m('wrk', 1, 'p50'), '.0f'):>6} "
-              f"{fmt(m('wrk', 1, 'p99'), '.0f'):>6} {fmt(m('wrk', sat, 'rps'), '.0f'):>8} "
+        print(f"  {t:<12} {fmt(m('wrk', 1, 'rps'), '.0f'):>7} {fmt(m('wrk', 1, 'p50'), '.0f'):>6} "
+              f"{fmt(m('wrk', 1, 'p99'), '.0f'):>6} {fmt(m('wrk', 1, 'p999'), '.0f'):>7} "
+              f"{fmt(m('wrk', sat, 'rps'), '.0f'):>8} "
               f"{fmt(m('wrk', sat, 'p99'), '.0f'):>8} {fmt(m('wrk', sat, 'cpu_us'), '.1f'):>7} "
               f"{fmt(m('ttft', 1, 'ttfb_p50'), '.0f'):>8} {fmt(m('ttft', 1, 'ttfb_p99'), '.0f'):>8}")
     print()
@@ -111,6 +112,14 @@ def main():
         print(f"  {'MEETS ' if ok else 'MISSES'} {name}: {fmt(m, spec)} (target {op} {target}; "
               f"rounds: {rounds_txt})")
         summary.append(f"{key}={fmt(m, spec)}{'' if ok else ' (MISS)'}")
+    if "gw-nospill" in present:
+        add = med(per_round(lambda r: sub(w("gw-nospill", r, 1, "p99"), w("gw-none", r, 1, "p99"))))
+        p999 = med(per_round(lambda r: sub(w("gw-nospill", r, 1, "p999"), w("gw-none", r, 1, "p999"))))
+        p999_gw = med(per_round(lambda r: sub(w("gw", r, 1, "p999"), w("gw-none", r, 1, "p999"))))
+        thr = med(per_round(lambda r: div(w("gw-nospill", r, sat, "rps"), w("gw-none", r, sat, "rps"))))
+        print(f"  (without the spill: added p99 at 1 connection over gw-none {fmt(add, '.0f')} us, "
+              f"added p99.9 {fmt(p999, '.0f')} us against {fmt(p999_gw, '.0f')} us with it, "
+              f"req/s at {sat} vs gw-none {fmt(thr)})")
     if "gw-base" in present:
         add = med(per_round(lambda r: sub(w("gw-base", r, 1, "p99"), w("gw-none", r, 1, "p99"))))
         thr = med(per_round(lambda r: div(w("gw-base", r, sat, "rps"), w("gw-none", r, sat, "rps"))))
