@@ -6,6 +6,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -117,21 +118,27 @@ Status SpillFile::clear() {
   return {};
 }
 
+void encodeSpillEntry(std::string& out, int64_t first_seq, int64_t last_seq,
+                      std::string_view payload) {
+  Header h;
+  h.magic = kMagic;
+  h.payload_len = static_cast<uint32_t>(payload.size());
+  h.first_seq = first_seq;
+  h.last_seq = last_seq;
+  h.checksum = checksumOf(h, payload);
+  out.append(reinterpret_cast<const char*>(&h), kHeaderBytes);
+  out.append(payload);
+}
+
 uint64_t SpillFile::append(const std::vector<Record>& batch, size_t begin, size_t end) {
   // Everything written is in the store: start again at offset 0 (see the header comment).
   if (committed_.load(std::memory_order_acquire) == written_) base_ = written_;
   const Segment seg = makeSegment(batch, begin, end);
-  Header h;
-  h.magic = kMagic;
-  h.payload_len = static_cast<uint32_t>(seg.records.size());
-  h.first_seq = seg.first_seq;
-  h.last_seq = seg.last_seq;
-  h.checksum = checksumOf(h, seg.records);
   const uint64_t offset = written_ - base_;
   const uint64_t size = kHeaderBytes + seg.records.size();
   if (seg.records.size() > UINT32_MAX || offset + size > max_bytes_) return 0;
-  scratch_.assign(reinterpret_cast<const char*>(&h), kHeaderBytes);
-  scratch_.append(seg.records);
+  scratch_.clear();
+  encodeSpillEntry(scratch_, seg.first_seq, seg.last_seq, seg.records);
   // One pwrite: on tmpfs it completes or fails whole (a short count is treated as a failure and
   // the next entry overwrites it).
   const ssize_t n = pwrite(fd_, scratch_.data(), scratch_.size(), static_cast<off_t>(offset));
@@ -146,17 +153,47 @@ uint64_t SpillFile::pendingBytes() const {
 
 void SpillFile::removeFile() { ::unlink(path_.c_str()); }
 
-std::string spillPath(const std::string& spill_dir, const std::string& audit_dir,
-                      const std::string& replica_id, const std::string& jurisdiction) {
+namespace {
+
+std::string hex64(uint64_t v, int digits) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%0*llx", digits, static_cast<unsigned long long>(v));
+  return std::string(buf, static_cast<size_t>(digits));
+}
+
+// "regiongate-audit-<hash of the audit dir's real path>-": the names of one directory's spills.
+std::string spillPrefix(const std::string& audit_dir) {
   std::error_code ec;
   std::string real = std::filesystem::weakly_canonical(audit_dir, ec).string();
   if (ec) real = audit_dir;
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx",
-                static_cast<unsigned long long>(xxh3(real + '\n' + replica_id)));
-  return (std::filesystem::path(spill_dir) /
-          ("regiongate-audit-" + std::string(hex) + "-" + jurisdiction + ".spill"))
-      .string();
+  return "regiongate-audit-" + hex64(xxh3(real), 16) + "-";
+}
+
+}  // namespace
+
+std::string spillPath(const std::string& spill_dir, const std::string& audit_dir,
+                      const std::string& replica_id, const std::string& jurisdiction) {
+  const std::string name =
+      spillPrefix(audit_dir) + hex64(xxh3(replica_id) >> 32, 8) + "-" + jurisdiction + ".spill";
+  return (std::filesystem::path(spill_dir) / name).string();
+}
+
+std::vector<std::string> leftSpills(const std::string& spill_dir, const std::string& audit_dir) {
+  std::vector<std::string> out;
+  if (spill_dir.empty()) return out;
+  const std::string prefix = spillPrefix(audit_dir);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(spill_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || !e.is_regular_file(ec) || e.file_size(ec) == 0) continue;
+    const int fd = ::open(e.path().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    // Locked: a running gateway owns it, and its records are on their way to the store.
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0) out.push_back(e.path().string());
+    ::close(fd);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string defaultSpillDir() {

@@ -42,6 +42,10 @@ struct SpilledGroup {
   std::vector<Record> records;
 };
 
+// Appends one entry (header and payload, the JSON array of the records first_seq..last_seq).
+void encodeSpillEntry(std::string& out, int64_t first_seq, int64_t last_seq,
+                      std::string_view payload);
+
 // Parses a spill file's bytes: the entries from offset 0 up to the first one that is
 // incomplete, fails its checksum or does not decode into exactly [first_seq, last_seq].
 std::vector<SpilledGroup> parseSpill(std::string_view bytes);
@@ -93,10 +97,14 @@ private:
 };
 
 // Where a writer's spill lives: `<spill_dir>/regiongate-audit-<hash of the audit dir's real
-// path and the replica id>-<jurisdiction>.spill`, so that gateways on one host with different
+// path>-<hash of the replica id>-<jurisdiction>.spill`, so that gateways on one host with different
 // audit directories or chains never share one, and a restarted gateway finds its predecessor's.
 std::string spillPath(const std::string& spill_dir, const std::string& audit_dir,
                       const std::string& replica_id, const std::string& jurisdiction);
+
+// Spills of `audit_dir` in `spill_dir` that hold something and no running process owns: what
+// a gateway that ended without committing left for the next one (`audit verify` says so).
+std::vector<std::string> leftSpills(const std::string& spill_dir, const std::string& audit_dir);
 
 // The default spill directory: /dev/shm when it is a tmpfs this process can write, else "" (no
 // spill: responses wait for the SQLite commit).

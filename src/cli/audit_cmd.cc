@@ -15,6 +15,7 @@
 #include "audit/postgres_store.h"
 #include "audit/prune.h"
 #include "audit/query.h"
+#include "audit/spill.h"
 #include "audit/sqlite_store.h"
 #include "audit/verify.h"
 #include "cli/commands.h"
@@ -66,6 +67,11 @@ std::optional<std::vector<NamedStore>> collectStores(const AuditArgs& a, const s
       rc = 2;
       return std::nullopt;
     }
+    for (const auto& left : audit::leftSpills(audit::defaultSpillDir(), a.dir))
+      std::fprintf(stderr,
+                   "regiongate audit: %s holds answered records of %s that a gateway ended before "
+                   "storing; they are stored when a gateway starts again on this directory\n",
+                   left.c_str(), a.dir.c_str());
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(a.dir, ec))
       if (e.is_regular_file() && e.path().extension() == ".db") files.push_back(e.path());

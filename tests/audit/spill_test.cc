@@ -157,6 +157,22 @@ TEST(AuditSpill, PathsDifferByDirectoryReplicaAndJurisdiction) {
   EXPECT_EQ(a.rfind("/dev/shm/regiongate-audit-", 0), 0u);
 }
 
+TEST(AuditSpill, LeftSpillsAreThoseWithRecordsThatNoProcessHolds) {
+  TempDir spills, audit_dir, other_dir;
+  const std::string path = spillPath(spills.path(), audit_dir.path(), "pod-1", "EU");
+  auto recs = chained(1, 2);
+  {
+    auto f = openSpill(path);
+    ASSERT_TRUE(f);
+    EXPECT_TRUE(leftSpills(spills.path(), audit_dir.path()).empty()) << "empty";
+    ASSERT_GT(f->append(recs, 0, 2), 0u);
+    EXPECT_TRUE(leftSpills(spills.path(), audit_dir.path()).empty()) << "held by its writer";
+  }
+  EXPECT_EQ(leftSpills(spills.path(), audit_dir.path()), std::vector<std::string>{path});
+  EXPECT_TRUE(leftSpills(spills.path(), other_dir.path()).empty());
+  EXPECT_TRUE(leftSpills("", audit_dir.path()).empty());
+}
+
 // A writer with a spill over a store that a test can make fail.
 struct SpillHarness {
   std::shared_ptr<FakeStore::Shared> shared;
