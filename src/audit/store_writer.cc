@@ -428,7 +428,11 @@ void StoreWriter::spillAndHandOff(std::vector<Pending>& batch) {
   Handed h;
   h.recs.reserve(batch.size());
   for (auto& p : batch) h.recs.push_back(std::move(p.rec));
-  bool spilled = true;
+  // A group may be answered from the spill only if every group before it is in the spill or
+  // stored: recovery takes records that continue the store's chain, so a group after a gap
+  // would be lost with the process. Until the groups that missed the spill are stored, the
+  // following ones wait for their commit too.
+  bool spilled = unspilled_.load(std::memory_order_acquire) == 0;
   for (size_t begin = 0; begin < h.recs.size() && spilled; begin += kMaxSpillEntryRecords) {
     const size_t end = std::min(h.recs.size(), begin + kMaxSpillEntryRecords);
     const uint64_t pos = spill_->append(h.recs, begin, end);
@@ -437,10 +441,13 @@ void StoreWriter::spillAndHandOff(std::vector<Pending>& batch) {
   }
   // In the spill, the records survive this process: their requests may be answered now. Those
   // that did not fit wait for the store's commit.
-  if (spilled)
+  if (spilled) {
     finish(batch, true);
-  else
+  } else {
     h.waiting = std::move(batch);
+    h.unspilled = true;
+    unspilled_.fetch_add(1, std::memory_order_acq_rel);
+  }
   batch.clear();
   {
     std::lock_guard lk(handed_mu_);
@@ -541,6 +548,7 @@ void StoreWriter::settleHanded(std::vector<Handed>& work, bool committed) {
   for (auto& h : work) {
     n += h.recs.size();
     spill_end = std::max(spill_end, h.spill_end);
+    if (committed && h.unspilled) unspilled_.fetch_sub(1, std::memory_order_acq_rel);
     if (!committed && !h.waiting.empty()) dropped_.fetch_add(h.waiting.size(), std::memory_order_relaxed);
     notify(h.waiting, committed);
   }

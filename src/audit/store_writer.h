@@ -175,6 +175,7 @@ private:
     std::vector<Record> recs;
     std::vector<Pending> waiting;  // not in the spill: answered when committed
     uint64_t spill_end = 0;        // SpillFile position after its last spilled entry (0: none)
+    bool unspilled = false;        // counted in unspilled_ until committed
   };
   Status recoverSpill();
   // Writer thread: chains, spills, answers what the spill holds, hands the batch on.
@@ -235,6 +236,8 @@ private:
   std::mutex handed_mu_;
   std::condition_variable handed_cv_;
   std::vector<Handed> handed_;
+  // Groups handed on that are not (wholly) in the spill and not yet stored (spillAndHandOff).
+  std::atomic<uint64_t> unspilled_{0};
   bool committer_stop_ = false;
   std::chrono::steady_clock::time_point committer_deadline_;
   ChainHead committed_head_;  // committing thread

@@ -180,7 +180,7 @@ struct SpillHarness {
   std::atomic<int> durable{0}, lost{0};
 
   SpillHarness(std::shared_ptr<FakeStore::Shared> s, const std::string& spill_path,
-               int64_t stop_timeout_ms)
+               int64_t stop_timeout_ms, uint64_t spill_max = 1 << 20)
       : shared(std::move(s)) {
     WriterOptions o;
     o.replica_id = "replica-a";
@@ -188,7 +188,7 @@ struct SpillHarness {
     o.stop_timeout_ms = stop_timeout_ms;
     writer = std::make_unique<StoreWriter>("EU", std::make_unique<FakeStore>(shared), o,
                                            SystemClock::instance());
-    writer->setSpill(openSpill(spill_path));
+    writer->setSpill(openSpill(spill_path, spill_max));
     EXPECT_TRUE(writer->prepare().ok());
     writer->start();
   }
@@ -237,6 +237,33 @@ TEST(AuditSpillWriter, AnswersFromTheSpillAndTheNextWriterCommitsWhatWasLeft) {
   next.writer->stop();
   EXPECT_TRUE(next.chainOk(41));
   EXPECT_FALSE(std::filesystem::exists(path)) << "a clean stop removes the spill";
+}
+
+// A group that does not fit waits for its commit, and so does every group after it until it is
+// stored: a later group answered from the spill could not be recovered across the gap.
+TEST(AuditSpillWriter, AfterAGroupMissesTheSpillTheNextOnesWaitForTheirCommit) {
+  TempDir dir;
+  const std::string path = dir.file("eu.spill");
+  auto shared = std::make_shared<FakeStore::Shared>();
+  SpillHarness h(shared, path, /*stop_timeout_ms=*/0, /*spill_max=*/4096);
+  shared->failing = true;
+  Record big = makeRecord(1);
+  big.prompt_text = std::string(8192, 'p');  // larger than the whole spill
+  h.writer->submit(std::move(big), [&](bool ok) { (ok ? h.durable : h.lost)++; });
+  ASSERT_TRUE(pollUntil([&] { return shared->failed_appends >= 1; }));
+  h.submit(2);  // would fit
+  // The committer's retries back off 20 then 40 ms; the writer handles record 2 meanwhile.
+  ASSERT_TRUE(pollUntil([&] { return shared->failed_appends >= 3; }));
+  EXPECT_EQ(h.durable, 0) << "answered from the spill after a group that is not in it";
+  EXPECT_EQ(std::filesystem::file_size(path), 0u);
+  shared->failing = false;
+  ASSERT_TRUE(pollUntil([&] { return h.durable == 2; }));
+  // Once those are stored, the spill answers again.
+  h.submit(3);
+  ASSERT_TRUE(pollUntil([&] { return h.durable == 3; }));
+  EXPECT_GT(std::filesystem::file_size(path), 0u);
+  h.writer->stop();
+  EXPECT_TRUE(h.chainOk(3));
 }
 
 TEST(AuditSpillWriter, OlderEntriesLeftBehindARestartAreNotCommittedAgain) {
