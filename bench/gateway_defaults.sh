@@ -39,7 +39,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-RG_BIN=$(bench_find_bin "${1:-}")
+RG_BIN=$(realpath "$(bench_find_bin "${1:-}")")  # absolute: gateways start in their own directories
 if [[ -n "${BENCH_QUICK:-}" && "${BENCH_QUICK}" != 0 ]]; then QUICK=1; else QUICK=0; fi
 DURATION=${BENCH_DURATION:-$([[ $QUICK == 1 ]] && echo 1 || echo 5)}
 ROUNDS=${BENCH_ROUNDS:-$([[ $QUICK == 1 ]] && echo 1 || echo 3)}
