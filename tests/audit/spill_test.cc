@@ -1,7 +1,6 @@
 // The spill (src/audit/spill.h): its file format read back, and a writer that answers from it,
 // leaves it behind when it cannot commit, and whose successor commits what was left.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +9,6 @@
 
 #include "audit/audit_log.h"
 #include "audit/spill.h"
-#include "audit/sqlite_store.h"
 #include "audit/verify.h"
 #include "fake_store.h"
 #include "test_util.h"
@@ -290,39 +288,6 @@ TEST(AuditSpillWriter, OlderEntriesLeftBehindARestartAreNotCommittedAgain) {
   EXPECT_EQ(h.rows(), 4u);
   EXPECT_TRUE(h.chainOk(4));
   h.writer->stop();
-}
-
-// A real SQLite store locked by another connection: with the spill the answers do not wait for
-// it, the store reports itself unhealthy (new requests are refused), and nothing is lost.
-TEST(AuditSpillWriter, LockedDatabaseAnswersFromTheSpillAndStoresEverythingLater) {
-  if (defaultSpillDir().empty()) GTEST_SKIP() << "no tmpfs at /dev/shm";
-  TempDir dir;
-  Config cfg = sqliteConfig(dir.path());
-  auto log = AuditLog::open(cfg, SystemClock::instance());
-  ASSERT_TRUE(log.ok()) << log.error().message;
-  std::atomic<int> durable{0};
-  auto submit = [&](int i) { return (*log)->submit(makeRecord(i), [&](bool ok) { durable += ok; }); };
-  ASSERT_TRUE(submit(1));
-  ASSERT_TRUE(pollUntil([&] { return durable == 1; }));
-
-  sqlite3* locker = nullptr;
-  ASSERT_EQ(sqlite3_open(dir.file("EU.db").c_str(), &locker), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(locker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
-  for (int i = 2; i <= 20; ++i) ASSERT_TRUE(submit(i));
-  ASSERT_TRUE(pollUntil([&] { return durable == 20; }));
-  ASSERT_TRUE(pollUntil([&] { return !(*log)->status()[0].healthy; }));
-  EXPECT_FALSE((*log)->admit("EU"));
-  ASSERT_EQ(sqlite3_exec(locker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(locker);
-
-  EXPECT_TRUE(pollUntil([&] { return (*log)->admit("EU"); }));
-  (*log)->stop();
-  SqliteStore reader(dir.file("EU.db"), "normal", true);
-  auto reps = verifyStore(reader, "");
-  ASSERT_TRUE(reps.ok());
-  ASSERT_EQ(reps->size(), 1u);
-  EXPECT_TRUE(reps->front().ok);
-  EXPECT_EQ(reps->front().records, 20);
 }
 
 }  // namespace

@@ -212,13 +212,15 @@ TEST(AuditLogOpen, SinkNoneIsANoOp) {
   EXPECT_TRUE((*r)->status().empty());
 }
 
-// A real SQLite failure: another process-level connection holds the write lock.
-// Without a spill (spill_dir: off) the answers wait for the commit.
-TEST(AuditWriterSqlite, LockedDatabaseMarksUnhealthyAndRecovers) {
+// A real SQLite failure: another process-level connection holds the write lock. Without a
+// spill (spill_dir: off) the answers wait for the commit; with one, they come from the spill
+// while the store is locked. Either way the store is reported unhealthy (new requests are
+// refused under reject) and, once unlocked, holds every record.
+void lockedDatabaseMarksUnhealthyAndRecovers(bool spill) {
   TempDir dir;
   Config cfg = sqliteConfig(dir.path());
   cfg.audit.on_audit_failure = AuditFailureMode::Reject;
-  cfg.audit.spill_dir = "off";
+  if (!spill) cfg.audit.spill_dir = "off";
   auto log = AuditLog::open(cfg, SystemClock::instance());
   ASSERT_TRUE(log.ok()) << log.error().message;
   std::atomic<int> durable{0};
@@ -230,11 +232,12 @@ TEST(AuditWriterSqlite, LockedDatabaseMarksUnhealthyAndRecovers) {
   ASSERT_EQ(sqlite3_open(dir.file("EU.db").c_str(), &locker), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(locker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   for (int i = 2; i <= 20; ++i) ASSERT_TRUE(submit(i));
+  if (spill) ASSERT_TRUE(pollUntil([&] { return durable == 20; }));
   ASSERT_TRUE(pollUntil([&] { return !(*log)->status()[0].healthy; }));
   EXPECT_FALSE((*log)->admit("EU"));
   EXPECT_NE((*log)->status()[0].last_error.find("locked"), std::string::npos)
       << (*log)->status()[0].last_error;
-  EXPECT_EQ(durable, 1);
+  EXPECT_EQ(durable, spill ? 20 : 1);
   ASSERT_EQ(sqlite3_exec(locker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(locker);
 
@@ -247,6 +250,15 @@ TEST(AuditWriterSqlite, LockedDatabaseMarksUnhealthyAndRecovers) {
   ASSERT_EQ(reps->size(), 1u);
   EXPECT_TRUE(reps->front().ok) << formatReport(reps->front());
   EXPECT_EQ(reps->front().records, 20);
+}
+
+TEST(AuditWriterSqlite, LockedDatabaseMarksUnhealthyAndRecovers) {
+  lockedDatabaseMarksUnhealthyAndRecovers(/*spill=*/false);
+}
+
+TEST(AuditWriterSqlite, LockedDatabaseAnswersFromTheSpillAndStoresEverythingLater) {
+  if (defaultSpillDir().empty()) GTEST_SKIP() << "no tmpfs at /dev/shm";
+  lockedDatabaseMarksUnhealthyAndRecovers(/*spill=*/true);
 }
 
 // A sink as the gateway's per-worker AuditWaiters: records every notification call.
