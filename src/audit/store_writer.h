@@ -118,7 +118,6 @@ public:
   // Before prepare(): answer records once they are in `spill` (spill.h) and commit them to the
   // store on a second thread. Only for a local store whose chain this process alone writes.
   void setSpill(std::unique_ptr<SpillFile> spill) { spill_ = std::move(spill); }
-  bool spilling() const { return spill_ != nullptr; }
   // Opens the store and reads the chain head once, on the caller's thread; with a spill, first
   // commits what a previous process left in it. Failure is returned (the writer still starts
   // unhealthy and keeps retrying if start() is called).
