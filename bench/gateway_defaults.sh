@@ -13,6 +13,7 @@
 #   gw         regiongate, defaults
 #   gw-none    regiongate, defaults but audit.sink: none
 #   gw-nospill regiongate, defaults but audit.spill_dir: off (answers wait for the SQLite commit)
+#   gw-nowait  regiongate, defaults but audit.wait_durable: false (answers wait for nothing)
 #   gw-base    BENCH_BASELINE_BIN (another regiongate build, e.g. the previous commit) with the
 #              defaults, for a before/after in the same run (BENCH_TARGETS to add)
 #   portkey    Portkey's open-source AI gateway (npm @portkey-ai/gateway 1.15.2, one node process,
@@ -29,7 +30,7 @@
 # Usage: bench/gateway_defaults.sh [BUILD_DIR]
 # Env:   BENCH_QUICK=1 (1 round of 1 s runs, for CI)  BENCH_ROUNDS=N (default 3)
 #        BENCH_DURATION=S (default 5)  BENCH_CONNECTIONS=N (default 32)  BENCH_TTFT_N=N
-#        BENCH_TARGETS="direct nginx gw gw-none" (add gw-nospill, gw-base, portkey)  BENCH_WORKDIR=DIR
+#        BENCH_TARGETS="direct nginx gw gw-none" (add gw-nospill, gw-nowait, gw-base, portkey)  BENCH_WORKDIR=DIR
 #        BENCH_OUT=FILE (raw TSV)  BENCH_PORTKEY_DIR=DIR
 #        BENCH_NICE=N: run every process of the benchmark (backend, proxies, load generators)
 #        at this nice value, and its session's autogroup too (Linux gives each session an equal
@@ -178,6 +179,7 @@ for t in $TARGETS; do
     gw) start_gateway gw "" ;;
     gw-none) start_gateway gw-none "audit: { sink: none }" ;;
     gw-nospill) start_gateway gw-nospill "audit: { spill_dir: \"off\" }" ;;
+    gw-nowait) start_gateway gw-nowait "audit: { wait_durable: false }" ;;
     gw-base) start_gateway gw-base "" "${BENCH_BASELINE_BIN:?gw-base needs BENCH_BASELINE_BIN}" ;;
     portkey) start_portkey || continue ;;
     *) echo "unknown target $t" >&2; exit 2 ;;

@@ -1,8 +1,9 @@
 // libFuzzer target: the audit spill reader (audit/spill.h), which reads back a file from a
-// world-writable directory after a crash. Any bytes must parse without crashing, and whatever
-// it returns must be what recovery relies on: groups of consecutive records whose hashes hold.
-// The input is tried raw, and as the payload of one well-framed entry (valid header and
-// checksum), so that the JSON and chain checks behind the checksum are reached.
+// world-writable directory after a crash. Any bytes must parse without crashing, and whatever it
+// returns must be what recovery relies on: unchained records (no seq, no hashes), read from
+// within one lap of the committed mark.
+// The input is tried raw, and behind a valid head as the payload of one well-framed entry (valid
+// header and checksum), so that the JSON checks behind the checksum are reached.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,35 +15,27 @@
 
 namespace {
 
-void checkGroups(std::string_view bytes) {
+void check(std::string_view bytes) {
   using namespace regiongate::audit;
-  for (const auto& g : parseSpill(bytes)) {
-    if (g.records.empty() || g.last_seq - g.first_seq + 1 != static_cast<int64_t>(g.records.size()))
-      std::abort();
-    for (size_t i = 0; i < g.records.size(); ++i) {
-      const Record& r = g.records[i];
-      if (r.seq != g.first_seq + static_cast<int64_t>(i)) std::abort();
-      if (r.hash != recordHash(r.prev_hash, r)) std::abort();
-      if (i > 0 && r.prev_hash != g.records[i - 1].hash) std::abort();
-    }
-  }
+  const SpillContents c = parseSpill(bytes);
+  if (c.end < c.committed || (c.capacity && c.end - c.committed > c.capacity)) std::abort();
+  if (!c.records.empty() && c.capacity == 0) std::abort();
+  for (const Record& r : c.records)
+    if (r.seq != 0 || !r.prev_hash.empty()) std::abort();
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace regiongate::audit;
   const std::string_view in(reinterpret_cast<const char*>(data), size);
-  checkGroups(in);
-  // The first 8 bytes choose the entry's first seq; the rest is its payload.
-  int64_t first = 1;
-  std::string_view payload = in;
-  if (size >= 8) {
-    first = static_cast<int64_t>(data[0] % 4) + 1;
-    payload = in.substr(8);
-  }
-  std::string framed;
-  regiongate::audit::encodeSpillEntry(framed, first, first + static_cast<int64_t>(size % 3), payload);
+  check(in);
+  // The first byte chooses the ring's capacity and mark; the rest is the entry's payload.
+  const uint64_t capacity = 64 + (size ? data[0] : 0) * 64;
+  const uint64_t committed = size > 1 ? data[1] % 4 * capacity : 0;
+  std::string framed = encodeSpillHead(capacity, committed);
+  encodeSpillEntry(framed, committed, size > 2 ? in.substr(2) : in);
   framed.append(in.substr(0, size / 2));  // and whatever follows it
-  checkGroups(framed);
+  check(framed);
   return 0;
 }

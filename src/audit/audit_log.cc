@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <filesystem>
@@ -41,6 +42,28 @@ std::string spillDirFor(const AuditConfig& a) {
   if (!a.wait_durable || a.durability == AuditDurability::Full || a.spill_dir == "off") return "";
   if (a.spill_dir == "auto") return defaultSpillDir();
   return a.spill_dir;
+}
+
+// One spill per worker for `writer`, and the spills of the same chain a predecessor with more
+// workers left (recovered by prepare(), then removed).
+Status openSpills(StoreWriter& writer, const std::string& spill_dir, const std::string& audit_dir,
+                  const std::string& replica_id, uint32_t workers) {
+  std::vector<std::unique_ptr<SpillFile>> own, left;
+  std::vector<std::string> own_paths;
+  for (uint32_t i = 0; i < workers; ++i) {
+    own_paths.push_back(spillPath(spill_dir, audit_dir, replica_id, writer.jurisdiction(), i));
+    auto spill = SpillFile::open(own_paths.back());
+    if (!spill.ok()) return spill.error();
+    own.push_back(std::move(spill.value()));
+  }
+  for (const auto& path : spillsOf(spill_dir, audit_dir, replica_id, writer.jurisdiction())) {
+    if (std::find(own_paths.begin(), own_paths.end(), path) != own_paths.end()) continue;
+    auto spill = SpillFile::open(path);
+    if (!spill.ok()) return spill.error();
+    left.push_back(std::move(spill.value()));
+  }
+  writer.setSpills(std::move(own), std::move(left));
+  return {};
 }
 
 }  // namespace
@@ -106,9 +129,8 @@ Result<std::unique_ptr<AuditLog>> AuditLog::openWithStores(
     const bool sqlite = store->kind() == "sqlite";
     auto writer = std::make_unique<StoreWriter>(jurisdiction, std::move(store), opts, clock);
     if (sqlite && !spill_dir.empty()) {
-      auto spill = SpillFile::open(spillPath(spill_dir, a.dir, opts.replica_id, jurisdiction));
-      if (!spill.ok()) return Error::config("audit.spill_dir: " + spill.error().message);
-      writer->setSpill(std::move(spill.value()));
+      auto st = openSpills(*writer, spill_dir, a.dir, opts.replica_id, std::max<uint32_t>(1, cfg.workers));
+      if (!st.ok()) return Error::config("audit.spill_dir: " + st.error().message);
     }
     if (auto st = writer->prepare(); !st.ok()) {
       // A local file that cannot be opened is a configuration problem; a database server that
@@ -131,6 +153,11 @@ StoreWriter* AuditLog::find(std::string_view jurisdiction) const {
   for (const auto& w : writers_)
     if (w->jurisdiction() == jurisdiction) return w.get();
   return nullptr;
+}
+
+SpillFile* AuditLog::spillFor(std::string_view jurisdiction, size_t worker) const {
+  const StoreWriter* w = none_ ? nullptr : find(jurisdiction);
+  return w ? w->spill(worker) : nullptr;
 }
 
 bool AuditLog::admit(std::string_view jurisdiction) const {

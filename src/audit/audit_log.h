@@ -42,6 +42,10 @@ public:
   // writer lingering for its batch (audit.flush_interval_ms) commits as soon as every announced
   // record is queued. Lock-free. Empty for sink none or an unknown jurisdiction.
   Expectation expect(std::string_view jurisdiction);
+  // Worker `worker`'s spill for the jurisdiction (spill.h), or null (no spill: sink none or
+  // postgres, durability full, wait_durable false, spill_dir off). Lock-free. A worker that
+  // writes its record there may answer at once and submit it with Submission::spill set.
+  SpillFile* spillFor(std::string_view jurisdiction, size_t worker) const;
   // Never blocks. Queues the record for its jurisdiction's store. on_durable (may be empty) is
   // called exactly once from the writer thread: true once the record's transaction committed,
   // false if it was dropped. Returns false if not queued (queue full / unknown jurisdiction /

@@ -1,29 +1,37 @@
 #pragma once
-// The spill: records a StoreWriter has chained (seq and hash assigned) but not yet committed to
-// its SQLite store, kept in one file on a memory filesystem (tmpfs, /dev/shm by default).
+// The spill: a gateway worker's audit records that are not yet in their SQLite store, one file
+// per worker and jurisdiction on a memory filesystem (tmpfs, /dev/shm by default).
 //
 // Why: a response (wait_durable) may be sent once its record survives a crash of the process. A
-// write(2) to tmpfs gives that promise in microseconds and never waits for a disk, while a SQLite
-// commit on ext4 waits whenever a WAL checkpoint is fsyncing the block it appends to (measured
-// on the benchmark VM: one client's p99 3.6-91 ms with the audit against 0.6-2.5 ms without it,
-// docs/benchmarks.md "audit"). With the spill, the writer answers after the spill write and a
-// second thread commits to SQLite behind it. A process that dies leaves the spill behind; the
-// next writer on the same audit directory commits what the store lacks before it starts
-// (StoreWriter::prepare). What tmpfs does not survive, a reboot or power loss, is what
-// `durability: normal` already gives up (docs/audit.md "Durability").
+// write(2) to tmpfs gives that promise in microseconds, on the worker's own thread. Waiting for
+// the store instead costs every request two thread hops (worker -> writer -> worker) and, on
+// ext4, the commit's wait behind the WAL checkpoint's fsync: measured on the benchmark VM, one
+// client's p99 was ~1 ms above `sink: none` with a spill the writer wrote and 2-3 ms with none
+// (docs/benchmarks.md "audit"). So the worker writes the record here and answers; the
+// jurisdiction's writer thread chains and commits it behind the response and then marks it
+// committed in this file.
 //
-// Layout: entries back to back from offset 0, each a 32-byte header (magic, payload length,
-// first and last seq, XXH3 of the header fields and payload) and a payload: the JSON array of the
-// records (segment.h), as a store would keep them. When every entry written is committed, the
-// next one starts again at offset 0; the older entries left behind it name older sequence
-// numbers, which recovery skips (it takes only records that continue the store's chain).
+// A process that dies leaves its spills. The next writer on the same audit directory and replica
+// id reads every spill of its jurisdiction before it serves, takes the records after each one's
+// committed mark that its store does not already hold (the mark is written after the commit, so
+// a crash between the two leaves stored records behind it: compared by request id and start
+// time), chains them and commits them. What tmpfs does not survive, a reboot or power loss, is
+// what `durability: normal` already gives up (docs/audit.md "Durability").
+//
+// Layout: a 64-byte head (magic, ring capacity, committed position, checksum), then a ring of
+// `capacity` bytes. Positions are logical and only grow; the entry at position p is at file
+// offset 64 + p % capacity and never straddles the ring's end (one that would goes to the start
+// of the next lap). Each entry is a 24-byte header (magic, payload length, its own position, XXH3
+// of both and the payload) and one record as a JSON array of one element (segment.h), seq and
+// hashes unset. The position in each header tells the current lap's entries from older ones.
 //
 // Nothing read back is trusted: the file lives in a world-writable directory (opened with
 // O_NOFOLLOW, owned by this user, mode 0600, locked against a second process) and recovery
-// stops at the first entry whose header, checksum, JSON or hash chain does not hold.
+// stops at the first entry whose header, position, checksum or JSON does not hold.
 //
-// Thread affinity: append() on the writer thread, committed() on the committing thread (an
-// atomic between them); open()/recover()/removeFile() before start or after both stopped.
+// Thread affinity: append() on one worker thread, committed() on the writer thread (an atomic
+// between them); open()/recover()/clear()/removeFile() before the workers start or after they
+// and the writer stopped.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -36,45 +44,47 @@
 
 namespace regiongate::audit {
 
-// One entry read back by recover(): a group of chained records in chain order.
-struct SpilledGroup {
-  int64_t first_seq = 0, last_seq = 0;
-  std::vector<Record> records;
+// What parseSpill reads back.
+struct SpillContents {
+  uint64_t capacity = 0, committed = 0;
+  std::vector<Record> records;  // after the committed mark, in the order they were written
+  uint64_t end = 0;             // position after the last one read
 };
 
-// Appends one entry (header and payload, the JSON array of the records first_seq..last_seq).
-void encodeSpillEntry(std::string& out, int64_t first_seq, int64_t last_seq,
-                      std::string_view payload);
-
-// Parses a spill file's bytes: the entries from offset 0 up to the first one that is
-// incomplete, fails its checksum or does not decode into exactly [first_seq, last_seq].
-std::vector<SpilledGroup> parseSpill(std::string_view bytes);
+// Parses a spill file's bytes: the head, then the entries from its committed position up to the
+// first one that is missing, torn, from an older lap or not one record. A bad head reads as empty.
+SpillContents parseSpill(std::string_view bytes);
+// The bytes of a spill's head, and of one entry at `position` holding `payload` (for the fuzz
+// target and the tests).
+std::string encodeSpillHead(uint64_t capacity, uint64_t committed);
+void encodeSpillEntry(std::string& out, uint64_t position, std::string_view payload);
 
 class SpillFile {
 public:
-  static constexpr uint64_t kDefaultMaxBytes = uint64_t{16} << 20;
+  // Per worker and jurisdiction: ~10 000 records of a few hundred bytes each. A worker whose
+  // spill is full (its writer is behind by that much) waits for the store's commit instead.
+  static constexpr uint64_t kDefaultCapacity = uint64_t{4} << 20;
 
   // Creates or opens `path`; fails (typed, with the reason) if it is not a regular file owned by
   // this user or another process holds it.
   static Result<std::unique_ptr<SpillFile>> open(const std::string& path,
-                                                 uint64_t max_bytes = kDefaultMaxBytes);
+                                                 uint64_t capacity = kDefaultCapacity);
   ~SpillFile();
   SpillFile(const SpillFile&) = delete;
   SpillFile& operator=(const SpillFile&) = delete;
 
-  // What a previous process left: the file's entries as parseSpill reads them.
-  Result<std::vector<SpilledGroup>> recover();
-  // Forgets every entry (after recovery committed them): the file is emptied.
+  // What a previous process left: the records after its committed mark.
+  Result<std::vector<Record>> recover();
+  // Forgets every record (after recovery committed them): the file starts again, empty.
   Status clear();
 
-  // Writer thread. Writes records [begin, end) of `batch` (one chain, seq ascending) as one
-  // entry. Returns the entry's end position (a logical position, increasing for the life of this
-  // object), or 0 when it could not (the file would pass max_bytes, or the write failed): the
-  // caller then waits for the store's commit as without a spill.
-  uint64_t append(const std::vector<Record>& batch, size_t begin, size_t end);
-  // Committing thread: every entry ending at or before `position` is in the store.
-  void committed(uint64_t position) { committed_.store(position, std::memory_order_release); }
-  // Entries appended and not yet committed (bytes).
+  // Worker thread. Writes `rec` (seq and hashes unset) as one entry. Returns the entry's end
+  // position (> 0), or 0 when it could not (the ring is full, or the write failed): the caller
+  // then waits for the store's commit as without a spill.
+  uint64_t append(const Record& rec);
+  // Writer thread: every entry ending at or before `position` is in the store.
+  void committed(uint64_t position);
+  // Bytes appended and not yet committed.
   uint64_t pendingBytes() const;
 
   // At a clean stop with nothing pending: removes the file.
@@ -82,25 +92,29 @@ public:
   const std::string& path() const { return path_; }
 
 private:
-  SpillFile(std::string path, int fd, uint64_t max_bytes)
-      : path_(std::move(path)), fd_(fd), max_bytes_(max_bytes) {}
+  SpillFile(std::string path, int fd, uint64_t capacity)
+      : path_(std::move(path)), fd_(fd), capacity_(capacity) {}
+  Status writeHead(uint64_t committed);
 
   const std::string path_;
   int fd_ = -1;
-  const uint64_t max_bytes_;
-  // Logical positions: `written_` is where the next entry goes, `base_` the logical position of
-  // file offset 0 (moved up when the writer starts again at offset 0).
-  uint64_t written_ = 0;
-  uint64_t base_ = 0;
+  const uint64_t capacity_;
+  std::atomic<uint64_t> written_{0};  // position after the last entry (written by the worker)
   std::atomic<uint64_t> committed_{0};
-  std::string scratch_;  // the entry being written (reused)
+  std::string scratch_;  // the entry being written (worker thread, reused)
 };
 
-// Where a writer's spill lives: `<spill_dir>/regiongate-audit-<hash of the audit dir's real
-// path>-<hash of the replica id>-<jurisdiction>.spill`, so that gateways on one host with different
-// audit directories or chains never share one, and a restarted gateway finds its predecessor's.
+// Where worker `worker`'s spill of one jurisdiction lives: `<spill_dir>/regiongate-audit-<hash of
+// the audit dir's real path>-<hash of the replica id>-<jurisdiction>.<worker>.spill`, so that
+// gateways on one host with different audit directories or chains never share one, and a
+// restarted gateway finds its predecessor's.
 std::string spillPath(const std::string& spill_dir, const std::string& audit_dir,
-                      const std::string& replica_id, const std::string& jurisdiction);
+                      const std::string& replica_id, const std::string& jurisdiction,
+                      size_t worker);
+// Every spill of that audit directory, replica and jurisdiction in `spill_dir`, whatever its
+// worker number (a predecessor may have run more workers).
+std::vector<std::string> spillsOf(const std::string& spill_dir, const std::string& audit_dir,
+                                  const std::string& replica_id, const std::string& jurisdiction);
 
 // Spills of `audit_dir` in `spill_dir` that hold something and no running process owns: what
 // a gateway that ended without committing left for the next one (`audit verify` says so).

@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "audit/segment.h"
 
@@ -13,8 +14,12 @@ namespace regiongate::audit {
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// Records per spill entry at most, as per segment: bounds one pwrite and what recovery decodes.
-constexpr size_t kMaxSpillEntryRecords = kMaxRecordsPerSegment;
+namespace {
+
+// What tells a spilled record from the stored ones (request ids are unique per gateway process).
+std::string spillKey(const Record& r) { return r.request_id + '\n' + std::to_string(r.ts_us); }
+
+}  // namespace
 
 StoreWriter::StoreWriter(std::string jurisdiction, std::unique_ptr<Store> store,
                          WriterOptions opts, const Clock& clock)
@@ -36,8 +41,8 @@ std::string StoreWriter::lastError() const {
 }
 
 Status StoreWriter::prepare() {
-  if (spill_) {
-    if (Status st = recoverSpill(); !st.ok()) {
+  if (!spills_.empty() || !left_spills_.empty()) {
+    if (Status st = recoverSpills(); !st.ok()) {
       fail(st.error().message);
       return st;
     }
@@ -50,17 +55,7 @@ void StoreWriter::start() {
   std::lock_guard lk(mu_);
   if (started_ || stopping_) return;
   started_ = true;
-  // A spill needs the chain head before the first record (prepare() loads it); without one the
-  // writer commits itself, which reloads the head as it retries.
-  if (spill_ && !head_loaded_) spill_.reset();
-  if (spill_) {
-    committed_head_ = head_;
-    committer_ = std::thread([this] { runCommitter(); });
-  }
-  thread_ = std::thread([this] {
-    run();
-    stopCommitter();
-  });
+  thread_ = std::thread([this] { run(); });
 }
 
 bool StoreWriter::admit() const {
@@ -96,6 +91,7 @@ bool StoreWriter::submit(Record rec, OnDurable on_durable) {
   }
   queue_.push_back(Pending{std::move(rec), std::move(on_durable)});
   ++unannounced_;
+  if (queue_.back().waited()) ++waited_;
   depth_.fetch_add(1, std::memory_order_relaxed);
   const bool wake = wakeWriterLocked();
   lk.unlock();
@@ -107,7 +103,7 @@ bool StoreWriter::lingerOverLocked() const {
   // Records submitted without an Expectation say nothing about what is still to come: while one
   // is queued the writer waits out the interval (flush_interval_ms as documented).
   return queue_.size() >= opts_.batch_max || stopping_ ||
-         (unannounced_ == 0 && expected_.load(std::memory_order_relaxed) <= 0);
+         (waited_ > 0 && unannounced_ == 0 && expected_.load(std::memory_order_relaxed) <= 0);
 }
 
 bool StoreWriter::wakeWriterLocked() {
@@ -129,16 +125,22 @@ size_t StoreWriter::submitMany(std::vector<Submission>& subs, std::vector<uint8_
     taken[i] = 1;
     ++n;
     Pending p{std::move(subs[i].rec), {}, subs[i].listener, subs[i].cookie};
+    p.spill = subs[i].spill;
+    p.spill_end = subs[i].spill_end;
     if (subs[i].expected.writer() == this) {
       subs[i].expected.release();
       ++arrived;
       p.announced = true;
     }
-    if (stopping_ || depth_.load(std::memory_order_relaxed) >= opts_.queue_capacity) {
+    // A spilled record was answered: it is never dropped for a full queue (the spill bounds how
+    // many there are), only at a stop, when it stays in the spill for the next writer.
+    const bool full = depth_.load(std::memory_order_relaxed) >= opts_.queue_capacity;
+    if (stopping_ || (full && !p.spill)) {
       rejected.push_back(std::move(p));
       continue;
     }
     if (!p.announced) ++unannounced_;
+    if (p.waited()) ++waited_;
     queue_.push_back(std::move(p));
     depth_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -169,12 +171,14 @@ void StoreWriter::stop() {
     std::lock_guard lk(mu_);
     rest.swap(queue_);
     unannounced_ = 0;
+    waited_ = 0;
   }
   std::vector<Pending> lost(std::make_move_iterator(rest.begin()),
                             std::make_move_iterator(rest.end()));
   dropped_.fetch_add(lost.size(), std::memory_order_relaxed);
   depth_.fetch_sub(lost.size(), std::memory_order_relaxed);
   notify(lost, false);
+  removeEmptySpills();
 }
 
 void StoreWriter::fail(const std::string& message) {
@@ -293,6 +297,7 @@ bool StoreWriter::commit(std::vector<Pending>& batch, bool final_checkpoint) {
   written_.fetch_add(n, std::memory_order_relaxed);
   if (n) commits_.fetch_add(1, std::memory_order_relaxed);
   depth_.fetch_sub(n, std::memory_order_relaxed);
+  markSpills(batch);
   finish(batch, true);
   // After the notifications: requests waiting for these records (wait_durable) are answered
   // before the store's housekeeping (SQLite: telling its background checkpointer the WAL's size;
@@ -323,8 +328,8 @@ void StoreWriter::run() {
           writer_waits_ = Wait::No;
         }
         // Group commit: give the batch up to flush_interval_ms to fill, as long as admitted
-        // requests may still add to it (Expectation): with every expected record queued,
-        // waiting longer would only delay them.
+        // requests may still add to it (Expectation) or nobody waits (spilled records): with
+        // every expected record queued, waiting longer would only delay the requests.
         if (!queue_.empty() && opts_.flush_interval_ms > 0 && !lingerOverLocked()) {
           writer_waits_ = Wait::FullBatch;
           cv_.wait_for(lk, milliseconds(opts_.flush_interval_ms),
@@ -334,6 +339,7 @@ void StoreWriter::run() {
         const size_t take = std::min(queue_.size(), opts_.batch_max);
         for (size_t i = 0; i < take; ++i) {
           if (!queue_.front().announced) --unannounced_;
+          if (queue_.front().waited()) --waited_;
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
@@ -345,6 +351,7 @@ void StoreWriter::run() {
         for (auto& p : queue_) batch.push_back(std::move(p));
         queue_.clear();
         unannounced_ = 0;
+        waited_ = 0;
         lk.unlock();
         if (!batch.empty())
           spdlog::error("audit store {} ({}): stop timed out, dropping {} records",
@@ -354,11 +361,6 @@ void StoreWriter::run() {
         finish(batch, false);
         return;
       }
-    }
-    if (spill_) {
-      spillAndHandOff(batch);
-      if (stopping && !more_queued) return;
-      continue;
     }
     if (commit(batch, stopping && !more_queued)) {
       backoff_ms = opts_.backoff_min_ms;
@@ -375,187 +377,87 @@ void StoreWriter::run() {
   }
 }
 
-// --- The spill (spill.h): answer from tmpfs, commit behind. ---
+// --- The workers' spills (spill.h): answered before the commit, marked after it. ---
 
-Status StoreWriter::recoverSpill() {
-  auto groups = spill_->recover();
-  if (!groups.ok()) return groups.error();
-  if (auto st = store_->open(); !st.ok()) return st;
-  // Per chain: the records that continue the store's head, in order. The first record that
-  // does not (an older entry left behind a restart at offset 0) ends the recovery.
-  std::vector<std::pair<std::string, ChainHead>> heads;
-  std::vector<Record> recovered;
-  bool broken = false;
-  for (auto& g : groups.value()) {
-    for (auto& r : g.records) {
-      auto it = std::find_if(heads.begin(), heads.end(),
-                             [&](const auto& h) { return h.first == r.replica_id; });
-      if (it == heads.end()) {
-        auto head = store_->chainHead(r.replica_id);
-        if (!head.ok()) return head.error();
-        it = heads.insert(heads.end(), {r.replica_id, head.value()});
-      }
-      ChainHead& head = it->second;
-      if (r.seq <= head.seq) continue;  // stored before the process ended
-      if (r.seq != head.seq + 1 || r.prev_hash != head.hash || r.jurisdiction != jurisdiction_) {
-        broken = true;
-        break;
-      }
-      head = ChainHead{r.seq, r.hash};
-      recovered.push_back(std::move(r));
-    }
-    if (broken) break;
-  }
-  // One append per chain (the store writes one chain per segment).
-  for (size_t begin = 0; begin < recovered.size();) {
-    size_t end = begin;
-    while (end < recovered.size() && recovered[end].replica_id == recovered[begin].replica_id) ++end;
-    std::vector<Record> run(std::make_move_iterator(recovered.begin() + begin),
-                            std::make_move_iterator(recovered.begin() + end));
-    if (Status st = store_->append(run, nullptr); !st.ok()) return st;
-    begin = end;
-  }
-  if (!recovered.empty())
-    spdlog::warn("audit store {} ({}): committed {} records answered by a previous process but "
-                 "not yet stored when it ended (from {})",
-                 jurisdiction_, sink_, recovered.size(), spill_->path());
-  return spill_->clear();
+void StoreWriter::setSpills(std::vector<std::unique_ptr<SpillFile>> own,
+                            std::vector<std::unique_ptr<SpillFile>> left) {
+  spills_ = std::move(own);
+  left_spills_ = std::move(left);
 }
 
-void StoreWriter::spillAndHandOff(std::vector<Pending>& batch) {
-  if (batch.empty()) return;
-  chain(batch, head_);
-  Handed h;
-  h.recs.reserve(batch.size());
-  for (auto& p : batch) h.recs.push_back(std::move(p.rec));
-  // A group may be answered from the spill only if every group before it is in the spill or
-  // stored: recovery takes records that continue the store's chain, so a group after a gap
-  // would be lost with the process. Until the groups that missed the spill are stored, the
-  // following ones wait for their commit too.
-  bool spilled = unspilled_.load(std::memory_order_acquire) == 0;
-  for (size_t begin = 0; begin < h.recs.size() && spilled; begin += kMaxSpillEntryRecords) {
-    const size_t end = std::min(h.recs.size(), begin + kMaxSpillEntryRecords);
-    const uint64_t pos = spill_->append(h.recs, begin, end);
-    spilled = pos != 0;
-    if (spilled) h.spill_end = pos;
-  }
-  // In the spill, the records survive this process: their requests may be answered now. Those
-  // that did not fit wait for the store's commit.
-  if (spilled) {
-    finish(batch, true);
-  } else {
-    h.waiting = std::move(batch);
-    h.unspilled = true;
-    unspilled_.fetch_add(1, std::memory_order_acq_rel);
-  }
-  batch.clear();
-  {
-    std::lock_guard lk(handed_mu_);
-    handed_.push_back(std::move(h));
-  }
-  handed_cv_.notify_one();
-}
-
-void StoreWriter::stopCommitter() {
-  if (!committer_.joinable()) return;
-  {
-    std::lock_guard lk(mu_);
-    std::lock_guard hlk(handed_mu_);
-    committer_stop_ = true;
-    committer_deadline_ = stop_deadline_;
-  }
-  handed_cv_.notify_all();
-  committer_.join();
-}
-
-void StoreWriter::runCommitter() {
-  pthread_setname_np(pthread_self(), ("rg-commit-" + jurisdiction_).substr(0, 15).c_str());
-  std::vector<Handed> work;
-  for (;;) {
-    bool last = false;
-    {
-      std::unique_lock lk(handed_mu_);
-      handed_cv_.wait(lk, [&] { return !handed_.empty() || committer_stop_; });
-      if (handed_.empty()) break;
-      for (auto& h : handed_) work.push_back(std::move(h));
-      handed_.clear();
-      last = committer_stop_;
-    }
-    const bool committed = commitHanded(work, last);
-    settleHanded(work, committed);
-    if (committed) continue;
-    // Out of time while stopping: what was handed on is not stored (the spilled part stays in
-    // the spill for the next writer).
-    std::lock_guard lk(handed_mu_);
-    for (auto& h : handed_) work.push_back(std::move(h));
-    handed_.clear();
-    settleHanded(work, false);
-    return;
-  }
-  // Stopping: a last signed checkpoint, and the spill goes when nothing in it is left to commit.
-  std::vector<Handed> none;
-  if (commitHanded(none, true) && spill_->pendingBytes() == 0) spill_->removeFile();
-}
-
-bool StoreWriter::commitHanded(std::vector<Handed>& work, bool final_checkpoint) {
+Status StoreWriter::recoverSpills() {
   std::vector<Record> recs;
-  for (auto& h : work)
-    for (auto& r : h.recs) recs.push_back(std::move(r));
-  const ChainHead last = recs.empty() ? committed_head_ : ChainHead{recs.back().seq, recs.back().hash};
-  std::optional<Checkpoint> cp = dueCheckpoint(last, final_checkpoint);
-  if (recs.empty() && !cp) return true;
-  int64_t backoff_ms = opts_.backoff_min_ms;
-  for (;;) {
-    Status st = store_->append(recs, cp ? &*cp : nullptr);
-    if (!st.ok()) {
-      fail(st.error().message);
-      // A commit whose acknowledgement was lost: the store's head is already this batch's last.
-      auto head = store_->chainHead(opts_.replica_id);
-      if (head.ok() && head->seq == last.seq && head->hash == last.hash && !recs.empty()) st = {};
+  for (auto* list : {&spills_, &left_spills_})
+    for (auto& s : *list) {
+      auto left = s->recover();
+      if (!left.ok()) return left.error();
+      for (auto& r : left.value()) recs.push_back(std::move(r));
     }
-    if (st.ok()) break;
-    std::unique_lock lk(handed_mu_);
-    auto until = SteadyClock::now() + milliseconds(backoff_ms);
-    if (committer_stop_) {
-      if (SteadyClock::now() >= committer_deadline_) {
-        // The records stay in the spill, and the next writer on this store commits them.
-        if (!recs.empty())
-          spdlog::error("audit store {} ({}): stop timed out with records not yet stored; those "
-                        "answered stay in {} for the next writer on this store",
-                        jurisdiction_, sink_, spill_->path());
-        for (size_t i = 0, k = 0; i < work.size(); ++i)
-          for (auto& r : work[i].recs) r = std::move(recs[k++]);
-        return false;
+  if (!recs.empty()) {
+    if (auto st = store_->open(); !st.ok()) return st;
+    if (auto st = dropStored(recs); !st.ok()) return st;
+    if (!recs.empty()) {
+      std::stable_sort(recs.begin(), recs.end(),
+                       [](const Record& a, const Record& b) { return a.ts_us < b.ts_us; });
+      const size_t n = recs.size();
+      std::vector<Pending> batch;
+      for (auto& r : recs) batch.push_back(Pending{std::move(r), {}});
+      depth_.fetch_add(n, std::memory_order_relaxed);  // commit() counts them out
+      if (!commit(batch, false)) {
+        depth_.fetch_sub(n, std::memory_order_relaxed);
+        return Error::internal(lastError(), "audit_spill");
       }
-      until = std::min(until, committer_deadline_);
+      spdlog::warn("audit store {} ({}): committed {} records answered by a previous process but "
+                   "not yet stored when it ended",
+                   jurisdiction_, sink_, n);
     }
-    const bool was_stopping = committer_stop_;
-    handed_cv_.wait_until(lk, until, [&] { return committer_stop_ && !was_stopping; });
-    backoff_ms = std::min(backoff_ms * 2, opts_.backoff_max_ms);
   }
-  if (cp) noteCheckpoint(*cp);
-  committed_head_ = last;
-  if (!healthy_.exchange(true, std::memory_order_relaxed))
-    spdlog::info("audit store {} ({}) recovered", jurisdiction_, sink_);
-  if (!recs.empty()) commits_.fetch_add(1, std::memory_order_relaxed);
-  written_.fetch_add(recs.size(), std::memory_order_relaxed);
-  return true;
+  for (auto& s : spills_)
+    if (auto st = s->clear(); !st.ok()) return st;
+  for (auto& s : left_spills_) s->removeFile();
+  left_spills_.clear();
+  spills_recovered_ = true;
+  return {};
 }
 
-void StoreWriter::settleHanded(std::vector<Handed>& work, bool committed) {
-  uint64_t spill_end = 0;
-  size_t n = 0;
-  for (auto& h : work) {
-    n += h.recs.size();
-    spill_end = std::max(spill_end, h.spill_end);
-    if (committed && h.unspilled) unspilled_.fetch_sub(1, std::memory_order_acq_rel);
-    if (!committed && !h.waiting.empty()) dropped_.fetch_add(h.waiting.size(), std::memory_order_relaxed);
-    notify(h.waiting, committed);
+Status StoreWriter::dropStored(std::vector<Record>& recs) {
+  // The mark is written after the commit: records past it may be stored already, and if so in
+  // the newest segments, none older than the oldest spilled record.
+  int64_t since = recs.front().ts_us;
+  std::unordered_set<std::string> left;
+  for (const Record& r : recs) {
+    since = std::min(since, r.ts_us);
+    left.insert(spillKey(r));
   }
-  depth_.fetch_sub(n, std::memory_order_relaxed);
-  if (committed && spill_end) spill_->committed(spill_end);
-  work.clear();
-  if (committed) store_->maintain();
+  ScanQuery q;
+  q.replica_id = opts_.replica_id;
+  q.since_us = since;
+  std::unordered_set<std::string> stored;
+  Status st = store_->scan(q, [&](const Record& r) {
+    if (std::string key = spillKey(r); left.count(key)) stored.insert(std::move(key));
+    return true;
+  });
+  if (!st.ok()) return st;
+  std::erase_if(recs, [&](const Record& r) { return stored.count(spillKey(r)) > 0; });
+  return {};
+}
+
+void StoreWriter::markSpills(const std::vector<Pending>& batch) {
+  // Per worker the records arrive in the order they were spilled: the last one's end is the mark.
+  std::vector<std::pair<SpillFile*, uint64_t>> ends;
+  for (const Pending& p : batch) {
+    if (!p.spill) continue;
+    auto it = std::find_if(ends.begin(), ends.end(), [&](const auto& e) { return e.first == p.spill; });
+    if (it == ends.end()) it = ends.insert(ends.end(), {p.spill, 0});
+    it->second = std::max(it->second, p.spill_end);
+  }
+  for (auto [spill, end] : ends) spill->committed(end);
+}
+
+void StoreWriter::removeEmptySpills() {
+  if (!spills_recovered_) return;  // they may hold what a predecessor left
+  for (auto& s : spills_)
+    if (s->pendingBytes() == 0) s->removeFile();
 }
 
 }  // namespace regiongate::audit

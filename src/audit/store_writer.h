@@ -83,18 +83,23 @@ private:
 // One record handed over in bulk (AuditLog::submitMany). listener may be null (no notification).
 // expected: the request's Expectation, if it took one (released when its writer takes the
 // record, dropped otherwise).
+// spill: the worker's spill that holds the record (spill.h), and spill_end the position after
+// it; the writer marks it committed there once stored. Its request did not wait (no listener).
 struct Submission {
   Record rec;
   DurabilityListener* listener = nullptr;
   uint64_t cookie = 0;
   Expectation expected;
+  SpillFile* spill = nullptr;
+  uint64_t spill_end = 0;
 };
 
 struct WriterOptions {
   size_t queue_capacity = 65536;     // records queued or in flight, not yet durable
   size_t batch_max = 512;            // records per transaction
-  int64_t flush_interval_ms = 0;    // longest a record waits for its batch to fill (ends early
-                                     // when no expected record is left, see Expectation)
+  int64_t flush_interval_ms = 0;    // longest a record waits for its batch to fill; for records
+                                     // a request waits for, ends early when no expected record
+                                     // is left (see Expectation)
   bool reject_when_failing = true;   // on_audit_failure: reject (admit() false) | drop
   std::string replica_id;
   std::string checkpoint_key;        // "" = checkpoints unsigned
@@ -115,11 +120,17 @@ public:
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
 
-  // Before prepare(): answer records once they are in `spill` (spill.h) and commit them to the
-  // store on a second thread. Only for a local store whose chain this process alone writes.
-  void setSpill(std::unique_ptr<SpillFile> spill) { spill_ = std::move(spill); }
-  // Opens the store and reads the chain head once, on the caller's thread; with a spill, first
-  // commits what a previous process left in it. Failure is returned (the writer still starts
+  // Before prepare(): the workers' spills of this jurisdiction (spill.h; `own[i]` is worker i's),
+  // and `left`, spills a predecessor with more workers left behind. Only for a local store whose
+  // chain this process alone writes.
+  void setSpills(std::vector<std::unique_ptr<SpillFile>> own,
+                 std::vector<std::unique_ptr<SpillFile>> left);
+  // Worker `worker`'s spill, or null. Any thread (immutable after prepare()).
+  SpillFile* spill(size_t worker) const {
+    return worker < spills_.size() ? spills_[worker].get() : nullptr;
+  }
+  // Opens the store and reads the chain head once, on the caller's thread; with spills, first
+  // commits what a previous process left in them. Failure is returned (the writer still starts
   // unhealthy and keeps retrying if start() is called).
   Status prepare();
   void start();
@@ -158,6 +169,9 @@ private:
     DurabilityListener* listener = nullptr;
     uint64_t cookie = 0;
     bool announced = false;  // its request took an Expectation
+    SpillFile* spill = nullptr;  // see Submission
+    uint64_t spill_end = 0;
+    bool waited() const { return cb || listener; }
   };
 
   void run();
@@ -169,22 +183,13 @@ private:
   std::optional<Checkpoint> dueCheckpoint(const ChainHead& last, bool final_checkpoint) const;
   void noteCheckpoint(const Checkpoint& cp);
 
-  // With a spill: records chained and handed to the committing thread.
-  struct Handed {
-    std::vector<Record> recs;
-    std::vector<Pending> waiting;  // not in the spill: answered when committed
-    uint64_t spill_end = 0;        // SpillFile position after its last spilled entry (0: none)
-    bool unspilled = false;        // counted in unspilled_ until committed
-  };
-  Status recoverSpill();
-  // Writer thread: chains, spills, answers what the spill holds, hands the batch on.
-  void spillAndHandOff(std::vector<Pending>& batch);
-  void runCommitter();
-  // Committing thread: commits `work` (retrying with backoff until it commits or the stop
-  // deadline passes); true when committed.
-  bool commitHanded(std::vector<Handed>& work, bool final_checkpoint);
-  void settleHanded(std::vector<Handed>& work, bool committed);
-  void stopCommitter();
+  // Commits what the spills hold past their marks and the store lacks (prepare()).
+  Status recoverSpills();
+  // Removes from `recs` those the store holds already (same request id and start time).
+  Status dropStored(std::vector<Record>& recs);
+  // After a commit: moves each spill's committed mark past the batch's records.
+  static void markSpills(const std::vector<Pending>& batch);
+  void removeEmptySpills();
   bool loadHead();
   void fail(const std::string& message);
   void finish(std::vector<Pending>& batch, bool durable);
@@ -208,12 +213,16 @@ private:
   std::condition_variable cv_;
   std::deque<Pending> queue_;
   size_t unannounced_ = 0;  // queued records without an Expectation (lingerOverLocked)
+  size_t waited_ = 0;       // queued records a request or callback waits for (Pending::waited)
   bool stopping_ = false;
   bool started_ = false;
   // What the sleeping writer waits for; submitters notify cv_ only when that is met, so a busy
   // writer costs its submitters no futex call.
   enum class Wait { No, AnyRecord, FullBatch };
-  bool lingerOverLocked() const;  // mu_ held: the batch is full or nothing more is expected
+  // mu_ held: the batch is full, or a request waits and nothing more is expected. Records in a
+  // spill keep a batch filling for the whole flush_interval_ms: nobody waits for them, and each
+  // commit (and each wake-up of the writer) costs CPU that the workers on the same cores need.
+  bool lingerOverLocked() const;
   Wait writer_waits_ = Wait::No;
   std::chrono::steady_clock::time_point stop_deadline_;
   mutable std::mutex error_mu_;
@@ -230,17 +239,10 @@ private:
   std::atomic<uint64_t> dropped_{0};
   std::thread thread_;
 
-  // The spill and its committing thread (setSpill). handed_ and committer_stop_ under handed_mu_.
-  std::unique_ptr<SpillFile> spill_;
-  std::mutex handed_mu_;
-  std::condition_variable handed_cv_;
-  std::vector<Handed> handed_;
-  // Groups handed on that are not (wholly) in the spill and not yet stored (spillAndHandOff).
-  std::atomic<uint64_t> unspilled_{0};
-  bool committer_stop_ = false;
-  std::chrono::steady_clock::time_point committer_deadline_;
-  ChainHead committed_head_;  // committing thread
-  std::thread committer_;
+  // The workers' spills (setSpills): immutable after prepare(); `left_spills_` only until then.
+  std::vector<std::unique_ptr<SpillFile>> spills_;
+  std::vector<std::unique_ptr<SpillFile>> left_spills_;
+  bool spills_recovered_ = false;  // what a predecessor left is stored: the files may go at stop
 };
 
 }  // namespace regiongate::audit

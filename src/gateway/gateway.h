@@ -127,11 +127,11 @@ private:
   void updateHealthGauges();
   std::string newRequestId(WorkerState& w, size_t worker);
   // Hands a finished request's record to the audit (batched per event-loop round, see
-  // WorkerState::audit_out); with a waiter the request resumes once it is durable.
-  void queueAudit(WorkerState& w, size_t worker, audit::Record rec, audit::Expectation expected,
-                  uint64_t cookie = 0);
+  // WorkerState::audit_out); with a listener the request resumes once it is durable.
+  void queueAudit(WorkerState& w, size_t worker, audit::Submission sub);
   void flushAudit(WorkerState& w);
-  // queueAudit, then (wait_durable) resume once the record is durable or dropped.
+  // queueAudit, then (wait_durable) resume once the record survives a crash: at once when the
+  // worker's spill took it, else once it is stored (or dropped).
   // `expected`: the request's announcement from admission (AuditLog::expect).
   asio::awaitable<void> recordAudit(WorkerState& w, size_t worker, audit::Record rec,
                                     audit::Expectation expected, bool wait_durable);

@@ -115,10 +115,8 @@ void AuditWaiters::complete(const std::vector<uint64_t>& cookies, bool durable) 
   }
 }
 
-void Gateway::queueAudit(WorkerState& w, size_t worker, audit::Record rec,
-                         audit::Expectation expected, uint64_t cookie) {
-  w.audit_out.push_back(audit::Submission{std::move(rec), cookie ? w.audit_waiters.get() : nullptr,
-                                          cookie, std::move(expected)});
+void Gateway::queueAudit(WorkerState& w, size_t worker, audit::Submission sub) {
+  w.audit_out.push_back(std::move(sub));
   if (w.audit_flush_posted) return;
   w.audit_flush_posted = true;
   // Runs after the handlers already queued on this worker: the records of every request that
@@ -129,14 +127,27 @@ void Gateway::queueAudit(WorkerState& w, size_t worker, audit::Record rec,
 asio::awaitable<void> Gateway::recordAudit(WorkerState& w, size_t worker, audit::Record rec,
                                            audit::Expectation expected, bool wait_durable) {
   if (!audit_ || !audit_->enabled()) co_return;
+  audit::Submission sub{std::move(rec), nullptr, 0, std::move(expected)};
   if (!wait_durable) {
-    queueAudit(w, worker, std::move(rec), std::move(expected));
+    queueAudit(w, worker, std::move(sub));
     co_return;
+  }
+  // In the worker's spill the record survives a crash of the process: answer now, and the
+  // writer stores it behind the response (audit/spill.h).
+  if (audit::SpillFile* spill = audit_->spillFor(sub.rec.jurisdiction, worker)) {
+    if (const uint64_t end = spill->append(sub.rec)) {
+      sub.spill = spill;
+      sub.spill_end = end;
+      queueAudit(w, worker, std::move(sub));
+      co_return;
+    }
   }
   if (!w.audit_waiters)
     w.audit_waiters = std::make_unique<AuditWaiters>(server_->worker(worker).get_executor());
   AuditWaiters::Waiter wait(*w.audit_waiters, server_->worker(worker).get_executor());
-  queueAudit(w, worker, std::move(rec), std::move(expected), wait.cookie);
+  sub.listener = w.audit_waiters.get();
+  sub.cookie = wait.cookie;
+  queueAudit(w, worker, std::move(sub));
   co_await wait.timer.async_wait(use_nothrow);  // cancelled by AuditWaiters::complete
 }
 

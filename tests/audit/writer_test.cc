@@ -213,9 +213,10 @@ TEST(AuditLogOpen, SinkNoneIsANoOp) {
 }
 
 // A real SQLite failure: another process-level connection holds the write lock. Without a
-// spill (spill_dir: off) the answers wait for the commit; with one, they come from the spill
-// while the store is locked. Either way the store is reported unhealthy (new requests are
-// refused under reject) and, once unlocked, holds every record.
+// spill (spill_dir: off) the answers wait for the commit; with one, a worker's record is
+// answered once it is in the worker's spill (as the gateway does) while the store is locked.
+// Either way the store is reported unhealthy (new requests are refused under reject) and, once
+// unlocked, holds every record.
 void lockedDatabaseMarksUnhealthyAndRecovers(bool spill) {
   TempDir dir;
   Config cfg = sqliteConfig(dir.path());
@@ -223,8 +224,21 @@ void lockedDatabaseMarksUnhealthyAndRecovers(bool spill) {
   if (!spill) cfg.audit.spill_dir = "off";
   auto log = AuditLog::open(cfg, SystemClock::instance());
   ASSERT_TRUE(log.ok()) << log.error().message;
+  ASSERT_EQ((*log)->spillFor("EU", 0) != nullptr, spill);
   std::atomic<int> durable{0};
-  auto submit = [&](int i) { return (*log)->submit(makeRecord(i), [&](bool ok) { durable += ok; }); };
+  auto submit = [&](int i) {
+    Record r = makeRecord(i);
+    if (SpillFile* s = (*log)->spillFor("EU", 0)) {
+      const uint64_t end = s->append(r);
+      if (end == 0) return false;
+      ++durable;
+      std::vector<Submission> subs;
+      subs.push_back(Submission{std::move(r), nullptr, 0, {}, s, end});
+      (*log)->submitMany(subs);
+      return true;
+    }
+    return (*log)->submit(std::move(r), [&](bool ok) { durable += ok; });
+  };
   ASSERT_TRUE(submit(1));
   ASSERT_TRUE(pollUntil([&] { return durable == 1; }));
 
@@ -232,7 +246,6 @@ void lockedDatabaseMarksUnhealthyAndRecovers(bool spill) {
   ASSERT_EQ(sqlite3_open(dir.file("EU.db").c_str(), &locker), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(locker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   for (int i = 2; i <= 20; ++i) ASSERT_TRUE(submit(i));
-  if (spill) ASSERT_TRUE(pollUntil([&] { return durable == 20; }));
   ASSERT_TRUE(pollUntil([&] { return !(*log)->status()[0].healthy; }));
   EXPECT_FALSE((*log)->admit("EU"));
   EXPECT_NE((*log)->status()[0].last_error.find("locked"), std::string::npos)
@@ -344,6 +357,7 @@ TEST(AuditWriter, AnnouncementDroppedWhileIdleDoesNotSilenceTheWriter) {
   Config cfg = lingeringConfig();
   cfg.audit.checkpoint_interval_ms = 60000;
   Harness h(cfg);
+  RecordingSink sink;  // a request waits for each record (else its group fills for the interval)
   for (int i = 1; i <= 5; ++i) {
     Expectation gone = h.log->expect("EU");
     // The writer is (by now) asleep with nothing queued.
@@ -354,7 +368,7 @@ TEST(AuditWriter, AnnouncementDroppedWhileIdleDoesNotSilenceTheWriter) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     Expectation a = h.log->expect("EU");
     std::vector<Submission> subs;
-    subs.push_back({makeRecord(i), nullptr, 0, std::move(a)});
+    subs.push_back({makeRecord(i), &sink, static_cast<uint64_t>(i), std::move(a)});
     h.log->submitMany(subs);
     ASSERT_TRUE(pollUntil([&] { return h.st().written == static_cast<uint64_t>(i); })) << i;
   }
