@@ -357,9 +357,12 @@ TEST(AuditSpillWriter, SpilledRecordsFillTheirGroupForTheWholeFlushInterval) {
   TempDir dir;
   auto shared = std::make_shared<FakeStore::Shared>();
   WriterOptions o;
-  o.flush_interval_ms = 1000;
+  o.flush_interval_ms = 2000;
   SpillHarness h(shared, {dir.file("EU.0.spill")}, {}, o);
-  for (int i = 1; i <= 3; ++i) h.answer(i, 0, h.writer->expect());
+  h.answer(1, 0, h.writer->expect());
+  // Every announced record is queued: a record a request waited for would be committed now.
+  EXPECT_FALSE(pollUntil([&] { return h.rows() > 0; }, std::chrono::milliseconds(500)));
+  for (int i = 2; i <= 3; ++i) h.answer(i, 0, h.writer->expect());
   ASSERT_TRUE(pollUntil([&] { return h.rows() == 3; }));
   EXPECT_EQ(h.writer->commits(), 1u) << "one group for the three";
   h.writer->stop();
