@@ -86,9 +86,11 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const Config& cfg, const Clock&
       if (!safeFileName(j.name))
         return Error::config("jurisdictions." + j.name +
                              ": name cannot be used as an audit file name");
-      stores.emplace_back(j.name, std::make_unique<SqliteStore>(
-                                      (std::filesystem::path(a.dir) / (j.name + ".db")).string(),
-                                      std::string(auditDurabilityName(a.durability))));
+      auto store = std::make_unique<SqliteStore>(
+          (std::filesystem::path(a.dir) / (j.name + ".db")).string(),
+          std::string(auditDurabilityName(a.durability)));
+      if (!spillDirFor(a).empty()) store->setBackgroundCheckpointPages(SqliteStore::kCheckpointPages);
+      stores.emplace_back(j.name, std::move(store));
     }
   } else {
     for (const auto& j : cfg.jurisdictions) {

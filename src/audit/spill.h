@@ -3,7 +3,8 @@
 // per worker and jurisdiction on a memory filesystem (tmpfs, /dev/shm by default).
 //
 // Why: a response (wait_durable) may be sent once its record survives a crash of the process. A
-// write(2) to tmpfs gives that promise in microseconds, on the worker's own thread. Waiting for
+// copy into a shared mapping of a tmpfs file gives that promise in a microsecond, on the worker's
+// own thread, without a system call (the pages belong to the file, not the process). Waiting for
 // the store instead costs every request two thread hops (worker -> writer -> worker) and, on
 // ext4, the commit's wait behind the WAL checkpoint's fsync: measured on the benchmark VM, one
 // client's p99 was ~1 ms above `sink: none` with a spill the writer wrote and 2-3 ms with none
@@ -27,7 +28,9 @@
 //
 // Nothing read back is trusted: the file lives in a world-writable directory (opened with
 // O_NOFOLLOW, owned by this user, mode 0600, locked against a second process) and recovery
-// stops at the first entry whose header, position, checksum or JSON does not hold.
+// stops at the first entry whose header, position, checksum or JSON does not hold. Its pages are
+// reserved when it is mapped (posix_fallocate), so a full tmpfs is an error at start, never a
+// SIGBUS in a worker.
 //
 // Thread affinity: append() on one worker thread, committed() on the writer thread (an atomic
 // between them); open()/recover()/clear()/removeFile() before the workers start or after they
@@ -75,12 +78,13 @@ public:
 
   // What a previous process left: the records after its committed mark.
   Result<std::vector<Record>> recover();
-  // Forgets every record (after recovery committed them): the file starts again, empty.
+  // Forgets every record (after recovery committed them): the file starts again, empty, with
+  // all its pages reserved and mapped for append().
   Status clear();
 
-  // Worker thread. Writes `rec` (seq and hashes unset) as one entry. Returns the entry's end
-  // position (> 0), or 0 when it could not (the ring is full, or the write failed): the caller
-  // then waits for the store's commit as without a spill.
+  // Worker thread. Copies `rec` (seq and hashes unset) as one entry into the mapped file.
+  // Returns the entry's end position (> 0), or 0 when it could not (the ring is full, or the
+  // file was never cleared): the caller then waits for the store's commit as without a spill.
   uint64_t append(const Record& rec);
   // Writer thread: every entry ending at or before `position` is in the store.
   void committed(uint64_t position);
@@ -102,6 +106,7 @@ private:
   std::atomic<uint64_t> written_{0};  // position after the last entry (written by the worker)
   std::atomic<uint64_t> committed_{0};
   std::string scratch_;  // the entry being written (worker thread, reused)
+  char* map_ = nullptr;  // the whole file, mapped by clear()
 };
 
 // Where worker `worker`'s spill of one jurisdiction lives: `<spill_dir>/regiongate-audit-<hash of

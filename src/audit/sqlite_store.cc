@@ -351,7 +351,7 @@ void SqliteStore::startCheckpointer() {
   WalCheckpointer::Options o;
   o.path = path_;
   o.synchronous = synchronous();
-  o.threshold_pages = kBackgroundCheckpointPages;
+  o.threshold_pages = background_checkpoint_pages_;
   o.before_checkpoint = before_checkpoint_;
   auto cp = std::make_unique<WalCheckpointer>(std::move(o));
   if (auto st = cp->start(); !st.ok()) {

@@ -43,12 +43,18 @@ public:
   void setDeferredMaintenance(bool on) override;
   void maintain() override;
   static constexpr int kCheckpointPages = 1000;
-  // The background checkpointer's size threshold, smaller than SQLite's: the writer's WAL appends
-  // stall while a checkpoint fsyncs the WAL they append to (ext4 makes a write to a block under
-  // I/O wait for it), and a checkpoint's fsync takes longer the more pages it writes. Measured
-  // unpinned on the benchmark VM, one client, interleaved (docs/benchmarks.md "audit"): p99
-  // 3.6-4.1 ms at 100 pages against 5.5-91 ms at 1 000 and 31-171 ms at 8 000.
+  // The background checkpointer's size threshold when answers wait for the commit, smaller than
+  // SQLite's: the writer's WAL appends stall while a checkpoint fsyncs the WAL they append to
+  // (ext4 makes a write to a block under I/O wait for it), and a checkpoint's fsync takes longer
+  // the more pages it writes. Measured unpinned on the benchmark VM, one client, interleaved
+  // (docs/benchmarks.md "audit"): p99 3.6-4.1 ms at 100 pages against 5.5-91 ms at 1 000 and
+  // 31-171 ms at 8 000.
   static constexpr int kBackgroundCheckpointPages = 100;
+  // When no answer waits for the commit (the workers' spills, spill.h), SQLite's own threshold:
+  // a page rewritten by many commits is copied once per checkpoint, and the checkpointer's CPU
+  // per request fell from 2.5 to 1.4 µs at 32 connections (docs/benchmarks.md "audit").
+  // Before open().
+  void setBackgroundCheckpointPages(int pages) { background_checkpoint_pages_ = pages; }
   // ~64 MB: at saturation on the benchmark VM (~2 000 WAL pages/s) one writer checkpoint every
   // ~8 s, whose fsyncs every connection then waits for.
   static constexpr int kWalLimitPages = 16 * kCheckpointPages;
@@ -102,6 +108,7 @@ private:
   int wal_pages_ = 0;  // frames in the WAL after the last commit (deferred mode)
   bool checkpoint_failing_ = false;
   int wal_limit_pages_ = kWalLimitPages;
+  int background_checkpoint_pages_ = kBackgroundCheckpointPages;
   uint64_t writer_checkpoints_ = 0;
   std::function<void()> before_checkpoint_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // deferred mode, writable opens
