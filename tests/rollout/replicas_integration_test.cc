@@ -140,8 +140,10 @@ public:
         << "], evidence: \"header:x-inference-region\" }\n";
     y << "tenants:\n  - { name: eu-tenant, key_sha256: " << sha256Hex(kKey) << ", jurisdiction: EU }\n"
       << "routing: { policy: round_robin, retries: 1 }\nhealth: { interval_ms: 0 }\n"
+      // The spills in the audit directory, not /dev/shm: a replica the test SIGKILLs leaves
+      // them, and they go with the test's directory.
       << "audit: { dir: " << dir_ << "/audit-" << replica_id << ", sink: sqlite, replica_id: "
-      << replica_id << " }\n"
+      << replica_id << ", spill_dir: " << dir_ << "/audit-" << replica_id << " }\n"
       << "rollouts:\n  - { region: eu-central-1, model: " << kModel
       << ", from: v1, to: v2, green_endpoints: [fra-green] }\n"
       << "rollout: { store_dsn: \"" << pg_.dsn() << "\", tick_ms: 50, lease_ms: 1000,"
