@@ -89,7 +89,9 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const Config& cfg, const Clock&
       auto store = std::make_unique<SqliteStore>(
           (std::filesystem::path(a.dir) / (j.name + ".db")).string(),
           std::string(auditDurabilityName(a.durability)));
-      if (!spillDirFor(a).empty()) store->setBackgroundCheckpointPages(SqliteStore::kCheckpointPages);
+      // No answer waits for the commit: the checkpoints' stalls of the writer reach nobody.
+      if (!spillDirFor(a).empty() || !a.wait_durable)
+        store->setBackgroundCheckpointPages(SqliteStore::kCheckpointPages);
       stores.emplace_back(j.name, std::move(store));
     }
   } else {
