@@ -355,9 +355,12 @@ void StoreWriter::run() {
         unannounced_ = 0;
         waited_ = 0;
         lk.unlock();
+        const auto spilled = std::count_if(batch.begin(), batch.end(),
+                                           [](const Pending& p) { return p.spill != nullptr; });
         if (!batch.empty())
-          spdlog::error("audit store {} ({}): stop timed out, dropping {} records",
-                        jurisdiction_, sink_, batch.size());
+          spdlog::error("audit store {} ({}): stop timed out, dropping {} records ({} of them "
+                        "stay in the workers' spills and are stored at the next start)",
+                        jurisdiction_, sink_, batch.size(), spilled);
         dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
         depth_.fetch_sub(batch.size(), std::memory_order_relaxed);
         finish(batch, false);
