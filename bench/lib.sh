@@ -109,6 +109,22 @@ bench_start_gateway() {
   read -r GW_PORT GW_ADMIN < "$dir/$name.port"
 }
 
+# bench_start_defaults_gateway DIR AUDIT_LINE -> sets GW_PORT, GW_PID: the gateway as a user runs
+# it (configs/gateway-defaults.yaml.in against BACKEND_PORT, AUDIT_LINE empty or one audit key),
+# unpinned, with DIR as its working directory (its audit goes to DIR/audit).
+bench_start_defaults_gateway() {
+  local dir=$1
+  mkdir -p "$dir"
+  sed -e "s|@BACKEND_PORT@|$BACKEND_PORT|" -e "s|@AUDIT@|$2|" \
+    "$BENCH_HERE/configs/gateway-defaults.yaml.in" > "$dir/gateway.yaml"
+  (cd "$dir" && exec "$RG_BIN" serve --config gateway.yaml --log-level warn --port-file port) \
+    > "$dir/gateway.log" 2>&1 &
+  GW_PID=$!
+  BENCH_PIDS+=("$GW_PID")
+  if ! bench_wait_file "$dir/port" 15; then cat "$dir/gateway.log" >&2; return 1; fi
+  read -r GW_PORT _ < "$dir/port"
+}
+
 # bench_rss_kb PID: resident set size in KiB (VmRSS).
 bench_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 

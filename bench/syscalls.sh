@@ -20,17 +20,9 @@ BENCH_TMP=$(mktemp -d "$BENCH_ROOT/build/rg-syscalls.XXXXXX")
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 BENCH_BACKEND_WORKERS=2 bench_start_backend "0-$(($(nproc) - 1))" "$BENCH_TMP"
-bench_wait_file "$BENCH_TMP/backend.port" 15
-read -r BPORT _ < "$BENCH_TMP/backend.port"
-mkdir -p "$BENCH_TMP/gw"
-sed -e "s|@BACKEND_PORT@|$BPORT|" -e "s|@AUDIT@|${BENCH_AUDIT:-}|" \
-  "$BENCH_HERE/configs/gateway-defaults.yaml.in" > "$BENCH_TMP/gw/gateway.yaml"
-(cd "$BENCH_TMP/gw" && exec "$RG_BIN" serve --config gateway.yaml --log-level warn --port-file port) \
-  > "$BENCH_TMP/gw/log" 2>&1 &
-GW=$!
-BENCH_PIDS+=("$GW")
-bench_wait_file "$BENCH_TMP/gw/port" 15
-read -r PORT _ < "$BENCH_TMP/gw/port"
+bench_start_defaults_gateway "$BENCH_TMP/gw" "${BENCH_AUDIT:-}"
+GW=$GW_PID
+PORT=$GW_PORT
 BENCH_STREAM=0 timeout 30 wrk -t1 -c"$CONNS" -d1s -s "$BENCH_HERE/lua/chat.lua" "http://127.0.0.1:$PORT" >/dev/null 2>&1 || true
 timeout $((SECS + 20)) strace -c -f -p "$GW" -o "$BENCH_TMP/strace.txt" 2>/dev/null &
 ST=$!

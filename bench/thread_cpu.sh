@@ -19,8 +19,6 @@ BENCH_TMP=$(mktemp -d "$BENCH_ROOT/build/rg-threads.XXXXXX")
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 BENCH_BACKEND_WORKERS=2 bench_start_backend "0-$(($(nproc) - 1))" "$BENCH_TMP"
-bench_wait_file "$BENCH_TMP/backend.port" 15
-read -r BPORT _ < "$BENCH_TMP/backend.port"
 
 # thread_ticks PID: "<tid>-<name> <user+system ticks>" per thread.
 thread_ticks() {
@@ -32,15 +30,9 @@ thread_ticks() {
 
 run_variant() {  # run_variant ROUND INDEX AUDIT_LINE
   local dir=$BENCH_TMP/r$1-v$2 pid port reqs
-  mkdir -p "$dir"
-  sed -e "s|@BACKEND_PORT@|$BPORT|" -e "s|@AUDIT@|$3|" \
-    "$BENCH_HERE/configs/gateway-defaults.yaml.in" > "$dir/gateway.yaml"
-  (cd "$dir" && exec "$RG_BIN" serve --config gateway.yaml --log-level warn --port-file port) \
-    > "$dir/log" 2>&1 &
-  pid=$!
-  BENCH_PIDS+=("$pid")
-  bench_wait_file "$dir/port" 15
-  read -r port _ < "$dir/port"
+  bench_start_defaults_gateway "$dir" "$3"
+  pid=$GW_PID
+  port=$GW_PORT
   # Warm-up (connections, pools, the audit files), then the measured run.
   BENCH_STREAM=0 timeout 30 wrk -t1 -c"$CONNS" -d2s -s "$BENCH_HERE/lua/chat.lua" "http://127.0.0.1:$port" >/dev/null 2>&1 || true
   thread_ticks "$pid" > "$dir/before"
