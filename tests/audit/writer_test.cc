@@ -356,8 +356,10 @@ TEST(AuditWriter, AnnouncementDroppedWhileIdleDoesNotSilenceTheWriter) {
   // request that ends without its record must not use up the wake-up the next record needs.
   Config cfg = lingeringConfig();
   cfg.audit.checkpoint_interval_ms = 60000;
+  // A request waits for each record (else its group fills for the interval). Declared before the
+  // writer, so that it outlives the writer's thread, which calls it.
+  RecordingSink sink;
   Harness h(cfg);
-  RecordingSink sink;  // a request waits for each record (else its group fills for the interval)
   for (int i = 1; i <= 5; ++i) {
     Expectation gone = h.log->expect("EU");
     // The writer is (by now) asleep with nothing queued.
