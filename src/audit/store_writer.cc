@@ -7,8 +7,6 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "audit/segment.h"
-
 namespace regiongate::audit {
 
 using SteadyClock = std::chrono::steady_clock;
