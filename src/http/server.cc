@@ -111,7 +111,7 @@ asio::awaitable<bool> ResponseWriter::sendRaw(unsigned status, std::string_view 
   head += "\r\n\r\n";
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body.data(), body.size())};
   deadline_.arm(kWriteTimeout);
-  auto [ec, n] = co_await asio::async_write(stream_, bufs, use_nothrow);
+  auto [ec, n] = co_await writeAll(stream_, bufs);
   co_return settle(ec, n);
 }
 
@@ -141,8 +141,8 @@ asio::awaitable<bool> ResponseWriter::chunk(std::string_view data) {
   if (!started_ || finished_) co_return false;
   if (data.empty()) co_return true;  // an empty chunk would end the body
   deadline_.arm(kWriteTimeout);
-  auto [ec, n] = co_await asio::async_write(
-      stream_, bhttp::make_chunk(asio::const_buffer(data.data(), data.size())), use_nothrow);
+  auto chunk = bhttp::make_chunk(asio::const_buffer(data.data(), data.size()));
+  auto [ec, n] = co_await writeAll(stream_, chunk);
   deadline_.disarm();
   bytes_ += n;
   co_return !ec;
@@ -151,7 +151,8 @@ asio::awaitable<bool> ResponseWriter::chunk(std::string_view data) {
 asio::awaitable<bool> ResponseWriter::end() {
   if (!started_ || finished_) co_return false;
   deadline_.arm(kWriteTimeout);
-  auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), use_nothrow);
+  auto last = bhttp::make_chunk_last();
+  auto [ec, n] = co_await writeAll(stream_, last);
   deadline_.disarm();
   bytes_ += n;
   finished_ = !ec;
@@ -205,6 +206,29 @@ asio::awaitable<void> closeNotify(TlsStream& tls, Deadline& deadline) {
 std::string_view bufferView(const beast::flat_buffer& buffer) {
   auto d = buffer.data();
   return {static_cast<const char*>(d.data()), d.size()};
+}
+
+enum class Goal { Head, Message };
+
+// Feeds the bytes already in `buffer` to `parser` until it holds the `goal`, without I/O: an
+// asynchronous read that finds its bytes buffered still completes through the io_context, a
+// round that costs more than the parse (see writeAll in http/stream.h). Returns success, the
+// parse error (header_limit, body_limit, a malformed head...), or need_more when the goal
+// needs bytes not read yet. What was parsed is consumed from `buffer`.
+template <class Parser>
+beast::error_code parseBuffered(Parser& parser, beast::flat_buffer& buffer, Goal goal) {
+  parser.eager(goal == Goal::Message);
+  auto reached = [&] { return goal == Goal::Head ? parser.is_header_done() : parser.is_done(); };
+  // Each round consumes at least one byte or returns: bounded by the buffer's size.
+  while (!reached()) {
+    if (buffer.size() == 0) return bhttp::error::need_more;
+    beast::error_code ec;
+    const size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec) return ec;
+    if (used == 0) return bhttp::error::need_more;
+  }
+  return {};
 }
 
 // Reads until `buffer` holds a whole request head, refusing ambiguous line framing before the
@@ -338,6 +362,8 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, Worker& 
     tls.emplace(socket, *tls_ctx);
     open = co_await acceptTls(socket, deadline, *tls);
     if (open) stream.setTls(&*tls);
+  } else {
+    stream.allowWriteNow();
   }
   beast::flat_buffer buffer;
   buffer.max_size(options_.max_header_bytes + options_.max_body_bytes + 4096);
@@ -363,9 +389,8 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, Worker& 
     std::string_view framing_problem;
     auto ec = co_await readHead(stream, buffer, options_.max_header_bytes, framing_problem);
     if (!ec && framing_problem.empty()) {
-      // The head is whole in `buffer`: this parses without reading.
-      auto [ec1, n1] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
-      ec = ec1;
+      // The head is whole in `buffer`: this parses it without reading or suspending.
+      ec = parseBuffered(parser, buffer, Goal::Head);
       if (!ec) framing_problem = checkFraming(parser.get().base());
     }
     if (!ec && !framing_problem.empty()) {
@@ -389,8 +414,12 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, Worker& 
       }
     }
     if (!ec && !parser.is_done()) {
-      auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
-      ec = ec2;
+      // The body bytes that came with the head first, then a read for the rest, if any.
+      ec = parseBuffered(parser, buffer, Goal::Message);
+      if (ec == bhttp::error::need_more) {
+        auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+        ec = ec2;
+      }
     }
     if (ec && deadline.expired()) ec = beast::error::timeout;  // whatever the read reported
     deadline.disarm();

@@ -67,6 +67,8 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> ConnectionPool::connect(
     auto st = co_await handshake(*c);
     c->deadline.disarm();
     if (!st) co_return st.error();
+  } else {
+    c->stream.allowWriteNow();
   }
   c->deadline.disarm();
   co_return std::move(c);

@@ -30,7 +30,7 @@ asio::awaitable<Status> Exchange::sendAndReadHead(std::string_view head, std::st
   deadline.arm(per_try);
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head.data(), head.size()),
                                          asio::buffer(body.data(), body.size())};
-  auto [wec, wn] = co_await asio::async_write(conn_->stream, bufs, use_nothrow);
+  auto [wec, wn] = co_await http::writeAll(conn_->stream, bufs);
   if (!wec) {
     parser_.emplace();
     limitResponseParser(*parser_);

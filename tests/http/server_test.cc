@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include <boost/asio/connect.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -42,6 +45,17 @@ struct Client {
   }
 };
 
+// 16 MiB in which every 8-byte word is its own offset: a piece sent twice, skipped or out of
+// order shows at the first word it moves.
+const std::string& bigBody() {
+  static const std::string body = [] {
+    std::string b(16u << 20, '\0');
+    for (uint64_t off = 0; off < b.size(); off += 8) std::memcpy(b.data() + off, &off, 8);
+    return b;
+  }();
+  return body;
+}
+
 std::unique_ptr<HttpServer> makeServer(ServerOptions opts, std::atomic<int>* limits = nullptr) {
   opts.listen = "127.0.0.1:0";
   opts.on_limit = [limits](LimitKind) { if (limits) ++*limits; };
@@ -53,6 +67,11 @@ std::unique_ptr<HttpServer> makeServer(ServerOptions opts, std::atomic<int>* lim
       co_await out.chunk("data: 1\n\n");
       co_await out.chunk("data: 2\n\n");
       co_await out.end();
+      co_return;
+    }
+    if (req.target() == "/big") {
+      // More than a loopback socket takes at once: the write goes out in several pieces.
+      co_await out.sendRaw(200, "application/octet-stream", {}, bigBody());
       co_return;
     }
     co_await out.sendJson(200, "{\"echo\":" + jsonString(req.body()) + "}");
@@ -75,6 +94,56 @@ TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {
     EXPECT_TRUE(res.keep_alive());
   }
   srv->stop(1000);
+}
+
+TEST(HttpServer, PipelinedRequestsInOneWriteAreEachAnsweredInOrder) {
+  auto srv = makeServer({});
+  Client c(srv->port());
+  // Both heads and bodies in one write: the first request's parse must take its body and no
+  // byte of the next request.
+  asio::write(c.sock, asio::buffer(std::string_view(
+                          "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nfirst"
+                          "POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "3\r\nsec\r\n3\r\nond\r\n0\r\n\r\n")));
+  beast::flat_buffer b;
+  for (const char* want : {"{\"echo\":\"first\"}", "{\"echo\":\"second\"}"}) {
+    Response res;
+    bhttp::read(c.sock, b, res);
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_EQ(res.body(), want);
+  }
+}
+
+TEST(HttpServer, BodyThatArrivesAfterItsHeadIsReadToTheEnd) {
+  auto srv = makeServer({});
+  Client c(srv->port());
+  asio::write(c.sock, asio::buffer(std::string_view(
+                          "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhead-")));
+  asio::write(c.sock, asio::buffer(std::string_view("later")));
+  beast::flat_buffer b;
+  Response res;
+  bhttp::read(c.sock, b, res);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "{\"echo\":\"head-later\"}");
+}
+
+TEST(HttpServer, ResponseLargerThanTheSocketTakesAtOnceArrivesIntact) {
+  auto srv = makeServer({});
+  Client c(srv->port());
+  for (int i = 0; i < 2; ++i) {  // and the connection still serves the next request
+    Request req{bhttp::verb::get, "/big", 11};
+    req.set(bhttp::field::host, "t");
+    bhttp::write(c.sock, req);
+    beast::flat_buffer b;
+    bhttp::response_parser<bhttp::string_body> p;
+    p.body_limit(32u << 20);
+    bhttp::read(c.sock, b, p);
+    ASSERT_EQ(p.get().result_int(), 200);
+    const std::string& got = p.get().body();
+    ASSERT_EQ(got.size(), bigBody().size());
+    EXPECT_TRUE(got == bigBody()) << "first difference at byte "
+                                  << std::mismatch(got.begin(), got.end(), bigBody().begin()).first - got.begin();
+  }
 }
 
 TEST(HttpServer, ChunkedStreamArrivesWhole) {
