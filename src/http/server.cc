@@ -57,6 +57,22 @@ Result<asio::ip::tcp::endpoint> parseListen(const std::string& listen) {
 
 // ---------------------------------------------------------------- ResponseWriter
 
+namespace {
+
+// "HTTP/1.1 200 OK\r\n": the reason is the standard one unless `reason` says otherwise.
+void appendStatusLine(std::string& out, unsigned version, unsigned status, std::string_view reason) {
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  char num[24];
+  auto r = std::to_chars(num, num + sizeof(num), status);
+  out.append(num, r.ptr);
+  out += ' ';
+  out += reason.empty() ? std::string_view(bhttp::obsolete_reason(static_cast<bhttp::status>(status)))
+                        : reason;
+  out += "\r\n";
+}
+
+}  // namespace
+
 // The one response of a request: false if one was already started.
 bool ResponseWriter::claim(unsigned status) {
   if (started_) return false;
@@ -89,13 +105,8 @@ asio::awaitable<bool> ResponseWriter::sendRaw(unsigned status, std::string_view 
   if (!claim(status)) co_return false;
   std::string head;
   head.reserve(256);
-  head += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  char num[24];
-  auto r = std::to_chars(num, num + sizeof(num), status);
-  head.append(num, r.ptr);
-  head += ' ';
-  head += std::string_view(bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
-  head += "\r\nContent-Type: ";
+  appendStatusLine(head, version_, status, {});
+  head += "Content-Type: ";
   head += content_type;
   for (const auto& [k, v] : headers) {
     head += "\r\n";
@@ -104,7 +115,8 @@ asio::awaitable<bool> ResponseWriter::sendRaw(unsigned status, std::string_view 
     head += v;
   }
   head += "\r\nContent-Length: ";
-  r = std::to_chars(num, num + sizeof(num), body.size());
+  char num[24];
+  auto r = std::to_chars(num, num + sizeof(num), body.size());
   head.append(num, r.ptr);
   if (!keep_alive_ && version_ != 10) head += "\r\nConnection: close";
   if (keep_alive_ && version_ == 10) head += "\r\nConnection: keep-alive";
@@ -129,9 +141,21 @@ asio::awaitable<bool> ResponseWriter::begin(bhttp::response<bhttp::empty_body> h
   head.version(version_);
   head.keep_alive(keep_alive_);
   head.chunked(true);
-  bhttp::response_serializer<bhttp::empty_body> sr{head};
+  // The head's bytes as Beast's serializer writes them, through writeAll: the first byte of a
+  // stream leaves without a suspension (a serializer's write always suspends).
+  std::string bytes;
+  bytes.reserve(256);
+  appendStatusLine(bytes, head.version(), head.result_int(), head.reason());
+  for (const auto& field : head) {
+    bytes += field.name_string();
+    bytes += ": ";
+    bytes += field.value();
+    bytes += "\r\n";
+  }
+  bytes += "\r\n";
   deadline_.arm(kWriteTimeout);
-  auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, use_nothrow);
+  const asio::const_buffer buf(bytes.data(), bytes.size());
+  auto [ec, n] = co_await writeAll(stream_, buf);
   deadline_.disarm();
   bytes_ += n;
   co_return !ec;

@@ -157,6 +157,16 @@ TEST(HttpServer, ChunkedStreamArrivesWhole) {
   EXPECT_TRUE(res.chunked());
 }
 
+TEST(HttpServer, StreamHeadAndChunksAreWellFormedOnTheWire) {
+  auto srv = makeServer({});
+  Client c(srv->port());
+  auto out = c.raw("GET /stream HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+            "9\r\ndata: 1\n\n\r\n9\r\ndata: 2\n\n\r\n0\r\n\r\n");
+}
+
 TEST(HttpServer, OversizedBodyGets413AndServerKeepsServing) {
   std::atomic<int> limits{0};
   auto srv = makeServer({.max_body_bytes = 100}, &limits);
