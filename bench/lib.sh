@@ -128,6 +128,12 @@ bench_start_defaults_gateway() {
 # bench_rss_kb PID: resident set size in KiB (VmRSS).
 bench_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
+# bench_cpu_split PID: "<user ticks> <system ticks>" of PID and all its descendants (see
+# bench_cpu_ticks): where a proxy's CPU per request goes, its own code or the kernel's.
+bench_cpu_split() {
+  BENCH_CPU_SPLIT=1 bench_cpu_ticks "$1"
+}
+
 # bench_cpu_ticks PID: user+system CPU ticks (1/CLK_TCK s) of PID and all its descendants (nginx
 # workers; any process a peer gateway forks), from /proc. A process's stat counts all its
 # threads (node's libuv pool, regiongate's workers).
@@ -146,17 +152,18 @@ for p in os.listdir("/proc"):
         continue
     fields = s[s.rfind(")") + 2:].split()
     ppid[p] = fields[1]
-    ticks[p] = int(fields[11]) + int(fields[12])  # utime, stime
+    ticks[p] = (int(fields[11]), int(fields[12]))  # utime, stime
 children = {}
 for p, parent in ppid.items():
     children.setdefault(parent, []).append(p)
-total, todo = 0, [root]
+user, system, todo = 0, 0, [root]
 for _ in range(len(ppid) + 1):  # bounded walk of the tree under root
     if not todo:
         break
     p = todo.pop()
-    total += ticks.get(p, 0)
+    u, s = ticks.get(p, (0, 0))
+    user, system = user + u, system + s
     todo.extend(children.get(p, []))
-print(total)
+print(f"{user} {system}" if os.environ.get("BENCH_CPU_SPLIT") else user + system)
 PY
 }
