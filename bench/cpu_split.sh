@@ -28,23 +28,10 @@ declare -A PIDS PORTS
 NAMES=(nginx)
 start_nginx() {
   local d=$BENCH_TMP/nginx
-  mkdir -p "$d/logs" "$d/tmp"
   PORTS[nginx]=$(bench_free_port)
-  cat > "$d/nginx.conf" <<NGX
-worker_processes 2;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $d/tmp/body; proxy_temp_path $d/tmp/proxy; fastcgi_temp_path $d/tmp/fastcgi;
-  uwsgi_temp_path $d/tmp/uwsgi; scgi_temp_path $d/tmp/scgi;
-  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 256; }
+  bench_nginx_conf "$d" 2 "  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 256; }
   server { listen 127.0.0.1:${PORTS[nginx]};
-           location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }
-}
-NGX
+           location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
   "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" >"$d/logs/stdout.log" 2>&1 &
   PIDS[nginx]=$!
   BENCH_PIDS+=("${PIDS[nginx]}")

@@ -113,28 +113,14 @@ start_nginx() {
   NGINX_PORT=$(bench_free_port)
   NGINX_SPORT=$(bench_free_port)
   local d=$BENCH_TMP/nginx
-  mkdir -p "$d/logs" "$d/tmp"
-  cat > "$d/nginx.conf" <<NGX
-worker_processes $WORKERS;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $d/tmp/body;
-  proxy_temp_path $d/tmp/proxy;
-  fastcgi_temp_path $d/tmp/fastcgi;
-  uwsgi_temp_path $d/tmp/uwsgi;
-  scgi_temp_path $d/tmp/scgi;
-  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 256; }
+  bench_nginx_conf "$d" $WORKERS "  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 256; }
   # Plain reverse proxy (default buffering) for JSON responses.
   server {
     listen 127.0.0.1:$NGINX_PORT;
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
     }
   }
   # SSE: pass chunks through as they arrive.
@@ -143,12 +129,10 @@ http {
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
       proxy_buffering off;
     }
-  }
-}
-NGX
+  }"
   taskset -c "$CPU_PROXY" "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" \
     >"$d/logs/stdout.log" 2>&1 &
   NGINX_PID=$!

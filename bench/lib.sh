@@ -125,6 +125,30 @@ bench_start_defaults_gateway() {
   read -r GW_PORT _ < "$dir/port"
 }
 
+# bench_nginx_conf DIR WORKERS BODY: DIR/nginx.conf for an nginx whose prefix is DIR (pid, logs
+# and temporary files inside it), WORKERS worker processes, no access log; BODY goes inside
+# http { }. Start it with: nginx -p DIR -c DIR/nginx.conf -e DIR/logs/error.log
+bench_nginx_conf() {
+  local d=$1
+  mkdir -p "$d/logs" "$d/tmp"
+  cat > "$d/nginx.conf" <<NGX
+worker_processes $2;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $d/tmp/body;
+  proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi;
+  uwsgi_temp_path $d/tmp/uwsgi;
+  scgi_temp_path $d/tmp/scgi;
+$3
+}
+NGX
+}
+
 # bench_rss_kb PID: resident set size in KiB (VmRSS).
 bench_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 

@@ -69,28 +69,12 @@ echo "# mock backend on 127.0.0.1:$BACKEND_PORT (pid $BACKEND_PID)"
 # start_nginx NAME CPU BODY: nginx with its own prefix; BODY goes inside http { }.
 start_nginx() {
   local name=$1 cpu=$2 body=$3 d=$BENCH_TMP/$1
-  mkdir -p "$d/logs" "$d/tmp"
-  cat > "$d/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $d/tmp/body;
-  proxy_temp_path $d/tmp/proxy;
-  fastcgi_temp_path $d/tmp/fastcgi;
-  uwsgi_temp_path $d/tmp/uwsgi;
-  scgi_temp_path $d/tmp/scgi;
-  ssl_protocols TLSv1.2 TLSv1.3;
+  bench_nginx_conf "$d" 1 "  ssl_protocols TLSv1.2 TLSv1.3;
   ssl_certificate $PKI/server.pem;
   ssl_certificate_key $PKI/server.key;
   ssl_session_cache shared:$name:10m;
   keepalive_requests 100000;
-$body
-}
-NGX
+$body"
   taskset -c "$cpu" "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" \
     >"$d/logs/stdout.log" 2>&1 &
   NGINX_PID=$!
