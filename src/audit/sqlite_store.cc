@@ -366,10 +366,25 @@ void SqliteStore::startCheckpointer() {
 void SqliteStore::maintain() {
   if (!defer_checkpoint_ || !db_ || read_only_) return;
   const int limit = checkpointer_ ? wal_limit_pages_ : kCheckpointPages;
-  if (wal_pages_ >= limit)
+  if (wal_pages_ >= limit || checkpointOverdue())
     checkpointOnWriter();
   else if (checkpointer_)
     checkpointer_->noteCommit(wal_pages_);
+}
+
+// After a commit: true once the oldest commit no checkpoint is known to cover is
+// kCheckpointOverdueNanos old. A background checkpoint completed since the last commit covers
+// the commits before it (those during it too, a shortfall of at most one checkpoint's
+// duration); this commit is then the oldest uncovered one.
+bool SqliteStore::checkpointOverdue() {
+  if (!checkpointer_) return false;
+  const int64_t now = clock_->nowNanos();
+  const uint64_t done = checkpointer_->checkpoints();
+  if (done != seen_background_checkpoints_ || uncovered_since_ns_ < 0) {
+    seen_background_checkpoints_ = done;
+    uncovered_since_ns_ = now;
+  }
+  return now - uncovered_since_ns_ >= kCheckpointOverdueNanos;
 }
 
 void SqliteStore::checkpointOnWriter() {
@@ -381,6 +396,7 @@ void SqliteStore::checkpointOnWriter() {
   if (rc == SQLITE_OK) {
     wal_pages_ = 0;
     ++writer_checkpoints_;
+    uncovered_since_ns_ = -1;
   }
   // BUSY (the background checkpoint is running) is routine. Anything else (disk full, I/O
   // error) is said once when it starts and once when it ends: the WAL grows meanwhile, and if

@@ -10,6 +10,7 @@
 
 #include "audit/store.h"
 #include "audit/wal_checkpointer.h"
+#include "common/clock.h"
 
 namespace regiongate::audit {
 
@@ -38,8 +39,9 @@ public:
   // once kBackgroundCheckpointPages frames wait to be copied, or after a second
   // with new commits. maintain() (after each commit, once its records are reported) tells it
   // the WAL's size. Only if the WAL still reaches kWalLimitPages (the background checkpoints
-  // never caught up with the commits, or fail) does maintain() checkpoint on this connection,
-  // which lets the next commit restart the WAL: the bound on its size.
+  // never caught up with the commits, or fail), or a commit has waited kCheckpointOverdueNanos
+  // for one, does maintain() checkpoint on this connection, which lets the next commit restart
+  // the WAL: the bounds on its size and on the age of a commit a power loss can take.
   void setDeferredMaintenance(bool on) override;
   void maintain() override;
   static constexpr int kCheckpointPages = 1000;
@@ -60,6 +62,14 @@ public:
   static constexpr int kWalLimitPages = 16 * kCheckpointPages;
   // Another bound (tests: a smaller WAL is quicker to fill). Before open().
   void setWalLimitPages(int pages) { wal_limit_pages_ = pages; }
+  // The background checkpointer runs only on CPU time no other thread wants (SCHED_IDLE,
+  // wal_checkpointer.cc). Under `normal` durability a commit survives a power loss once a
+  // checkpoint has fsynced the WAL after it, so on a host with no idle CPU, maintain()
+  // checkpoints on the writer once the oldest commit no checkpoint covers is this old: twice
+  // the checkpointer's interval.
+  static constexpr int64_t kCheckpointOverdueNanos = 2'000'000'000;
+  // The clock that dates commits for that bound (tests: a ManualClock). Must outlive the store.
+  void setClock(const Clock& clock) { clock_ = &clock; }
   // Called on the checkpointer thread before each background checkpoint (tests hold one there).
   // Takes effect for checkpointers started afterwards (open(), setDeferredMaintenance(true)).
   void setBeforeBackgroundCheckpoint(std::function<void()> hook) {
@@ -92,6 +102,7 @@ private:
   void installWalHook();
   void startCheckpointer();
   void checkpointOnWriter();
+  bool checkpointOverdue();
   std::string synchronous() const;
   static int onWalCommit(void* self, sqlite3* db, const char* name, int pages);
 
@@ -110,6 +121,10 @@ private:
   int wal_limit_pages_ = kWalLimitPages;
   int background_checkpoint_pages_ = kBackgroundCheckpointPages;
   uint64_t writer_checkpoints_ = 0;
+  const Clock* clock_ = &SystemClock::instance();
+  // When the oldest commit that no checkpoint is known to cover was made (-1: none).
+  int64_t uncovered_since_ns_ = -1;
+  uint64_t seen_background_checkpoints_ = 0;
   std::function<void()> before_checkpoint_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // deferred mode, writable opens
 };

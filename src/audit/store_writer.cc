@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <unordered_set>
 
 namespace regiongate::audit {
@@ -299,9 +302,25 @@ bool StoreWriter::commit(std::vector<Pending>& batch, bool final_checkpoint) {
   finish(batch, true);
   // After the notifications: requests waiting for these records (wait_durable) are answered
   // before the store's housekeeping (SQLite: telling its background checkpointer the WAL's size;
-  // a checkpoint here only when the WAL reached its bound).
+  // a checkpoint here only when the WAL reached its bound or a commit waited too long for one).
   store_->maintain();
   return true;
+}
+
+// With the workers' spills no answer waits for the writer (unless a ring is full), so its
+// bursts (a group's chaining, encoding and commit) should not hold up a worker waking on the
+// same CPU. Three nice levels under the thread's own: with the checkpointer on idle CPU only
+// (wal_checkpointer.cc), one client's p99 over `sink: none` went from +0.65-0.89 ms to
+// +0.01-0.25 ms (docs/benchmarks.md, "The checkpointer on idle CPU, the writer three nice levels
+// down"); either change alone did not get there. Not SCHED_IDLE: that writer starved at
+// saturation, its rings filled, and the requests then waiting for it had a p99 of 90-240 ms;
+// nor can a thread leave SCHED_IDLE, or take back a nice level, without CAP_SYS_NICE. Relative,
+// so a gateway started at any nice keeps the distance; a failure leaves the priority as it was.
+void StoreWriter::giveWayToTheWorkers() {
+  const auto tid = static_cast<id_t>(::gettid());
+  errno = 0;
+  const int nice = ::getpriority(PRIO_PROCESS, tid);
+  if (errno == 0) (void)::setpriority(PRIO_PROCESS, tid, std::min(19, nice + kNiceUnderWorkers));
 }
 
 void StoreWriter::run() {
@@ -313,6 +332,7 @@ void StoreWriter::run() {
   // shared VM: 5 ms median at one connection instead of 0.3 ms, and fewer req/s at saturation).
   // With the workers' spills nobody waits for it, but SCHED_BATCH measured worse there too (one
   // client's p99 1.4 ms against 0.9 ms, docs/benchmarks.md "audit").
+  if (!spills_.empty()) giveWayToTheWorkers();
   std::vector<Pending> batch;  // in flight: kept across failed attempts until committed
   int64_t backoff_ms = opts_.backoff_min_ms;
   for (;;) {

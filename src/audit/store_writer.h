@@ -111,6 +111,8 @@ struct WriterOptions {
 
 class StoreWriter {
 public:
+  // How many nice levels the writer runs under the workers when they have spills.
+  static constexpr int kNiceUnderWorkers = 3;
   using OnDurable = std::function<void(bool durable)>;
 
   // Thread affinity: `store` is used only by the writer thread after start().
@@ -175,6 +177,8 @@ private:
   };
 
   void run();
+  // Lowers the writer thread's priority under the workers' (store_writer.cc says why).
+  static void giveWayToTheWorkers();
   // Chains `batch` after head_ and commits it (with a checkpoint when due). True on commit.
   bool commit(std::vector<Pending>& batch, bool final_checkpoint);
   // Assigns seq, prev_hash and hash after `head` and advances it.

@@ -65,9 +65,15 @@ void WalCheckpointer::noteCommit(int wal_frames) {
 }
 
 void WalCheckpointer::run() {
-  // Background work nobody waits for: a woken checkpointer does not preempt request threads.
+  // Background work nobody waits for: SCHED_IDLE runs it only on CPU time no other thread
+  // wants, so its bursts (a 1 000-page copy into the database) never delay a worker waking on
+  // its CPU (with the writer three nice levels down, StoreWriter::giveWayToTheWorkers, one
+  // client's p99 no longer pays for the audit: docs/benchmarks.md, "The checkpointer on idle
+  // CPU, the writer three nice levels down"). Starved, it cannot hold back the store: the
+  // writer checkpoints itself when the WAL reaches its bound or a commit has waited
+  // SqliteStore::kCheckpointOverdueNanos for a checkpoint (SqliteStore::maintain).
   sched_param param{};
-  (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+  (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
   pthread_setname_np(pthread_self(), "rg-audit-ckpt");
   using Clock = std::chrono::steady_clock;
   // After a failed checkpoint (the writer checkpointing itself: BUSY; a disk error) the next

@@ -2,6 +2,7 @@
 // a writer that marks what it stored, leaves the rest behind when it cannot commit, and whose
 // successor stores exactly what was left.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -370,6 +371,38 @@ TEST(AuditSpillWriter, SpilledRecordsFillTheirGroupForTheWholeFlushInterval) {
   ASSERT_TRUE(pollUntil([&] { return h.rows() == 3; }));
   EXPECT_EQ(h.writer->commits(), 1u) << "one group for the three";
   h.writer->stop();
+}
+
+TEST(AuditSpillWriter, TheWriterRunsUnderTheWorkersPriorityOnlyWithSpills) {
+  const int own = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  TempDir dir;
+  auto shared = std::make_shared<FakeStore::Shared>();
+  {
+    SpillHarness h(shared, {dir.file("EU.0.spill")}, {});
+    h.answer(1);
+    ASSERT_TRUE(pollUntil([&] { return h.rows() == 1; }));  // its thread is past its start
+    const pid_t tid = testing::threadNamed("rg-audit-EU");
+    ASSERT_NE(tid, 0);
+    EXPECT_EQ(testing::threadNice(tid), std::min(19, own + StoreWriter::kNiceUnderWorkers));
+    h.writer->stop();
+  }
+  // Without spills, answers wait for the writer: it keeps the workers' priority.
+  StoreWriter plain("EU", std::make_unique<FakeStore>(shared), WriterOptions{},
+                    SystemClock::instance());
+  ASSERT_TRUE(plain.prepare().ok());
+  plain.start();
+  std::vector<Submission> subs;
+  subs.push_back(Submission{makeRecord(2), nullptr, 0, {}, nullptr, 0});
+  std::vector<uint8_t> taken(1, 0);
+  ASSERT_EQ(plain.submitMany(subs, taken), 1u);
+  ASSERT_TRUE(pollUntil([&] {
+    std::lock_guard lk(shared->mu);
+    return shared->rows.size() == 2;
+  }));
+  const pid_t tid = testing::threadNamed("rg-audit-EU");
+  ASSERT_NE(tid, 0);
+  EXPECT_EQ(testing::threadNice(tid), own);
+  plain.stop();
 }
 
 }  // namespace

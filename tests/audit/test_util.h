@@ -7,7 +7,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -91,6 +94,31 @@ inline bool pollUntil(const std::function<bool()>& cond,
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return cond();
+}
+
+// The id of this process's thread named `name` (/proc/self/task/<tid>/comm), or 0.
+inline pid_t threadNamed(const std::string& name) {
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string got;
+    if (std::getline(comm, got) && got == name) return std::stoi(task.path().filename().string());
+  }
+  return 0;
+}
+
+// The nice value of thread `tid` (field 19 of /proc/self/task/<tid>/stat), or 100 if unreadable.
+inline int threadNice(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return 100;
+  std::istringstream rest(stat.substr(close + 2));  // from field 3, the state
+  std::string field;
+  for (int i = 3; i <= 19 && rest >> field; ++i) {
+    if (i == 19) return std::stoi(field);
+  }
+  return 100;
 }
 
 inline Config sqliteConfig(const std::string& dir, std::vector<std::string> jurisdictions = {"EU"}) {

@@ -2,6 +2,7 @@
 // waits for a checkpoint, the WAL stays bounded when the background checkpoints fall behind, and
 // commits reach the database file within the time bound without any size trigger.
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <condition_variable>
 #include <filesystem>
@@ -90,7 +91,9 @@ TEST(AuditWalCheckpoint, CommitsCompleteWhileABackgroundCheckpointIsHeld) {
   TempDir dir;
   const std::string path = dir.file("eu.db");
   auto held = std::make_shared<HeldCheckpoints>();
+  ManualClock clock;  // stands still: no commit becomes overdue however slow the test runs
   SqliteStore store(path, "normal");
+  store.setClock(clock);
   store.setDeferredMaintenance(true);
   store.setBeforeBackgroundCheckpoint([held] { held->hold(); });
   ASSERT_TRUE(store.open().ok());
@@ -122,7 +125,9 @@ TEST(AuditWalCheckpoint, WalStaysBoundedWhenBackgroundCheckpointsFallBehind) {
   TempDir dir;
   const std::string path = dir.file("eu.db");
   auto held = std::make_shared<HeldCheckpoints>();
+  ManualClock clock;  // stands still: only the size bound makes writer checkpoints here
   SqliteStore store(path, "normal");
+  store.setClock(clock);
   constexpr int kLimit = 4 * SqliteStore::kCheckpointPages;  // quicker to fill than the default
   store.setWalLimitPages(kLimit);
   store.setDeferredMaintenance(true);
@@ -162,6 +167,48 @@ TEST(AuditWalCheckpoint, CommitsBelowTheThresholdAreCheckpointedWithinTheInterva
   ASSERT_TRUE(pollUntil([&] { return store.backgroundCheckpoints() >= 1; }));
   EXPECT_EQ(store.writerCheckpoints(), 0u);
   EXPECT_EQ(countRecords(path), seq);
+}
+
+TEST(AuditWalCheckpoint, WithNoIdleCpuTheWriterCheckpointsOnceACommitWaitedTwoIntervals) {
+  TempDir dir;
+  const std::string path = dir.file("eu.db");
+  auto held = std::make_shared<HeldCheckpoints>();
+  ManualClock clock;
+  SqliteStore store(path, "normal");
+  store.setClock(clock);
+  store.setDeferredMaintenance(true);
+  // A checkpointer that never gets to run, as on a host with no idle CPU.
+  store.setBeforeBackgroundCheckpoint([held] { held->hold(); });
+  ASSERT_TRUE(store.open().ok());
+  ReleaseOnExit guard{held};
+  auto batch = bigBatch();
+  batch.resize(8);  // far below every size bound
+  int64_t seq = 0;
+  ASSERT_TRUE(commitAndMaintain(store, batch, seq));
+  clock.advance(std::chrono::nanoseconds(SqliteStore::kCheckpointOverdueNanos - 1));
+  ASSERT_TRUE(commitAndMaintain(store, batch, seq));
+  EXPECT_EQ(store.writerCheckpoints(), 0u) << "the first commit is not overdue yet";
+  clock.advance(std::chrono::nanoseconds(1));
+  ASSERT_TRUE(commitAndMaintain(store, batch, seq));
+  EXPECT_EQ(store.writerCheckpoints(), 1u) << "the first commit is two intervals old";
+  EXPECT_EQ(store.walPages(), 0);
+  // The next uncovered commit starts a new wait.
+  ASSERT_TRUE(commitAndMaintain(store, batch, seq));
+  clock.advance(std::chrono::milliseconds(1000));
+  ASSERT_TRUE(commitAndMaintain(store, batch, seq));
+  EXPECT_EQ(store.writerCheckpoints(), 1u);
+  EXPECT_EQ(countRecords(path), seq);
+}
+
+TEST(AuditWalCheckpoint, TheCheckpointerRunsOnlyOnCpuTimeNoOtherThreadWants) {
+  TempDir dir;
+  SqliteStore store(dir.file("eu.db"), "normal");
+  store.setDeferredMaintenance(true);
+  ASSERT_TRUE(store.open().ok());
+  // The thread names itself after setting its policy.
+  pid_t tid = 0;
+  ASSERT_TRUE(pollUntil([&] { return (tid = testing::threadNamed("rg-audit-ckpt")) != 0; }));
+  EXPECT_EQ(::sched_getscheduler(tid), SCHED_IDLE);
 }
 
 }  // namespace
