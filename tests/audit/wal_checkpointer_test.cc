@@ -54,10 +54,23 @@ private:
   bool released_ = false;
 };
 
-// Releases the held checkpoints before the store (declared earlier) is destroyed and joins them.
-struct ReleaseOnExit {
-  std::shared_ptr<HeldCheckpoints> held;
-  ~ReleaseOnExit() { held->release(); }
+// A deferred-maintenance store whose background checkpoints are held at their start until the
+// test releases them (released at the latest before the store joins its checkpointer), dating
+// its commits by a clock that moves only when the test moves it.
+struct HeldStore {
+  TempDir dir;
+  const std::string path = dir.file("eu.db");
+  std::shared_ptr<HeldCheckpoints> held = std::make_shared<HeldCheckpoints>();
+  ManualClock clock;
+  SqliteStore store{path, "normal"};
+
+  explicit HeldStore(int wal_limit_pages = SqliteStore::kWalLimitPages) {
+    store.setClock(clock);
+    store.setWalLimitPages(wal_limit_pages);
+    store.setDeferredMaintenance(true);
+    store.setBeforeBackgroundCheckpoint([h = held] { h->hold(); });
+  }
+  ~HeldStore() { held->release(); }
 };
 
 // ~1.7 KB per record: one batch of 512 is ~220 WAL pages.
@@ -88,52 +101,41 @@ int64_t countRecords(const std::string& path) {
 }
 
 TEST(AuditWalCheckpoint, CommitsCompleteWhileABackgroundCheckpointIsHeld) {
-  TempDir dir;
-  const std::string path = dir.file("eu.db");
-  auto held = std::make_shared<HeldCheckpoints>();
-  ManualClock clock;  // stands still: no commit becomes overdue however slow the test runs
-  SqliteStore store(path, "normal");
-  store.setClock(clock);
-  store.setDeferredMaintenance(true);
-  store.setBeforeBackgroundCheckpoint([held] { held->hold(); });
+  HeldStore h;  // its clock stands still: no commit becomes overdue however slow the test runs
+  SqliteStore& store = h.store;
+  HeldCheckpoints& held = *h.held;
+  const std::string& path = h.path;
   ASSERT_TRUE(store.open().ok());
-  ReleaseOnExit guard{held};
   auto batch = bigBatch();
   int64_t seq = 0;
   // Past the background threshold: the checkpointer starts a checkpoint and is held there.
   for (int k = 0; k < 6; ++k) ASSERT_TRUE(commitAndMaintain(store, batch, seq));
   ASSERT_GE(store.walPages(), SqliteStore::kCheckpointPages);
-  ASSERT_TRUE(held->waitEntered());
+  ASSERT_TRUE(held.waitEntered());
   const auto db_size = fs::file_size(path);
 
   // More group commits while that checkpoint is held: each completes, and none checkpoints.
   for (int k = 0; k < 6; ++k) ASSERT_TRUE(commitAndMaintain(store, batch, seq));
-  EXPECT_TRUE(held->inside()) << "the commits waited for the held checkpoint";
+  EXPECT_TRUE(held.inside()) << "the commits waited for the held checkpoint";
   EXPECT_GT(store.walPages(), 2 * SqliteStore::kCheckpointPages);
   EXPECT_LT(store.walPages(), SqliteStore::kWalLimitPages);
   EXPECT_EQ(fs::file_size(path), db_size) << "a checkpoint ran on the commit path";
   EXPECT_EQ(store.writerCheckpoints(), 0u);
 
   // Released, the background checkpoint copies the WAL into the database file.
-  held->release();
+  held.release();
   ASSERT_TRUE(pollUntil([&] { return store.backgroundCheckpoints() >= 1; }));
   EXPECT_GT(fs::file_size(path), db_size + uintmax_t{4096} * SqliteStore::kCheckpointPages);
   EXPECT_EQ(countRecords(path), seq);
 }
 
 TEST(AuditWalCheckpoint, WalStaysBoundedWhenBackgroundCheckpointsFallBehind) {
-  TempDir dir;
-  const std::string path = dir.file("eu.db");
-  auto held = std::make_shared<HeldCheckpoints>();
-  ManualClock clock;  // stands still: only the size bound makes writer checkpoints here
-  SqliteStore store(path, "normal");
-  store.setClock(clock);
   constexpr int kLimit = 4 * SqliteStore::kCheckpointPages;  // quicker to fill than the default
-  store.setWalLimitPages(kLimit);
-  store.setDeferredMaintenance(true);
-  store.setBeforeBackgroundCheckpoint([held] { held->hold(); });
+  HeldStore h(kLimit);  // its clock stands still: only the size bound makes writer checkpoints
+  SqliteStore& store = h.store;
+  HeldCheckpoints& held = *h.held;
+  const std::string& path = h.path;
   ASSERT_TRUE(store.open().ok());
-  ReleaseOnExit guard{held};
   auto batch = bigBatch();
   int64_t seq = 0;
   int max_pages = 0;
@@ -142,7 +144,7 @@ TEST(AuditWalCheckpoint, WalStaysBoundedWhenBackgroundCheckpointsFallBehind) {
     ASSERT_TRUE(commitAndMaintain(store, batch, seq));
     max_pages = std::max(max_pages, store.walPages());
   }
-  EXPECT_TRUE(held->inside());
+  EXPECT_TRUE(held.inside());
   EXPECT_GE(store.writerCheckpoints(), 1u);
   // The bound plus one group commit (~220 pages): the writer checkpoints at the bound and its
   // next commit restarts the WAL, so the file is reused instead of growing.
@@ -170,17 +172,11 @@ TEST(AuditWalCheckpoint, CommitsBelowTheThresholdAreCheckpointedWithinTheInterva
 }
 
 TEST(AuditWalCheckpoint, WithNoIdleCpuTheWriterCheckpointsOnceACommitWaitedTwoIntervals) {
-  TempDir dir;
-  const std::string path = dir.file("eu.db");
-  auto held = std::make_shared<HeldCheckpoints>();
-  ManualClock clock;
-  SqliteStore store(path, "normal");
-  store.setClock(clock);
-  store.setDeferredMaintenance(true);
-  // A checkpointer that never gets to run, as on a host with no idle CPU.
-  store.setBeforeBackgroundCheckpoint([held] { held->hold(); });
+  HeldStore h;  // a checkpointer that never gets to run, as on a host with no idle CPU
+  SqliteStore& store = h.store;
+  ManualClock& clock = h.clock;
+  const std::string& path = h.path;
   ASSERT_TRUE(store.open().ok());
-  ReleaseOnExit guard{held};
   auto batch = bigBatch();
   batch.resize(8);  // far below every size bound
   int64_t seq = 0;
