@@ -666,7 +666,7 @@ asio::awaitable<void> Gateway::relayStream(RequestContext& ctx, const http::Requ
   head.set(bhttp::field::cache_control, "no-cache");
   if (ctx.verdict_known) ctx.actual_region = regionLabel(ctx.verdict);
   for (auto& [k, v] : responseHeaders(ctx)) head.set(k, v);
-  bool client_ok = co_await out.begin(std::move(head));
+  bool client_ok = co_await out.begin(std::move(head), http::ResponseWriter::HeadTiming::WithFirstChunk);
   const EndpointConfig& ep = *ctx.endpoint;
   const bool body_evidence = ep.evidence.kind == EvidenceSpec::Kind::Body;
   http::SseParser sse;
@@ -678,23 +678,31 @@ asio::awaitable<void> Gateway::relayStream(RequestContext& ctx, const http::Requ
       ctx.upstream_err = "upstream_timeout";
       break;
     }
-    const int64_t tw = clock_.nowNanos();
-    auto piece = co_await ctx.exchange->next(left);
-    ctx.upstream_wait_ns += clock_.nowNanos() - tw;
+    // The head waits for the first chunk only while that chunk is at hand: the client sees the
+    // head before the gateway waits for the upstream.
+    auto piece = ctx.exchange->nextAtHand();
     if (!piece) {
+      client_ok = co_await out.flush();
+      if (!client_ok) break;
+      const int64_t tw = clock_.nowNanos();
+      piece = co_await ctx.exchange->next(left);
+      ctx.upstream_wait_ns += clock_.nowNanos() - tw;
+    }
+    if (!*piece) {
       ctx.upstream_ok = false;
-      ctx.upstream_err = piece.error().code;
+      ctx.upstream_err = piece->error().code;
       break;
     }
-    if (piece->empty()) break;
+    const std::string_view bytes = **piece;
+    if (bytes.empty()) break;
     const bool had_content = ctx.info.has_content;
-    sse.feed(*piece, [&](std::string_view data) {
+    sse.feed(bytes, [&](std::string_view data) {
       if (data == "[DONE]") return;
       if (data.find("\"usage\"") != std::string_view::npos || body_evidence || !ctx.info.has_content)
         ctx.adapter->readInfo(data, ep.evidence.path, ctx.info);
     });
-    if (ctx.tenant_cfg->store_text) ctx.held.append(*piece);
-    client_ok = co_await out.chunk(*piece);
+    if (ctx.tenant_cfg->store_text) ctx.held.append(bytes);
+    client_ok = co_await out.chunk(bytes);
     if (!had_content && ctx.info.has_content && ctx.ttft_ms < 0) ctx.ttft_ms = msSince(clock_, ctx.t0);
     if (ctx.exchange->done()) break;
   }

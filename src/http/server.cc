@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_cat.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -134,51 +135,64 @@ asio::awaitable<bool> ResponseWriter::sendJson(
   co_return co_await send(std::move(res));
 }
 
-asio::awaitable<bool> ResponseWriter::begin(bhttp::response<bhttp::empty_body> head) {
+asio::awaitable<bool> ResponseWriter::begin(bhttp::response<bhttp::empty_body> head,
+                                            HeadTiming timing) {
   if (!claim(head.result_int())) co_return false;
   head.version(version_);
   head.keep_alive(keep_alive_);
   head.chunked(true);
   // The head's bytes as Beast's serializer writes them, through writeAll: the first byte of a
   // stream leaves without a suspension (a serializer's write always suspends).
-  std::string bytes;
-  bytes.reserve(256);
-  appendStatusLine(bytes, head.version(), head.result_int(), head.reason());
+  held_head_.clear();
+  held_head_.reserve(256);
+  appendStatusLine(held_head_, head.version(), head.result_int(), head.reason());
   for (const auto& field : head) {
-    bytes += field.name_string();
-    bytes += ": ";
-    bytes += field.value();
-    bytes += "\r\n";
+    held_head_ += field.name_string();
+    held_head_ += ": ";
+    held_head_ += field.value();
+    held_head_ += "\r\n";
   }
-  bytes += "\r\n";
+  held_head_ += "\r\n";
+  if (timing == HeadTiming::WithFirstChunk) co_return true;
+  co_return co_await flush();
+}
+
+template <class ConstBuffers>
+asio::awaitable<bool> ResponseWriter::writeBehindHead(const ConstBuffers& buffers) {
   deadline_.arm(kWriteTimeout);
-  const asio::const_buffer buf(bytes.data(), bytes.size());
-  auto [ec, n] = co_await writeAll(stream_, buf);
+  boost::system::error_code ec;
+  size_t n = 0;
+  if (held_head_.empty()) {
+    std::tie(ec, n) = co_await writeAll(stream_, buffers);
+  } else {
+    const auto both = beast::buffers_cat(asio::const_buffer(held_head_.data(), held_head_.size()),
+                                         buffers);
+    std::tie(ec, n) = co_await writeAll(stream_, both);
+    held_head_.clear();
+  }
   deadline_.disarm();
   bytes_ += n;
   co_return !ec;
+}
+
+asio::awaitable<bool> ResponseWriter::flush() {
+  if (held_head_.empty()) co_return true;
+  const asio::const_buffer nothing;
+  co_return co_await writeBehindHead(nothing);
 }
 
 asio::awaitable<bool> ResponseWriter::chunk(std::string_view data) {
   if (!started_ || finished_) co_return false;
   if (data.empty()) co_return true;  // an empty chunk would end the body
-  deadline_.arm(kWriteTimeout);
   auto chunk = bhttp::make_chunk(asio::const_buffer(data.data(), data.size()));
-  auto [ec, n] = co_await writeAll(stream_, chunk);
-  deadline_.disarm();
-  bytes_ += n;
-  co_return !ec;
+  co_return co_await writeBehindHead(chunk);
 }
 
 asio::awaitable<bool> ResponseWriter::end() {
   if (!started_ || finished_) co_return false;
-  deadline_.arm(kWriteTimeout);
   auto last = bhttp::make_chunk_last();
-  auto [ec, n] = co_await writeAll(stream_, last);
-  deadline_.disarm();
-  bytes_ += n;
-  finished_ = !ec;
-  co_return !ec;
+  finished_ = co_await writeBehindHead(last);
+  co_return finished_;
 }
 
 // ---------------------------------------------------------------- Server internals
@@ -477,6 +491,7 @@ asio::awaitable<void> HttpServer::session(asio::ip::tcp::socket socket, Worker& 
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     co_await handler_(req, writer, worker_index);
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    if (writer.holdsHead()) co_await writer.flush();  // a stream left unfinished: its head at least
     if (!writer.started()) {
       co_await writer.sendJson(500, errorBody("internal_error", "no_response",
                                               "the gateway produced no response"));

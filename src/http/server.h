@@ -59,9 +59,18 @@ public:
   asio::awaitable<bool> sendRaw(unsigned status, std::string_view content_type,
                                 std::span<const HeaderView> headers, std::string_view body);
   // Starts a chunked response with the given head (status, headers); then chunk()* and end().
-  asio::awaitable<bool> begin(bhttp::response<bhttp::empty_body> head);
+  // WithFirstChunk holds the head back and sends it in one write with the first chunk (or the
+  // end): a stream whose first bytes are already at hand reaches the client in one segment, one
+  // wake-up of its reader instead of two, and one system call less. Whoever holds a head owes a
+  // flush() before waiting for anything else; the server flushes one left held.
+  enum class HeadTiming { Now, WithFirstChunk };
+  asio::awaitable<bool> begin(bhttp::response<bhttp::empty_body> head,
+                              HeadTiming timing = HeadTiming::Now);
   asio::awaitable<bool> chunk(std::string_view data);
   asio::awaitable<bool> end();
+  // Sends a head held by begin(WithFirstChunk) now; true if there was none.
+  asio::awaitable<bool> flush();
+  bool holdsHead() const { return !held_head_.empty(); }
 
   bool started() const { return started_; }   // any response byte written (no retry after this)
   bool finished() const { return finished_; }
@@ -80,6 +89,9 @@ public:
 private:
   bool claim(unsigned status);
   bool settle(const boost::system::error_code& ec, size_t n);
+  // Writes `buffers` behind a held head, if any, in one gather write.
+  template <class ConstBuffers>
+  asio::awaitable<bool> writeBehindHead(const ConstBuffers& buffers);
 
   Stream& stream_;
   Deadline& deadline_;
@@ -90,6 +102,7 @@ private:
   unsigned status_ = 0;
   uint64_t bytes_ = 0;
   uint64_t filter_note_ = 0;
+  std::string held_head_;  // begin(WithFirstChunk)'s head, until it goes out
 };
 
 // Handler: called once per request on the connection's worker thread.

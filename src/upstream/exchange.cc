@@ -92,26 +92,35 @@ boost::system::error_code Exchange::drainBuffered() {
   return {};
 }
 
-asio::awaitable<Result<std::string_view>> Exchange::next(std::chrono::milliseconds timeout) {
-  if (!parser_ || !conn_) co_return upstreamError("bad_response", "no upstream response");
-  if (parser_->is_done()) co_return std::string_view{};
+Error Exchange::broken(const boost::system::error_code& ec) const {
+  Error e = upstreamError(conn_->deadline.expired() ? "upstream_timeout" : "upstream_reset",
+                          "upstream body: " + ec.message());
+  e.retryable = false;  // bytes may already be with the client
+  return e;
+}
+
+std::optional<Result<std::string_view>> Exchange::nextAtHand() {
+  if (!parser_ || !conn_) return upstreamError("bad_response", "no upstream response");
+  if (parser_->is_done()) return std::string_view{};
   auto& body = parser_->get().body();
   char* const buf = conn_->body_buf.data();
   const size_t cap = conn_->body_buf.size();
   body.data = buf;
   body.size = cap;
-  auto broken = [&](const boost::system::error_code& ec) {
-    Error e = upstreamError(conn_->deadline.expired() ? "upstream_timeout" : "upstream_reset",
-                            "upstream body: " + ec.message());
-    e.retryable = false;  // bytes may already be with the client
-    return e;
-  };
-  // First hand out what is already buffered, without I/O or a suspension: one upstream read
-  // often holds several HTTP chunks (several SSE events), and they leave as one piece (one
-  // write to the client instead of one per chunk).
-  if (auto ec = drainBuffered()) co_return broken(ec);
-  size_t got = cap - body.size;
-  if (got > 0 || parser_->is_done()) co_return std::string_view(buf, got);
+  // One upstream read often holds several HTTP chunks (several SSE events): they leave as one
+  // piece (one write to the client instead of one per chunk).
+  if (auto ec = drainBuffered()) return broken(ec);
+  const size_t got = cap - body.size;
+  if (got > 0 || parser_->is_done()) return std::string_view(buf, got);
+  return std::nullopt;  // the body buffer stays set up, empty, for next()'s read
+}
+
+asio::awaitable<Result<std::string_view>> Exchange::next(std::chrono::milliseconds timeout) {
+  if (auto at_hand = nextAtHand()) co_return std::move(*at_hand);
+  auto& body = parser_->get().body();
+  char* const buf = conn_->body_buf.data();
+  const size_t cap = conn_->body_buf.size();
+  size_t got = 0;
   conn_->deadline.arm(timeout);
   // read_some returns as soon as some body bytes (or only framing, e.g. a chunk header) were
   // parsed: loop until there is body to hand out, so a stream flows chunk by chunk.

@@ -36,6 +36,9 @@ public:
   // Next piece of the body (decoded from chunked if needed); empty view when the body is done.
   // The view is valid until the next call.
   asio::awaitable<Result<std::string_view>> next(std::chrono::milliseconds timeout);
+  // What next() would hand out without I/O or a suspension (bytes already read, the end of the
+  // body, an error in what was read), or nullopt when next() would have to wait for the upstream.
+  std::optional<Result<std::string_view>> nextAtHand();
   bool done() const { return parser_ && parser_->is_done(); }
   // Reads the remaining body into `out` (bounded by max_bytes).
   asio::awaitable<Status> readAll(std::string& out, std::chrono::milliseconds timeout,
@@ -47,6 +50,7 @@ public:
 private:
   // Parses body bytes already in the connection's buffer into buf_ (no I/O).
   boost::system::error_code drainBuffered();
+  Error broken(const boost::system::error_code& ec) const;  // a body read that failed
   asio::awaitable<Status> sendAndReadHead(std::string_view head, std::string_view body,
                                           std::chrono::milliseconds per_try, bool* reused_failed);
   ConnectionPool& pool_;

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include "gateway/gateway.h"
 #include "gateway/request_context.h"
 #include "http/server.h"
+#include "raw_client.h"
 #include "testing/http_client.h"
 
 namespace regiongate::gateway {
@@ -27,7 +29,7 @@ using testing::HttpReply;
 namespace bhttp = boost::beast::http;
 
 // What a fake upstream does with each request.
-enum class Behaviour { Ok, Status, Hang, EvidenceOutside, HostileEvidence };
+enum class Behaviour { Ok, Status, Hang, EvidenceOutside, HostileEvidence, HeldFirstChunk };
 
 struct FakeUpstream {
   std::string region;
@@ -35,6 +37,9 @@ struct FakeUpstream {
   std::atomic<Behaviour> behaviour{Behaviour::Ok};
   std::atomic<unsigned> status{200};
   std::unique_ptr<http::HttpServer> server;
+  // HeldFirstChunk: the stream's head goes out at once, its first chunk when openGate() cancels
+  // this timer on the upstream's own thread (bounded at 10 s all the same).
+  std::atomic<asio::steady_timer*> gate{nullptr};
 
   explicit FakeUpstream(std::string r) : region(std::move(r)) {
     http::ServerOptions opts;
@@ -47,6 +52,7 @@ struct FakeUpstream {
           }
           received.fetch_add(1);
           std::vector<std::pair<std::string, std::string>> hs;
+          if (behaviour.load() == Behaviour::HeldFirstChunk) co_return co_await holdFirstChunk(out);
           switch (behaviour.load()) {
             case Behaviour::Hang: {
               // Never answers within the gateway's per-try timeout; bounded all the same.
@@ -70,6 +76,7 @@ struct FakeUpstream {
               break;
             }
             case Behaviour::Ok:
+            case Behaviour::HeldFirstChunk:
               hs.emplace_back("x-inference-region", region);
               break;
           }
@@ -82,6 +89,33 @@ struct FakeUpstream {
     EXPECT_TRUE(server->start().ok());
   }
   ~FakeUpstream() { server->stop(0); }
+
+  asio::awaitable<void> holdFirstChunk(http::ResponseWriter& out) {
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(10));
+    bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
+    head.set(bhttp::field::content_type, "text/event-stream");
+    head.set("x-inference-region", region);
+    gate_open = false;
+    gate.store(&t);  // before the head leaves: a client that has the head can open the gate
+    co_await out.begin(std::move(head));
+    if (!gate_open) co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    gate.store(nullptr);
+    co_await out.chunk(R"(data: {"id":"x","object":"chat.completion.chunk","choices":[{"index":0,)"
+                       R"("delta":{"content":"hi"}}]})" "\n\n");
+    co_await out.chunk("data: [DONE]\n\n");
+    co_await out.end();
+  }
+  // True once a request waits at the gate; then opens it.
+  bool openGate() {
+    asio::steady_timer* t = gate.load();
+    if (!t) return false;
+    asio::post(t->get_executor(), [this, t] {
+      gate_open = true;
+      t->cancel();
+    });
+    return true;
+  }
+  bool gate_open = false;  // upstream thread only
   uint16_t port() const { return server->port(); }
 };
 
@@ -152,6 +186,31 @@ protected:
 };
 
 // ---- resolve the pool
+
+// ---- relay
+
+// The gateway holds a stream's head for its first chunk only while that chunk is at hand (one
+// write instead of two): waiting for the upstream, the client has the head already.
+TEST_F(Phases, AStreamsHeadReachesTheClientWhileTheUpstreamHoldsItsFirstChunk) {
+  for (auto& u : ups_) u->behaviour = Behaviour::HeldFirstChunk;
+  start();
+  const std::string body =
+      R"({"model":"llama-3.1-8b","stream":true,"messages":[{"role":"user","content":"hi"}]})";
+  testing::RawConn c(gw_->port());
+  ASSERT_TRUE(c.waitConnected());
+  c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + kEuKey +
+         "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body);
+  ASSERT_TRUE(c.readUntil("\r\n\r\n", 5000)) << "no head while the first chunk is held upstream";
+  EXPECT_EQ(c.received().rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << c.received();
+  EXPECT_EQ(c.received().find("data:"), std::string::npos) << c.received();
+  int opened = 0;
+  for (auto& u : ups_) opened += u->openGate();
+  EXPECT_EQ(opened, 1);
+  EXPECT_TRUE(c.readUntilClosed(5000));
+  EXPECT_NE(c.received().find("\"content\":\"hi\""), std::string::npos) << c.received();
+  EXPECT_NE(c.received().find("data: [DONE]\n\n\r\n0\r\n\r\n"), std::string::npos) << c.received();
+}
 
 TEST_F(Phases, NarrowingPicksOnlyTheNamedRegionInsideTheJurisdiction) {
   start();

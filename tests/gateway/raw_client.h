@@ -117,6 +117,21 @@ public:
     return closed_;
   }
 
+  // Reads until `marker` is among the bytes received, the peer closes or the deadline passes;
+  // true if the marker arrived.
+  bool readUntil(std::string_view marker, int timeout_ms = 10000) {
+    auto t0 = SteadyClock::now();
+    for (int guard = 0; guard < 100000 && received_.find(marker) == std::string::npos; ++guard) {
+      if (!drain()) break;
+      if (received_.find(marker) != std::string::npos) break;
+      int left = timeout_ms - static_cast<int>(msSince(t0));
+      if (left <= 0) break;
+      pollfd p{fd_, POLLIN, 0};
+      ::poll(&p, 1, left);
+    }
+    return received_.find(marker) != std::string::npos;
+  }
+
   const std::string& received() const { return received_; }
   bool closed() const { return closed_; }
   bool reset() const { return reset_; }

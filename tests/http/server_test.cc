@@ -4,8 +4,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -165,6 +170,69 @@ TEST(HttpServer, StreamHeadAndChunksAreWellFormedOnTheWire) {
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n"
             "Transfer-Encoding: chunked\r\n\r\n"
             "9\r\ndata: 1\n\n\r\n9\r\ndata: 2\n\n\r\n0\r\n\r\n");
+}
+
+// A server whose /held stream holds its head for the first chunk, and whose first chunk waits for
+// the test to open a gate (a timer cancelled on the server's own thread; bounded at 10 s).
+struct HeldHeadServer {
+  std::atomic<asio::steady_timer*> gate{nullptr};
+  std::unique_ptr<HttpServer> srv;
+  HeldHeadServer() {
+    ServerOptions opts;
+    opts.listen = "127.0.0.1:0";
+    srv = std::make_unique<HttpServer>(opts, [this](Request& req, ResponseWriter& out, size_t) -> asio::awaitable<void> {
+      bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
+      head.set(bhttp::field::content_type, "text/event-stream");
+      if (req.target() == "/held-only") {  // a handler that never writes a chunk nor the end
+        co_await out.begin(std::move(head), ResponseWriter::HeadTiming::WithFirstChunk);
+        co_return;
+      }
+      asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(10));
+      co_await out.begin(std::move(head), ResponseWriter::HeadTiming::WithFirstChunk);
+      gate.store(&t);
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      gate.store(nullptr);
+      co_await out.chunk("data: 1\n\n");
+      co_await out.end();
+    });
+    EXPECT_TRUE(srv->start().ok());
+  }
+  // Waits (bounded) until the handler holds its head and waits at the gate.
+  bool waitForGate() {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!gate.load() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    return gate.load() != nullptr;
+  }
+  void open() {
+    asio::steady_timer* t = gate.load();
+    asio::post(t->get_executor(), [t] { t->cancel(); });
+  }
+};
+
+TEST(HttpServer, AHeldHeadLeavesOnlyWithTheFirstChunkInOneWrite) {
+  HeldHeadServer s;
+  Client c(s.srv->port());
+  asio::write(c.sock, asio::buffer(std::string_view("GET /held HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")));
+  ASSERT_TRUE(s.waitForGate());
+  // begin() returned before the gate: a head sent then would be in the socket by now.
+  EXPECT_EQ(c.sock.available(), 0u);
+  s.open();
+  char buf[4096];
+  const size_t first = c.sock.read_some(asio::buffer(buf));
+  const std::string head_and_chunk =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n9\r\ndata: 1\n\n\r\n";
+  // One write: the first read holds the head and the whole chunk.
+  EXPECT_GE(first, head_and_chunk.size());
+  EXPECT_EQ(std::string(buf, first) + c.readAll(), head_and_chunk + "0\r\n\r\n");
+}
+
+TEST(HttpServer, AHeadStillHeldWhenTheHandlerReturnsIsSent) {
+  HeldHeadServer s;
+  Client c(s.srv->port());
+  EXPECT_EQ(c.raw("GET /held-only HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n");
 }
 
 TEST(HttpServer, OversizedBodyGets413AndServerKeepsServing) {
