@@ -50,14 +50,17 @@ struct TlsClient {
     return ec;
   }
   // GET /: the status, or 0 on a transport error.
-  int get() {
-    Request req{bhttp::verb::get, "/", 11};
+  int get() { return fetch("/").result_int(); }
+  // GET `target`: the response, status 0 on a transport error.
+  Response fetch(std::string_view target) {
+    Request req{bhttp::verb::get, target, 11};
     req.set(bhttp::field::host, "127.0.0.1");
     boost::system::error_code ec;
     bhttp::write(*tls, req, ec);
     Response res;
     if (!ec) bhttp::read(*tls, buf, res, ec);
-    return ec ? 0 : res.result_int();
+    if (ec) res.result(0);
+    return res;
   }
   std::string peerCommonName() {
     X509* cert = SSL_get1_peer_certificate(tls->native_handle());
@@ -98,7 +101,16 @@ protected:
       ++limits_[std::string(limitName(k))];
     };
     auto srv = std::make_unique<HttpServer>(
-        opts, [](Request&, ResponseWriter& out, size_t) -> asio::awaitable<void> {
+        opts, [](Request& req, ResponseWriter& out, size_t) -> asio::awaitable<void> {
+          if (req.target() == "/stream") {  // the head held for the first chunk, then TLS records
+            bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
+            head.set(bhttp::field::content_type, "text/event-stream");
+            co_await out.begin(std::move(head), ResponseWriter::HeadTiming::WithFirstChunk);
+            co_await out.chunk("data: 1\n\n");
+            co_await out.chunk("data: 2\n\n");
+            co_await out.end();
+            co_return;
+          }
           co_await out.sendJson(200, "{}");
         });
     EXPECT_TRUE(srv->start().ok());
@@ -140,6 +152,20 @@ TEST_F(TlsServer, ServesTls13AndTls12AndRefusesOlder) {
   SSL_set_max_proto_version(c11.tls->native_handle(), TLS1_1_VERSION);
   EXPECT_TRUE(c11.handshake());
   EXPECT_TRUE(waitForLimit("tls_handshake_failed", 1));
+  srv->stop(1000);
+}
+
+TEST_F(TlsServer, AStreamWithItsHeadHeldForTheFirstChunkArrivesWhole) {
+  auto srv = start({.tls = context("server")});
+  TlsClient c(srv->port(), pki_.path("ca.pem"));
+  ASSERT_FALSE(c.handshake());
+  for (int i = 0; i < 2; ++i) {  // twice on the connection: the stream ended where it should
+    Response res = c.fetch("/stream");
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_TRUE(res.chunked());
+    EXPECT_EQ(res[bhttp::field::content_type], "text/event-stream");
+    EXPECT_EQ(res.body(), "data: 1\n\ndata: 2\n\n");
+  }
   srv->stop(1000);
 }
 
