@@ -7,7 +7,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/post.hpp>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,6 +18,7 @@
 #include "gateway/request_context.h"
 #include "http/server.h"
 #include "raw_client.h"
+#include "testing/gate.h"
 #include "testing/http_client.h"
 
 namespace regiongate::gateway {
@@ -36,10 +36,9 @@ struct FakeUpstream {
   std::atomic<int> received{0};
   std::atomic<Behaviour> behaviour{Behaviour::Ok};
   std::atomic<unsigned> status{200};
+  // HeldFirstChunk: the stream's head goes out at once, its first chunk once the test opens this.
+  testing::Gate gate;
   std::unique_ptr<http::HttpServer> server;
-  // HeldFirstChunk: the stream's head goes out at once, its first chunk when openGate() cancels
-  // this timer on the upstream's own thread (bounded at 10 s all the same).
-  std::atomic<asio::steady_timer*> gate{nullptr};
 
   explicit FakeUpstream(std::string r) : region(std::move(r)) {
     http::ServerOptions opts;
@@ -91,31 +90,17 @@ struct FakeUpstream {
   ~FakeUpstream() { server->stop(0); }
 
   asio::awaitable<void> holdFirstChunk(http::ResponseWriter& out) {
-    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(10));
     bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
     head.set(bhttp::field::content_type, "text/event-stream");
     head.set("x-inference-region", region);
-    gate_open = false;
-    gate.store(&t);  // before the head leaves: a client that has the head can open the gate
+    gate.arm(co_await asio::this_coro::executor);  // before the head: a client with it may open
     co_await out.begin(std::move(head));
-    if (!gate_open) co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-    gate.store(nullptr);
+    co_await gate.pass();
     co_await out.chunk(R"(data: {"id":"x","object":"chat.completion.chunk","choices":[{"index":0,)"
                        R"("delta":{"content":"hi"}}]})" "\n\n");
     co_await out.chunk("data: [DONE]\n\n");
     co_await out.end();
   }
-  // True once a request waits at the gate; then opens it.
-  bool openGate() {
-    asio::steady_timer* t = gate.load();
-    if (!t) return false;
-    asio::post(t->get_executor(), [this, t] {
-      gate_open = true;
-      t->cancel();
-    });
-    return true;
-  }
-  bool gate_open = false;  // upstream thread only
   uint16_t port() const { return server->port(); }
 };
 
@@ -205,7 +190,7 @@ TEST_F(Phases, AStreamsHeadReachesTheClientWhileTheUpstreamHoldsItsFirstChunk) {
   EXPECT_EQ(c.received().rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << c.received();
   EXPECT_EQ(c.received().find("data:"), std::string::npos) << c.received();
   int opened = 0;
-  for (auto& u : ups_) opened += u->openGate();
+  for (auto& u : ups_) opened += u->gate.open();
   EXPECT_EQ(opened, 1);
   EXPECT_TRUE(c.readUntilClosed(5000));
   EXPECT_NE(c.received().find("\"content\":\"hi\""), std::string::npos) << c.received();

@@ -4,17 +4,13 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "common/json.h"
+#include "testing/gate.h"
 
 namespace regiongate::http {
 namespace {
@@ -173,9 +169,9 @@ TEST(HttpServer, StreamHeadAndChunksAreWellFormedOnTheWire) {
 }
 
 // A server whose /held stream holds its head for the first chunk, and whose first chunk waits for
-// the test to open a gate (a timer cancelled on the server's own thread; bounded at 10 s).
+// the test to open a gate.
 struct HeldHeadServer {
-  std::atomic<asio::steady_timer*> gate{nullptr};
+  testing::Gate gate;
   std::unique_ptr<HttpServer> srv;
   HeldHeadServer() {
     ServerOptions opts;
@@ -187,25 +183,13 @@ struct HeldHeadServer {
         co_await out.begin(std::move(head), ResponseWriter::HeadTiming::WithFirstChunk);
         co_return;
       }
-      asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(10));
       co_await out.begin(std::move(head), ResponseWriter::HeadTiming::WithFirstChunk);
-      gate.store(&t);
-      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-      gate.store(nullptr);
+      gate.arm(co_await asio::this_coro::executor);
+      co_await gate.pass();
       co_await out.chunk("data: 1\n\n");
       co_await out.end();
     });
     EXPECT_TRUE(srv->start().ok());
-  }
-  // Waits (bounded) until the handler holds its head and waits at the gate.
-  bool waitForGate() {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!gate.load() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
-    return gate.load() != nullptr;
-  }
-  void open() {
-    asio::steady_timer* t = gate.load();
-    asio::post(t->get_executor(), [t] { t->cancel(); });
   }
 };
 
@@ -213,10 +197,10 @@ TEST(HttpServer, AHeldHeadLeavesOnlyWithTheFirstChunkInOneWrite) {
   HeldHeadServer s;
   Client c(s.srv->port());
   asio::write(c.sock, asio::buffer(std::string_view("GET /held HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")));
-  ASSERT_TRUE(s.waitForGate());
+  ASSERT_TRUE(s.gate.waitArmed());
   // begin() returned before the gate: a head sent then would be in the socket by now.
   EXPECT_EQ(c.sock.available(), 0u);
-  s.open();
+  ASSERT_TRUE(s.gate.open());
   char buf[4096];
   const size_t first = c.sock.read_some(asio::buffer(buf));
   const std::string head_and_chunk =
