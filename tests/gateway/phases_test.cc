@@ -36,9 +36,10 @@ struct FakeUpstream {
   std::atomic<int> received{0};
   std::atomic<Behaviour> behaviour{Behaviour::Ok};
   std::atomic<unsigned> status{200};
-  // HeldFirstChunk: the stream's head goes out at once, its first chunk once the test opens this.
-  testing::Gate gate;
   std::unique_ptr<http::HttpServer> server;
+  // HeldFirstChunk: the stream's head goes out at once, its first chunk once the test opens this.
+  // Declared after the server: its timer must be destroyed before the server's io_context.
+  testing::Gate gate;
 
   explicit FakeUpstream(std::string r) : region(std::move(r)) {
     http::ServerOptions opts;

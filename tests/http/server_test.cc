@@ -171,8 +171,8 @@ TEST(HttpServer, StreamHeadAndChunksAreWellFormedOnTheWire) {
 // A server whose /held stream holds its head for the first chunk, and whose first chunk waits for
 // the test to open a gate.
 struct HeldHeadServer {
-  testing::Gate gate;
   std::unique_ptr<HttpServer> srv;
+  testing::Gate gate;  // after the server: its timer goes before the server's io_context
   HeldHeadServer() {
     ServerOptions opts;
     opts.listen = "127.0.0.1:0";
@@ -191,6 +191,7 @@ struct HeldHeadServer {
     });
     EXPECT_TRUE(srv->start().ok());
   }
+  ~HeldHeadServer() { srv->stop(0); }  // its threads end before the gate goes
 };
 
 TEST(HttpServer, AHeldHeadLeavesOnlyWithTheFirstChunkInOneWrite) {

@@ -1,7 +1,8 @@
 #pragma once
 // Test support: a gate that a coroutine on a server's thread waits at until the test's thread
 // opens it. The wait is a steady_timer on the server's executor, cancelled there by open(), and
-// bounded all the same; a gate opened between arm() and pass() is not waited at.
+// bounded all the same; a gate opened between arm() and pass() is not waited at. Declare it after
+// the server whose executor it is armed on, so that its timer is destroyed before that io_context.
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
