@@ -9,7 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
-stage() { echo; echo "=== $* (t=$(( $(date +%s) - t0 ))s)"; }
+current=""
+stage() { current=$*; echo; echo "=== $* (t=$(( $(date +%s) - t0 ))s)"; }
+# The last line of a failed run names its stage: CI logs are often read from the tail.
+trap 'rc=$?; [[ $rc == 0 ]] || echo "=== FAILED in stage \"$current\" (exit $rc, t=$(( $(date +%s) - t0 ))s)"' EXIT
 
 stage "bootstrap"
 bash scripts/bootstrap.sh
