@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 
 #include "common/hash.h"
 #include "common/json.h"
@@ -196,9 +197,18 @@ uint32_t Gateway::tenantFor(WorkerState& w, std::string_view key) {
   return tenant;
 }
 
+// "rg-<12 hex digits of the process nonce>-<worker in hex>-<request count in hex>". The prefix is
+// formatted once per worker: only the count changes from one request to the next.
 std::string Gateway::newRequestId(WorkerState& w, size_t worker) {
-  return fmt::format("rg-{:012x}-{:x}-{:x}", process_nonce_ & 0xffffffffffffULL, worker,
-                     ++w.next_request);
+  if (w.request_id_prefix.empty())
+    w.request_id_prefix = fmt::format("rg-{:012x}-{:x}-", process_nonce_ & 0xffffffffffffULL, worker);
+  char count[16];
+  const auto end = std::to_chars(count, count + sizeof count, ++w.next_request, 16).ptr;
+  std::string id;
+  id.reserve(w.request_id_prefix.size() + static_cast<size_t>(end - count));
+  id += w.request_id_prefix;
+  id.append(count, end);
+  return id;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -678,8 +688,9 @@ asio::awaitable<void> Gateway::relayStream(RequestContext& ctx, const http::Requ
       ctx.upstream_err = "upstream_timeout";
       break;
     }
-    // The head waits for the first chunk only while that chunk is at hand: the client sees the
-    // head before the gateway waits for the upstream.
+    // The head waits for the first chunk only while that chunk is at hand (read already, or in
+    // the kernel for a plain connection): the client sees the head before the gateway waits for
+    // the upstream, and a first event that is there leaves with it, in one write.
     auto piece = ctx.exchange->nextAtHand();
     if (!piece) {
       client_ok = co_await out.flush();

@@ -93,6 +93,7 @@ struct WorkerState {
   // keyed by "host:port" so pools survive reloads that keep the endpoint
   std::unordered_map<std::string, std::unique_ptr<upstream::ConnectionPool>> pools;
   uint64_t next_request = 0;
+  std::string request_id_prefix;  // "rg-<process nonce>-<worker>-", built on first use
 };
 
 }  // namespace regiongate::gateway

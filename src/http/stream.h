@@ -59,6 +59,16 @@ public:
     return socket_->write_some(buffers, ec);
   }
 
+  // Reads what the kernel holds for the socket right now, in one system call, without
+  // suspending: the bytes read; 0 on TLS (a record may be cut), before allowWriteNow, when
+  // nothing is there, or on any error (the asynchronous read that follows reports it).
+  template <class MutableBuffers>
+  size_t readNow(const MutableBuffers& buffers) {
+    if (tls_ || !socket_->non_blocking()) return 0;
+    boost::system::error_code ec;
+    return socket_->read_some(buffers, ec);
+  }
+
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(

@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <array>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/read.hpp>
 
 #include "upstream/response_head.h"
@@ -12,6 +13,7 @@ namespace regiongate::upstream {
 
 namespace {
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kReadNowBytes = 64 * 1024;  // Beast's own bound for one read into a flat_buffer
 
 Error upstreamError(std::string code, std::string message) {
   return Error{ErrorSource::Upstream, std::move(code), std::move(message), true};
@@ -99,24 +101,39 @@ Error Exchange::broken(const boost::system::error_code& ec) const {
   return e;
 }
 
-std::optional<Result<std::string_view>> Exchange::nextAtHand() {
+std::optional<Result<std::string_view>> Exchange::nextBuffered() {
   if (!parser_ || !conn_) return upstreamError("bad_response", "no upstream response");
   if (parser_->is_done()) return std::string_view{};
   auto& body = parser_->get().body();
-  char* const buf = conn_->body_buf.data();
-  const size_t cap = conn_->body_buf.size();
-  body.data = buf;
-  body.size = cap;
+  body.data = conn_->body_buf.data();
+  body.size = conn_->body_buf.size();
   // One upstream read often holds several HTTP chunks (several SSE events): they leave as one
   // piece (one write to the client instead of one per chunk).
   if (auto ec = drainBuffered()) return broken(ec);
-  const size_t got = cap - body.size;
-  if (got > 0 || parser_->is_done()) return std::string_view(buf, got);
-  return std::nullopt;  // the body buffer stays set up, empty, for next()'s read
+  return parsedPiece();  // nullopt: the body buffer stays set up, empty, for next()'s read
+}
+
+std::optional<Result<std::string_view>> Exchange::nextAtHand() {
+  if (auto piece = nextBuffered()) return piece;
+  // Bytes that arrived since the last read (a stream's first event, written just after its
+  // head) are taken without a suspension: the caller can send them with what it holds, and
+  // an asynchronous read that completes at once would still cost a round of the io_context.
+  auto space = conn_->buffer.prepare(beast::read_size(conn_->buffer, kReadNowBytes));
+  const size_t n = conn_->stream.readNow(space);
+  if (n == 0) return std::nullopt;
+  conn_->buffer.commit(n);
+  if (auto ec = drainBuffered()) return broken(ec);
+  return parsedPiece();  // nullopt: the body buffer stays set up, empty, for next()'s read
+}
+
+std::optional<Result<std::string_view>> Exchange::parsedPiece() {
+  const size_t got = conn_->body_buf.size() - parser_->get().body().size;
+  if (got > 0 || parser_->is_done()) return std::string_view(conn_->body_buf.data(), got);
+  return std::nullopt;
 }
 
 asio::awaitable<Result<std::string_view>> Exchange::next(std::chrono::milliseconds timeout) {
-  if (auto at_hand = nextAtHand()) co_return std::move(*at_hand);
+  if (auto buffered = nextBuffered()) co_return std::move(*buffered);
   auto& body = parser_->get().body();
   char* const buf = conn_->body_buf.data();
   const size_t cap = conn_->body_buf.size();

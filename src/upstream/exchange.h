@@ -36,8 +36,9 @@ public:
   // Next piece of the body (decoded from chunked if needed); empty view when the body is done.
   // The view is valid until the next call.
   asio::awaitable<Result<std::string_view>> next(std::chrono::milliseconds timeout);
-  // What next() would hand out without I/O or a suspension (bytes already read, the end of the
-  // body, an error in what was read), or nullopt when next() would have to wait for the upstream.
+  // What next() would hand out without a suspension (bytes already read, bytes the kernel
+  // already holds for a plain TCP connection, the end of the body, an error in what was read),
+  // or nullopt when next() would have to wait for the upstream.
   std::optional<Result<std::string_view>> nextAtHand();
   bool done() const { return parser_ && parser_->is_done(); }
   // Reads the remaining body into `out` (bounded by max_bytes).
@@ -50,6 +51,10 @@ public:
 private:
   // Parses body bytes already in the connection's buffer into buf_ (no I/O).
   boost::system::error_code drainBuffered();
+  // What the bytes already read hold (nextAtHand without its read), the body buffer set up.
+  std::optional<Result<std::string_view>> nextBuffered();
+  // The body bytes parsed into the body buffer so far, after drainBuffered.
+  std::optional<Result<std::string_view>> parsedPiece();
   Error broken(const boost::system::error_code& ec) const;  // a body read that failed
   asio::awaitable<Status> sendAndReadHead(std::string_view head, std::string_view body,
                                           std::chrono::milliseconds per_try, bool* reused_failed);

@@ -1,6 +1,8 @@
 // Integration: streaming pass-through and hostile / malformed input against the real gateway.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "gateway_fixture.h"
 
 namespace regiongate::testing {
@@ -145,6 +147,10 @@ TEST(GatewayUpstream, SendsRequestIdAndNeverForwardsTheTenantKey) {
   std::string id = r.header("x-regiongate-request-id");
   ASSERT_FALSE(id.empty());
   EXPECT_EQ(d.requestIdsAt("dub-a").count(id), 1u);
+  // rg-<process nonce: 12 hex digits>-<worker>-<the worker's request count>, all lowercase hex.
+  EXPECT_TRUE(std::regex_match(id, std::regex("rg-[0-9a-f]{12}-[0-9a-f]+-[1-9a-f][0-9a-f]*"))) << id;
+  auto again = d.chat(kEuKey, "whose key again", false, {{"x-regiongate-region", "eu-west-1"}});
+  EXPECT_NE(again.header("x-regiongate-request-id"), id);
   std::string log = Deployment::readFile(d.backendByName("dub-a").log);
   EXPECT_EQ(log.find(kEuKey), std::string::npos) << "tenant key reached the backend";
 }
